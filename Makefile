@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# make deps    install every build and test dependency (Debian 12, root)
+# make         build/apisonar, BPF objects embedded through skeletons
+# make test    unit tests, fuzz smoke runs, end-to-end tests
+# make fuzz    each fuzz target for FUZZ_SECONDS
+# make install binary (and unit, config) under $(DESTDIR)$(PREFIX)
+#
+# New modules need no edit here: every src/*.c goes into the binary, every
+# tests/unit/test_*.c becomes a cmocka test, every tests/fuzz/fuzz_*.c a
+# libFuzzer target, every bpf/*.bpf.c a skeleton.
+
+OUTPUT ?= build
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 20000
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wformat=2 -D_GNU_SOURCE \
+	  -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
+INCLUDES := -Iinclude -I$(OUTPUT)
+LIBS := -lbpf -lelf -lz -lcjson -lcurl -levent_openssl -levent -lssl -lcrypto -lpthread
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(SRCS))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+
+# Tests and fuzzers get their own objects, built with sanitizers.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+TOBJS := $(patsubst src/%.c,$(OUTPUT)/tobj/%.o,$(LIB_SRCS))
+FOBJS := $(patsubst src/%.c,$(OUTPUT)/fobj/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+# Clang's own system include dirs, for BPF code that includes libc headers'
+# siblings (as libbpf-bootstrap does).
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test unit e2e fuzz fuzz-smoke fuzz-build install clean format lint bench
+
+all: $(OUTPUT)/apisonar
+
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tobj $(OUTPUT)/fobj $(OUTPUT)/tests $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+# vmlinux.h is generated from the build host's BTF, not committed: CO-RE
+# relocations make the result run on other kernels, and a generated header
+# never goes stale. A build host needs /sys/kernel/btf/vmlinux (any kernel
+# since 5.4 with CONFIG_DEBUG_INFO_BTF=y; Debian's has it).
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux is missing: build on a kernel with CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/apisonar/events.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Iinclude -I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+HDRS := $(wildcard include/apisonar/*.h src/*.h)
+
+$(OUTPUT)/obj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/apisonar: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# ---- tests -----------------------------------------------------------------
+
+$(OUTPUT)/tobj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/tobj
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -DUNITTEST $(SAN) $(INCLUDES) -c $< -o $@
+
+# An archive, so a test that #includes the .c under test links without
+# clashing with that module's own object.
+$(OUTPUT)/libapisonar-test.a: $(TOBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libapisonar-test.a $(HDRS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) -g -O1 $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -DUNITTEST $(SAN) $(INCLUDES) -Isrc \
+		$< $(OUTPUT)/libapisonar-test.a $(LDFLAGS_$*) -lcmocka $(LIBS) -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run-unit $(UNIT_BINS)
+
+# ---- fuzzing ---------------------------------------------------------------
+
+$(OUTPUT)/fobj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/fobj
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -fsanitize=fuzzer-no-link,address,undefined \
+		$(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/libapisonar-fuzz.a: $(FOBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(OUTPUT)/libapisonar-fuzz.a $(HDRS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -fsanitize=fuzzer,address,undefined \
+		$(INCLUDES) -Isrc $< $(OUTPUT)/libapisonar-fuzz.a $(LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each target runs from its seed corpus (tests/fuzz/corpus/<name>/) for
+# FUZZ_SECONDS; new inputs go to build/fuzz/corpus-<name>/.
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(OUTPUT)/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $(OUTPUT)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)tests/run-fuzz-smoke $(FUZZ_SMOKE_RUNS) $(FUZZ_BINS)
+
+# ---- end to end ------------------------------------------------------------
+
+e2e: $(OUTPUT)/apisonar
+	$(Q)tests/run-e2e
+
+test: $(OUTPUT)/apisonar $(UNIT_BINS) $(FUZZ_BINS)
+	$(Q)tests/run-all $(OUTPUT)
+
+# ---- set-up and install ----------------------------------------------------
+
+DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev libelf-dev \
+	zlib1g-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
+	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
+	nodejs npm
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null
+	@# Validators the tests drive (HAR, OpenAPI, Kubernetes manifests).
+	cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null
+
+install: $(OUTPUT)/apisonar
+	install -D -m 0755 $(OUTPUT)/apisonar $(DESTDIR)$(PREFIX)/bin/apisonar
+	@if [ -f deploy/systemd/apisonar.service ]; then \
+		install -D -m 0644 deploy/systemd/apisonar.service $(DESTDIR)/etc/systemd/system/apisonar.service; fi
+	@if [ -f deploy/apisonar.conf.example ]; then \
+		install -D -m 0644 deploy/apisonar.conf.example $(DESTDIR)/etc/apisonar/apisonar.conf.example; fi
+
+format:
+	clang-format -i $(SRCS) $(HDRS) $(BPF_SRCS) $(wildcard bpf/*.h) $(UNIT_SRCS) $(FUZZ_SRCS)
+
+lint: $(SKELS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Iinclude -I$(OUTPUT) src
+
+bench: $(OUTPUT)/apisonar
+	bench/run
+
+clean:
+	rm -rf $(OUTPUT)

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Sensitive-data detectors. They look at a value (or a field name) and say
+ * which class of sensitive data it is; they never copy what they look at.
+ * Used by the anonymizer (per field) and by the last guard before a batch
+ * is spooled (a scan of the serialized text).
+ */
+#ifndef APISONAR_DETECT_H
+#define APISONAR_DETECT_H
+
+#include <stddef.h>
+
+enum detect_class {
+	DC_NONE = 0,
+	DC_EMAIL,
+	DC_PHONE,
+	DC_CARD,        /* payment card, Luhn-valid */
+	DC_IBAN,        /* mod-97 valid */
+	DC_SSN,         /* US social security number */
+	DC_IPV4,
+	DC_IPV6,
+	DC_JWT,
+	DC_TOKEN,       /* bearer / opaque API token, high entropy */
+	DC_AWS_KEY,
+	DC_GITHUB_TOKEN,
+	DC_STRIPE_KEY,
+	DC_SLACK_TOKEN,
+	DC_PRIVATE_KEY, /* PEM private key block */
+	DC_PASSWORD,    /* by field name */
+	DC_SECRET,      /* by field name */
+	DC_PERSON_NAME, /* by field name */
+	DC_ADDRESS,     /* postal address, by field name */
+	DC_DOB,         /* date of birth, by field name */
+	DC__COUNT,
+};
+
+/* Stable lowercase name used in metadata and OpenAPI ("email", "card"...). */
+const char *detect_class_name(enum detect_class c);
+
+/* Class of a whole value (a query value, a JSON string, a path segment). */
+enum detect_class detect_value(const char *s, size_t n);
+
+/* Class implied by a field or parameter name ("password", "email", "dob"). */
+enum detect_class detect_name(const char *s, size_t n);
+
+/* Scans free text (a serialized batch) for values of any class embedded in
+ * it. Returns how many matches were found and, when first is not NULL, the
+ * class of the first one. Never returns or copies the match. */
+size_t detect_scan(const char *buf, size_t n, enum detect_class *first);
+
+#endif

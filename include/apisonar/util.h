@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Small helpers every module needs: logging, number parsing, files. */
+#ifndef APISONAR_UTIL_H
+#define APISONAR_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define APISONAR_VERSION "0.1.0"
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Process-wide: level shown (default LOG_INFO) and JSON lines on/off. */
+void log_setup(enum log_level level, int json);
+
+/* One line on stderr. Callers must never pass a captured value (header,
+ * body, query, token, path segment) as an argument: only names, counts,
+ * paths of our own files and errno strings. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* Parses a whole decimal string into [min, max]. Returns 0 or -EINVAL /
+ * -ERANGE; *out is untouched on error. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+	__attribute__((warn_unused_result));
+
+/* Reads a whole file of at most cap bytes; *buf is NUL-terminated and
+ * owned by the caller. Returns 0 or a negative errno (-EFBIG past cap). */
+int read_file_all(const char *path, size_t cap, char **buf, size_t *len)
+	__attribute__((warn_unused_result));
+
+/* Writes path atomically: temp file in the same directory, fsync, rename,
+ * fsync of the directory. Returns 0 or a negative errno. */
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+	__attribute__((warn_unused_result));
+
+/* mkdir -p with the given mode for the directories it creates. */
+int mkdir_p(const char *path, mode_t mode) __attribute__((warn_unused_result));
+
+/* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
+uint64_t now_wall_ns(void);
+uint64_t now_mono_ns(void);
+
+#endif

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apisonar/util.h"
+
+static enum log_level g_level = LOG_INFO;
+static int g_json;
+
+void log_setup(enum log_level level, int json)
+{
+	g_level = level;
+	g_json = json;
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (level > g_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (g_json) {
+		char esc[2 * sizeof(msg)];
+		size_t i, o = 0;
+
+		/* Only our own messages reach here; escape for JSON anyway. */
+		for (i = 0; msg[i] && o + 7 < sizeof(esc); i++) {
+			unsigned char c = (unsigned char)msg[i];
+
+			if (c == '"' || c == '\\') {
+				esc[o++] = '\\';
+				esc[o++] = (char)c;
+			} else if (c < 0x20) {
+				o += (size_t)snprintf(esc + o, sizeof(esc) - o, "\\u%04x", c);
+			} else {
+				esc[o++] = (char)c;
+			}
+		}
+		esc[o] = '\0';
+		fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\"}\n",
+			(double)now_wall_ns() / 1e9, level_names[level], esc);
+	} else if (level == LOG_INFO) {
+		fprintf(stderr, "apisonar: %s\n", msg);
+	} else {
+		fprintf(stderr, "apisonar: %s: %s\n", level_names[level], msg);
+	}
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int read_file_all(const char *path, size_t cap, char **buf, size_t *len)
+{
+	size_t have = 0, size = 4096;
+	char *b = NULL, *nb;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (have + 1 >= size || !b) {
+			if (b)
+				size *= 2;
+			nb = realloc(b, size);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			b = nb;
+		}
+		n = read(fd, b + have, size - have - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > cap) {
+			err = -EFBIG;
+			goto out;
+		}
+	}
+	b[have] = '\0';
+	*buf = b;
+	*len = have;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return err;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd, err = 0;
+
+	if (!slash) {
+		dir[0] = '.';
+		dir[1] = '\0';
+	} else {
+		n = (size_t)(slash - path);
+		if (n == 0)
+			n = 1;
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *p = buf;
+	int fd, n, err = 0;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	return fsync_dir_of(path);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t i, n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_wall_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+uint64_t now_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "apisonar/exchange.h"
+#include "apisonar/util.h"
+
+static void test_headers_grow_and_lookup(void **state)
+{
+	struct as_exchange *x = as_exchange_new();
+	char name[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < AS_MAX_HEADERS; i++) {
+		int n = snprintf(name, sizeof(name), "X-H%d", i);
+
+		assert_int_equal(as_msg_add_header(&x->req, name, (size_t)n, "v", 1), 0);
+	}
+	assert_int_equal(as_msg_add_header(&x->req, "One-Too-Many", 12, "v", 1), -E2BIG);
+	assert_int_equal(x->req.n_headers, AS_MAX_HEADERS);
+	assert_string_equal(as_msg_header(&x->req, "x-h100"), "v");
+	assert_null(as_msg_header(&x->req, "x-h128"));
+	as_exchange_free(x);
+}
+
+static void test_body_cap_keeps_true_length(void **state)
+{
+	struct as_message m = { 0 };
+
+	(void)state;
+	assert_int_equal(as_msg_append_body(&m, "hello", 5, 8), 0);
+	assert_int_equal(as_msg_append_body(&m, "world", 5, 8), 0);
+	assert_int_equal(m.body_len, 8);
+	assert_int_equal(m.body_true_len, 10);
+	assert_true(m.body_truncated);
+	assert_memory_equal(m.body, "hellowor", 8);
+	as_msg_clear(&m);
+	assert_null(m.body);
+}
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(parse_u64("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_u64("101", 0, 100, &v), -ERANGE);
+	assert_int_equal(parse_u64("-1", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("4x", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("99999999999999999999999", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(v, 42);
+}
+
+static void test_atomic_write_and_read(void **state)
+{
+	char dir[] = "/tmp/apisonar-test-XXXXXX", path[256], sub[256];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/a/b/c", dir);
+	assert_int_equal(mkdir_p(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/f.json", sub);
+	assert_int_equal(write_file_atomic(path, "{}\n", 3, 0600), 0);
+	assert_int_equal(read_file_all(path, 100, &buf, &len), 0);
+	assert_int_equal(len, 3);
+	assert_string_equal(buf, "{}\n");
+	free(buf);
+	assert_int_equal(read_file_all(path, 2, &buf, &len), -EFBIG);
+	assert_int_equal(read_file_all("/nonexistent/x", 2, &buf, &len), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_headers_grow_and_lookup),
+		cmocka_unit_test(test_body_cap_keeps_true_length),
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_atomic_write_and_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -48,4 +48,37 @@ enum detect_class detect_name(const char *s, size_t n);
  * class of the first one. Never returns or copies the match. */
 size_t detect_scan(const char *buf, size_t n, enum detect_class *first);
 
+/* The shape of a value, for schema formats and for telling a path segment
+ * or object key that is a value from a word. */
+enum detect_format {
+	DF_NONE = 0,  /* plain text */
+	DF_BOOL,      /* true / false */
+	DF_INTEGER,   /* -?[0-9]+ */
+	DF_NUMBER,    /* decimal or exponent */
+	DF_UUID,
+	DF_HEX,       /* >= 8 hex digits with at least one digit */
+	DF_BASE64,    /* base64 / base64url-looking id or blob, >= 16 chars */
+	DF_DATE,      /* 2026-11-24 */
+	DF_DATETIME,  /* RFC 3339 */
+	DF_TIME,      /* 12:00:01 */
+	DF_EMAIL,
+	DF_URI,       /* scheme://... */
+	DF_IPV4,
+	DF_IPV6,
+	DF_HOSTNAME,  /* dotted DNS name with a letter TLD */
+	DF__COUNT,
+};
+
+/* Stable lowercase name as used in JSON Schema "format" where one exists
+ * ("date-time", "email", "uuid", "uri", "ipv4", "ipv6", "hostname",
+ * "byte" for DF_BASE64; "int"/"hex"/... otherwise). */
+const char *detect_format_name(enum detect_format f);
+
+enum detect_format detect_format(const char *s, size_t n);
+
+/* True when a path segment or object key is a value rather than a word:
+ * a number, UUID, hex or base64 id, date, email, a detector match, or a
+ * high-entropy token. "users", "v1", "api", "orders_2024" stay words. */
+int detect_is_value_like(const char *s, size_t n);
+
 #endif

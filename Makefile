@@ -58,6 +58,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test unit e2e fuzz fuzz-smoke fuzz-build install clean format lint bench
 
 all: $(OUTPUT)/apisonar

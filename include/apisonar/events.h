@@ -72,6 +72,7 @@ enum as_counter {
 	AS_C_CONN_TRACKED,   /* connections found to speak HTTP/1.x */
 	AS_C_CONN_IGNORED,   /* sockets found not to (or filtered out) */
 	AS_C_CONN_FILTERED,  /* sockets excluded by a filter */
+	AS_C_CONN_MAP_FULL,  /* connections not tracked: `conns` was full */
 	AS_C_NR,
 };
 

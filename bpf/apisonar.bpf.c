@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * apisonar kernel side: see the bytes that processes move through TCP
+ * sockets, keep only connections whose first bytes are HTTP/1.x, and hand
+ * those bytes to userspace through one ring buffer.
+ *
+ * Hooks: the raw sys_enter and sys_exit tracepoints. They fire for every
+ * syscall, so the first thing each program does is a switch on the syscall
+ * number; measured here they cost less than the per-syscall tracepoints
+ * (which go through the perf trace buffer) and they need no tracefs.
+ * Arguments are stashed per thread at enter, data is copied at exit with
+ * the return value.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.h"
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 max_copy = AS_DEFAULT_COPY;
+const volatile __u32 wakeup_bytes = 256 * 1024;
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* The struct socket behind (current task, fd), or NULL. CO-RE reads of
+ * task->files->fdt->fd[fd]; works for sockets opened before we started. */
+static __always_inline struct socket *fd_to_socket(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds;
+	struct file *file;
+	struct inode *inode;
+	unsigned int max_fds;
+	umode_t mode;
+
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (!fds || fd >= max_fds)
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return NULL;
+	mode = BPF_CORE_READ(inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return BPF_CORE_READ(file, private_data);
+}
+
+/* Fills addresses and ports from the socket. Returns 0 for a TCP socket
+ * over IPv4 or IPv6, -1 otherwise. */
+static __always_inline int sock_addrs(struct socket *sock, struct conn *c)
+{
+	struct sock *sk;
+	__u16 family, type;
+
+	type = BPF_CORE_READ(sock, type);
+	if (type != SOCK_STREAM)
+		return -1;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return -1;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		return -1;
+	}
+	c->family = family;
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return 0;
+}
+
+static __always_inline void mark_skip(struct conn_key *key)
+{
+	__u8 one = 1;
+
+	bpf_map_update_elem(&skip, key, &one, BPF_ANY);
+}
+
+static __always_inline int port_in(void *map, __u16 a, __u16 b)
+{
+	return bpf_map_lookup_elem(map, &a) || bpf_map_lookup_elem(map, &b);
+}
+
+/* Whether the filters let a connection through. Runs once per connection. */
+static __always_inline int filters_pass(struct as_filter_cfg *cfg, struct conn *c, __u32 tgid)
+{
+	if (tgid == cfg->self_tgid)
+		return 0;
+	if (cfg->use_pid && !bpf_map_lookup_elem(&filter_pids, &tgid))
+		return 0;
+	if (cfg->use_comm) {
+		char comm[AS_COMM_LEN_K] = {};
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!bpf_map_lookup_elem(&filter_comms, comm))
+			return 0;
+	}
+	if (cfg->use_port) {
+		if (!port_in(&filter_ports, c->lport, c->rport))
+			return 0;
+	} else if (port_in(&skip_ports, c->lport, c->rport)) {
+		return 0;
+	}
+	if (cfg->use_cgroup) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&filter_cgroups, &cg))
+			return 0;
+	}
+	if (cfg->use_cidr) {
+		struct as_cidr_key k = { .prefixlen = 32 + 128, .family = c->family };
+
+		__builtin_memcpy(k.addr, c->raddr, 16);
+		if (!bpf_map_lookup_elem(&filter_cidrs, &k))
+			return 0;
+	}
+	return 1;
+}
+
+/* A new id for a connection: unique for the life of the maps. */
+static __always_inline __u64 new_conn_id(void)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&next_id, &zero);
+
+	if (!v)
+		return 0;
+	return __sync_fetch_and_add(v, 1) + 1;
+}
+
+/* Looks a connection up, classifying the fd the first time it is seen.
+ * NULL means: nothing to do for this fd. */
+static __always_inline struct conn *conn_get(__u32 tgid, __u32 fd, __u8 origin)
+{
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct as_filter_cfg *cfg;
+	struct socket *sock;
+	struct conn *c, nc = {};
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c)
+		return c;
+	if (bpf_map_lookup_elem(&skip, &key))
+		return NULL;
+	sock = fd_to_socket(fd);
+	if (!sock || sock_addrs(sock, &nc)) {
+		mark_skip(&key);
+		return NULL;
+	}
+	cfg = bpf_map_lookup_elem(&filter_cfg, &zero);
+	if (!cfg || !filters_pass(cfg, &nc, tgid)) {
+		count(AS_C_CONN_FILTERED);
+		mark_skip(&key);
+		return NULL;
+	}
+	nc.id = new_conn_id();
+	nc.flags = origin;
+	/* NOEXIST: another thread may have classified the fd meanwhile. */
+	bpf_map_update_elem(&conns, &key, &nc, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		count(AS_C_CONN_MAP_FULL);
+	return c;
+}
+
+static __always_inline int is_method(const __u8 *p)
+{
+	/* First four bytes of the methods apisonar parses. */
+	switch (p[0]) {
+	case 'G':
+		return p[1] == 'E' && p[2] == 'T' && p[3] == ' ';
+	case 'P':
+		return (p[1] == 'O' && p[2] == 'S' && p[3] == 'T') ||
+		       (p[1] == 'U' && p[2] == 'T' && p[3] == ' ') ||
+		       (p[1] == 'A' && p[2] == 'T' && p[3] == 'C');
+	case 'H':
+		return (p[1] == 'E' && p[2] == 'A' && p[3] == 'D') ||
+		       (p[1] == 'T' && p[2] == 'T' && p[3] == 'P');
+	case 'D':
+		return p[1] == 'E' && p[2] == 'L' && p[3] == 'E';
+	case 'O':
+		return p[1] == 'P' && p[2] == 'T' && p[3] == 'I';
+	case 'C':
+		return p[1] == 'O' && p[2] == 'N' && p[3] == 'N';
+	case 'T':
+		return p[1] == 'R' && p[2] == 'A' && p[3] == 'C';
+	}
+	return 0;
+}
+
+/* The role a connection's first HTTP bytes imply, as AS_F_ACCEPTED
+ * (server) or AS_F_CONNECTED (client); 0 when they are not HTTP/1.x. */
+static __always_inline __u8 infer_http(const __u8 *p, __u32 n, __u32 dir)
+{
+	int response;
+
+	if (n < 5 || !is_method(p))
+		return 0;
+	response = p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P';
+	if (response && p[4] != '/')
+		return 0;
+	if (response == (dir == AS_DIR_INGRESS))
+		return AS_F_CONNECTED; /* reads responses or writes requests */
+	return AS_F_ACCEPTED;
+}
+
+/* --role: 1 = server side, 2 = client side. */
+static __always_inline int role_allowed(__u8 flags)
+{
+	__u32 zero = 0;
+	struct as_filter_cfg *cfg = bpf_map_lookup_elem(&filter_cfg, &zero);
+	__u32 want = (flags & AS_F_ACCEPTED) ? 1 : 2;
+
+	return cfg && (cfg->role_mask & want);
+}
+
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* Copies up to `want` bytes of user memory to s->data at off. Returns the
+ * bytes copied (0 on a fault). The empty asm statements hide the values
+ * from clang so that it keeps the masks: the verifier needs to see both
+ * bounds on the very registers passed to the helper. */
+static __always_inline __u32 copy_user(struct scratch *s, __u32 off, const void *src, __u64 want)
+{
+	__u64 n, o = off;
+
+	if (o >= AS_MAX_COPY)
+		return 0;
+	n = want > AS_MAX_COPY - o ? AS_MAX_COPY - o : want;
+	asm volatile("" : "+r"(o));
+	asm volatile("" : "+r"(n));
+	o &= AS_MAX_COPY - 1;
+	n &= 2 * AS_MAX_COPY - 1;
+	if (bpf_probe_read_user(&s->data[o], n, src))
+		return 0;
+	return (__u32)n;
+}
+
+/* Copies the data of iovecs into the scratch record. */
+static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov, __u32 iovcnt,
+				      __u64 total, __u32 cap)
+{
+	__u32 off = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < AS_MAX_IOV; i++) {
+		struct iovec v;
+		__u64 want;
+
+		if (i >= iovcnt || off >= cap || total == 0)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		want = v.iov_len < total ? v.iov_len : total;
+		if (want > cap - off)
+			want = cap - off;
+		if (copy_user(s, off, v.iov_base, want) != want)
+			break;
+		off += want;
+		total -= want;
+	}
+	return off;
+}
+
+static __always_inline void emit_data(struct conn_key *key, struct conn *c, struct stash *st,
+				      __u64 ret)
+{
+	struct scratch *s = scratch_get();
+	__u32 cap = max_copy, copied = 0, dir = st->dir;
+	__u64 flags, avail;
+
+	if (!s)
+		return;
+	if (cap > AS_MAX_COPY)
+		cap = AS_MAX_COPY;
+	if (st->kind == KIND_BUF) {
+		copied = copy_user(s, 0, (const void *)st->ptr, ret < cap ? ret : cap);
+	} else if (st->kind == KIND_IOV) {
+		copied = copy_iov(s, (const struct iovec *)st->ptr, st->iovcnt, ret, cap);
+	} else if (st->kind == KIND_MSG) {
+		struct user_msghdr msg;
+
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
+			copied = copy_iov(s, msg.msg_iov, (__u32)msg.msg_iovlen, ret, cap);
+	}
+
+	if (c->state == CONN_UNKNOWN) {
+		__u8 role = 0;
+
+		if (st->kind != KIND_NODATA && copied >= 5)
+			role = infer_http(s->data, copied, dir);
+		if (!role) {
+			count(AS_C_CONN_IGNORED);
+			bpf_map_delete_elem(&conns, key);
+			mark_skip(key);
+			return;
+		}
+		if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
+			c->flags |= role;
+		if (!role_allowed(c->flags)) {
+			count(AS_C_CONN_FILTERED);
+			bpf_map_delete_elem(&conns, key);
+			mark_skip(key);
+			return;
+		}
+		c->state = CONN_HTTP;
+		count(AS_C_CONN_TRACKED);
+	}
+
+	count(AS_C_SEEN);
+	s->ev.ts_ns = bpf_ktime_get_ns();
+	s->ev.conn_id = c->id;
+	s->ev.pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
+	s->ev.cgroup_id = bpf_get_current_cgroup_id();
+	s->ev.tgid = key->tgid;
+	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
+	s->ev.fd = key->fd;
+	s->ev.len = ret > 0xffffffffull ? 0xffffffffu : (__u32)ret;
+	s->ev.copied = copied;
+	s->ev.type = AS_EV_DATA;
+	s->ev.dir = dir;
+	s->ev.flags = c->flags;
+	if (copied < ret)
+		s->ev.flags |= AS_F_TRUNCATED;
+	if (copied == 0 && st->kind != KIND_NODATA) {
+		s->ev.flags |= AS_F_COPY_FAULT;
+		count(AS_C_COPY_FAULT);
+	}
+	if (copied < ret)
+		count(AS_C_TRUNCATED);
+	s->ev.family = c->family;
+	s->ev.lport = c->lport;
+	s->ev.rport = c->rport;
+	__builtin_memcpy(s->ev.laddr, c->laddr, 16);
+	__builtin_memcpy(s->ev.raddr, c->raddr, 16);
+	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
+
+	/* Wake the consumer only when enough is pending; it also drains on a
+	 * short timer, so nothing waits long. */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	{
+		__u64 size = copied;
+
+		asm volatile("" : "+r"(size));
+		size &= 2 * AS_MAX_COPY - 1;
+		if (bpf_ringbuf_output(&events, s, sizeof(struct as_event) + size, flags))
+			count(AS_C_DROP_RB_FULL);
+		else
+			count(AS_C_DELIVERED);
+	}
+}
+
+static __always_inline void emit_close(struct conn_key *key, struct conn *c)
+{
+	struct as_event *ev;
+
+	count(AS_C_SEEN);
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(AS_C_DROP_RB_FULL);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->conn_id = c->id;
+	ev->tgid = key->tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->fd = key->fd;
+	ev->type = AS_EV_CLOSE;
+	ev->flags = c->flags;
+	ev->family = c->family;
+	ev->lport = c->lport;
+	ev->rport = c->rport;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	count(AS_C_DELIVERED);
+}
+
+static __always_inline int stash_args(__u64 id, __u32 fd, __u64 ptr, __u32 kind, __u32 iovcnt,
+				      __u32 dir)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct stash st = { .ptr = ptr, .fd = fd, .kind = kind, .iovcnt = iovcnt, .dir = dir };
+
+	if (kind != KIND_ACCEPT && kind != KIND_CONNECT) {
+		struct conn *c = conn_get(pid_tgid >> 32, fd, AS_F_MIDSTREAM);
+
+		if (!c)
+			return 0;
+	}
+	if (bpf_map_update_elem(&stash, &pid_tgid, &st, BPF_ANY)) {
+		/* The data of this call is lost; count it as seen and dropped. */
+		count(AS_C_SEEN);
+		count(AS_C_DROP_MAP_FULL);
+	}
+	return 0;
+}
+
+static __always_inline void on_close(__u32 fd)
+{
+	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c) {
+		if (c->state == CONN_HTTP)
+			emit_close(&key, c);
+		bpf_map_delete_elem(&conns, &key);
+	}
+	bpf_map_delete_elem(&skip, &key);
+}
+
+SEC("raw_tp/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = (long)ctx->args[1];
+	__u32 fd;
+
+	switch (nr) {
+	case SYS_read:
+	case SYS_recvfrom:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
+				  AS_DIR_INGRESS);
+	case SYS_write:
+	case SYS_sendto:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
+				  AS_DIR_EGRESS);
+	case SYS_readv:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
+				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_INGRESS);
+	case SYS_writev:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
+				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_EGRESS);
+	case SYS_recvmsg:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
+				  AS_DIR_INGRESS);
+	case SYS_sendmsg:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
+				  AS_DIR_EGRESS);
+	case SYS_sendfile:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, 0, KIND_NODATA, 0, AS_DIR_EGRESS);
+	case SYS_accept:
+	case SYS_accept4:
+		return stash_args(nr, 0, 0, KIND_ACCEPT, 0, 0);
+	case SYS_connect:
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return stash_args(nr, fd, 0, KIND_CONNECT, 0, 0);
+	case SYS_close:
+		on_close(PT_REGS_PARM1_CORE_SYSCALL(regs));
+		return 0;
+	}
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	__u64 pid_tgid;
+	struct conn_key key;
+	struct stash *st;
+	struct conn *c;
+	long nr;
+
+	nr = SYSCALL_NR(regs);
+	switch (nr) {
+	case SYS_read:
+	case SYS_recvfrom:
+	case SYS_write:
+	case SYS_sendto:
+	case SYS_readv:
+	case SYS_writev:
+	case SYS_recvmsg:
+	case SYS_sendmsg:
+	case SYS_sendfile:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_connect:
+		break;
+	default:
+		return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	st = bpf_map_lookup_elem(&stash, &pid_tgid);
+	if (!st)
+		return 0;
+	key.tgid = pid_tgid >> 32;
+	key.fd = st->fd;
+
+	if (st->kind == KIND_ACCEPT || st->kind == KIND_CONNECT) {
+		__u8 origin = st->kind == KIND_ACCEPT ? AS_F_ACCEPTED : AS_F_CONNECTED;
+
+		if (st->kind == KIND_ACCEPT)
+			key.fd = (__u32)ret;
+		bpf_map_delete_elem(&stash, &pid_tgid);
+		/* -EINPROGRESS (115) is a connect under way: the same socket. */
+		if (ret < 0 && !(st->kind == KIND_CONNECT && ret == -115))
+			return 0;
+		/* A new connection on this fd: forget what the fd was before. */
+		bpf_map_delete_elem(&conns, &key);
+		bpf_map_delete_elem(&skip, &key);
+		conn_get(key.tgid, key.fd, origin);
+		return 0;
+	}
+	if (ret > 0) {
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c)
+			emit_data(&key, c, st, (__u64)ret);
+	}
+	bpf_map_delete_elem(&stash, &pid_tgid);
+	return 0;
+}

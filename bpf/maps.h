@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the sensor, with what it holds and who writes it. */
+#ifndef APISONAR_MAPS_H
+#define APISONAR_MAPS_H
+
+#include "apisonar/events.h"
+
+/* Connection state, BPF side only. */
+#define CONN_UNKNOWN 0 /* a TCP socket; no data seen yet */
+#define CONN_HTTP 1    /* first bytes were HTTP/1.x: every event is sent */
+
+struct conn_key {
+	__u32 tgid;
+	__u32 fd;
+};
+
+struct conn {
+	__u64 id;
+	__u64 pos[2];   /* next byte offset per direction (AS_DIR_*) */
+	__u8 state;     /* CONN_* */
+	__u8 flags;     /* AS_F_MIDSTREAM / ACCEPTED / CONNECTED */
+	__u16 family;
+	__u16 lport;
+	__u16 rport;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* What sys_enter saw, for sys_exit of the same thread. */
+struct stash {
+	__u64 ptr;   /* buf, iovec array or user_msghdr, by kind */
+	__u32 fd;
+	__u32 kind;  /* KIND_* */
+	__u32 iovcnt;
+	__u32 dir;
+};
+
+#define KIND_BUF 1    /* read/write/recvfrom/sendto: ptr is the buffer */
+#define KIND_IOV 2    /* readv/writev: ptr is the iovec array */
+#define KIND_MSG 3    /* recvmsg/sendmsg: ptr is a user_msghdr */
+#define KIND_NODATA 4 /* sendfile: bytes move, none we can copy */
+#define KIND_ACCEPT 5 /* accept/accept4: the return value is the new fd */
+#define KIND_CONNECT 6
+
+/* One record under construction: header and payload, per CPU. Only
+ * AS_MAX_COPY bytes are ever used; the room beyond is what lets the
+ * verifier prove that an offset masked below AS_MAX_COPY plus a size masked
+ * below 2 * AS_MAX_COPY stays inside. */
+struct scratch {
+	struct as_event ev;
+	__u8 data[3 * AS_MAX_COPY];
+};
+
+/* Ring buffer to userspace; its size is set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+/* HTTP and not-yet-classified TCP sockets, by (tgid, fd). A plain hash: an
+ * entry leaves only on close or when classified away, so a busy host can
+ * not evict a live connection; a full map is counted (AS_C_DROP_MAP_FULL). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* fds known not to matter: files, pipes, UDP, non-HTTP or filtered
+ * sockets. LRU: losing an entry only costs one more classification. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct conn_key);
+	__type(value, __u8);
+} skip SEC(".maps");
+
+/* Arguments saved at sys_enter, by thread (pid_tgid). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stash SEC(".maps");
+
+/* Per-CPU record buffers; max_entries is set to the CPU count by the
+ * loader (a per-CPU map's value may not exceed 32 KiB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* enum as_counter, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AS_C_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Source of connection ids. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} next_id SEC(".maps");
+
+/* Filters, written by userspace, read when a connection is classified.
+ * A list is in force only when its use_* flag in filter_cfg is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct as_filter_cfg);
+} filter_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} filter_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[AS_COMM_LEN_K]);
+	__type(value, __u8);
+} filter_comms SEC(".maps");
+
+/* Ports that select connections (use_port). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} filter_ports SEC(".maps");
+
+/* Ports always skipped (databases, caches, brokers, DNS), unless a port
+ * filter names them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} skip_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} filter_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct as_cidr_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} filter_cidrs SEC(".maps");
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The loader: checks that this host can run the sensor, loads and attaches
+ * the kernel programs, writes the filters into their maps, and hands out
+ * the ring buffer and the kernel's counters.
+ */
+#ifndef APISONAR_LOADER_H
+#define APISONAR_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "apisonar/events.h"
+
+#define LOADER_MAX_LIST 64
+
+/* Filters: an empty list means "no filter of that kind". Filters decide
+ * when a connection is first seen; a change applies to new connections. */
+struct loader_filters {
+	uint32_t pids[LOADER_MAX_LIST];
+	size_t n_pids;
+	char comms[LOADER_MAX_LIST][AS_COMM_LEN_K];
+	size_t n_comms;
+	uint16_t ports[LOADER_MAX_LIST];
+	size_t n_ports;
+	uint64_t cgroups[LOADER_MAX_LIST];
+	size_t n_cgroups;
+	struct as_cidr_key cidrs[LOADER_MAX_LIST];
+	size_t n_cidrs;
+	uint32_t role_mask; /* 1 server, 2 client, 3 both */
+	bool no_default_skip_ports; /* capture databases' ports too */
+};
+
+struct loader_opts {
+	struct loader_filters filters;
+	uint32_t max_copy;      /* bytes copied per syscall (64..AS_MAX_COPY) */
+	uint32_t ringbuf_bytes; /* power of two, >= 1 MiB */
+	uint32_t wakeup_bytes;  /* pending bytes that wake the consumer */
+	bool verbose;           /* libbpf and verifier logs on stderr */
+};
+
+void loader_opts_default(struct loader_opts *o);
+
+/* Parses "10.0.0.0/8", "::1/128" or an address into a trie key. */
+int loader_parse_cidr(const char *s, struct as_cidr_key *out) __attribute__((warn_unused_result));
+
+struct loader;
+
+/* Checks, opens, loads and attaches. On failure returns NULL and writes an
+ * actionable message into err (what is wrong and what to do). */
+struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen);
+void loader_close(struct loader *l);
+
+/* Rewrites the filter maps (SIGHUP). */
+int loader_set_filters(struct loader *l, const struct loader_filters *f)
+	__attribute__((warn_unused_result));
+
+/* A ring buffer reader over the events map, calling cb for each record. */
+struct ring_buffer *loader_ring(struct loader *l, ring_buffer_sample_fn cb, void *ctx);
+
+/* Sums the per-CPU counters (enum as_counter) into out[AS_C_NR]. */
+int loader_counters(struct loader *l, uint64_t out[AS_C_NR]) __attribute__((warn_unused_result));
+
+/* Names of the counters, for summaries and metrics. */
+const char *loader_counter_name(enum as_counter c);
+
+#endif

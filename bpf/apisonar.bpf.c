@@ -81,11 +81,11 @@ static __always_inline int sock_addrs(struct socket *sock, struct conn *c)
 		return -1;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(c->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(c->raddr, 4, &sk->__sk_common.skc_daddr);
 	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(c->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(c->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
 		return -1;
 	}

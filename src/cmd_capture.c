@@ -1,13 +1,393 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Placeholder until the sensor lands. */
+/*
+ * apisonar capture: one-shot capture for debugging. Attaches, prints
+ * exchanges as they complete, stops after a duration, a count or a signal,
+ * and says what it saw and what it dropped. Output stays local; values are
+ * printed only with --show-values.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "apisonar/cmd.h"
+#include "apisonar/sensor.h"
+#include "apisonar/util.h"
+#include "apisonar/xio.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct capture {
+	struct xio_writer *out;
+	uint64_t exchanges; /* written */
+	uint64_t limit;     /* --count; 0 = none */
+	uint64_t write_errors;
+};
+
+static void on_exchange(void *ctx, struct as_exchange *x)
+{
+	struct capture *c = ctx;
+
+	if (!c->limit || c->exchanges < c->limit) {
+		if (xio_write(c->out, x))
+			c->write_errors++;
+		else
+			c->exchanges++;
+		if (c->limit && c->exchanges >= c->limit)
+			stop = 1;
+	}
+	as_exchange_free(x);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: apisonar capture [options]\n"
+		"\n"
+		"Prints the HTTP/1.x exchanges of this host as they complete.\n"
+		"\n"
+		"  --duration SEC       stop after SEC seconds\n"
+		"  --count N            stop after N exchanges\n"
+		"  --pid PID            only this process (repeatable)\n"
+		"  --comm NAME          only processes with this name (repeatable)\n"
+		"  --port PORT          only connections with this local or peer port (repeatable)\n"
+		"  --cidr ADDR[/BITS]   only peers in this network (repeatable)\n"
+		"  --cgroup PATH        only processes in this cgroup v2 directory (repeatable)\n"
+		"  --role ROLE          server, client or both (default both)\n"
+		"  --all-ports          also look at database, cache and broker ports\n"
+		"  --format FMT         text (default), jsonl or har\n"
+		"  -o, --output FILE    write exchanges to FILE instead of stdout\n"
+		"  --show-values        print header values and bodies (off by default)\n"
+		"  --max-body BYTES     body bytes kept per message (default %d)\n"
+		"  --max-copy BYTES     bytes copied per syscall in the kernel (64..%d, default %d)\n"
+		"  --verbose            libbpf and verifier messages\n"
+		"  -h, --help           this text\n",
+		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY);
+}
+
+/* The cgroup v2 mount point, from /proc/self/mounts. */
+static int cgroup2_root(char *out, size_t n)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(out, n, "%s", dir);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A cgroup v2 directory's id is its inode number. */
+static int cgroup_id(const char *path, uint64_t *id)
+{
+	char root[4096], full[8192];
+	struct stat st;
+
+	if (path[0] != '/' || stat(path, &st) != 0) {
+		if (cgroup2_root(root, sizeof(root)))
+			return -ENOENT;
+		snprintf(full, sizeof(full), "%s/%s", root, path[0] == '/' ? path + 1 : path);
+		if (stat(full, &st) != 0)
+			return -errno;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+enum {
+	OPT_DURATION = 256,
+	OPT_COUNT,
+	OPT_PID,
+	OPT_COMM,
+	OPT_PORT,
+	OPT_CIDR,
+	OPT_CGROUP,
+	OPT_ROLE,
+	OPT_ALL_PORTS,
+	OPT_FORMAT,
+	OPT_SHOW_VALUES,
+	OPT_MAX_BODY,
+	OPT_MAX_COPY,
+	OPT_VERBOSE,
+};
+
+static const struct option options[] = {
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "cidr", required_argument, NULL, OPT_CIDR },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "all-ports", no_argument, NULL, OPT_ALL_PORTS },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "show-values", no_argument, NULL, OPT_SHOW_VALUES },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "max-copy", required_argument, NULL, OPT_MAX_COPY },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bad(const char *opt, const char *arg, const char *why)
+{
+	fprintf(stderr, "apisonar capture: --%s %s: %s\n", opt, arg, why);
+	fprintf(stderr, "Try 'apisonar capture --help'.\n");
+	return EXIT_USAGE;
+}
+
+/* One line per counter group; the first line checks the kernel's books. */
+static void print_summary(FILE *f, const struct sensor_stats *st, const struct capture *c,
+			  double secs)
+{
+	const uint64_t *k = st->kernel;
+	uint64_t parse = st->http.parse_errors, amb = 0;
+	int i;
+
+	for (i = 0; i < HTTP1_AMB_NR; i++)
+		amb += st->http.ambiguous[i];
+	fprintf(f, "apisonar capture: %.1fs, %llu exchanges written, %llu connections\n", secs,
+		(unsigned long long)c->exchanges, (unsigned long long)st->ct.conns_opened);
+	fprintf(f,
+		"  kernel events: %llu seen = %llu delivered + %llu ring buffer full + %llu map "
+		"full%s\n",
+		(unsigned long long)k[AS_C_SEEN], (unsigned long long)k[AS_C_DELIVERED],
+		(unsigned long long)k[AS_C_DROP_RB_FULL], (unsigned long long)k[AS_C_DROP_MAP_FULL],
+		k[AS_C_SEEN] == k[AS_C_DELIVERED] + k[AS_C_DROP_RB_FULL] + k[AS_C_DROP_MAP_FULL]
+			? ""
+			: " (books do not balance: still in flight)");
+	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu http conns, %llu not "
+		   "http, %llu filtered, %llu conn map full\n",
+		(unsigned long long)k[AS_C_TRUNCATED], (unsigned long long)k[AS_C_COPY_FAULT],
+		(unsigned long long)k[AS_C_CONN_TRACKED], (unsigned long long)k[AS_C_CONN_IGNORED],
+		(unsigned long long)k[AS_C_CONN_FILTERED], (unsigned long long)k[AS_C_CONN_MAP_FULL]);
+	fprintf(f,
+		"  tracker: %llu records, %llu bytes, %llu reordered, %llu gaps (%llu bytes), "
+		"%llu truncated bytes, %llu evicted, %llu idle, %llu bad\n",
+		(unsigned long long)st->records, (unsigned long long)st->ct.bytes,
+		(unsigned long long)st->ct.reordered, (unsigned long long)st->ct.gaps,
+		(unsigned long long)st->ct.gap_bytes, (unsigned long long)st->ct.truncated_bytes,
+		(unsigned long long)st->ct.conns_evicted, (unsigned long long)st->ct.conns_idle,
+		(unsigned long long)st->ct.bad_events);
+	fprintf(f,
+		"  http: %llu requests, %llu responses, %llu exchanges, %llu parse errors, %llu "
+		"ambiguous, %llu upgrades, %llu unpaired, %llu without response, %llu http/2\n",
+		(unsigned long long)st->http.requests, (unsigned long long)st->http.responses,
+		(unsigned long long)st->http.exchanges, (unsigned long long)parse,
+		(unsigned long long)amb, (unsigned long long)st->http.upgrades,
+		(unsigned long long)st->http.unpaired_responses,
+		(unsigned long long)st->http.no_response, (unsigned long long)st->http.http2);
+	if (c->write_errors)
+		fprintf(f, "  output: %llu exchanges could not be written\n",
+			(unsigned long long)c->write_errors);
+}
 
 int cmd_capture(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "apisonar: 'capture' is not built yet in this version\n");
-	return 1;
+	struct sensor_opts so;
+	struct loader_filters *flt = &so.loader.filters;
+	struct capture cap = { 0 };
+	enum xio_format fmt = XIO_TEXT;
+	const char *out_path = NULL;
+	bool show_values = false, live;
+	uint64_t duration_ns = 0, v, start, last_live = 0;
+	struct sensor *s = NULL;
+	struct sensor_stats st;
+	FILE *out = stdout;
+	char err[512];
+	int opt, rc = 0;
+
+	sensor_opts_default(&so);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_DURATION:
+			if (parse_u64(optarg, 1, 86400 * 365, &v))
+				return bad("duration", optarg, "want whole seconds, 1 or more");
+			duration_ns = v * 1000000000ull;
+			break;
+		case OPT_COUNT:
+			if (parse_u64(optarg, 1, UINT64_MAX, &v))
+				return bad("count", optarg, "want a positive number");
+			cap.limit = v;
+			break;
+		case OPT_PID:
+			if (parse_u64(optarg, 1, 4194304, &v))
+				return bad("pid", optarg, "want a process id");
+			if (flt->n_pids >= LOADER_MAX_LIST)
+				return bad("pid", optarg, "too many --pid");
+			flt->pids[flt->n_pids++] = (uint32_t)v;
+			break;
+		case OPT_COMM:
+			if (!*optarg || strlen(optarg) >= AS_COMM_LEN_K)
+				return bad("comm", optarg, "want a name of 1 to 15 characters");
+			if (flt->n_comms >= LOADER_MAX_LIST)
+				return bad("comm", optarg, "too many --comm");
+			memset(flt->comms[flt->n_comms], 0, AS_COMM_LEN_K);
+			memcpy(flt->comms[flt->n_comms++], optarg, strlen(optarg));
+			break;
+		case OPT_PORT:
+			if (parse_u64(optarg, 1, 65535, &v))
+				return bad("port", optarg, "want a port, 1 to 65535");
+			if (flt->n_ports >= LOADER_MAX_LIST)
+				return bad("port", optarg, "too many --port");
+			flt->ports[flt->n_ports++] = (uint16_t)v;
+			break;
+		case OPT_CIDR:
+			if (flt->n_cidrs >= LOADER_MAX_LIST)
+				return bad("cidr", optarg, "too many --cidr");
+			if (loader_parse_cidr(optarg, &flt->cidrs[flt->n_cidrs]))
+				return bad("cidr", optarg, "want ADDR or ADDR/BITS (IPv4 or IPv6)");
+			flt->n_cidrs++;
+			break;
+		case OPT_CGROUP:
+			if (flt->n_cgroups >= LOADER_MAX_LIST)
+				return bad("cgroup", optarg, "too many --cgroup");
+			if (cgroup_id(optarg, &flt->cgroups[flt->n_cgroups]))
+				return bad("cgroup", optarg,
+					   "not a cgroup v2 directory (absolute, or relative to "
+					   "the cgroup2 mount)");
+			flt->n_cgroups++;
+			break;
+		case OPT_ROLE:
+			if (strcmp(optarg, "server") == 0)
+				flt->role_mask = 1;
+			else if (strcmp(optarg, "client") == 0)
+				flt->role_mask = 2;
+			else if (strcmp(optarg, "both") == 0)
+				flt->role_mask = 3;
+			else
+				return bad("role", optarg, "want server, client or both");
+			break;
+		case OPT_ALL_PORTS:
+			flt->no_default_skip_ports = true;
+			break;
+		case OPT_FORMAT:
+			if (xio_format_parse(optarg, &fmt) || fmt == XIO_AUTO)
+				return bad("format", optarg, "want text, jsonl or har");
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case OPT_SHOW_VALUES:
+			show_values = true;
+			break;
+		case OPT_MAX_BODY:
+			if (parse_u64(optarg, 0, 64ull << 20, &v))
+				return bad("max-body", optarg, "want bytes, 0 to 67108864");
+			so.http.max_body = (size_t)v;
+			break;
+		case OPT_MAX_COPY:
+			if (parse_u64(optarg, 64, AS_MAX_COPY, &v))
+				return bad("max-copy", optarg, "want bytes, 64 to 16384");
+			so.loader.max_copy = (uint32_t)v;
+			break;
+		case OPT_VERBOSE:
+			so.loader.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "apisonar capture: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	if (out_path && strcmp(out_path, "-") != 0) {
+		out = fopen(out_path, "we");
+		if (!out) {
+			fprintf(stderr, "apisonar capture: cannot write %s: %s\n", out_path,
+				strerror(errno));
+			return 1;
+		}
+	}
+	cap.out = xio_writer_new(out, fmt, show_values);
+	if (!cap.out) {
+		fprintf(stderr, "apisonar capture: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	s = sensor_new(&so, on_exchange, &cap, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "apisonar capture: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	live = isatty(STDERR_FILENO) && out != stdout;
+	fprintf(stderr, "apisonar capture: attached; press Ctrl-C to stop\n");
+	start = now_mono_ns();
+	while (!stop) {
+		int n = sensor_poll(s, 100);
+		uint64_t now = now_mono_ns();
+
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "apisonar capture: reading the ring buffer: %s\n",
+				strerror(-n));
+			rc = 1;
+			break;
+		}
+		if (fmt != XIO_HAR)
+			fflush(out);
+		if (duration_ns && now - start >= duration_ns)
+			break;
+		if (live && now - last_live >= 1000000000ull) {
+			sensor_get_stats(s, &st);
+			fprintf(stderr, "\r  %llu exchanges, %u conns, %llu events, %llu dropped   ",
+				(unsigned long long)cap.exchanges, st.active_conns,
+				(unsigned long long)st.kernel[AS_C_SEEN],
+				(unsigned long long)(st.kernel[AS_C_DROP_RB_FULL] +
+						     st.kernel[AS_C_DROP_MAP_FULL]));
+			last_live = now;
+		}
+	}
+	if (live)
+		fprintf(stderr, "\n");
+	/* Drain the last records, then count, then end the connections still
+	 * open (their finished requests are written too). */
+	sensor_poll(s, 0);
+	sensor_get_stats(s, &st);
+	sensor_free(s);
+	print_summary(stderr, &st, &cap, (double)(now_mono_ns() - start) / 1e9);
+out:
+	if (xio_writer_close(cap.out))
+		rc = 1;
+	if (out != stdout)
+		fclose(out);
+	else
+		fflush(stdout);
+	return rc;
 }

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The sensor: kernel programs -> ring buffer -> connection tracker -> HTTP
+ * parser -> exchanges. One object that `capture` and `run` drive from
+ * their poll loop; it never blocks on what consumes the exchanges.
+ */
+#ifndef APISONAR_SENSOR_H
+#define APISONAR_SENSOR_H
+
+#include <stdint.h>
+
+#include "apisonar/conntrack.h"
+#include "apisonar/exchange.h"
+#include "apisonar/http1.h"
+#include "apisonar/loader.h"
+
+struct sensor_opts {
+	struct loader_opts loader;
+	struct ct_limits ct;
+	struct http1_opts http;
+};
+
+void sensor_opts_default(struct sensor_opts *o);
+
+/* Called for every completed exchange; the callback owns x. */
+typedef void (*sensor_exchange_cb)(void *ctx, struct as_exchange *x);
+
+struct sensor_stats {
+	uint64_t kernel[AS_C_NR]; /* enum as_counter, summed over CPUs */
+	struct ct_stats ct;
+	struct http1_stats http;
+	uint32_t active_conns;
+	uint64_t records;         /* ring buffer records consumed */
+};
+
+struct sensor;
+
+/* Loads and attaches; NULL with an actionable message in err on failure. */
+struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, void *ctx, char *err,
+			  size_t errlen);
+/* Ends every connection (emitting what it holds), detaches, frees. */
+void sensor_free(struct sensor *s);
+
+/* Waits up to timeout_ms for events, consumes everything pending, and
+ * runs the tracker's timers. Returns records consumed or a negative errno
+ * (-EINTR when a signal interrupted the wait: not an error). */
+int sensor_poll(struct sensor *s, int timeout_ms);
+
+int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
+	__attribute__((warn_unused_result));
+
+void sensor_get_stats(struct sensor *s, struct sensor_stats *out);
+
+#endif

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apisonar/sensor.h"
+#include "apisonar/util.h"
+
+/* How often the tracker's timers run, at most. */
+#define TICK_NS (100ull * 1000 * 1000)
+
+struct sensor {
+	struct loader *loader;
+	struct ring_buffer *ring;
+	struct conntrack *ct;
+	struct http1_stats http;
+	struct http1_opts http_opts;
+	sensor_exchange_cb cb;
+	void *ctx;
+	uint64_t records;
+	uint64_t last_tick;
+};
+
+/* Per connection: its parser and what the exchanges need to say where
+ * they happened. */
+struct sconn {
+	struct sensor *s;
+	struct http1_conn *http;
+	uint32_t pid;
+	char comm[AS_COMM_LEN];
+	char laddr[AS_ADDR_LEN], raddr[AS_ADDR_LEN];
+	uint16_t lport, rport;
+};
+
+void sensor_opts_default(struct sensor_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	loader_opts_default(&o->loader);
+	ct_limits_default(&o->ct);
+	o->http.max_body = AS_MAX_BODY_DEFAULT;
+	o->http.max_header_bytes = 32 * 1024;
+	o->http.max_pending = 64;
+}
+
+/* IPv4-mapped IPv6 addresses (a dual-stack listener) print as IPv4. */
+static void fmt_addr(uint16_t family, const uint8_t a[16], char *out)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
+		inet_ntop(AF_INET, a + 12, out, AS_ADDR_LEN);
+	else if (family == AF_INET6)
+		inet_ntop(AF_INET6, a, out, AS_ADDR_LEN);
+	else
+		inet_ntop(AF_INET, a, out, AS_ADDR_LEN);
+}
+
+static void on_exchange(void *ctx, struct as_exchange *x)
+{
+	struct sconn *c = ctx;
+
+	x->pid = c->pid;
+	memcpy(x->comm, c->comm, sizeof(x->comm));
+	memcpy(x->local_addr, c->laddr, sizeof(x->local_addr));
+	memcpy(x->remote_addr, c->raddr, sizeof(x->remote_addr));
+	x->local_port = c->lport;
+	x->remote_port = c->rport;
+	c->s->cb(c->s->ctx, x);
+}
+
+static void *sink_open(void *ctx, const struct ct_info *info)
+{
+	struct sensor *s = ctx;
+	struct sconn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->http = http1_conn_new(&s->http_opts, &s->http, on_exchange, c);
+	if (!c->http) {
+		free(c);
+		return NULL;
+	}
+	if (info->flags & AS_F_MIDSTREAM)
+		http1_conn_set_midstream(c->http);
+	c->pid = info->pid;
+	memcpy(c->comm, info->comm, sizeof(c->comm));
+	fmt_addr(info->family, info->laddr, c->laddr);
+	fmt_addr(info->family, info->raddr, c->raddr);
+	c->lport = info->lport;
+	c->rport = info->rport;
+	return c;
+}
+
+static void sink_data(void *conn, int dir, const void *buf, size_t len, uint64_t ts)
+{
+	struct sconn *c = conn;
+
+	http1_conn_feed(c->http, dir, buf, len, ts);
+}
+
+static void sink_gap(void *conn, int dir, uint64_t missing, uint64_t ts)
+{
+	struct sconn *c = conn;
+
+	http1_conn_gap(c->http, dir, missing, ts);
+}
+
+static void sink_close(void *conn, uint64_t ts)
+{
+	struct sconn *c = conn;
+
+	http1_conn_close(c->http, ts);
+	http1_conn_free(c->http);
+	free(c);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct sensor *s = ctx;
+
+	s->records++;
+	ct_event(s->ct, data, size, now_mono_ns());
+	return 0;
+}
+
+struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, void *ctx, char *err,
+			  size_t errlen)
+{
+	struct ct_sink sink = {
+		.open = sink_open,
+		.data = sink_data,
+		.gap = sink_gap,
+		.close = sink_close,
+	};
+	struct sensor *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->cb = cb;
+	s->ctx = ctx;
+	s->http_opts = o->http;
+	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
+	sink.ctx = s;
+	s->ct = ct_new(&o->ct, &sink);
+	if (!s->ct) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	s->loader = loader_open(&o->loader, err, errlen);
+	if (!s->loader)
+		goto fail;
+	s->ring = loader_ring(s->loader, on_record, s);
+	if (!s->ring) {
+		snprintf(err, errlen, "cannot set up the ring buffer reader: %s", strerror(errno));
+		goto fail;
+	}
+	return s;
+fail:
+	sensor_free(s);
+	return NULL;
+}
+
+void sensor_free(struct sensor *s)
+{
+	if (!s)
+		return;
+	/* Detach first, then hand on what the tracker still holds. */
+	if (s->ring)
+		ring_buffer__consume(s->ring);
+	ring_buffer__free(s->ring);
+	loader_close(s->loader);
+	ct_free(s->ct);
+	free(s);
+}
+
+int sensor_poll(struct sensor *s, int timeout_ms)
+{
+	uint64_t before = s->records, now;
+	int rc;
+
+	rc = ring_buffer__poll(s->ring, timeout_ms);
+	/* The kernel side wakes us only past a fill level (BPF_RB_NO_WAKEUP
+	 * otherwise): drain whatever is there after each wait. */
+	if (rc >= 0 || rc == -EINTR)
+		ring_buffer__consume(s->ring);
+	now = now_mono_ns();
+	if (now - s->last_tick >= TICK_NS) {
+		ct_tick(s->ct, now);
+		s->last_tick = now;
+	}
+	if (rc < 0 && rc != -EINTR)
+		return rc;
+	return rc == -EINTR ? -EINTR : (int)(s->records - before);
+}
+
+int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
+{
+	return loader_set_filters(s->loader, f);
+}
+
+void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (loader_counters(s->loader, out->kernel))
+		memset(out->kernel, 0, sizeof(out->kernel));
+	out->ct = *ct_stats(s->ct);
+	out->http = s->http;
+	out->active_conns = ct_active(s->ct);
+	out->records = s->records;
+}

@@ -490,7 +490,7 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 		goto drop;
 	}
 	cand = q_at(c, k - 1);
-	if (c->lost_req_ts && cand->req_start > c->lost_req_ts &&
+	if (c->lost_req_ts && cand->req_start >= c->lost_req_ts &&
 	    !(c->resp_after_loss && c->resp_after_loss < cand->req_start)) {
 		/* it was sent while a lost request was still unanswered */
 		stop_pairing(c);
@@ -503,8 +503,7 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 	c->rx = RX_REAL;
 	return true;
 drop:
-	c->st->unpaired_responses++;
-	c->rx = RX_SCRATCH;
+	c->rx = RX_SCRATCH; /* counted once its head shows a final response */
 	return true;
 }
 
@@ -900,6 +899,8 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 		return LINE_OK;
 	}
 	c->st->responses++;
+	if (c->rx == RX_SCRATCH)
+		c->st->unpaired_responses++;
 	if (c->rx == RX_REAL) {
 		e->resp_start = d->msg_start;
 		e->resp_started = true;
@@ -945,11 +946,15 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 	return LINE_OK;
 }
 
+static int start_line_find(const char *l, size_t n, size_t *off);
+static int line_keep(struct h1_dir *d, const char *l, size_t ll);
+
 /* One complete line (LF included) of a head. */
 static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uint64_t ts,
 		     enum http1_ambiguity *amb)
 {
 	struct h1_dir *d = &c->d[dir];
+	size_t whole = n, off;
 	int r;
 
 	d->head_bytes += n;
@@ -978,6 +983,17 @@ static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uin
 		}
 		if (r == -ENOMEM)
 			return LINE_NOMEM;
+		if (r && start_line_find(l, whole, &off) == (dir == c->req_dir ? 0 : 1) && off &&
+		    (d->seen_message || c->midstream)) {
+			/* junk ran into a start line: resync right there */
+			garbage(c, dir);
+			if (c->dead || line_keep(d, l + off, whole - off))
+				return LINE_NOMEM;
+			c->st->resyncs++;
+			d->found_ts = d->msg_start;
+			d->st = ST_FOUND;
+			return LINE_END;
+		}
 		return r ? LINE_GARBAGE : LINE_OK;
 	}
 	if (!n)
@@ -1080,11 +1096,7 @@ static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *
 /* Copies a line that get_line handed back in place into the line buffer. */
 static int line_keep(struct h1_dir *d, const char *l, size_t ll)
 {
-	if (l >= d->line && l < d->line + d->line_len) {
-		memmove(d->line, l, ll);
-		d->line_len = ll;
-		return 0;
-	}
+	/* l may point into the line buffer itself: then ll <= line_cap */
 	if (ll > d->line_cap) {
 		char *b = realloc(d->line, ll);
 
@@ -1093,7 +1105,7 @@ static int line_keep(struct h1_dir *d, const char *l, size_t ll)
 		d->line = b;
 		d->line_cap = ll;
 	}
-	memcpy(d->line, l, ll);
+	memmove(d->line, l, ll);
 	d->line_len = ll;
 	return 0;
 }

@@ -1038,15 +1038,20 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	}
 
 	ext = cJSON_GetObjectItemCaseSensitive(e, "_apisonar");
-	if (ext && !cJSON_IsNull(ext))
-		return har_ext(ext, x);
+	if (ext && !cJSON_IsNull(ext)) {
+		err = har_ext(ext, x);
+		/* No response, no response time (as in a JSONL record). */
+		if (x->status == 0)
+			x->resp_time_ns = 0;
+		return err;
+	}
 
 	/* A HAR from a browser or another tool. */
 	x->tls = https;
 	har_foreign_addr(e, x, port);
 	if (x->status == 0)
 		x->flags |= AS_X_NO_RESPONSE;
-	else if (x->req_time_ns)
+	else if (x->req_time_ns && send + wait <= UINT64_MAX - x->req_time_ns)
 		x->resp_time_ns = x->req_time_ns + send + wait;
 	if (x->req.body_len < x->req.body_true_len)
 		x->flags |= AS_X_REQ_TRUNCATED;

@@ -715,7 +715,7 @@ static int har_load(struct xio_reader *r)
 			goto cleanup;
 		}
 		if (len + n + 1 > cap) {
-			size_t want = cap ? cap * 2 : 1024 * 1024;
+			size_t want = cap ? cap * 2 : XIO_CHUNK + 1;
 			char *b;
 
 			while (want < len + n + 1)

@@ -715,7 +715,7 @@ static int har_load(struct xio_reader *r)
 			goto cleanup;
 		}
 		if (len + n + 1 > cap) {
-			size_t want = cap ? cap * 2 : 1024 * 1024;
+			size_t want = cap ? cap * 2 : XIO_CHUNK + 1;
 			char *b;
 
 			while (want < len + n + 1)
@@ -1038,15 +1038,20 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	}
 
 	ext = cJSON_GetObjectItemCaseSensitive(e, "_apisonar");
-	if (ext && !cJSON_IsNull(ext))
-		return har_ext(ext, x);
+	if (ext && !cJSON_IsNull(ext)) {
+		err = har_ext(ext, x);
+		/* No response, no response time (as in a JSONL record). */
+		if (x->status == 0)
+			x->resp_time_ns = 0;
+		return err;
+	}
 
 	/* A HAR from a browser or another tool. */
 	x->tls = https;
 	har_foreign_addr(e, x, port);
 	if (x->status == 0)
 		x->flags |= AS_X_NO_RESPONSE;
-	else if (x->req_time_ns)
+	else if (x->req_time_ns && send + wait <= UINT64_MAX - x->req_time_ns)
 		x->resp_time_ns = x->req_time_ns + send + wait;
 	if (x->req.body_len < x->req.body_true_len)
 		x->flags |= AS_X_REQ_TRUNCATED;

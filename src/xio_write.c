@@ -471,8 +471,10 @@ static void server_end(const struct as_exchange *x, const char **addr, uint16_t 
 	}
 }
 
-/* Cap on a HAR url we build (target and host are bounded by the exchange,
- * this only sizes the buffer). */
+/* The absolute url HAR wants; *exact is false when the reader could not
+ * get the target back from it byte for byte (then _apisonar.target has it).
+ * The buffer is sized from the target (3 bytes per escaped byte) and the
+ * bounded host. */
 static char *har_url(const struct as_exchange *x, const char *target, bool *exact)
 {
 	const char *host = as_msg_header(&x->req, "Host"), *addr;

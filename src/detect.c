@@ -439,7 +439,7 @@ static int is_iban(const char *s, size_t n)
 {
 	size_t i, len = 0;
 	unsigned int rem = 0;
-	int want;
+	int want, spaced;
 
 	if (n < 15 || n > 42)
 		return 0;
@@ -449,11 +449,14 @@ static int is_iban(const char *s, size_t n)
 	want = iban_len_for(s[0], s[1]);
 	if (!want)
 		return 0;
+	spaced = memchr(s, ' ', n) != NULL;
+	if (spaced && n % 5 == 0)
+		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == ' ') {
-			if (len % 4 != 0 || i + 1 == n || s[i + 1] == ' ')
+		if (spaced && i % 5 == 4) {
+			if (c != ' ')
 				return 0;
 			continue;
 		}
@@ -573,8 +576,8 @@ static int is_phone(const char *s, size_t n)
 		return 0;
 	if (sepkind == '.' && mixed)
 		return 0;
-	/* 3-2-4 with dashes is the SSN shape, and not a phone. */
-	if (groups == 3 && g[0] == 3 && g[1] == 2 && g[2] == 4 && sepkind == '-' && !mixed)
+	/* 3-2-4 is the SSN shape, and not a phone. */
+	if (groups == 3 && g[0] == 3 && g[1] == 2 && g[2] == 4 && !parens)
 		return 0;
 	return 1;
 }
@@ -1082,6 +1085,13 @@ static int is_base64(const char *s, size_t n, const struct prof *p)
 	}
 	if (std && url)
 		return 0;
+	if (p->digit + p->dash + p->lower + p->upper == n) {
+		/* hex with dashes is a hex id (a UUID-like), not base64 */
+		for (i = 0; i < n && (c_hex((unsigned char)s[i]) || s[i] == '-'); i++)
+			;
+		if (i == n)
+			return 0;
+	}
 	if (!(p->upper + p->lower) || (!p->digit && !(p->upper && p->lower)))
 		return 0;
 	shape_of(s, body, &sh);
@@ -1139,7 +1149,8 @@ static int is_token(const char *s, size_t n, const struct prof *p)
 		 * and vowels at the rate of a natural language. */
 		if (sh.seps > 3 && sh.seps * 10 > n)
 			return 0;
-		if (sh.word_mass * 100 + sh.vowels * 150 >= letters * 110)
+		if (sh.word_mass * 100 + sh.vowels * 150 >= letters * 110 &&
+		    !(n >= 32 && sh.entropy >= 0.87 * fast_log2((double)(body < 64 ? body : 64))))
 			return 0;
 		if (!p->digit && (n < 24 || sh.lower_runs * 2 < p->lower || sh.runs * 2 < body))
 			return 0;
@@ -1736,7 +1747,8 @@ static void scan_substrings(struct scan_state *st, const char *w, size_t n)
 	}
 }
 
-/* Tests one word: whole, then for glued credentials. */
+/* Tests one word: whole (and without a sentence's final dot), then for
+ * glued credentials. */
 static void scan_word(struct scan_state *st, const char *w, size_t n)
 {
 	enum detect_class c;
@@ -1744,6 +1756,8 @@ static void scan_word(struct scan_state *st, const char *w, size_t n)
 	if (n < 6)
 		return;
 	c = value_class(w, n, VF_NO_PEM);
+	if (c == DC_NONE && w[n - 1] == '.')
+		c = value_class(w, n - 1, VF_NO_PEM);
 	if (c != DC_NONE) {
 		scan_hit(st, c);
 		return;

@@ -47,18 +47,22 @@ struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_valu
  * drive the terminal or fake a line. */
 static void text_escaped(FILE *f, const unsigned char *s, size_t len, bool escape_space)
 {
-	size_t i;
+	size_t i, run = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
+		if (c != '\\' && c >= 0x20 && c < 0x7f && !(escape_space && c == ' '))
+			continue;
+		/* Plain bytes go out in runs, not one call per byte. */
+		fwrite(s + run, 1, i - run, f);
+		run = i + 1;
 		if (c == '\\')
 			fputs("\\\\", f);
-		else if (c < 0x20 || c >= 0x7f || (escape_space && c == ' '))
-			fprintf(f, "\\x%02x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\x%02x", c);
 	}
+	fwrite(s + run, 1, len - run, f);
 }
 
 static void text_str(FILE *f, const char *s, bool escape_space)

@@ -946,6 +946,27 @@ static void test_auto_detect(void **state)
 	assert_int_equal(xio_writer_close(NULL), 0);
 }
 
+/* A full disk is an error the caller sees, for every format. */
+static void test_write_error(void **state)
+{
+	struct as_exchange *x = mk_get();
+	struct xio_writer *w;
+	int fmt;
+
+	(void)state;
+	for (fmt = XIO_TEXT; fmt <= XIO_HAR; fmt++) {
+		FILE *f = fopen("/dev/full", "w");
+
+		assert_non_null(f);
+		w = xio_writer_new(f, (enum xio_format)fmt, true);
+		assert_non_null(w);
+		assert_int_equal(xio_write(w, x), -EIO);
+		assert_int_equal(xio_writer_close(w), -EIO);
+		fclose(f);
+	}
+	as_exchange_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_jsonl_huge_line),
 		cmocka_unit_test(test_har_malformed),
 		cmocka_unit_test(test_auto_detect),
+		cmocka_unit_test(test_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);

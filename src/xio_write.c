@@ -18,11 +18,11 @@
 #include "apisonar/xio.h"
 
 struct xio_writer {
-	FILE *out;            /* not owned */
-	enum xio_format fmt;  /* TEXT, JSONL or HAR */
-	bool show_values;     /* print header values, bodies, query values */
-	bool har_started;     /* the HAR preamble is out */
-	uint64_t entries;     /* exchanges written */
+	FILE *out;	     /* not owned */
+	enum xio_format fmt; /* TEXT, JSONL or HAR */
+	bool show_values;    /* print header values, bodies, query values */
+	bool har_started;    /* the HAR preamble is out */
+	uint64_t entries;    /* exchanges written */
 };
 
 struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_values)
@@ -546,8 +546,8 @@ static void har_headers(bool *oom, cJSON *parent, const struct as_message *m, bo
 	size_t i;
 
 	for (i = 0; a && i < m->n_headers; i++)
-		har_nv(oom, a, m->headers[i].name, strlen(m->headers[i].name),
-		       m->headers[i].value, strlen(m->headers[i].value), values);
+		har_nv(oom, a, m->headers[i].name, strlen(m->headers[i].name), m->headers[i].value,
+		       strlen(m->headers[i].value), values);
 }
 
 /* Cookies from Cookie headers (request) or Set-Cookie headers (response). */
@@ -572,8 +572,8 @@ static void har_cookies(bool *oom, cJSON *parent, const struct as_message *m, bo
 			}
 			eq = memchr(p, '=', len);
 			if (eq && eq > p)
-				har_nv(oom, a, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1,
-				       values);
+				har_nv(oom, a, p, (size_t)(eq - p), eq + 1,
+				       len - (size_t)(eq - p) - 1, values);
 			if (response || !p[len])
 				break;
 			p += len + 1;
@@ -700,14 +700,17 @@ static cJSON *har_entry(struct xio_writer *w, const struct as_exchange *x)
 		}
 		o = jadd(&oom, resp, "content", cJSON_CreateObject());
 		if (o) {
-			jadd(&oom, o, "size", cJSON_CreateNumber(has ? (double)x->resp.body_true_len : 0));
-			jadd(&oom, o, "mimeType", has ? har_mime(&x->resp, v) : cJSON_CreateString(""));
+			jadd(&oom, o, "size",
+			     cJSON_CreateNumber(has ? (double)x->resp.body_true_len : 0));
+			jadd(&oom, o, "mimeType",
+			     has ? har_mime(&x->resp, v) : cJSON_CreateString(""));
 			if (has)
 				har_body(&oom, o, &x->resp, v);
 		}
 		jadd(&oom, resp, "redirectURL", jtext_str(loc ? loc : ""));
 		jadd(&oom, resp, "headersSize", cJSON_CreateNumber(-1));
-		jadd(&oom, resp, "bodySize", cJSON_CreateNumber(has ? (double)x->resp.body_true_len : -1));
+		jadd(&oom, resp, "bodySize",
+		     cJSON_CreateNumber(has ? (double)x->resp.body_true_len : -1));
 	}
 
 	jadd(&oom, e, "cache", cJSON_CreateObject());
@@ -753,10 +756,11 @@ static void har_preamble(struct xio_writer *w)
 {
 	if (w->har_started)
 		return;
-	fprintf(w->out,
-		"{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"apisonar\",\"version\":\"%s\"},"
-		"\"entries\":[",
-		APISONAR_VERSION);
+	fprintf(
+	    w->out,
+	    "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"apisonar\",\"version\":\"%s\"},"
+	    "\"entries\":[",
+	    APISONAR_VERSION);
 	w->har_started = true;
 }
 

@@ -1003,18 +1003,52 @@ static void test_write_error(void **state)
 	as_exchange_free(x);
 }
 
+/* HAR entries go out as they are written, not at close. */
+static void test_har_streams(void **state)
+{
+	struct as_exchange *x = mk_get();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct xio_writer *w = xio_writer_new(f, XIO_HAR, false);
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(xio_write(w, x), 0);
+	assert_non_null(strstr(buf, "\"entries\":[\n{\"startedDateTime\""));
+	assert_int_equal(xio_write(w, x), 0);
+	assert_non_null(strstr(buf, "}},\n{\"startedDateTime\""));
+	assert_null(strstr(buf, "]}}"));
+	assert_int_equal(xio_writer_close(w), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(strcmp(buf + strlen(buf) - 5, "\n]}}\n"), 0);
+	free(buf);
+	as_exchange_free(x);
+}
+
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format_parse),    cmocka_unit_test(test_helpers),
-	    cmocka_unit_test(test_text_lines),	    cmocka_unit_test(test_text_values),
-	    cmocka_unit_test(test_text_escapes),    cmocka_unit_test(test_jsonl_lines),
-	    cmocka_unit_test(test_jsonl_values),    cmocka_unit_test(test_jsonl_roundtrip),
-	    cmocka_unit_test(test_har_roundtrip),   cmocka_unit_test(test_har_non_utf8_header),
-	    cmocka_unit_test(test_har_browser),	    cmocka_unit_test(test_jsonl_malformed),
-	    cmocka_unit_test(test_jsonl_huge_line), cmocka_unit_test(test_har_malformed),
-	    cmocka_unit_test(test_auto_detect),	    cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_text_lines),
+		cmocka_unit_test(test_text_values),
+		cmocka_unit_test(test_text_escapes),
+		cmocka_unit_test(test_jsonl_lines),
+		cmocka_unit_test(test_jsonl_values),
+		cmocka_unit_test(test_jsonl_roundtrip),
+		cmocka_unit_test(test_har_roundtrip),
+		cmocka_unit_test(test_har_non_utf8_header),
+		cmocka_unit_test(test_har_browser),
+		cmocka_unit_test(test_jsonl_malformed),
+		cmocka_unit_test(test_jsonl_huge_line),
+		cmocka_unit_test(test_har_malformed),
+		cmocka_unit_test(test_auto_detect),
+		cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_har_streams),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);
 }

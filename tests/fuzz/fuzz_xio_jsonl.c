@@ -70,7 +70,8 @@ static void roundtrip(const struct as_exchange *x)
 	check(strcmp(x->local_addr, y->local_addr) == 0 && x->local_port == y->local_port, "local");
 	check(strcmp(x->remote_addr, y->remote_addr) == 0 && x->remote_port == y->remote_port,
 	      "remote");
-	check(strcmp(x->method, y->method) == 0 && strcmp(x->target, y->target) == 0, "request line");
+	check(strcmp(x->method, y->method) == 0 && strcmp(x->target, y->target) == 0,
+	      "request line");
 	check(x->req_version == y->req_version && x->resp_version == y->resp_version, "versions");
 	check(x->status == y->status && x->flags == y->flags, "status, flags");
 	check(strcmp(x->reason ? x->reason : "", y->reason ? y->reason : "") == 0, "reason");

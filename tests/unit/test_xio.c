@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* cmocka needs the headers above first. */
 #include <cmocka.h>
 
 #include "apisonar/exchange.h"
@@ -24,8 +26,8 @@
 #define T0 1700000001234567000ull
 
 static const char *const secrets[] = {
-	"secret-q", "tok-SECRET", "cookie-SECRET", "setcookie-SECRET", "bob@example.com",
-	"pw-SECRET", "/login-done",
+    "secret-q",	       "tok-SECRET", "cookie-SECRET", "setcookie-SECRET",
+    "bob@example.com", "pw-SECRET",  "/login-done",
 };
 
 static void hdr(struct as_message *m, const char *n, const char *v)
@@ -70,7 +72,7 @@ static struct as_exchange *mk_get(void)
 	return x;
 }
 
-static const unsigned char bin[] = { 0x00, 0xff, 0x10, 'a', 0xc3, 0x28, '\n', 0x80 };
+static const unsigned char bin[] = {0x00, 0xff, 0x10, 'a', 0xc3, 0x28, '\n', 0x80};
 
 /* A client-side TLS POST with a binary, truncated body and no answer. */
 static struct as_exchange *mk_post(void)
@@ -270,8 +272,8 @@ static void test_helpers(void **state)
 	assert_int_equal(xio_base64_decode("AB==", 4, &out, &len), -EINVAL); /* stray bits */
 
 	assert_true(xio_utf8_ok((const unsigned char *)"h\xc3\xa9 \xe2\x82\xac", 7));
-	assert_false(xio_utf8_ok((const unsigned char *)"\xc0\xaf", 2));      /* overlong */
-	assert_false(xio_utf8_ok((const unsigned char *)"\xed\xa0\x80", 3));  /* surrogate */
+	assert_false(xio_utf8_ok((const unsigned char *)"\xc0\xaf", 2));     /* overlong */
+	assert_false(xio_utf8_ok((const unsigned char *)"\xed\xa0\x80", 3)); /* surrogate */
 	assert_false(xio_utf8_ok((const unsigned char *)"a\0b", 3));
 	assert_false(xio_utf8_ok((const unsigned char *)"\xe2\x82", 2));
 
@@ -309,17 +311,17 @@ static void test_helpers(void **state)
 
 static void test_text_lines(void **state)
 {
-	struct as_exchange *xs[3] = { mk_get(), mk_post(), mk_login() };
+	struct as_exchange *xs[3] = {mk_get(), mk_post(), mk_login()};
 	char *out;
 
 	(void)state;
 	out = write_all(XIO_TEXT, false, xs, 3);
-	assert_string_equal(out,
-		"22:13:21.234 nginx[812] server 127.0.0.1:8080 <- 127.0.0.1:50122 "
-		"GET /users/1?q=*&page=* -> 200 1.2ms 27B\n"
-		"22:13:21.234 curl[99] client [::1]:40000 -> [::1]:443 tls POST /upload -> -\n"
-		"22:13:21.241 nginx[812] server 10.0.0.5:80 <- 10.0.0.9:33000 "
-		"POST /login?next=* -> 302 0us 0B\n");
+	assert_string_equal(
+	    out, "22:13:21.234 nginx[812] server 127.0.0.1:8080 <- 127.0.0.1:50122 "
+		 "GET /users/1?q=*&page=* -> 200 1.2ms 27B\n"
+		 "22:13:21.234 curl[99] client [::1]:40000 -> [::1]:443 tls POST /upload -> -\n"
+		 "22:13:21.241 nginx[812] server 10.0.0.5:80 <- 10.0.0.9:33000 "
+		 "POST /login?next=* -> 302 0us 0B\n");
 	assert_no_secret(out);
 	free(out);
 	as_exchange_free(xs[0]);
@@ -329,32 +331,32 @@ static void test_text_lines(void **state)
 
 static void test_text_values(void **state)
 {
-	struct as_exchange *xs[2] = { mk_get(), mk_post() };
+	struct as_exchange *xs[2] = {mk_get(), mk_post()};
 	char *out;
 
 	(void)state;
 	out = write_all(XIO_TEXT, true, xs, 2);
-	assert_string_equal(out,
-		"22:13:21.234 nginx[812] server 127.0.0.1:8080 <- 127.0.0.1:50122 "
-		"GET /users/1?q=secret-q&page=2 -> 200 1.2ms 27B\n"
-		"  > GET /users/1?q=secret-q&page=2 HTTP/1.1\n"
-		"  > Host: api.local:8080\n"
-		"  > Authorization: Bearer tok-SECRET\n"
-		"  > Cookie: sid=cookie-SECRET; theme=dark\n"
-		"  < HTTP/1.1 200 OK\n"
-		"  < Content-Type: application/json; charset=utf-8\n"
-		"  < Set-Cookie: s=setcookie-SECRET; Path=/\n"
-		"  <\n"
-		"  < {\"email\":\"bob@example.com\"}\n"
-		"22:13:21.234 curl[99] client [::1]:40000 -> [::1]:443 tls POST /upload -> -\n"
-		"  > POST /upload HTTP/1.0\n"
-		"  > Content-Type: application/octet-stream\n"
-		"  > X-Dup: 1\n"
-		"  > x-dup: 2\n"
-		"  >\n"
-		"  > \\x00\\xff\\x10a\\xc3(\n"
-		"  > \\x80\n"
-		"  > [body truncated: 8 of 12 bytes shown]\n");
+	assert_string_equal(
+	    out, "22:13:21.234 nginx[812] server 127.0.0.1:8080 <- 127.0.0.1:50122 "
+		 "GET /users/1?q=secret-q&page=2 -> 200 1.2ms 27B\n"
+		 "  > GET /users/1?q=secret-q&page=2 HTTP/1.1\n"
+		 "  > Host: api.local:8080\n"
+		 "  > Authorization: Bearer tok-SECRET\n"
+		 "  > Cookie: sid=cookie-SECRET; theme=dark\n"
+		 "  < HTTP/1.1 200 OK\n"
+		 "  < Content-Type: application/json; charset=utf-8\n"
+		 "  < Set-Cookie: s=setcookie-SECRET; Path=/\n"
+		 "  <\n"
+		 "  < {\"email\":\"bob@example.com\"}\n"
+		 "22:13:21.234 curl[99] client [::1]:40000 -> [::1]:443 tls POST /upload -> -\n"
+		 "  > POST /upload HTTP/1.0\n"
+		 "  > Content-Type: application/octet-stream\n"
+		 "  > X-Dup: 1\n"
+		 "  > x-dup: 2\n"
+		 "  >\n"
+		 "  > \\x00\\xff\\x10a\\xc3(\n"
+		 "  > \\x80\n"
+		 "  > [body truncated: 8 of 12 bytes shown]\n");
 	free(out);
 	as_exchange_free(xs[0]);
 	as_exchange_free(xs[1]);
@@ -373,8 +375,9 @@ static void test_text_escapes(void **state)
 	x->role = AS_ROLE_UNKNOWN;
 	x->local_addr[0] = '\0';
 	out = write_all(XIO_TEXT, false, &x, 1);
-	assert_string_equal(out, "22:13:21.234 we\\\\ird\\x07[812] unknown ?:8080 -- 127.0.0.1:50122 "
-				 "GET /a\\x20b\\x1b[2J -> 200 12.3s 27B\n");
+	assert_string_equal(out,
+			    "22:13:21.234 we\\\\ird\\x07[812] unknown ?:8080 -- 127.0.0.1:50122 "
+			    "GET /a\\x20b\\x1b[2J -> 200 12.3s 27B\n");
 	free(out);
 	as_exchange_free(x);
 }
@@ -383,28 +386,32 @@ static void test_text_escapes(void **state)
 
 static void test_jsonl_lines(void **state)
 {
-	struct as_exchange *xs[2] = { mk_get(), mk_post() };
+	struct as_exchange *xs[2] = {mk_get(), mk_post()};
 	char *out;
 
 	(void)state;
 	out = write_all(XIO_JSONL, false, xs, 2);
-	assert_string_equal(out,
-		"{\"time\":\"2023-11-14T22:13:21.234567Z\",\"pid\":812,\"comm\":\"nginx\",\"role\":\"server\","
-		"\"tls\":false,\"local\":{\"addr\":\"127.0.0.1\",\"port\":8080},"
-		"\"remote\":{\"addr\":\"127.0.0.1\",\"port\":50122},\"latency_ms\":1.234567,\"flags\":[],"
-		"\"values\":false,\"request\":{\"method\":\"GET\",\"target\":\"/users/1?q=*&page=*\","
-		"\"version\":\"HTTP/1.1\",\"headers\":[\"Host\",\"Authorization\",\"Cookie\"],"
-		"\"body_size\":0,\"body_truncated\":false},\"response\":{"
-		"\"time\":\"2023-11-14T22:13:21.236567Z\",\"status\":200,\"reason\":\"OK\","
-		"\"version\":\"HTTP/1.1\",\"headers\":[\"Content-Type\",\"Set-Cookie\"],"
-		"\"body_size\":27,\"body_truncated\":false}}\n"
-		"{\"time\":\"2023-11-14T22:13:21.234572Z\",\"pid\":99,\"comm\":\"curl\",\"role\":\"client\","
-		"\"tls\":true,\"local\":{\"addr\":\"::1\",\"port\":40000},"
-		"\"remote\":{\"addr\":\"::1\",\"port\":443},\"latency_ms\":0,"
-		"\"flags\":[\"no_response\",\"req_truncated\",\"midstream\"],\"values\":false,"
-		"\"request\":{\"method\":\"POST\",\"target\":\"/upload\",\"version\":\"HTTP/1.0\","
-		"\"headers\":[\"Content-Type\",\"X-Dup\",\"x-dup\"],\"body_size\":12,"
-		"\"body_truncated\":true},\"response\":null}\n");
+	assert_string_equal(
+	    out,
+	    "{\"time\":\"2023-11-14T22:13:21.234567Z\",\"pid\":812,\"comm\":\"nginx\",\"role\":"
+	    "\"server\","
+	    "\"tls\":false,\"local\":{\"addr\":\"127.0.0.1\",\"port\":8080},"
+	    "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":50122},\"latency_ms\":1.234567,\"flags\":["
+	    "],"
+	    "\"values\":false,\"request\":{\"method\":\"GET\",\"target\":\"/users/1?q=*&page=*\","
+	    "\"version\":\"HTTP/1.1\",\"headers\":[\"Host\",\"Authorization\",\"Cookie\"],"
+	    "\"body_size\":0,\"body_truncated\":false},\"response\":{"
+	    "\"time\":\"2023-11-14T22:13:21.236567Z\",\"status\":200,\"reason\":\"OK\","
+	    "\"version\":\"HTTP/1.1\",\"headers\":[\"Content-Type\",\"Set-Cookie\"],"
+	    "\"body_size\":27,\"body_truncated\":false}}\n"
+	    "{\"time\":\"2023-11-14T22:13:21.234572Z\",\"pid\":99,\"comm\":\"curl\",\"role\":"
+	    "\"client\","
+	    "\"tls\":true,\"local\":{\"addr\":\"::1\",\"port\":40000},"
+	    "\"remote\":{\"addr\":\"::1\",\"port\":443},\"latency_ms\":0,"
+	    "\"flags\":[\"no_response\",\"req_truncated\",\"midstream\"],\"values\":false,"
+	    "\"request\":{\"method\":\"POST\",\"target\":\"/upload\",\"version\":\"HTTP/1.0\","
+	    "\"headers\":[\"Content-Type\",\"X-Dup\",\"x-dup\"],\"body_size\":12,"
+	    "\"body_truncated\":true},\"response\":null}\n");
 	assert_no_secret(out);
 	free(out);
 	as_exchange_free(xs[0]);
@@ -413,34 +420,42 @@ static void test_jsonl_lines(void **state)
 
 static void test_jsonl_values(void **state)
 {
-	struct as_exchange *xs[2] = { mk_get(), mk_post() };
+	struct as_exchange *xs[2] = {mk_get(), mk_post()};
 	char *out;
 
 	(void)state;
 	assert_int_equal(as_msg_add_header(&xs[1]->req, "X-Bin", 5, "\xff\xfe", 2), 0);
 	out = write_all(XIO_JSONL, true, xs, 2);
-	assert_string_equal(out,
-		"{\"time\":\"2023-11-14T22:13:21.234567Z\",\"pid\":812,\"comm\":\"nginx\",\"role\":\"server\","
-		"\"tls\":false,\"local\":{\"addr\":\"127.0.0.1\",\"port\":8080},"
-		"\"remote\":{\"addr\":\"127.0.0.1\",\"port\":50122},\"latency_ms\":1.234567,\"flags\":[],"
-		"\"values\":true,\"request\":{\"method\":\"GET\",\"target\":\"/users/1?q=secret-q&page=2\","
-		"\"version\":\"HTTP/1.1\",\"headers\":[[\"Host\",\"api.local:8080\"],"
-		"[\"Authorization\",\"Bearer tok-SECRET\"],[\"Cookie\",\"sid=cookie-SECRET; theme=dark\"]],"
-		"\"body\":\"\",\"body_encoding\":\"utf8\",\"body_size\":0,\"body_truncated\":false},"
-		"\"response\":{\"time\":\"2023-11-14T22:13:21.236567Z\",\"status\":200,\"reason\":\"OK\","
-		"\"version\":\"HTTP/1.1\",\"headers\":[[\"Content-Type\",\"application/json; charset=utf-8\"],"
-		"[\"Set-Cookie\",\"s=setcookie-SECRET; Path=/\"]],"
-		"\"body\":\"{\\\"email\\\":\\\"bob@example.com\\\"}\",\"body_encoding\":\"utf8\","
-		"\"body_size\":27,\"body_truncated\":false}}\n"
-		"{\"time\":\"2023-11-14T22:13:21.234572Z\",\"pid\":99,\"comm\":\"curl\",\"role\":\"client\","
-		"\"tls\":true,\"local\":{\"addr\":\"::1\",\"port\":40000},"
-		"\"remote\":{\"addr\":\"::1\",\"port\":443},\"latency_ms\":0,"
-		"\"flags\":[\"no_response\",\"req_truncated\",\"midstream\"],\"values\":true,"
-		"\"request\":{\"method\":\"POST\",\"target\":\"/upload\",\"version\":\"HTTP/1.0\","
-		"\"headers\":[[\"Content-Type\",\"application/octet-stream\"],[\"X-Dup\",\"1\"],"
-		"[\"x-dup\",\"2\"],[\"X-Bin\",{\"base64\":\"//4=\"}]],\"body\":\"AP8QYcMoCoA=\","
-		"\"body_encoding\":\"base64\",\"body_size\":12,\"body_truncated\":true},"
-		"\"response\":null}\n");
+	assert_string_equal(
+	    out,
+	    "{\"time\":\"2023-11-14T22:13:21.234567Z\",\"pid\":812,\"comm\":\"nginx\",\"role\":"
+	    "\"server\","
+	    "\"tls\":false,\"local\":{\"addr\":\"127.0.0.1\",\"port\":8080},"
+	    "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":50122},\"latency_ms\":1.234567,\"flags\":["
+	    "],"
+	    "\"values\":true,\"request\":{\"method\":\"GET\",\"target\":\"/users/"
+	    "1?q=secret-q&page=2\","
+	    "\"version\":\"HTTP/1.1\",\"headers\":[[\"Host\",\"api.local:8080\"],"
+	    "[\"Authorization\",\"Bearer tok-SECRET\"],[\"Cookie\",\"sid=cookie-SECRET; "
+	    "theme=dark\"]],"
+	    "\"body\":\"\",\"body_encoding\":\"utf8\",\"body_size\":0,\"body_truncated\":false},"
+	    "\"response\":{\"time\":\"2023-11-14T22:13:21.236567Z\",\"status\":200,\"reason\":"
+	    "\"OK\","
+	    "\"version\":\"HTTP/1.1\",\"headers\":[[\"Content-Type\",\"application/json; "
+	    "charset=utf-8\"],"
+	    "[\"Set-Cookie\",\"s=setcookie-SECRET; Path=/\"]],"
+	    "\"body\":\"{\\\"email\\\":\\\"bob@example.com\\\"}\",\"body_encoding\":\"utf8\","
+	    "\"body_size\":27,\"body_truncated\":false}}\n"
+	    "{\"time\":\"2023-11-14T22:13:21.234572Z\",\"pid\":99,\"comm\":\"curl\",\"role\":"
+	    "\"client\","
+	    "\"tls\":true,\"local\":{\"addr\":\"::1\",\"port\":40000},"
+	    "\"remote\":{\"addr\":\"::1\",\"port\":443},\"latency_ms\":0,"
+	    "\"flags\":[\"no_response\",\"req_truncated\",\"midstream\"],\"values\":true,"
+	    "\"request\":{\"method\":\"POST\",\"target\":\"/upload\",\"version\":\"HTTP/1.0\","
+	    "\"headers\":[[\"Content-Type\",\"application/octet-stream\"],[\"X-Dup\",\"1\"],"
+	    "[\"x-dup\",\"2\"],[\"X-Bin\",{\"base64\":\"//4=\"}]],\"body\":\"AP8QYcMoCoA=\","
+	    "\"body_encoding\":\"base64\",\"body_size\":12,\"body_truncated\":true},"
+	    "\"response\":null}\n");
 	free(out);
 	as_exchange_free(xs[0]);
 	as_exchange_free(xs[1]);
@@ -476,7 +491,7 @@ static void roundtrip(enum xio_format fmt, struct as_exchange **xs, size_t n)
 
 static void test_jsonl_roundtrip(void **state)
 {
-	struct as_exchange *xs[4] = { mk_get(), mk_post(), mk_login(), mk_get() };
+	struct as_exchange *xs[4] = {mk_get(), mk_post(), mk_login(), mk_get()};
 	unsigned char all[256];
 	int i;
 
@@ -517,7 +532,7 @@ static void save_har(const char *name, const char *doc)
 
 static void test_har_roundtrip(void **state)
 {
-	struct as_exchange *xs[4] = { mk_get(), mk_post(), mk_login(), mk_get() };
+	struct as_exchange *xs[4] = {mk_get(), mk_post(), mk_login(), mk_get()};
 	unsigned char all[256];
 	char *out;
 	int i;
@@ -539,7 +554,8 @@ static void test_har_roundtrip(void **state)
 	/* The request url takes the Host header; the absolute target stays. */
 	assert_non_null(strstr(out, "\"url\":\"http://api.local:8080/users/1?q=secret-q&page=2\""));
 	assert_non_null(strstr(out, "\"url\":\"https://[::1]/upload\""));
-	assert_non_null(strstr(out, "\"url\":\"http://api.local:8080/a%20b/%25zz/%22q%22?x=1%23y\""));
+	assert_non_null(
+	    strstr(out, "\"url\":\"http://api.local:8080/a%20b/%25zz/%22q%22?x=1%23y\""));
 	assert_non_null(strstr(out, "\"postData\":{\"mimeType\":\"application/octet-stream\","
 				    "\"text\":\"AP8QYcMoCoA=\",\"encoding\":\"base64\"}"));
 	assert_non_null(strstr(out, "\"cookies\":[{\"name\":\"sid\",\"value\":\"cookie-SECRET\"},"
@@ -548,7 +564,8 @@ static void test_har_roundtrip(void **state)
 				    "{\"name\":\"page\",\"value\":\"2\"}]"));
 	assert_non_null(strstr(out, "\"redirectURL\":\"/login-done\""));
 	assert_non_null(strstr(out, "\"serverIPAddress\":\"10.0.0.5\""));
-	assert_non_null(strstr(out, "\"creator\":{\"name\":\"apisonar\",\"version\":\"" APISONAR_VERSION));
+	assert_non_null(
+	    strstr(out, "\"creator\":{\"name\":\"apisonar\",\"version\":\"" APISONAR_VERSION));
 	free(out);
 
 	out = write_all(XIO_HAR, false, xs, 4);
@@ -578,14 +595,20 @@ static void test_har_non_utf8_header(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(as_msg_add_header(&x->req, "X-Bin", 5, "a\xff" "b", 3), 0);
+	assert_int_equal(as_msg_add_header(&x->req, "X-Bin", 5,
+					   "a\xff"
+					   "b",
+					   3),
+			 0);
 	out = write_all(XIO_HAR, true, &x, 1);
 	save_har("nonutf8", out);
-	assert_non_null(strstr(out, "{\"name\":\"X-Bin\",\"value\":\"a\xef\xbf\xbd" "b\"}"));
+	assert_non_null(strstr(out, "{\"name\":\"X-Bin\",\"value\":\"a\xef\xbf\xbd"
+				    "b\"}"));
 	assert_true(xio_utf8_ok((unsigned char *)out, strlen(out)));
 	r = reader_on(out, strlen(out), XIO_HAR, &f);
 	assert_int_equal(xio_read(r, &y), 1);
-	assert_string_equal(as_msg_header(&y->req, "X-Bin"), "a\xef\xbf\xbd" "b");
+	assert_string_equal(as_msg_header(&y->req, "X-Bin"), "a\xef\xbf\xbd"
+							     "b");
 	as_exchange_free(y);
 	xio_reader_free(r);
 	fclose(f);
@@ -596,55 +619,63 @@ static void test_har_non_utf8_header(void **state)
 /* The shape Chrome and Firefox export: pages, HTTP/2 pseudo-headers, -1
  * for what they do not know, base64 content, optional fields left out. */
 static const char browser_har[] =
-	"\xef\xbb\xbf{\n"
-	"  \"log\": {\n"
-	"    \"version\": \"1.2\",\n"
-	"    \"creator\": {\"name\": \"WebInspector\", \"version\": \"537.36\"},\n"
-	"    \"pages\": [{\"startedDateTime\": \"2024-03-01T10:00:00.000Z\", \"id\": \"page_1\","
-	"                 \"title\": \"x\", \"pageTimings\": {}}],\n"
-	"    \"entries\": [\n"
-	"      {\"_initiator\": {\"type\": \"script\"}, \"pageref\": \"page_1\",\n"
-	"       \"startedDateTime\": \"2024-03-01T11:00:00.250+01:00\", \"time\": 42.5,\n"
-	"       \"request\": {\"method\": \"GET\",\n"
-	"         \"url\": \"https://shop.example.com/api/items?id=5&sort=asc#frag\",\n"
-	"         \"httpVersion\": \"h2\",\n"
-	"         \"headers\": [{\"name\": \":authority\", \"value\": \"shop.example.com\"},\n"
-	"                     {\"name\": \"accept\", \"value\": \"application/json\"}],\n"
-	"         \"queryString\": [{\"name\": \"id\", \"value\": \"5\"}], \"cookies\": [],\n"
-	"         \"headersSize\": -1, \"bodySize\": 0},\n"
-	"       \"response\": {\"status\": 200, \"statusText\": \"\", \"httpVersion\": \"h2\",\n"
-	"         \"headers\": [{\"name\": \"content-type\", \"value\": \"image/png\"}],\n"
-	"         \"cookies\": [], \"content\": {\"size\": 4, \"mimeType\": \"image/png\",\n"
-	"         \"text\": \"iVBORw==\", \"encoding\": \"base64\"}, \"redirectURL\": \"\",\n"
-	"         \"headersSize\": -1, \"bodySize\": -1, \"_transferSize\": 300},\n"
-	"       \"cache\": {}, \"timings\": {\"blocked\": 1.5, \"dns\": -1, \"ssl\": -1, \"connect\": -1,\n"
-	"         \"send\": 0.5, \"wait\": 40.25, \"receive\": 0.25},\n"
-	"       \"serverIPAddress\": \"[2606:4700::6810:85e5]\", \"connection\": \"443\"},\n"
-	"      {\"startedDateTime\": \"2024-03-01T10:00:01.000Z\", \"time\": 10,\n"
-	"       \"request\": {\"method\": \"POST\", \"url\": \"http://localhost:3000/login\",\n"
-	"         \"httpVersion\": \"HTTP/1.1\",\n"
-	"         \"headers\": [{\"name\": \"Host\", \"value\": \"localhost:3000\"},\n"
-	"                     {\"name\": \"Content-Type\", \"value\": \"application/json\"}],\n"
-	"         \"queryString\": [], \"cookies\": [], \"headersSize\": 120, \"bodySize\": 17,\n"
-	"         \"postData\": {\"mimeType\": \"application/json\", \"text\": \"{\\\"u\\\":\\\"\xc3\xa9\\\"}\"}},\n"
-	"       \"response\": {\"status\": 201, \"statusText\": \"Created\", \"httpVersion\": \"HTTP/1.1\",\n"
-	"         \"headers\": [], \"cookies\": [], \"content\": {\"size\": 100, \"mimeType\": \"text/plain\"},\n"
-	"         \"redirectURL\": \"\", \"headersSize\": -1, \"bodySize\": 100},\n"
-	"       \"cache\": {}, \"timings\": {\"send\": 1, \"wait\": 2, \"receive\": 3}},\n"
-	"      {\"startedDateTime\": \"2024-03-01T10:00:02Z\", \"time\": 0,\n"
-	"       \"request\": {\"method\": \"GET\", \"url\": \"http://[::1]:8080\", \"httpVersion\": \"\",\n"
-	"         \"headers\": [], \"queryString\": [], \"cookies\": [], \"headersSize\": -1, \"bodySize\": -1},\n"
-	"       \"response\": {\"status\": 0, \"statusText\": \"\", \"httpVersion\": \"\", \"headers\": [],\n"
-	"         \"cookies\": [], \"content\": {\"size\": 0, \"mimeType\": \"x-unknown\"},\n"
-	"         \"redirectURL\": \"\", \"headersSize\": -1, \"bodySize\": -1, \"_error\": \"net::ERR_FAILED\"},\n"
-	"       \"cache\": {}, \"timings\": {\"send\": 0, \"wait\": -1, \"receive\": -1}}\n"
-	"    ]\n"
-	"  }\n"
-	"}\n";
+    "\xef\xbb\xbf{\n"
+    "  \"log\": {\n"
+    "    \"version\": \"1.2\",\n"
+    "    \"creator\": {\"name\": \"WebInspector\", \"version\": \"537.36\"},\n"
+    "    \"pages\": [{\"startedDateTime\": \"2024-03-01T10:00:00.000Z\", \"id\": \"page_1\","
+    "                 \"title\": \"x\", \"pageTimings\": {}}],\n"
+    "    \"entries\": [\n"
+    "      {\"_initiator\": {\"type\": \"script\"}, \"pageref\": \"page_1\",\n"
+    "       \"startedDateTime\": \"2024-03-01T11:00:00.250+01:00\", \"time\": 42.5,\n"
+    "       \"request\": {\"method\": \"GET\",\n"
+    "         \"url\": \"https://shop.example.com/api/items?id=5&sort=asc#frag\",\n"
+    "         \"httpVersion\": \"h2\",\n"
+    "         \"headers\": [{\"name\": \":authority\", \"value\": \"shop.example.com\"},\n"
+    "                     {\"name\": \"accept\", \"value\": \"application/json\"}],\n"
+    "         \"queryString\": [{\"name\": \"id\", \"value\": \"5\"}], \"cookies\": [],\n"
+    "         \"headersSize\": -1, \"bodySize\": 0},\n"
+    "       \"response\": {\"status\": 200, \"statusText\": \"\", \"httpVersion\": \"h2\",\n"
+    "         \"headers\": [{\"name\": \"content-type\", \"value\": \"image/png\"}],\n"
+    "         \"cookies\": [], \"content\": {\"size\": 4, \"mimeType\": \"image/png\",\n"
+    "         \"text\": \"iVBORw==\", \"encoding\": \"base64\"}, \"redirectURL\": \"\",\n"
+    "         \"headersSize\": -1, \"bodySize\": -1, \"_transferSize\": 300},\n"
+    "       \"cache\": {}, \"timings\": {\"blocked\": 1.5, \"dns\": -1, \"ssl\": -1, \"connect\": "
+    "-1,\n"
+    "         \"send\": 0.5, \"wait\": 40.25, \"receive\": 0.25},\n"
+    "       \"serverIPAddress\": \"[2606:4700::6810:85e5]\", \"connection\": \"443\"},\n"
+    "      {\"startedDateTime\": \"2024-03-01T10:00:01.000Z\", \"time\": 10,\n"
+    "       \"request\": {\"method\": \"POST\", \"url\": \"http://localhost:3000/login\",\n"
+    "         \"httpVersion\": \"HTTP/1.1\",\n"
+    "         \"headers\": [{\"name\": \"Host\", \"value\": \"localhost:3000\"},\n"
+    "                     {\"name\": \"Content-Type\", \"value\": \"application/json\"}],\n"
+    "         \"queryString\": [], \"cookies\": [], \"headersSize\": 120, \"bodySize\": 17,\n"
+    "         \"postData\": {\"mimeType\": \"application/json\", \"text\": "
+    "\"{\\\"u\\\":\\\"\xc3\xa9\\\"}\"}},\n"
+    "       \"response\": {\"status\": 201, \"statusText\": \"Created\", \"httpVersion\": "
+    "\"HTTP/1.1\",\n"
+    "         \"headers\": [], \"cookies\": [], \"content\": {\"size\": 100, \"mimeType\": "
+    "\"text/plain\"},\n"
+    "         \"redirectURL\": \"\", \"headersSize\": -1, \"bodySize\": 100},\n"
+    "       \"cache\": {}, \"timings\": {\"send\": 1, \"wait\": 2, \"receive\": 3}},\n"
+    "      {\"startedDateTime\": \"2024-03-01T10:00:02Z\", \"time\": 0,\n"
+    "       \"request\": {\"method\": \"GET\", \"url\": \"http://[::1]:8080\", \"httpVersion\": "
+    "\"\",\n"
+    "         \"headers\": [], \"queryString\": [], \"cookies\": [], \"headersSize\": -1, "
+    "\"bodySize\": -1},\n"
+    "       \"response\": {\"status\": 0, \"statusText\": \"\", \"httpVersion\": \"\", "
+    "\"headers\": [],\n"
+    "         \"cookies\": [], \"content\": {\"size\": 0, \"mimeType\": \"x-unknown\"},\n"
+    "         \"redirectURL\": \"\", \"headersSize\": -1, \"bodySize\": -1, \"_error\": "
+    "\"net::ERR_FAILED\"},\n"
+    "       \"cache\": {}, \"timings\": {\"send\": 0, \"wait\": -1, \"receive\": -1}}\n"
+    "    ]\n"
+    "  }\n"
+    "}\n";
 
 static void test_har_browser(void **state)
 {
-	static const unsigned char png[] = { 0x89, 'P', 'N', 'G' };
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G'};
 	struct xio_read_stats st;
 	struct as_exchange *x;
 	struct xio_reader *r;
@@ -717,27 +748,28 @@ static void test_har_browser(void **state)
 static void test_jsonl_malformed(void **state)
 {
 	static const char in[] =
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/ok1\"}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/secret-q\n"           /* truncated */
-		"{\"time\":5,\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n" /* wrong type */
-		"{\"pid\":1,\"comm\":\"tok-SECRET\"}\n"                             /* no request */
-		"{\"request\":null}\n"                                               /* no request */
-		"[1,2]\n"
-		"\n   \r\n"                                                          /* blank */
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\"}} tok-SECRET\n"  /* garbage */
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[[\"a\"]]}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"body\":\"abc\",\"body_size\":2}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"body\":\"**\","
-		"\"body_encoding\":\"base64\"}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":{\"base64\":\"AA==\"}}}\n" /* NUL */
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"local\":{\"port\":70000}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"response\":{\"status\":0}}\n"
-		"{\"request\":{\"method\":\"\",\"target\":\"/\"}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"version\":\"HTTP/x\"}}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"latency_ms\":\"1\"}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"comm\":\"a-very-long-process-name\","
-		"\"flags\":[\"no_response\",\"from_the_future\"]}\n"
-		"{\"request\":{\"method\":\"GET\",\"target\":\"/ok2\"}}";
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/ok1\"}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/secret-q\n"	       /* truncated */
+	    "{\"time\":5,\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n" /* wrong type */
+	    "{\"pid\":1,\"comm\":\"tok-SECRET\"}\n"			       /* no request */
+	    "{\"request\":null}\n"					       /* no request */
+	    "[1,2]\n"
+	    "\n   \r\n"							       /* blank */
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\"}} tok-SECRET\n" /* garbage */
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[[\"a\"]]}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"body\":\"abc\",\"body_size\":2}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"body\":\"**\","
+	    "\"body_encoding\":\"base64\"}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":{\"base64\":\"AA==\"}}}\n" /* NUL */
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"local\":{\"port\":70000}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"response\":{\"status\":0}}\n"
+	    "{\"request\":{\"method\":\"\",\"target\":\"/\"}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"version\":\"HTTP/x\"}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/\"},\"latency_ms\":\"1\"}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/"
+	    "\"},\"comm\":\"a-very-long-process-name\","
+	    "\"flags\":[\"no_response\",\"from_the_future\"]}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/ok2\"}}";
 	struct xio_read_stats st;
 	struct as_exchange *x;
 	struct xio_reader *r;
@@ -799,8 +831,8 @@ static void test_jsonl_huge_line(void **state)
 
 	/* Lowered cap: the record fits in 60 bytes, not in 40; and too many
 	 * headers is "too big" as well. */
-	i = (size_t)snprintf(in, len, "%s%s{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[",
-			     ok, ok);
+	i = (size_t)snprintf(
+	    in, len, "%s%s{\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[", ok, ok);
 	for (int h = 0; h <= AS_MAX_HEADERS; h++)
 		i += (size_t)snprintf(in + i, len - i, "%s\"h\"", h ? "," : "");
 	i += (size_t)snprintf(in + i, len - i, "]}}\n");
@@ -840,22 +872,26 @@ static void test_jsonl_huge_line(void **state)
 static void test_har_malformed(void **state)
 {
 	static const char trunc[] = "{\"log\":{\"entries\":[{\"request\":{\"url\":\"tok-SECRET";
-	static const char noentries[] = "{\"log\":{\"version\":\"1.2\",\"creator\":\"tok-SECRET\"}}";
+	static const char noentries[] =
+	    "{\"log\":{\"version\":\"1.2\",\"creator\":\"tok-SECRET\"}}";
 	static const char bad_entries[] =
-		"{\"log\":{\"entries\":["
-		"5,"
-		"{\"startedDateTime\":\"2024-01-01T00:00:00Z\"},"
-		"{\"request\":{\"method\":\"GET\"}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"tok-SECRET\"}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\",\"headers\":{}}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\",\"headers\":[{\"value\":\"v\"}]}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\"},\"response\":{\"status\":\"200\"}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\"},\"startedDateTime\":\"yesterday\"},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\",\"postData\":{\"text\":\"!\","
-		"\"encoding\":\"base64\"}}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\"},\"_apisonar\":{\"pid\":-1}},"
-		"{\"request\":{\"method\":\"GET\",\"url\":\"http://a:99999/ok\"}}"
-		"]}}";
+	    "{\"log\":{\"entries\":["
+	    "5,"
+	    "{\"startedDateTime\":\"2024-01-01T00:00:00Z\"},"
+	    "{\"request\":{\"method\":\"GET\"}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"tok-SECRET\"}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\",\"headers\":{}}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/"
+	    "\",\"headers\":[{\"value\":\"v\"}]}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/"
+	    "\"},\"response\":{\"status\":\"200\"}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/"
+	    "\"},\"startedDateTime\":\"yesterday\"},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\",\"postData\":{\"text\":\"!\","
+	    "\"encoding\":\"base64\"}}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a/\"},\"_apisonar\":{\"pid\":-1}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"http://a:99999/ok\"}}"
+	    "]}}";
 	struct xio_read_stats st;
 	struct as_exchange *x;
 	struct xio_reader *r;
@@ -946,8 +982,53 @@ static void test_auto_detect(void **state)
 	assert_int_equal(xio_writer_close(NULL), 0);
 }
 
+/* A full disk is an error the caller sees, for every format. */
+static void test_write_error(void **state)
+{
+	struct as_exchange *x = mk_get();
+	struct xio_writer *w;
+	int fmt;
+
+	(void)state;
+	for (fmt = XIO_TEXT; fmt <= XIO_HAR; fmt++) {
+		FILE *f = fopen("/dev/full", "w");
+
+		assert_non_null(f);
+		w = xio_writer_new(f, (enum xio_format)fmt, true);
+		assert_non_null(w);
+		assert_int_equal(xio_write(w, x), -EIO);
+		assert_int_equal(xio_writer_close(w), -EIO);
+		fclose(f);
+	}
+	as_exchange_free(x);
+}
+
+/* HAR entries go out as they are written, not at close. */
+static void test_har_streams(void **state)
+{
+	struct as_exchange *x = mk_get();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct xio_writer *w = xio_writer_new(f, XIO_HAR, false);
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(xio_write(w, x), 0);
+	assert_non_null(strstr(buf, "\"entries\":[\n{\"startedDateTime\""));
+	assert_int_equal(xio_write(w, x), 0);
+	assert_non_null(strstr(buf, "}},\n{\"startedDateTime\""));
+	assert_null(strstr(buf, "]}}"));
+	assert_int_equal(xio_writer_close(w), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(strcmp(buf + strlen(buf) - 5, "\n]}}\n"), 0);
+	free(buf);
+	as_exchange_free(x);
+}
+
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_helpers),
@@ -964,7 +1045,10 @@ int main(void)
 		cmocka_unit_test(test_jsonl_huge_line),
 		cmocka_unit_test(test_har_malformed),
 		cmocka_unit_test(test_auto_detect),
+		cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_har_streams),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);
 }

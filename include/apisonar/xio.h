@@ -37,7 +37,7 @@ struct xio_writer;
  * HAR. Returns NULL on a bad format or no memory. */
 struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_values);
 
-/* Writes one exchange and flushes. Returns 0 or a negative errno. */
+/* Writes one exchange (buffered: the caller flushes out when idle). Returns 0 or a negative errno. */
 int xio_write(struct xio_writer *w, const struct as_exchange *x)
     __attribute__((warn_unused_result));
 

@@ -132,6 +132,12 @@ struct http1_conn {
 	bool req_in_tail;         /* the request being parsed is the queue tail */
 	bool req_ghost;           /* the request being parsed was overflow-dropped */
 	enum h1_rx rx;
+	/* An event on one direction (a request queued or done, a response
+	 * decided or done, a loss, the role learnt) lets the other direction's
+	 * held bytes go first, so results never depend on how the bytes were
+	 * cut into feeds. */
+	bool yield;
+	int yield_dir;
 };
 
 static const char *const amb_names[HTTP1_AMB_NR] = {
@@ -250,6 +256,15 @@ static void q_pop(struct http1_conn *c)
 		c->barrier--;
 }
 
+/* Direction dir changed something the other one may be waiting on. */
+static void poke(struct http1_conn *c, int dir)
+{
+	if (dir >= 0 && c->d[1 - dir].n_segs) {
+		c->yield = true;
+		c->yield_dir = dir;
+	}
+}
+
 /* ---- emitting ----------------------------------------------------------- */
 
 static uint64_t wall(const struct http1_conn *c, uint64_t mono)
@@ -361,6 +376,7 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 	struct h1_pend *e;
 	size_t i;
 
+	poke(c, dir);
 	bool ghosts = c->trailing_ghosts != 0;
 
 	for (i = 0; i < c->q_len; i++)
@@ -459,6 +475,8 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 	}
 	if (c->no_pair)
 		goto drop;
+	if (e && (e->resp_done || e->resp_lost) && !e->ghosts_before)
+		return false; /* its answer is known or gone: wait for its request to end */
 	if (c->aligned) {
 		if (!e) {
 			if (!c->trailing_ghosts)
@@ -470,8 +488,6 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 			c->rx = RX_GHOST;
 			return true;
 		}
-		if (e->resp_done)
-			return false; /* early response: the request is still coming */
 		c->rx = RX_REAL;
 		return true;
 	}
@@ -538,6 +554,7 @@ static void req_done(struct http1_conn *c, uint64_t ts)
 	struct h1_dir *d = &c->d[c->req_dir];
 	struct h1_pend *e;
 
+	poke(c, c->req_dir);
 	dir_reset_msg(d);
 	d->st = ST_START;
 	if (c->req_ghost) {
@@ -561,6 +578,7 @@ static void resp_done(struct http1_conn *c, uint64_t ts)
 	struct h1_dir *d = &c->d[1 - c->req_dir];
 	struct h1_pend *e = q_first(c);
 
+	poke(c, 1 - c->req_dir);
 	dir_reset_msg(d);
 	d->st = ST_START;
 	if (c->rx == RX_GHOST) {
@@ -587,6 +605,7 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 	bool is_connect = !strcmp(x->method, "CONNECT");
 	int err;
 
+	poke(c, c->req_dir);
 	c->st->requests++;
 	err = q_reserve(c);
 	if (err == -E2BIG) {
@@ -672,7 +691,9 @@ static int parse_status_line(struct h1_dir *d, const char *l, size_t n)
 
 	if (n < 12 || memcmp(l, "HTTP/1.", 7) || (l[7] != '0' && l[7] != '1') || l[8] != ' ')
 		return -EINVAL;
-	for (i = 9; i < 12; i++)
+	if (l[9] < '1' || l[9] > '9')
+		return -EINVAL; /* 1xx to 9xx: a code below 100 is not a status */
+	for (i = 10; i < 12; i++)
 		if (l[i] < '0' || l[i] > '9')
 			return -EINVAL;
 	if (n > 12 && l[12] != ' ')
@@ -880,6 +901,7 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 	}
 
 	/* a response */
+	poke(c, dir);
 	e = q_first(c);
 	if (c->rx == RX_REAL) {
 		is_head = e->is_head;
@@ -1230,7 +1252,7 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 	size_t ll;
 	int r;
 
-	while (i < n && !c->dead) {
+	while (i < n && !c->dead && !c->yield) {
 		switch (d->st) {
 		case ST_START:
 			if (p[i] == '\r' || p[i] == '\n') {
@@ -1246,6 +1268,9 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 					c->req_dir = 1 - dir;
 				else
 					return i; /* cannot tell yet */
+				poke(c, dir);
+				if (c->yield)
+					return i;
 			}
 			if (dir != c->req_dir && !resp_begin(c, ts))
 				return i;
@@ -1348,8 +1373,10 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 				d->line_len = 0;
 				break;
 			}
-			if (c->req_dir < 0)
+			if (c->req_dir < 0) {
 				c->req_dir = r == 0 ? dir : 1 - dir;
+				poke(c, dir);
+			}
 			/* keep the line: ST_FOUND parses it once it may */
 			if ((l != d->line || take) && line_keep(d, l + take, ll - take)) {
 				conn_give_up(c);
@@ -1379,6 +1406,18 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 }
 
 /* ---- held bytes --------------------------------------------------------- */
+
+/* The held bytes would pass the cap: forget them; the direction loses its
+ * place and looks for the next message start. */
+static void hold_drop(struct http1_conn *c, int dir)
+{
+	struct h1_dir *d = &c->d[dir];
+
+	c->st->hold_overflow++;
+	d->hold_off = d->hold_len = 0;
+	d->seg_off = d->n_segs = 0;
+	dir_lose(c, dir, true);
+}
 
 /* Appends bytes (or a gap when data is NULL) to dir's hold. Over the cap the
  * hold is dropped and the direction loses its place. */
@@ -1438,10 +1477,7 @@ static void hold_append(struct http1_conn *c, int dir, const void *data, size_t 
 	s->gap = data ? 0 : gap;
 	return;
 overflow:
-	c->st->hold_overflow++;
-	d->hold_off = d->hold_len = 0;
-	d->seg_off = d->n_segs = 0;
-	dir_lose(c, dir, true);
+	hold_drop(c, dir);
 	return;
 nomem:
 	conn_give_up(c);
@@ -1483,10 +1519,12 @@ static bool drain(struct http1_conn *c, int dir)
 		d->hold_off += used;
 		d->hold_len -= used;
 		s->len -= used;
-		if (s->len)
+		if (!s->len) {
+			d->seg_off++;
+			d->n_segs--;
+		}
+		if (s->len || c->yield)
 			break;
-		d->seg_off++;
-		d->n_segs--;
 	}
 	if (!d->n_segs) {
 		d->seg_off = 0;
@@ -1499,12 +1537,22 @@ static bool drain(struct http1_conn *c, int dir)
 /* Lets each direction go as far as the other allows. */
 static void pump(struct http1_conn *c)
 {
-	bool a, b;
+	int next = c->yield ? 1 - c->yield_dir : 0, idle = 0;
 
-	do {
-		a = drain(c, 0);
-		b = drain(c, 1);
-	} while ((a || b) && !c->dead);
+	c->yield = false;
+	while (idle < 2 && !c->dead) {
+		bool p = drain(c, next);
+
+		if (c->yield) {
+			next = 1 - c->yield_dir;
+			c->yield = false;
+			idle = 0;
+			continue;
+		}
+		idle = p ? 0 : idle + 1;
+		next = 1 - next;
+	}
+	c->yield = false;
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -1574,20 +1622,38 @@ void http1_conn_set_midstream(struct http1_conn *c)
 
 int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)
 {
+	const unsigned char *p = data;
 	struct h1_dir *d;
-	size_t used;
+	size_t used, room, take;
 
 	if (c->dead)
 		return -EPROTO;
 	if (dir != AS_DIR_EGRESS && dir != AS_DIR_INGRESS)
 		return -EINVAL;
 	d = &c->d[dir];
-	if (d->n_segs) {
-		hold_append(c, dir, data, len, ts_ns, 0);
-	} else if (len) {
-		used = dir_process(c, dir, data, len, ts_ns);
-		if (used < len && !c->dead)
-			hold_append(c, dir, (const unsigned char *)data + used, len - used, ts_ns, 0);
+	while (len && !c->dead) {
+		if (!d->n_segs) {
+			/* in place, the usual path */
+			used = dir_process(c, dir, p, len, ts_ns);
+			p += used;
+			len -= used;
+			if (c->yield) {
+				pump(c);
+				continue;
+			}
+			if (!len || c->dead)
+				break;
+		}
+		/* this direction must wait: keep what fits under the cap */
+		room = c->hold_max > d->hold_len ? c->hold_max - d->hold_len : 0;
+		take = len < room ? len : room;
+		if (take) {
+			hold_append(c, dir, p, take, ts_ns, 0);
+			p += take;
+			len -= take;
+		}
+		if (len && !c->dead)
+			hold_drop(c, dir);
 	}
 	if (!c->dead)
 		pump(c);

@@ -1074,8 +1074,8 @@ static int chunk_size_line(struct http1_conn *c, struct h1_dir *d, const char *l
 
 /* Takes bytes up to and including the next LF. Returns 1 with the complete
  * line (pointing into p when it is whole there, else into the line buffer),
- * 0 when p ran out (bytes kept), -E2BIG when the line would pass cap,
- * -ENOMEM. */
+ * 0 when p ran out (bytes kept), -E2BIG when the line would pass cap (the
+ * bytes up to the cap are consumed and forgotten), -ENOMEM. */
 static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *i, size_t cap,
 		    const char **l, size_t *ll)
 {
@@ -1083,14 +1083,17 @@ static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *
 	const unsigned char *nl = memchr(s, '\n', n - *i);
 	size_t take = nl ? (size_t)(nl - s) + 1 : n - *i;
 
+	if (d->line_len + take > cap) {
+		/* consume exactly up to the cap, however the bytes were cut */
+		*i += cap > d->line_len ? cap - d->line_len : 0;
+		return -E2BIG;
+	}
 	if (!d->line_len && nl) {
 		*l = (const char *)s;
 		*ll = take;
 		*i += take;
 		return 1;
 	}
-	if (d->line_len + take > cap)
-		return -E2BIG;
 	if (d->line_len + take > d->line_cap) {
 		size_t want = d->line_cap ? d->line_cap : 256;
 		char *b;

@@ -1510,11 +1510,13 @@ static bool drain(struct http1_conn *c, int dir)
 		}
 		used = dir_process(c, dir, d->hold + d->hold_off, s->len, s->ts);
 		if (!used && c->req_dir < 0 && d->st == ST_START && d->n_segs > 1 && !s[1].gap) {
-			/* the role peek needs bytes spread over marks: join them */
-			s[1].len += s->len;
-			s[1].ts = s->ts;
-			d->seg_off++;
-			d->n_segs--;
+			/* the role peek needs one more byte, held under the next
+			 * mark: lend it (the bytes are contiguous) */
+			s->len++;
+			if (!--s[1].len) {
+				memmove(&s[1], &s[2], (d->n_segs - 2) * sizeof(*s));
+				d->n_segs--;
+			}
 			continue;
 		}
 		if (used)

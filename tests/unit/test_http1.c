@@ -969,7 +969,7 @@ static void test_pipeline_1000_overflow(void **state)
 	size_t i, rl = strlen("GET /p HTTP/1.1\r\n\r\n");
 	size_t sl = strlen("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
 	char *reqs = malloc(1000 * rl + 1), *resps = malloc(1000 * sl + 1);
-	struct step s[3];
+	struct step s[4];
 	struct out *o;
 
 	(void)state;
@@ -981,11 +981,19 @@ static void test_pipeline_1000_overflow(void **state)
 	s[0] = (struct step){ FEED, IN, reqs, 0, 1 };
 	s[1] = (struct step){ FEED, EG, resps, 0, 2 };
 	s[2] = (struct step){ FEED, IN, "GET /last HTTP/1.1\r\n\r\n", 0, 3 };
-	o = run_opts(NULL, s, 3, false);
+	s[3] = (struct step){ FEED, EG, "HTTP/1.1 201 Last\r\nContent-Length: 0\r\n\r\n", 0, 4 };
+	o = run_opts(NULL, s, 4, false);
 	assert_int_equal(o->st.requests, 1001);
 	assert_int_equal(o->st.pending_overflow, 936);
-	assert_int_equal(o->n, 64);
-	assert_int_equal(o->st.responses, 1000);
+	/* the first 64 pair, the answers to the 936 dropped are skipped in
+	 * turn, and the next request still gets its own answer */
+	assert_int_equal(o->n, 65);
+	assert_int_equal(o->x[63]->status, 200);
+	assert_string_equal(o->x[64]->target, "/last");
+	assert_int_equal(o->x[64]->status, 201);
+	assert_string_equal(o->x[64]->reason, "Last");
+	assert_int_equal(o->st.responses, 1001);
+	assert_int_equal(o->st.unpaired_responses, 0);
 	out_free(o);
 	free(reqs);
 	free(resps);

@@ -162,14 +162,13 @@ const char *http1_ambiguity_name(enum http1_ambiguity a)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* RFC 9110 tchar, as a table for speed. */
+/* RFC 9110 tchar (alphanumerics and !#$%&'*+-.^_`|~) as a bitmap: header
+ * names are checked byte by byte on the hot path. */
+static const uint64_t tchar_map[2] = { 0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull };
+
 static bool is_tchar(unsigned char ch)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-		return true;
-	return ch && memchr(extra, ch, sizeof(extra) - 1) != NULL;
+	return ch < 128 && (tchar_map[ch >> 6] >> (ch & 63)) & 1;
 }
 
 static bool span_is_token(const char *s, size_t n)
@@ -822,8 +821,13 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 		*amb = HTTP1_AMB_SPACE_BEFORE_COLON;
 		return LINE_AMB;
 	}
-	if (!span_is_token(l, nl))
+	if (!span_is_token(l, nl)) {
+		if (memchr(l, '\r', nl)) {
+			*amb = HTTP1_AMB_BARE_EOL;
+			return LINE_AMB;
+		}
 		return LINE_GARBAGE;
+	}
 	v = colon + 1;
 	ve = l + n;
 	while (v < ve && (*v == ' ' || *v == '\t'))
@@ -833,8 +837,12 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 	for (i = 0; i < (size_t)(ve - v); i++) {
 		unsigned char ch = (unsigned char)v[i];
 
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return LINE_GARBAGE;
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			if (ch != '\r')
+				return LINE_GARBAGE;
+			*amb = HTTP1_AMB_BARE_EOL;
+			return LINE_AMB;
+		}
 	}
 	if (!store)
 		return LINE_OK;
@@ -984,9 +992,18 @@ static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uin
 		*amb = HTTP1_AMB_HEADERS_TOO_BIG;
 		return LINE_AMB;
 	}
-	r = line_check(l, &n, amb);
-	if (r)
-		return r;
+	if (n < 2 || l[n - 2] != '\r') {
+		*amb = HTTP1_AMB_BARE_EOL;
+		return LINE_AMB;
+	}
+	if (d->first_line || n == 2) {
+		/* header lines check their own bytes (header_line), once */
+		r = line_check(l, &n, amb);
+		if (r)
+			return r;
+	} else {
+		n -= 2;
+	}
 	if (d->first_line) {
 		d->first_line = false;
 		if (dir == c->req_dir) {

@@ -407,9 +407,15 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 		}
 	} else if (c->rx != RX_NONE) {
 		if (c->rx == RX_REAL) {
+			/* a response whose head was complete is kept, cut */
 			e = q_first(c);
-			e->resp_lost = true;
 			e->x->flags |= AS_X_RESP_GAP;
+			if (d->in_body) {
+				e->resp_done = true;
+				e->x->resp.body_truncated = true;
+			} else {
+				e->resp_lost = true;
+			}
 		}
 		c->rx = RX_NONE;
 		if (c->req_dir >= 0 && c->d[c->req_dir].st == ST_WAIT)
@@ -1706,6 +1712,11 @@ static void apply_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t 
 				msg_done(c, dir, ts);
 		}
 		return;
+	}
+	if ((d->st == ST_BODY_CL || d->st == ST_CHUNK_DATA) && d->cm) {
+		/* the gap runs past the end of what the framing announced */
+		d->cm->body_true_len += d->remaining;
+		d->cm->body_truncated = true;
 	}
 	if (d->st == ST_BODY_CLOSE) {
 		if (d->cm) {

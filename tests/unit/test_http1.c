@@ -833,6 +833,9 @@ static void test_resync_inside_line(void **state)
 	out_free(o);
 }
 
+/* The gap runs past the end of the response body: the response is kept, cut
+ * (its true length is the announced one), and the response side resyncs; the
+ * next response pairs with the request that began before it. */
 static void test_gap_past_body_end_resyncs(void **state)
 {
 	static const struct step s[] = {
@@ -840,15 +843,108 @@ static void test_gap_past_body_end_resyncs(void **state)
 		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", 0, 20 },
 		{ GAP, EG, NULL, 0, 21, 50 },
 		{ FEED, EG, "tail of something\r\n", 0, 22 },
-		{ CLOSE, 0, NULL, 0, 30 },
+		{ FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30 },
+		{ FEED, EG, "HTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n", 0, 40 },
+		{ CLOSE, 0, NULL, 0, 50 },
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 2);
+	assert_int_equal(o->x[0]->status, 200);
+	assert_body(&o->x[0]->resp, "ab");
+	assert_int_equal(o->x[0]->resp.body_true_len, 4);
+	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_RESP_TRUNCATED);
+	assert_string_equal(o->x[1]->target, "/b");
+	assert_int_equal(o->x[1]->status, 404);
+	assert_int_equal(o->x[1]->flags, 0);
+	assert_int_equal(o->st.resyncs, 1);
+	assert_int_equal(o->st.unpaired_requests, 0);
+	out_free(o);
+}
+
+/* A gap in a response head loses that response; the request it answered
+ * goes out alone and the next response pairs by time. */
+static void test_gap_in_response_head(void **state)
+{
+	static const struct step s[] = {
+		{ FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10 },
+		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Le", 0, 20 },
+		{ GAP, EG, NULL, 0, 21, 30 },
+		{ FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30 },
+		{ FEED, EG, "HTTP/1.1 201 B\r\nContent-Length: 1\r\n\r\nb", 0, 40 },
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->target, "/a");
+	assert_int_equal(o->x[0]->status, 0);
+	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_NO_RESPONSE);
+	assert_string_equal(o->x[1]->target, "/b");
+	assert_int_equal(o->x[1]->status, 201);
+	assert_body(&o->x[1]->resp, "b");
+	assert_int_equal(o->st.unpaired_requests, 1);
+	assert_int_equal(o->st.partial_dropped, 0);
+	out_free(o);
+}
+
+/* HTTP/1.1 without Content-Length or chunked: the body runs to the close. */
+static void test_close_delimited_11(void **state)
+{
+	static const struct step s[] = {
+		{ FEED, EG, "GET /s HTTP/1.1\r\nHost: h\r\n\r\n", 0, 10 },
+		{ FEED, IN, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nstream", 0, 20 },
+		{ FEED, IN, "ing", 0, 30 },
+		{ CLOSE, 0, NULL, 0, 40 },
 	};
 	struct out *o = RUN(s);
 
 	(void)state;
 	assert_int_equal(o->n, 1);
-	assert_int_equal(o->x[0]->status, 0);
-	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_NO_RESPONSE);
-	assert_int_equal(o->st.unpaired_requests, 1);
+	assert_int_equal(o->x[0]->role, AS_ROLE_CLIENT);
+	assert_body(&o->x[0]->resp, "streaming");
+	assert_int_equal(o->x[0]->flags, 0);
+	out_free(o);
+}
+
+/* A server that answers before the request body is in: paired, latency 0. */
+static void test_early_response(void **state)
+{
+	static const struct step s[] = {
+		{ FEED, IN, "POST /up HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc", 0, 10 },
+		{ FEED, EG, "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n", 0, 20 },
+		{ FEED, IN, "def", 0, 30 },
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 1);
+	assert_int_equal(o->x[0]->status, 413);
+	assert_body(&o->x[0]->req, "abcdef");
+	assert_int_equal(o->x[0]->latency_ns, 0);
+	assert_int_equal(o->x[0]->resp_time_ns, 20);
+	out_free(o);
+}
+
+/* A lower max_header_bytes is honoured, and a head just under it passes. */
+static void test_small_header_limit(void **state)
+{
+	static const struct step s[] = {
+		{ FEED, IN, "GET /a HTTP/1.1\r\nX: 12345\r\n\r\n", 0, 10 },
+		{ FEED, EG, "HTTP/1.1 200 OK\r\n\r\n", 0, 20 },
+		{ FEED, IN, "GET /b HTTP/1.1\r\nX: 123456\r\n\r\n", 0, 30 },
+		{ CLOSE, 0, NULL, 0, 40 },
+	};
+	struct http1_opts op = { .max_header_bytes = 29 };
+	struct out *o = RUN_O(&op, s);
+
+	(void)state;
+	/* /a: 17 + 10 + 2 = 29 bytes, the limit; /b: 30, over it */
+	assert_int_equal(o->n, 1);
+	assert_string_equal(o->x[0]->target, "/a");
+	assert_body(&o->x[0]->resp, "");
+	assert_int_equal(o->st.ambiguous[HTTP1_AMB_HEADERS_TOO_BIG], 1);
 	out_free(o);
 }
 
@@ -1066,6 +1162,10 @@ int main(void)
 		cmocka_unit_test(test_gap_in_headers_pipelined_never_guessed),
 		cmocka_unit_test(test_resync_inside_line),
 		cmocka_unit_test(test_gap_past_body_end_resyncs),
+		cmocka_unit_test(test_gap_in_response_head),
+		cmocka_unit_test(test_close_delimited_11),
+		cmocka_unit_test(test_early_response),
+		cmocka_unit_test(test_small_header_limit),
 		cmocka_unit_test(test_midstream),
 		cmocka_unit_test(test_close_emits_waiting),
 		cmocka_unit_test(test_body_cap),

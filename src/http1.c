@@ -103,7 +103,7 @@ struct h1_dir {
 	uint64_t msg_start;      /* monotonic ts of the first byte */
 	uint64_t found_ts;       /* ts of the start line resync found */
 	uint64_t cl;
-	bool have_cl, have_te, te_chunked, conn_close, conn_keepalive, has_upgrade;
+	bool have_cl, have_te, te_chunked, has_upgrade;
 	int version, status;
 	bool in_body;            /* head complete, body not */
 };
@@ -171,6 +171,7 @@ static bool is_tchar(unsigned char ch)
 	return ch < 128 && (tchar_map[ch >> 6] >> (ch & 63)) & 1;
 }
 
+/* Method names and header names are non-empty tokens. */
 static bool span_is_token(const char *s, size_t n)
 {
 	size_t i;
@@ -183,6 +184,7 @@ static bool span_is_token(const char *s, size_t n)
 	return true;
 }
 
+/* Header names and codings compare case-insensitively. */
 static bool ieq(const char *s, size_t n, const char *lit)
 {
 	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
@@ -207,16 +209,19 @@ static int parse_dec(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* The queue is a ring; i counts from its head. */
 static struct h1_pend *q_at(struct http1_conn *c, size_t i)
 {
 	return &c->q[(c->q_head + i) % c->q_cap];
 }
 
+/* The oldest waiting request: the one the next response answers. */
 static struct h1_pend *q_first(struct http1_conn *c)
 {
 	return c->q_len ? q_at(c, 0) : NULL;
 }
 
+/* The newest: the one whose body may still be arriving. */
 static struct h1_pend *q_tail(struct http1_conn *c)
 {
 	return c->q_len ? q_at(c, c->q_len - 1) : NULL;
@@ -247,6 +252,7 @@ static int q_reserve(struct http1_conn *c)
 	return 0;
 }
 
+/* Drops the head; the barrier, counted in entries, moves with it. */
 static void q_pop(struct http1_conn *c)
 {
 	c->q_head = (c->q_head + 1) % c->q_cap;
@@ -357,6 +363,7 @@ static void conn_give_up(struct http1_conn *c)
 
 /* ---- losses ------------------------------------------------------------- */
 
+/* Forgets the message in progress on d (its exchange is owned elsewhere). */
 static void dir_reset_msg(struct h1_dir *d)
 {
 	d->cx = NULL;
@@ -372,12 +379,11 @@ static void dir_reset_msg(struct h1_dir *d)
 static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 {
 	struct h1_dir *d = &c->d[dir];
+	bool ghosts = c->trailing_ghosts != 0;
 	struct h1_pend *e;
 	size_t i;
 
 	poke(c, dir);
-	bool ghosts = c->trailing_ghosts != 0;
-
 	for (i = 0; i < c->q_len; i++)
 		ghosts = ghosts || q_at(c, i)->ghosts_before;
 	if (garbage)
@@ -433,6 +439,7 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 	try_emit(c);
 }
 
+/* Ambiguous framing is never guessed: counted, and the message dropped. */
 static void ambiguous(struct http1_conn *c, int dir, enum http1_ambiguity a)
 {
 	c->st->ambiguous[a]++;
@@ -528,6 +535,7 @@ drop:
 	return true;
 }
 
+/* A message starts on dir: reset the framing facts, pick its exchange. */
 static void dir_begin(struct http1_conn *c, int dir, uint64_t ts)
 {
 	struct h1_dir *d = &c->d[dir];
@@ -536,7 +544,7 @@ static void dir_begin(struct http1_conn *c, int dir, uint64_t ts)
 	d->first_line = true;
 	d->head_bytes = 0;
 	d->have_cl = d->have_te = d->te_chunked = false;
-	d->conn_close = d->conn_keepalive = d->has_upgrade = false;
+	d->has_upgrade = false;
 	d->cl = 0;
 	d->version = d->status = 0;
 	d->in_body = false;
@@ -650,6 +658,7 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 
 /* ---- head lines --------------------------------------------------------- */
 
+/* "METHOD target HTTP/1.x"; -EPROTONOSUPPORT for the HTTP/2 preface. */
 static int parse_request_line(struct http1_conn *c, struct h1_dir *d, const char *l, size_t n)
 {
 	const char *sp1, *sp2, *ver;
@@ -690,6 +699,7 @@ static int parse_request_line(struct http1_conn *c, struct h1_dir *d, const char
 	return 0;
 }
 
+/* "HTTP/1.x NNN reason"; a missing reason is allowed. */
 static int parse_status_line(struct h1_dir *d, const char *l, size_t n)
 {
 	size_t i;
@@ -761,28 +771,6 @@ static void note_te(struct h1_dir *d, const char *v, size_t n)
 	}
 	d->have_te = true;
 	d->te_chunked = ieq(s, len, "chunked");
-}
-
-/* Does a comma list contain this token (case-insensitive)? */
-static bool list_has(const char *v, size_t n, const char *tok)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e > s && ieq(v + s, e - s, tok))
-			return true;
-	}
-	return false;
 }
 
 enum { LINE_OK = 0, LINE_END, LINE_GARBAGE, LINE_AMB, LINE_NOMEM };
@@ -863,11 +851,6 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 			return LINE_GARBAGE;
 	} else if (ieq(l, nl, "transfer-encoding")) {
 		note_te(d, v, (size_t)(ve - v));
-	} else if (ieq(l, nl, "connection")) {
-		if (list_has(v, (size_t)(ve - v), "close"))
-			d->conn_close = true;
-		if (list_has(v, (size_t)(ve - v), "keep-alive"))
-			d->conn_keepalive = true;
 	} else if (ieq(l, nl, "upgrade")) {
 		d->has_upgrade = true;
 	}
@@ -1609,6 +1592,7 @@ struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats
 	return c;
 }
 
+/* Waiting requests are freed, not emitted: close() is the way to emit. */
 void http1_conn_free(struct http1_conn *c)
 {
 	size_t i;
@@ -1629,11 +1613,14 @@ void http1_conn_free(struct http1_conn *c)
 	free(c);
 }
 
+/* Lets the caller forget a conn that will never parse again. */
 int http1_conn_dead(const struct http1_conn *c)
 {
 	return c->dead;
 }
 
+/* The first bytes may be mid-message: both directions start by resyncing,
+ * quietly, and pairing starts unaligned. */
 void http1_conn_set_midstream(struct http1_conn *c)
 {
 	int k;
@@ -1648,6 +1635,8 @@ void http1_conn_set_midstream(struct http1_conn *c)
 	}
 }
 
+/* Bytes of one direction, in order. They are parsed in place when that
+ * direction can go on, held (bounded) when it must wait for the other. */
 int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)
 {
 	const unsigned char *p = data;
@@ -1734,6 +1723,7 @@ static void apply_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t 
 	dir_lose(c, dir, false);
 }
 
+/* A gap applies in stream order: behind bytes still held, it waits its turn. */
 void http1_conn_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts_ns)
 {
 	struct h1_dir *d;
@@ -1757,6 +1747,8 @@ void http1_conn_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts
 		pump(c);
 }
 
+/* The end: a close-delimited body is complete, a framed one is cut, and
+ * every complete request still waiting goes out without a response. */
 void http1_conn_close(struct http1_conn *c, uint64_t ts_ns)
 {
 	struct h1_pend *e;

@@ -36,27 +36,28 @@ static double bench_now(void)
 int main(int argc, char **argv)
 {
 	static const char req[] =
-		"GET /api/v1/users/12345/orders?limit=20&offset=40 HTTP/1.1\r\n"
-		"Host: api.example.com\r\n"
-		"User-Agent: bench/1.0\r\n"
-		"Accept: application/json\r\n"
-		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\r\n"
-		"X-Request-Id: 6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b\r\n"
-		"\r\n";
+	    "GET /api/v1/users/12345/orders?limit=20&offset=40 HTTP/1.1\r\n"
+	    "Host: api.example.com\r\n"
+	    "User-Agent: bench/1.0\r\n"
+	    "Accept: application/json\r\n"
+	    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\r\n"
+	    "X-Request-Id: 6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b\r\n"
+	    "\r\n";
 	static const char body[] =
-		"{\"orders\":[{\"id\":1,\"total\":12.5,\"email\":\"a@example.com\"},"
-		"{\"id\":2,\"total\":7.25,\"email\":\"b@example.com\"}],\"next\":60}";
+	    "{\"orders\":[{\"id\":1,\"total\":12.5,\"email\":\"a@example.com\"},"
+	    "{\"id\":2,\"total\":7.25,\"email\":\"b@example.com\"}],\"next\":60}";
 	char resp[1024];
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000, i;
-	struct http1_stats st = { 0 };
+	struct http1_stats st = {0};
 	struct http1_conn *c;
 	size_t rl = sizeof(req) - 1, sl;
 	double t0, dt, bytes;
 
-	sl = (size_t)snprintf(resp, sizeof(resp),
-			      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			      "Date: Tue, 24 Nov 2026 03:00:00 GMT\r\nContent-Length: %zu\r\n\r\n%s",
-			      sizeof(body) - 1, body);
+	sl =
+	    (size_t)snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			     "Date: Tue, 24 Nov 2026 03:00:00 GMT\r\nContent-Length: %zu\r\n\r\n%s",
+			     sizeof(body) - 1, body);
 	c = http1_conn_new(NULL, &st, bench_cb, NULL);
 	if (!c)
 		return 1;

@@ -43,17 +43,17 @@
 #define H1_QUEUE_MIN 4
 
 enum h1_state {
-	ST_START,        /* between messages */
-	ST_HEAD,         /* start line and header lines */
-	ST_BODY_CL,      /* `remaining` body bytes */
-	ST_CHUNK_SIZE,   /* a chunk-size line */
-	ST_CHUNK_DATA,   /* `remaining` bytes of chunk data */
-	ST_CHUNK_CRLF,   /* the CRLF after chunk data */
-	ST_TRAILER,      /* trailer lines up to the empty line */
-	ST_BODY_CLOSE,   /* response body ended by close */
-	ST_RESYNC,       /* looking for a message start line by line */
-	ST_FOUND,        /* the line buffer holds a start line found by resync */
-	ST_WAIT,         /* request dir after Upgrade/CONNECT: wait for the answer */
+	ST_START,      /* between messages */
+	ST_HEAD,       /* start line and header lines */
+	ST_BODY_CL,    /* `remaining` body bytes */
+	ST_CHUNK_SIZE, /* a chunk-size line */
+	ST_CHUNK_DATA, /* `remaining` bytes of chunk data */
+	ST_CHUNK_CRLF, /* the CRLF after chunk data */
+	ST_TRAILER,    /* trailer lines up to the empty line */
+	ST_BODY_CLOSE, /* response body ended by close */
+	ST_RESYNC,     /* looking for a message start line by line */
+	ST_FOUND,      /* the line buffer holds a start line found by resync */
+	ST_WAIT,       /* request dir after Upgrade/CONNECT: wait for the answer */
 };
 
 /* Which exchange the response being parsed belongs to. */
@@ -86,26 +86,26 @@ struct h1_dir {
 	/* partial line, cap max_header_bytes */
 	char *line;
 	size_t line_len, line_cap;
-	bool skip_line;  /* resync: discarding an over-long line up to its LF */
-	bool quiet;      /* resync at a mid-stream start: not counted */
+	bool skip_line; /* resync: discarding an over-long line up to its LF */
+	bool quiet;	/* resync at a mid-stream start: not counted */
 	/* bytes not yet parsed, cap c->hold_max */
 	unsigned char *hold;
 	size_t hold_off, hold_len, hold_cap;
 	struct h1_seg *segs;
 	size_t seg_off, n_segs, segs_cap;
 	/* the message being parsed */
-	struct as_exchange *cx;  /* exchange being filled, NULL when dropped */
-	struct as_message *cm;   /* where headers and body go, NULL when dropped */
+	struct as_exchange *cx; /* exchange being filled, NULL when dropped */
+	struct as_message *cm;	/* where headers and body go, NULL when dropped */
 	bool first_line;
-	bool seen_message;       /* a head completed on this dir */
+	bool seen_message; /* a head completed on this dir */
 	size_t head_bytes;
 	uint64_t remaining;
-	uint64_t msg_start;      /* monotonic ts of the first byte */
-	uint64_t found_ts;       /* ts of the start line resync found */
+	uint64_t msg_start; /* monotonic ts of the first byte */
+	uint64_t found_ts;  /* ts of the start line resync found */
 	uint64_t cl;
 	bool have_cl, have_te, te_chunked, has_upgrade;
 	int version, status;
-	bool in_body;            /* head complete, body not */
+	bool in_body; /* head complete, body not */
 };
 
 struct http1_conn {
@@ -118,19 +118,19 @@ struct http1_conn {
 	struct h1_dir d[2];
 	int req_dir; /* -1 until the first message tells */
 	bool dead, midstream;
-	bool aligned;        /* FIFO pairing is exact (up to the barrier) */
-	bool barrier_on;     /* a request-side loss after the first `barrier` entries */
+	bool aligned;	 /* FIFO pairing is exact (up to the barrier) */
+	bool barrier_on; /* a request-side loss after the first `barrier` entries */
 	size_t barrier;
-	bool pipelined_seen; /* two requests were waiting at once */
-	bool no_pair;        /* pipelining and a loss: never pair again */
-	uint64_t lost_req_ts;  /* start of a request lost part-way (0: none) */
+	bool pipelined_seen;	  /* two requests were waiting at once */
+	bool no_pair;		  /* pipelining and a loss: never pair again */
+	uint64_t lost_req_ts;	  /* start of a request lost part-way (0: none) */
 	uint64_t resp_after_loss; /* start of the first response after it (0: none) */
 	/* requests waiting, a ring */
 	struct h1_pend *q;
 	size_t q_head, q_len, q_cap;
 	uint64_t trailing_ghosts; /* overflow-dropped requests after the tail */
-	bool req_in_tail;         /* the request being parsed is the queue tail */
-	bool req_ghost;           /* the request being parsed was overflow-dropped */
+	bool req_in_tail;	  /* the request being parsed is the queue tail */
+	bool req_ghost;		  /* the request being parsed was overflow-dropped */
 	enum h1_rx rx;
 	/* An event on one direction (a request queued or done, a response
 	 * decided or done, a loss, the role learnt) lets the other direction's
@@ -141,15 +141,15 @@ struct http1_conn {
 };
 
 static const char *const amb_names[HTTP1_AMB_NR] = {
-	[HTTP1_AMB_CL_AND_TE] = "cl_and_te",
-	[HTTP1_AMB_DUP_CL] = "dup_cl",
-	[HTTP1_AMB_OBS_FOLD] = "obs_fold",
-	[HTTP1_AMB_BARE_EOL] = "bare_eol",
-	[HTTP1_AMB_SPACE_BEFORE_COLON] = "space_before_colon",
-	[HTTP1_AMB_CHUNK_JUNK] = "chunk_junk",
-	[HTTP1_AMB_CHUNK_TOO_LONG] = "chunk_too_long",
-	[HTTP1_AMB_CHUNK_EXT] = "chunk_ext",
-	[HTTP1_AMB_HEADERS_TOO_BIG] = "headers_too_big",
+    [HTTP1_AMB_CL_AND_TE] = "cl_and_te",
+    [HTTP1_AMB_DUP_CL] = "dup_cl",
+    [HTTP1_AMB_OBS_FOLD] = "obs_fold",
+    [HTTP1_AMB_BARE_EOL] = "bare_eol",
+    [HTTP1_AMB_SPACE_BEFORE_COLON] = "space_before_colon",
+    [HTTP1_AMB_CHUNK_JUNK] = "chunk_junk",
+    [HTTP1_AMB_CHUNK_TOO_LONG] = "chunk_too_long",
+    [HTTP1_AMB_CHUNK_EXT] = "chunk_ext",
+    [HTTP1_AMB_HEADERS_TOO_BIG] = "headers_too_big",
 };
 
 /* Metric names must never change once shipped. */
@@ -164,7 +164,7 @@ const char *http1_ambiguity_name(enum http1_ambiguity a)
 
 /* RFC 9110 tchar (alphanumerics and !#$%&'*+-.^_`|~) as a bitmap: header
  * names are checked byte by byte on the hot path. */
-static const uint64_t tchar_map[2] = { 0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull };
+static const uint64_t tchar_map[2] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull};
 
 static bool is_tchar(unsigned char ch)
 {
@@ -1172,8 +1172,8 @@ static int start_line_kind(const char *l, size_t n)
  * sets *off, or -1. */
 static int start_line_find(const char *l, size_t n, size_t *off)
 {
-	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE",
-					       "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	static const char *const methods[] = {"GET",	 "HEAD",    "POST",  "PUT",  "DELETE",
+					      "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 	const char *h, *sp;
 	size_t o, end, run, k;
 
@@ -1182,7 +1182,8 @@ static int start_line_find(const char *l, size_t n, size_t *off)
 		return start_line_kind(l, n);
 	if (n < 14 || l[n - 2] != '\r')
 		return -1;
-	for (h = memmem(l, n, "HTTP/1.", 7); h; h = memmem(h + 1, n - (size_t)(h + 1 - l), "HTTP/1.", 7)) {
+	for (h = memmem(l, n, "HTTP/1.", 7); h;
+	     h = memmem(h + 1, n - (size_t)(h + 1 - l), "HTTP/1.", 7)) {
 		o = (size_t)(h - l);
 		if (start_line_kind(h, n - o) == 1) {
 			*off = o;

@@ -93,7 +93,7 @@ static void fz_cb(void *ctx, struct as_exchange *x)
 
 static void fz_run(const uint8_t *data, size_t size, int bytewise, struct fz_out *o)
 {
-	struct http1_opts opts = { 0 };
+	struct http1_opts opts = {0};
 	struct http1_conn *c;
 	size_t i = 1, j;
 	uint64_t ts = 1;

@@ -25,11 +25,13 @@ static void bench_cb(void *ctx, struct as_exchange *x)
 	as_exchange_free(x);
 }
 
-static double bench_now(void)
+/* CPU time of this thread: the machine may be shared, and the figure wanted
+ * is the parser's cost, not the scheduler's. */
+static double bench_now(clockid_t id)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(id, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -51,7 +53,7 @@ int main(int argc, char **argv)
 	struct http1_stats st = {0};
 	struct http1_conn *c;
 	size_t rl = sizeof(req) - 1, sl;
-	double t0, dt, bytes;
+	double t0, w0, dt, dw, bytes;
 
 	sl =
 	    (size_t)snprintf(resp, sizeof(resp),
@@ -61,7 +63,8 @@ int main(int argc, char **argv)
 	c = http1_conn_new(NULL, &st, bench_cb, NULL);
 	if (!c)
 		return 1;
-	t0 = bench_now();
+	t0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
+	w0 = bench_now(CLOCK_MONOTONIC);
 	for (i = 0; i < n; i++) {
 		if (http1_conn_feed(c, AS_DIR_INGRESS, req, rl, 2 * i) ||
 		    http1_conn_feed(c, AS_DIR_EGRESS, resp, sl, 2 * i + 1)) {
@@ -69,10 +72,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	dt = bench_now() - t0;
+	dt = bench_now(CLOCK_THREAD_CPUTIME_ID) - t0;
+	dw = bench_now(CLOCK_MONOTONIC) - w0;
 	http1_conn_free(c);
 	bytes = (double)n * (double)(rl + sl);
-	printf("%lu exchanges (%zu+%zu bytes each) in %.3f s: %.1f MB/s, %.0f exchanges/s\n",
-	       bench_seen, rl, sl, dt, bytes / dt / 1e6, (double)n / dt);
+	printf("%lu exchanges (%zu+%zu bytes each) in %.3f s of CPU: %.1f MB/s, %.0f exchanges/s"
+	       " (wall clock %.3f s: %.1f MB/s)\n",
+	       bench_seen, rl, sl, dt, bytes / dt / 1e6, (double)n / dt, dw, bytes / dw / 1e6);
 	return bench_seen == n && st.parse_errors == 0 ? 0 : 1;
 }

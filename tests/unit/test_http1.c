@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* cmocka needs the headers above first */
 #include <cmocka.h>
 
 /* scripts list only the fields a step needs */
@@ -185,9 +186,11 @@ static uint64_t amb_total(const struct http1_stats *st)
 static void test_server_get(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /users/1?x=2 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n", 0, 1000 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 7\r\n\r\n{\"a\":1}", 0, 1500 },
+	    {FEED, IN, "GET /users/1?x=2 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n", 0, 1000},
+	    {FEED, EG,
+	     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	     "Content-Length: 7\r\n\r\n{\"a\":1}",
+	     0, 1500},
 	};
 	struct out *o = RUN(s);
 	struct as_exchange *x;
@@ -225,11 +228,11 @@ static void test_server_get(void **state)
 static void test_client_role_and_wall_offset(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, EG, "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel", 0, 100 },
-		{ FEED, EG, "lo", 0, 200 },
-		{ FEED, IN, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0, 900 },
+	    {FEED, EG, "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel", 0, 100},
+	    {FEED, EG, "lo", 0, 200},
+	    {FEED, IN, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0, 900},
 	};
-	struct http1_opts op = { .wall_offset_ns = 1000000 };
+	struct http1_opts op = {.wall_offset_ns = 1000000};
 	struct out *o = RUN_O(&op, s);
 	struct as_exchange *x;
 
@@ -251,10 +254,10 @@ static void test_client_role_and_wall_offset(void **state)
 static void test_http10_close_delimited(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET / HTTP/1.0\r\n\r\n", 0, 1 },
-		{ FEED, EG, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\nbody ", 0, 2 },
-		{ FEED, EG, "goes on", 0, 3 },
-		{ CLOSE, 0, NULL, 0, 4 },
+	    {FEED, IN, "GET / HTTP/1.0\r\n\r\n", 0, 1},
+	    {FEED, EG, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\nbody ", 0, 2},
+	    {FEED, EG, "goes on", 0, 3},
+	    {CLOSE, 0, NULL, 0, 4},
 	};
 	struct out *o = RUN(s);
 
@@ -271,11 +274,15 @@ static void test_http10_close_delimited(void **state)
 static void test_chunked_with_trailers_and_ext(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-			    "3\r\nabc\r\n0\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-			    "4;name=v\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n"
-			    "Expires: never\r\nX-T: 1\r\n\r\n", 0, 20 },
+	    {FEED, IN,
+	     "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "3\r\nabc\r\n0\r\n\r\n",
+	     0, 10},
+	    {FEED, EG,
+	     "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+	     "4;name=v\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n"
+	     "Expires: never\r\nX-T: 1\r\n\r\n",
+	     0, 20},
 	};
 	struct out *o = RUN(s);
 	struct as_exchange *x;
@@ -298,12 +305,16 @@ static void test_chunked_with_trailers_and_ext(void **state)
 static void test_bodyless_by_rule(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "HEAD /h HTTP/1.1\r\n\r\nGET /n HTTP/1.1\r\n\r\nGET /m HTTP/1.1\r\n\r\n"
-			    "DELETE /d HTTP/1.1\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-			    "HTTP/1.1 204 No Content\r\n\r\n"
-			    "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n"
-			    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 20 },
+	    {FEED, IN,
+	     "HEAD /h HTTP/1.1\r\n\r\nGET /n HTTP/1.1\r\n\r\nGET /m HTTP/1.1\r\n\r\n"
+	     "DELETE /d HTTP/1.1\r\n\r\n",
+	     0, 10},
+	    {FEED, EG,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+	     "HTTP/1.1 204 No Content\r\n\r\n"
+	     "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n"
+	     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	     0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -325,12 +336,12 @@ static void test_bodyless_by_rule(void **state)
 static void test_100_continue(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 0,
-		  10 },
-		{ FEED, EG, "HTTP/1.1 100 Continue\r\n\r\n", 0, 20 },
-		{ FEED, IN, "data", 0, 30 },
-		{ FEED, EG, "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-		  0, 40 },
+	    {FEED, IN, "PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 0,
+	     10},
+	    {FEED, EG, "HTTP/1.1 100 Continue\r\n\r\n", 0, 20},
+	    {FEED, IN, "data", 0, 30},
+	    {FEED, EG,
+	     "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 40},
 	};
 	struct out *o = RUN(s);
 
@@ -349,11 +360,15 @@ static void test_100_continue(void **state)
 static void test_pipelining_fifo(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\n"
-			    "Content-Length: 1\r\n\r\nz", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 A\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 201 B\r\n"
-			    "Content-Length: 1\r\n\r\n2", 0, 20 },
-		{ FEED, EG, "HTTP/1.1 202 C\r\nContent-Length: 1\r\n\r\n3", 0, 30 },
+	    {FEED, IN,
+	     "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\n"
+	     "Content-Length: 1\r\n\r\nz",
+	     0, 10},
+	    {FEED, EG,
+	     "HTTP/1.1 200 A\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 201 B\r\n"
+	     "Content-Length: 1\r\n\r\n2",
+	     0, 20},
+	    {FEED, EG, "HTTP/1.1 202 C\r\nContent-Length: 1\r\n\r\n3", 0, 30},
 	};
 	struct out *o = RUN(s);
 
@@ -381,10 +396,9 @@ static void test_keepalive_many(void **state)
 	(void)state;
 	for (i = 0; i < 100; i++) {
 		snprintf(reqs[i], sizeof(reqs[i]), "GET /item/%zu HTTP/1.1\r\nHost: h\r\n\r\n", i);
-		s[2 * i] = (struct step){ FEED, IN, reqs[i], 0, 100 * i + 1 };
-		s[2 * i + 1] = (struct step){ FEED, EG,
-					      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 0,
-					      100 * i + 50 };
+		s[2 * i] = (struct step){FEED, IN, reqs[i], 0, 100 * i + 1};
+		s[2 * i + 1] = (struct step){
+		    FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 0, 100 * i + 50};
 	}
 	o = run_opts(NULL, s, 200, false);
 	assert_int_equal(o->n, 100);
@@ -402,10 +416,10 @@ static void test_keepalive_many(void **state)
 static void test_response_before_request(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 0, 50 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", 0, 70 },
-		{ FEED, IN, "HEAD /x HTTP/1.1\r\n\r\n", 0, 40 },
-		{ FEED, IN, "GET /y HTTP/1.1\r\n\r\n", 0, 60 },
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 0, 50},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", 0, 70},
+	    {FEED, IN, "HEAD /x HTTP/1.1\r\n\r\n", 0, 40},
+	    {FEED, IN, "GET /y HTTP/1.1\r\n\r\n", 0, 60},
 	};
 	struct out *o = RUN(s);
 
@@ -429,8 +443,8 @@ static void test_response_before_request(void **state)
 static void test_response_before_request_get(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, EG, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnop", 0, 50 },
-		{ FEED, IN, "GET /x HTTP/1.1\r\n\r\n", 0, 40 },
+	    {FEED, EG, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnop", 0, 50},
+	    {FEED, IN, "GET /x HTTP/1.1\r\n\r\n", 0, 40},
 	};
 	struct out *o = RUN(s);
 
@@ -448,11 +462,13 @@ static void test_response_before_request_get(void **state)
 static void test_upgrade_101(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-			    "\x81\x05hello", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi",
-		  0, 20 },
-		{ FEED, IN, "more frames", 0, 30 },
+	    {FEED, IN,
+	     "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+	     "\x81\x05hello",
+	     0, 10},
+	    {FEED, EG, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi",
+	     0, 20},
+	    {FEED, IN, "more frames", 0, 30},
 	};
 	struct out *o = RUN(s);
 
@@ -469,10 +485,12 @@ static void test_upgrade_101(void **state)
 static void test_upgrade_refused_goes_on(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0,
-		  10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-			    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20 },
+	    {FEED, IN, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0,
+	     10},
+	    {FEED, EG,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	     0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -487,8 +505,8 @@ static void test_upgrade_refused_goes_on(void **state)
 static void test_connect(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, EG, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n\x16\x03\x01", 0, 10 },
-		{ FEED, IN, "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03", 0, 20 },
+	    {FEED, EG, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n\x16\x03\x01", 0, 10},
+	    {FEED, IN, "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03", 0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -506,8 +524,8 @@ static void test_connect(void **state)
 static void test_http2_preface(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0, 10 },
-		{ FEED, EG, "\0\0\0\4\0\0\0\0\0", 9, 20 },
+	    {FEED, IN, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0, 10},
+	    {FEED, EG, "\0\0\0\4\0\0\0\0\0", 9, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -521,8 +539,8 @@ static void test_http2_preface(void **state)
 static void test_not_http_gives_up(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n", 0, 10 },
-		{ FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 20 },
+	    {FEED, IN, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n", 0, 10},
+	    {FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -538,12 +556,12 @@ static void test_not_http_gives_up(void **state)
 static void test_garbage_resync_no_wrong_pairing(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /1 HTTP/1.1\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0, 20 },
-		{ FEED, IN, "G@RBAGE\x01\r\nmore junk\r\n", 0, 30 },
-		{ FEED, EG, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 0, 40 },
-		{ FEED, IN, "GET /3 HTTP/1.1\r\n\r\n", 0, 50 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc", 0, 60 },
+	    {FEED, IN, "GET /1 HTTP/1.1\r\n\r\n", 0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 0, 20},
+	    {FEED, IN, "G@RBAGE\x01\r\nmore junk\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 0, 40},
+	    {FEED, IN, "GET /3 HTTP/1.1\r\n\r\n", 0, 50},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc", 0, 60},
 	};
 	struct out *o = RUN(s);
 
@@ -569,15 +587,15 @@ static void test_garbage_resync_no_wrong_pairing(void **state)
 static void amb_case_k(const char *bad_req, enum http1_ambiguity a, bool head_kept)
 {
 	struct step s[] = {
-		{ FEED, IN, bad_req, 0, 10 },
-		{ FEED, EG, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 0, 20 },
-		{ FEED, IN, "GET /next HTTP/1.1\r\n\r\n", 0, 30 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 40 },
+	    {FEED, IN, bad_req, 0, 10},
+	    {FEED, EG, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 0, 20},
+	    {FEED, IN, "GET /next HTTP/1.1\r\n\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 40},
 	};
 	/* a good first exchange makes the conn HTTP/1 before the bad one */
 	struct step all[6] = {
-		{ FEED, IN, "GET /first HTTP/1.1\r\n\r\n", 0, 1 },
-		{ FEED, EG, "HTTP/1.1 204 No Content\r\n\r\n", 0, 2 },
+	    {FEED, IN, "GET /first HTTP/1.1\r\n\r\n", 0, 1},
+	    {FEED, EG, "HTTP/1.1 204 No Content\r\n\r\n", 0, 2},
 	};
 	struct out *o;
 	size_t i;
@@ -684,9 +702,11 @@ static void test_amb_headers_too_big(void **state)
 static void test_amb_chunk_ext_accepted(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-			    "2 ; a=b\r\nhi\r\n0;last\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20 },
+	    {FEED, IN,
+	     "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "2 ; a=b\r\nhi\r\n0;last\r\n\r\n",
+	     0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -701,9 +721,9 @@ static void test_amb_chunk_ext_accepted(void **state)
 static void test_same_cl_twice_is_fine(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nhi",
-		  0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20 },
+	    {FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nhi", 0,
+	     10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -719,14 +739,14 @@ static void test_same_cl_twice_is_fine(void **state)
 static void test_gap_in_body_absorbed(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\nab", 0, 10 },
-		{ GAP, IN, NULL, 0, 11, 5 },
-		{ FEED, IN, "xyz", 0, 12 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12", 0, 20 },
-		{ GAP, EG, NULL, 0, 21, 4 },
-		{ FEED, EG, "78\r\n0\r\n\r\n", 0, 22 },
-		{ FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 40 },
+	    {FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\nab", 0, 10},
+	    {GAP, IN, NULL, 0, 11, 5},
+	    {FEED, IN, "xyz", 0, 12},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12", 0, 20},
+	    {GAP, EG, NULL, 0, 21, 4},
+	    {FEED, EG, "78\r\n0\r\n\r\n", 0, 22},
+	    {FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 40},
 	};
 	struct out *o = RUN(s);
 	struct as_exchange *x;
@@ -754,11 +774,11 @@ static void test_gap_in_body_absorbed(void **state)
 static void test_gap_in_headers_resyncs(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /a HTTP/1.1\r\nHost: x\r\n", 0, 10 },
-		{ GAP, IN, NULL, 0, 11, 100 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", 0, 12 },
-		{ FEED, IN, "ost: y\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0, 13 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 20 },
+	    {FEED, IN, "GET /a HTTP/1.1\r\nHost: x\r\n", 0, 10},
+	    {GAP, IN, NULL, 0, 11, 100},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", 0, 12},
+	    {FEED, IN, "ost: y\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0, 13},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 20},
 	};
 	struct out *o = RUN(s);
 
@@ -779,13 +799,13 @@ static void test_gap_in_headers_resyncs(void **state)
 static void test_gap_in_headers_pipelined_never_guessed(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /a HTTP/1.1\r\nHost: x\r\n", 0, 10 },
-		{ GAP, IN, NULL, 0, 11, 100 },
-		{ FEED, IN, "ost: y\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0, 12 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", 0, 20 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 25 },
-		{ FEED, IN, "GET /c HTTP/1.1\r\n\r\n", 0, 30 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC", 0, 40 },
+	    {FEED, IN, "GET /a HTTP/1.1\r\nHost: x\r\n", 0, 10},
+	    {GAP, IN, NULL, 0, 11, 100},
+	    {FEED, IN, "ost: y\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 0, 12},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", 0, 20},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 25},
+	    {FEED, IN, "GET /c HTTP/1.1\r\n\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC", 0, 40},
 	};
 	struct out *o = RUN(s);
 	size_t i;
@@ -807,13 +827,15 @@ static void test_gap_in_headers_pipelined_never_guessed(void **state)
 static void test_resync_inside_line(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /0 HTTP/1.1\r\n\r\n", 0, 1 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 2 },
-		{ FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy"
-			    "GET /b HTTP/1.1\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n", 0, 11 },
-		{ FEED, EG, "xxHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 20 },
-		{ CLOSE, 0, NULL, 0, 30 },
+	    {FEED, IN, "GET /0 HTTP/1.1\r\n\r\n", 0, 1},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 2},
+	    {FEED, IN,
+	     "POST /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy"
+	     "GET /b HTTP/1.1\r\n\r\n",
+	     0, 10},
+	    {FEED, EG, "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n", 0, 11},
+	    {FEED, EG, "xxHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 20},
+	    {CLOSE, 0, NULL, 0, 30},
 	};
 	struct out *o = RUN(s);
 
@@ -833,22 +855,118 @@ static void test_resync_inside_line(void **state)
 	out_free(o);
 }
 
+/* The gap runs past the end of the response body: the response is kept, cut
+ * (its true length is the announced one), and the response side resyncs; the
+ * next response pairs with the request that began before it. */
 static void test_gap_past_body_end_resyncs(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", 0, 20 },
-		{ GAP, EG, NULL, 0, 21, 50 },
-		{ FEED, EG, "tail of something\r\n", 0, 22 },
-		{ CLOSE, 0, NULL, 0, 30 },
+	    {FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", 0, 20},
+	    {GAP, EG, NULL, 0, 21, 50},
+	    {FEED, EG, "tail of something\r\n", 0, 22},
+	    {FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n", 0, 40},
+	    {CLOSE, 0, NULL, 0, 50},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 2);
+	assert_int_equal(o->x[0]->status, 200);
+	assert_body(&o->x[0]->resp, "ab");
+	assert_int_equal(o->x[0]->resp.body_true_len, 4);
+	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_RESP_TRUNCATED);
+	assert_string_equal(o->x[1]->target, "/b");
+	assert_int_equal(o->x[1]->status, 404);
+	assert_int_equal(o->x[1]->flags, 0);
+	assert_int_equal(o->st.resyncs, 1);
+	assert_int_equal(o->st.unpaired_requests, 0);
+	out_free(o);
+}
+
+/* A gap in a response head loses that response; the request it answered
+ * goes out alone and the next response pairs by time. */
+static void test_gap_in_response_head(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Le", 0, 20},
+	    {GAP, EG, NULL, 0, 21, 30},
+	    {FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 30},
+	    {FEED, EG, "HTTP/1.1 201 B\r\nContent-Length: 1\r\n\r\nb", 0, 40},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->target, "/a");
+	assert_int_equal(o->x[0]->status, 0);
+	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_NO_RESPONSE);
+	assert_string_equal(o->x[1]->target, "/b");
+	assert_int_equal(o->x[1]->status, 201);
+	assert_body(&o->x[1]->resp, "b");
+	assert_int_equal(o->st.unpaired_requests, 1);
+	assert_int_equal(o->st.partial_dropped, 0);
+	out_free(o);
+}
+
+/* HTTP/1.1 without Content-Length or chunked: the body runs to the close. */
+static void test_close_delimited_11(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, EG, "GET /s HTTP/1.1\r\nHost: h\r\n\r\n", 0, 10},
+	    {FEED, IN, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nstream", 0, 20},
+	    {FEED, IN, "ing", 0, 30},
+	    {CLOSE, 0, NULL, 0, 40},
 	};
 	struct out *o = RUN(s);
 
 	(void)state;
 	assert_int_equal(o->n, 1);
-	assert_int_equal(o->x[0]->status, 0);
-	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_NO_RESPONSE);
-	assert_int_equal(o->st.unpaired_requests, 1);
+	assert_int_equal(o->x[0]->role, AS_ROLE_CLIENT);
+	assert_body(&o->x[0]->resp, "streaming");
+	assert_int_equal(o->x[0]->flags, 0);
+	out_free(o);
+}
+
+/* A server that answers before the request body is in: paired, latency 0. */
+static void test_early_response(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "POST /up HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc", 0, 10},
+	    {FEED, EG, "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n", 0, 20},
+	    {FEED, IN, "def", 0, 30},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 1);
+	assert_int_equal(o->x[0]->status, 413);
+	assert_body(&o->x[0]->req, "abcdef");
+	assert_int_equal(o->x[0]->latency_ns, 0);
+	assert_int_equal(o->x[0]->resp_time_ns, 20);
+	out_free(o);
+}
+
+/* A lower max_header_bytes is honoured, and a head just under it passes. */
+static void test_small_header_limit(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "GET /a HTTP/1.1\r\nX: 12345\r\n\r\n", 0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\n\r\n", 0, 20},
+	    {FEED, IN, "GET /b HTTP/1.1\r\nX: 123456\r\n\r\n", 0, 30},
+	    {CLOSE, 0, NULL, 0, 40},
+	};
+	struct http1_opts op = {.max_header_bytes = 29};
+	struct out *o = RUN_O(&op, s);
+
+	(void)state;
+	/* /a: 17 + 10 + 2 = 29 bytes, the limit; /b: 30, over it */
+	assert_int_equal(o->n, 1);
+	assert_string_equal(o->x[0]->target, "/a");
+	assert_body(&o->x[0]->resp, "");
+	assert_int_equal(o->st.ambiguous[HTTP1_AMB_HEADERS_TOO_BIG], 1);
 	out_free(o);
 }
 
@@ -857,10 +975,10 @@ static void test_gap_past_body_end_resyncs(void **state)
 static void test_midstream(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "dy of an earlier request\r\nContent-Length: 3\r\n\r\nabc", 0, 10 },
-		{ FEED, EG, "gment\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nX", 0, 15 },
-		{ FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 20 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nY", 0, 30 },
+	    {FEED, IN, "dy of an earlier request\r\nContent-Length: 3\r\n\r\nabc", 0, 10},
+	    {FEED, EG, "gment\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nX", 0, 15},
+	    {FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 20},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nY", 0, 30},
 	};
 	struct out *o = RUN_MID(s);
 
@@ -879,10 +997,12 @@ static void test_midstream(void **state)
 static void test_close_emits_waiting(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\n"
-			    "Content-Length: 10\r\n\r\nabc", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 500 x\r\n", 0, 20 },
-		{ CLOSE, 0, NULL, 0, 30 },
+	    {FEED, IN,
+	     "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\n"
+	     "Content-Length: 10\r\n\r\nabc",
+	     0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 500 x\r\n", 0, 20},
+	    {CLOSE, 0, NULL, 0, 30},
 	};
 	struct out *o = RUN(s);
 
@@ -894,8 +1014,7 @@ static void test_close_emits_waiting(void **state)
 	assert_int_equal(o->x[1]->flags, AS_X_NO_RESPONSE);
 	assert_string_equal(o->x[2]->target, "/c");
 	assert_body(&o->x[2]->req, "abc");
-	assert_int_equal(o->x[2]->flags,
-			 AS_X_NO_RESPONSE | AS_X_REQ_GAP | AS_X_REQ_TRUNCATED);
+	assert_int_equal(o->x[2]->flags, AS_X_NO_RESPONSE | AS_X_REQ_GAP | AS_X_REQ_TRUNCATED);
 	assert_int_equal(o->st.no_response, 1);
 	assert_int_equal(o->st.partial_dropped, 1);
 	out_free(o);
@@ -906,10 +1025,10 @@ static void test_close_emits_waiting(void **state)
 static void test_body_cap(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 0, 10 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20 },
+	    {FEED, IN, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 0, 10},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 20},
 	};
-	struct http1_opts op = { .max_body = 4 };
+	struct http1_opts op = {.max_body = 4};
 	struct out *o = RUN_O(&op, s);
 
 	(void)state;
@@ -924,14 +1043,14 @@ static void test_body_cap(void **state)
 static void test_nul_and_bad_cl(void **state)
 {
 	static const struct step s[] = {
-		{ FEED, IN, "GET /ok HTTP/1.1\r\n\r\n", 0, 1 },
-		{ FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 2 },
-		{ FEED, IN, "GET /n HTTP/1.1\r\nX: a\0b\r\n\r\n", 27, 10 },
-		{ FEED, IN, "POST /m HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 0, 20 },
-		{ FEED, IN, "POST /o HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 0,
-		  30 },
-		{ FEED, IN, "POST /p HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n", 0, 40 },
-		{ CLOSE, 0, NULL, 0, 50 },
+	    {FEED, IN, "GET /ok HTTP/1.1\r\n\r\n", 0, 1},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 2},
+	    {FEED, IN, "GET /n HTTP/1.1\r\nX: a\0b\r\n\r\n", 27, 10},
+	    {FEED, IN, "POST /m HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 0, 20},
+	    {FEED, IN, "POST /o HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 0,
+	     30},
+	    {FEED, IN, "POST /p HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n", 0, 40},
+	    {CLOSE, 0, NULL, 0, 50},
 	};
 	struct out *o = RUN(s);
 
@@ -955,7 +1074,7 @@ static void test_huge_header_alone(void **state)
 	for (i = 19; i < n; i++)
 		big[i] = 'q';
 	big[n] = '\0';
-	s[0] = (struct step){ FEED, IN, big, 0, 1 };
+	s[0] = (struct step){FEED, IN, big, 0, 1};
 	o = run_opts(NULL, s, 1, false);
 	/* first message of the conn: not HTTP/1 we can use; given up */
 	assert_int_equal(o->n, 0);
@@ -969,7 +1088,7 @@ static void test_pipeline_1000_overflow(void **state)
 	size_t i, rl = strlen("GET /p HTTP/1.1\r\n\r\n");
 	size_t sl = strlen("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
 	char *reqs = malloc(1000 * rl + 1), *resps = malloc(1000 * sl + 1);
-	struct step s[3];
+	struct step s[4];
 	struct out *o;
 
 	(void)state;
@@ -978,14 +1097,22 @@ static void test_pipeline_1000_overflow(void **state)
 		memcpy(resps + i * sl, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", sl);
 	}
 	reqs[1000 * rl] = resps[1000 * sl] = '\0';
-	s[0] = (struct step){ FEED, IN, reqs, 0, 1 };
-	s[1] = (struct step){ FEED, EG, resps, 0, 2 };
-	s[2] = (struct step){ FEED, IN, "GET /last HTTP/1.1\r\n\r\n", 0, 3 };
-	o = run_opts(NULL, s, 3, false);
+	s[0] = (struct step){FEED, IN, reqs, 0, 1};
+	s[1] = (struct step){FEED, EG, resps, 0, 2};
+	s[2] = (struct step){FEED, IN, "GET /last HTTP/1.1\r\n\r\n", 0, 3};
+	s[3] = (struct step){FEED, EG, "HTTP/1.1 201 Last\r\nContent-Length: 0\r\n\r\n", 0, 4};
+	o = run_opts(NULL, s, 4, false);
 	assert_int_equal(o->st.requests, 1001);
 	assert_int_equal(o->st.pending_overflow, 936);
-	assert_int_equal(o->n, 64);
-	assert_int_equal(o->st.responses, 1000);
+	/* the first 64 pair, the answers to the 936 dropped are skipped in
+	 * turn, and the next request still gets its own answer */
+	assert_int_equal(o->n, 65);
+	assert_int_equal(o->x[63]->status, 200);
+	assert_string_equal(o->x[64]->target, "/last");
+	assert_int_equal(o->x[64]->status, 201);
+	assert_string_equal(o->x[64]->reason, "Last");
+	assert_int_equal(o->st.responses, 1001);
+	assert_int_equal(o->st.unpaired_responses, 0);
 	out_free(o);
 	free(reqs);
 	free(resps);
@@ -1003,9 +1130,9 @@ static void test_hold_overflow(void **state)
 	k = snprintf(big, 100, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
 	memset(big + k, 'b', n - (size_t)k);
 	big[n] = '\0';
-	s[0] = (struct step){ FEED, EG, big, 0, 1 };
-	s[1] = (struct step){ FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 2 };
-	s[2] = (struct step){ CLOSE, 0, NULL, 0, 3 };
+	s[0] = (struct step){FEED, EG, big, 0, 1};
+	s[1] = (struct step){FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 2};
+	s[2] = (struct step){CLOSE, 0, NULL, 0, 3};
 	o = run_opts(NULL, s, 3, false);
 	assert_int_equal(o->st.hold_overflow, 1);
 	assert_int_equal(o->n, 1);
@@ -1026,46 +1153,50 @@ static void test_names_and_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_get),
-		cmocka_unit_test(test_client_role_and_wall_offset),
-		cmocka_unit_test(test_http10_close_delimited),
-		cmocka_unit_test(test_chunked_with_trailers_and_ext),
-		cmocka_unit_test(test_bodyless_by_rule),
-		cmocka_unit_test(test_100_continue),
-		cmocka_unit_test(test_pipelining_fifo),
-		cmocka_unit_test(test_keepalive_many),
-		cmocka_unit_test(test_response_before_request),
-		cmocka_unit_test(test_response_before_request_get),
-		cmocka_unit_test(test_upgrade_101),
-		cmocka_unit_test(test_upgrade_refused_goes_on),
-		cmocka_unit_test(test_connect),
-		cmocka_unit_test(test_http2_preface),
-		cmocka_unit_test(test_not_http_gives_up),
-		cmocka_unit_test(test_garbage_resync_no_wrong_pairing),
-		cmocka_unit_test(test_amb_cl_and_te),
-		cmocka_unit_test(test_amb_dup_cl),
-		cmocka_unit_test(test_amb_obs_fold),
-		cmocka_unit_test(test_amb_bare_lf),
-		cmocka_unit_test(test_amb_bare_cr),
-		cmocka_unit_test(test_amb_space_before_colon),
-		cmocka_unit_test(test_amb_chunk_junk),
-		cmocka_unit_test(test_amb_chunk_too_long),
-		cmocka_unit_test(test_amb_headers_too_big),
-		cmocka_unit_test(test_amb_chunk_ext_accepted),
-		cmocka_unit_test(test_same_cl_twice_is_fine),
-		cmocka_unit_test(test_gap_in_body_absorbed),
-		cmocka_unit_test(test_gap_in_headers_resyncs),
-		cmocka_unit_test(test_gap_in_headers_pipelined_never_guessed),
-		cmocka_unit_test(test_resync_inside_line),
-		cmocka_unit_test(test_gap_past_body_end_resyncs),
-		cmocka_unit_test(test_midstream),
-		cmocka_unit_test(test_close_emits_waiting),
-		cmocka_unit_test(test_body_cap),
-		cmocka_unit_test(test_nul_and_bad_cl),
-		cmocka_unit_test(test_huge_header_alone),
-		cmocka_unit_test(test_pipeline_1000_overflow),
-		cmocka_unit_test(test_hold_overflow),
-		cmocka_unit_test(test_names_and_null),
+	    cmocka_unit_test(test_server_get),
+	    cmocka_unit_test(test_client_role_and_wall_offset),
+	    cmocka_unit_test(test_http10_close_delimited),
+	    cmocka_unit_test(test_chunked_with_trailers_and_ext),
+	    cmocka_unit_test(test_bodyless_by_rule),
+	    cmocka_unit_test(test_100_continue),
+	    cmocka_unit_test(test_pipelining_fifo),
+	    cmocka_unit_test(test_keepalive_many),
+	    cmocka_unit_test(test_response_before_request),
+	    cmocka_unit_test(test_response_before_request_get),
+	    cmocka_unit_test(test_upgrade_101),
+	    cmocka_unit_test(test_upgrade_refused_goes_on),
+	    cmocka_unit_test(test_connect),
+	    cmocka_unit_test(test_http2_preface),
+	    cmocka_unit_test(test_not_http_gives_up),
+	    cmocka_unit_test(test_garbage_resync_no_wrong_pairing),
+	    cmocka_unit_test(test_amb_cl_and_te),
+	    cmocka_unit_test(test_amb_dup_cl),
+	    cmocka_unit_test(test_amb_obs_fold),
+	    cmocka_unit_test(test_amb_bare_lf),
+	    cmocka_unit_test(test_amb_bare_cr),
+	    cmocka_unit_test(test_amb_space_before_colon),
+	    cmocka_unit_test(test_amb_chunk_junk),
+	    cmocka_unit_test(test_amb_chunk_too_long),
+	    cmocka_unit_test(test_amb_headers_too_big),
+	    cmocka_unit_test(test_amb_chunk_ext_accepted),
+	    cmocka_unit_test(test_same_cl_twice_is_fine),
+	    cmocka_unit_test(test_gap_in_body_absorbed),
+	    cmocka_unit_test(test_gap_in_headers_resyncs),
+	    cmocka_unit_test(test_gap_in_headers_pipelined_never_guessed),
+	    cmocka_unit_test(test_resync_inside_line),
+	    cmocka_unit_test(test_gap_past_body_end_resyncs),
+	    cmocka_unit_test(test_gap_in_response_head),
+	    cmocka_unit_test(test_close_delimited_11),
+	    cmocka_unit_test(test_early_response),
+	    cmocka_unit_test(test_small_header_limit),
+	    cmocka_unit_test(test_midstream),
+	    cmocka_unit_test(test_close_emits_waiting),
+	    cmocka_unit_test(test_body_cap),
+	    cmocka_unit_test(test_nul_and_bad_cl),
+	    cmocka_unit_test(test_huge_header_alone),
+	    cmocka_unit_test(test_pipeline_1000_overflow),
+	    cmocka_unit_test(test_hold_overflow),
+	    cmocka_unit_test(test_names_and_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

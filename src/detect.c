@@ -553,10 +553,12 @@ static int is_phone(const char *s, size_t n)
 			continue;
 		}
 		if (c == ' ' || c == '-' || c == '.') {
-			unsigned char p = (unsigned char)s[i - 1];
+			unsigned char p;
 
-			if (i == 0 || in_paren || i + 1 == n || (!c_digit(p) && !(p == ')' && c == ' ')) ||
-			    (p == '+'))
+			if (i == 0 || in_paren || i + 1 == n)
+				return 0;
+			p = (unsigned char)s[i - 1];
+			if (!c_digit(p) && !(p == ')' && c == ' '))
 				return 0;
 			if (sepkind && sepkind != (char)c)
 				mixed = 1;

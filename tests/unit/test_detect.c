@@ -170,6 +170,8 @@ static void test_value_phone(void **state)
 		{ "415-555-2671-", DC_NONE },
 		{ "(415 555-2671", DC_NONE },
 		{ "415-555 2671x", DC_NONE },
+		{ ".78-05-1120", DC_NONE }, /* found by fuzzing: separator first */
+		{ "-415-555-2671", DC_NONE },
 	};
 
 	(void)state;

@@ -128,42 +128,46 @@ struct prof {
 	size_t nontoken; /* bytes outside c_token() */
 };
 
+/* Byte categories for profile(): one table lookup and one increment per
+ * byte. PC_OTHER (0, the default) is every byte not named here. */
+enum {
+	PC_OTHER = 0,
+	PC_OTHER_TOKEN, /* '~' */
+	PC_DIGIT, PC_UPPER, PC_LOWER, PC_DOT, PC_DASH, PC_UNDER, PC_PLUS, PC_EQ, PC_SLASH,
+	PC_SPACE, PC_AT, PC_COLON, PC_PAREN,
+	PC__COUNT,
+};
+
+static const unsigned char prof_cat[256] = {
+	['0' ... '9'] = PC_DIGIT,
+	['A' ... 'Z'] = PC_UPPER,
+	['a' ... 'z'] = PC_LOWER,
+	['.'] = PC_DOT, ['-'] = PC_DASH, ['_'] = PC_UNDER, ['+'] = PC_PLUS, ['='] = PC_EQ,
+	['/'] = PC_SLASH, ['~'] = PC_OTHER_TOKEN, [' '] = PC_SPACE, ['@'] = PC_AT,
+	[':'] = PC_COLON, ['('] = PC_PAREN, [')'] = PC_PAREN,
+};
+
 static void profile(const char *s, size_t n, struct prof *p)
 {
+	size_t cnt[PC__COUNT] = { 0 };
 	size_t i;
 
-	memset(p, 0, sizeof(*p));
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c_digit(c)) {
-			p->digit++;
-			continue;
-		}
-		if (c_lower(c)) {
-			p->lower++;
-			continue;
-		}
-		if (c_upper(c)) {
-			p->upper++;
-			continue;
-		}
-		switch (c) {
-		case '@': p->at++; break;
-		case '.': p->dot++; break;
-		case ':': p->colon++; break;
-		case '-': p->dash++; break;
-		case '_': p->under++; break;
-		case ' ': p->space++; break;
-		case '+': p->plus++; break;
-		case '(': case ')': p->paren++; break;
-		case '=': p->eq++; break;
-		case '/': p->slash++; break;
-		default: break;
-		}
-		if (!c_token(c))
-			p->nontoken++;
-	}
+	for (i = 0; i < n; i++)
+		cnt[prof_cat[(unsigned char)s[i]]]++;
+	p->digit = cnt[PC_DIGIT];
+	p->upper = cnt[PC_UPPER];
+	p->lower = cnt[PC_LOWER];
+	p->at = cnt[PC_AT];
+	p->dot = cnt[PC_DOT];
+	p->colon = cnt[PC_COLON];
+	p->dash = cnt[PC_DASH];
+	p->under = cnt[PC_UNDER];
+	p->space = cnt[PC_SPACE];
+	p->plus = cnt[PC_PLUS];
+	p->paren = cnt[PC_PAREN];
+	p->eq = cnt[PC_EQ];
+	p->slash = cnt[PC_SLASH];
+	p->nontoken = cnt[PC_SPACE] + cnt[PC_AT] + cnt[PC_COLON] + cnt[PC_PAREN] + cnt[PC_OTHER];
 }
 
 /* ---- hostnames and e-mail ------------------------------------------------- */
@@ -998,21 +1002,43 @@ struct shape {
 	double entropy;
 };
 
+#define SHAPE_MAX 4096 /* bytes of a candidate looked at; tokens are shorter */
+#define XLOGX_MAX 256   /* c * log2(c) is tabled below this count */
+
+static double xlogx_tab[XLOGX_MAX];
+
+__attribute__((constructor)) static void xlogx_init(void)
+{
+	int c;
+
+	for (c = 1; c < XLOGX_MAX; c++)
+		xlogx_tab[c] = c * fast_log2((double)c);
+}
+
+static inline double xlogx(unsigned int c)
+{
+	return c < XLOGX_MAX ? xlogx_tab[c] : c * fast_log2((double)c);
+}
+
 static void shape_of(const char *s, size_t n, struct shape *sh)
 {
-	uint32_t cnt[128];
-	size_t i;
+	uint16_t cnt[128];
+	unsigned char seen[128];
+	size_t i, nseen = 0;
 	int prev = -1;
 	double acc = 0.0;
 	size_t runlen = 0;
 
+	if (n > SHAPE_MAX)
+		n = SHAPE_MAX;
 	memset(cnt, 0, sizeof(cnt));
 	memset(sh, 0, sizeof(*sh));
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int k = run_class(c);
 
-		cnt[c & 0x7f]++;
+		if (!cnt[c & 0x7f]++)
+			seen[nseen++] = c & 0x7f;
 		switch (c_tolower(c)) {
 		case 'a': case 'e': case 'i': case 'o': case 'u':
 			sh->vowels++;
@@ -1042,10 +1068,8 @@ static void shape_of(const char *s, size_t n, struct shape *sh)
 		sh->word_mass += runlen;
 	if (prev == 0)
 		sh->upper_bare++;
-	for (i = 0; i < 128; i++) {
-		if (cnt[i])
-			acc += cnt[i] * fast_log2((double)cnt[i]);
-	}
+	for (i = 0; i < nseen; i++)
+		acc += xlogx(cnt[seen[i]]);
 	sh->entropy = n ? fast_log2((double)n) - acc / (double)n : 0.0;
 }
 
@@ -1202,7 +1226,8 @@ const char *detect_class_name(enum detect_class c)
 #define VF_NO_PEM 1u /* the scan finds PEM blocks itself, across words */
 
 /* The validators in priority order, each only when the profile allows it. */
-static enum detect_class value_class(const char *s, size_t n, unsigned int flags)
+static enum detect_class value_class(const char *s, size_t n, unsigned int flags,
+				     const struct prof *pre)
 {
 	struct prof p;
 	enum detect_class kc = DC_NONE;
@@ -1218,7 +1243,10 @@ static enum detect_class value_class(const char *s, size_t n, unsigned int flags
 	}
 	if (key_match_at(s, n, &kc) == n)
 		return kc;
-	profile(s, n, &p);
+	if (pre)
+		p = *pre;
+	else
+		profile(s, n, &p);
 	if (p.dot == 2 && !p.nontoken && is_jwt(s, n))
 		return DC_JWT;
 	if (p.at == 1 && is_email(s, n))
@@ -1247,7 +1275,7 @@ enum detect_class detect_value(const char *s, size_t n)
 {
 	if (!s)
 		return DC_NONE;
-	return value_class(s, n, 0);
+	return value_class(s, n, 0, NULL);
 }
 
 /* ---- public: formats --------------------------------------------------------- */
@@ -1308,7 +1336,7 @@ static enum detect_format format_of(const char *s, size_t n, const struct prof *
 		return DF_URI;
 	if (is_hex(s, n, p))
 		return DF_HEX;
-	if (p->dot && is_hostname(s, n))
+	if (p->dot && p->digit + p->upper + p->lower + p->dash + p->dot == n && is_hostname(s, n))
 		return DF_HOSTNAME;
 	if (is_base64(s, n, p))
 		return DF_BASE64;
@@ -1324,6 +1352,22 @@ enum detect_format detect_format(const char *s, size_t n)
 		return DF_NONE;
 	profile(s, n, &p);
 	return format_of(s, n, &p);
+}
+
+/* Class and format of one value with one profile pass: what the anonymizer
+ * wants for every JSON leaf and parameter value. */
+enum detect_class detect_value_format(const char *s, size_t n, enum detect_format *fmt)
+{
+	struct prof p;
+
+	if (fmt)
+		*fmt = DF_NONE;
+	if (!s || n == 0)
+		return DC_NONE;
+	profile(s, n, &p);
+	if (fmt)
+		*fmt = format_of(s, n, &p);
+	return value_class(s, n, 0, &p);
 }
 
 /*
@@ -1385,7 +1429,7 @@ int detect_is_value_like(const char *s, size_t n)
 	}
 	if (p.digit && p.digit + (s[0] == '-') + (p.dot <= 1 ? p.dot : 0) == n)
 		return 1; /* long or odd numbers the formats refused */
-	if (value_class(s, n, 0) != DC_NONE)
+	if (value_class(s, n, 0, &p) != DC_NONE)
 		return 1;
 	return p.digit && (p.upper || p.lower) && is_mixed_id(s, n);
 }
@@ -1612,7 +1656,13 @@ static int in_list(const struct nword *w, const char *const *list, size_t n)
  * plural when allowed, or ending with it when allowed. */
 static int word_is(const struct nword *w, const char *root, unsigned int flags, int single)
 {
-	size_t rl = strlen(root), len = w->len;
+	size_t rl, len = w->len;
+
+	/* Most rules fail on the first letter: decide that before strlen. */
+	if (c_tolower((unsigned char)w->p[0]) != (unsigned char)root[0] &&
+	    !((flags & NR_SUFFIX) && single))
+		return 0;
+	rl = strlen(root);
 
 	while (len > rl && c_digit((unsigned char)w->p[len - 1]))
 		len--;
@@ -1639,34 +1689,69 @@ static int word_is(const struct nword *w, const char *root, unsigned int flags, 
 	return 0;
 }
 
-static int rule_matches(const struct name_rule *r, const struct nword *w, size_t nw)
+#define NR_COUNT (sizeof(name_rules) / sizeof(name_rules[0]))
+#define NR_BUCKET_MAX 40 /* rules sharing a first letter */
+
+/* Rules indexed by the first letter of their first word, in priority order,
+ * and the rules that may match as a suffix of a single word. Built once
+ * before main() so a lookup tries a handful of rules instead of all. */
+static unsigned char nr_bucket[26][NR_BUCKET_MAX];
+static unsigned char nr_bucket_n[26];
+static unsigned char nr_suffix[NR_BUCKET_MAX];
+static unsigned char nr_suffix_n;
+static unsigned char nr_words[NR_COUNT];
+static int nr_ready;
+
+__attribute__((constructor)) static void name_index_init(void)
 {
-	size_t k = 0, i, j;
+	size_t r;
 
-	while (k < 3 && r->w[k])
-		k++;
-	if (k > nw || ((r->flags & NR_ALONE) && k != nw))
-		return 0;
-	for (i = 0; i + k <= nw; i++) {
-		if ((r->flags & NR_LAST) && i + k != nw)
-			continue;
-		for (j = 0; j < k; j++) {
-			unsigned int f = (j + 1 == k) ? r->flags : 0;
+	for (r = 0; r < NR_COUNT; r++) {
+		const struct name_rule *nr = &name_rules[r];
+		unsigned int l = (unsigned char)nr->w[0][0] - 'a';
+		unsigned char k = 0;
 
-			if (!word_is(&w[i + j], r->w[j], f, k == 1))
-				break;
+		while (k < 3 && nr->w[k])
+			k++;
+		nr_words[r] = k;
+		if (l >= 26 || nr_bucket_n[l] >= NR_BUCKET_MAX)
+			return; /* table error: detect_name falls back to a full walk */
+		nr_bucket[l][nr_bucket_n[l]++] = (unsigned char)r;
+		if (nr->flags & NR_SUFFIX) {
+			if (nr_suffix_n >= NR_BUCKET_MAX)
+				return;
+			nr_suffix[nr_suffix_n++] = (unsigned char)r;
 		}
-		if (j == k)
-			return 1;
 	}
-	return 0;
+	nr_ready = 1;
+}
+
+/* Does rule r match the words starting at w[i]? */
+static int rule_matches_at(size_t r, const struct nword *w, size_t nw, size_t i)
+{
+	const struct name_rule *nr = &name_rules[r];
+	size_t k = nr_ready ? nr_words[r] : 0, j;
+
+	if (!nr_ready)
+		while (k < 3 && nr->w[k])
+			k++;
+	if (i + k > nw || ((nr->flags & NR_ALONE) && (k != nw || i != 0)) ||
+	    ((nr->flags & NR_LAST) && i + k != nw))
+		return 0;
+	for (j = 0; j < k; j++) {
+		unsigned int f = (j + 1 == k) ? nr->flags : 0;
+
+		if (!word_is(&w[i + j], nr->w[j], f & ~NR_SUFFIX, 0))
+			return 0;
+	}
+	return 1;
 }
 
 /* The class a field or parameter name implies, by whole words. */
 enum detect_class detect_name(const char *s, size_t n)
 {
 	struct nword w[NW_MAX];
-	size_t nw, r;
+	size_t nw, r, i, best = NR_COUNT;
 
 	if (!s || n == 0)
 		return DC_NONE;
@@ -1676,28 +1761,59 @@ enum detect_class detect_name(const char *s, size_t n)
 	if (nw > 1 && (in_list(&w[nw - 1], meta_last, sizeof(meta_last) / sizeof(meta_last[0])) ||
 		       in_list(&w[0], meta_first, sizeof(meta_first) / sizeof(meta_first[0]))))
 		return DC_NONE;
-	for (r = 0; r < sizeof(name_rules) / sizeof(name_rules[0]); r++) {
-		if (rule_matches(&name_rules[r], w, nw))
-			return (enum detect_class)name_rules[r].cls;
+	if (!nr_ready) {
+		for (r = 0; r < NR_COUNT && best == NR_COUNT; r++) {
+			for (i = 0; i < nw; i++) {
+				if (rule_matches_at(r, w, nw, i) ||
+				    (nw == 1 && (name_rules[r].flags & NR_SUFFIX) &&
+				     word_is(&w[0], name_rules[r].w[0], name_rules[r].flags, 1))) {
+					best = r;
+					break;
+				}
+			}
+		}
+		return best < NR_COUNT ? (enum detect_class)name_rules[best].cls : DC_NONE;
 	}
-	return DC_NONE;
+	for (i = 0; i < nw; i++) {
+		unsigned int l = c_tolower((unsigned char)w[i].p[0]) - 'a';
+		size_t b;
+
+		if (l >= 26)
+			continue;
+		for (b = 0; b < nr_bucket_n[l] && nr_bucket[l][b] < best; b++) {
+			if (rule_matches_at(nr_bucket[l][b], w, nw, i)) {
+				best = nr_bucket[l][b];
+				break;
+			}
+		}
+	}
+	if (nw == 1) {
+		for (i = 0; i < nr_suffix_n && nr_suffix[i] < best; i++) {
+			const struct name_rule *nr = &name_rules[nr_suffix[i]];
+
+			if (word_is(&w[0], nr->w[0], nr->flags, 1)) {
+				best = nr_suffix[i];
+				break;
+			}
+		}
+	}
+	return best < NR_COUNT ? (enum detect_class)name_rules[best].cls : DC_NONE;
 }
 
 /* ---- public: the scan ------------------------------------------------------------ */
 
 /* Bytes that end a word in serialized JSON or free text. '/', '.', '-', '_',
  * '+', '@' stay inside words: they are part of tokens, e-mails and numbers. */
+static const unsigned char scan_delim_tab[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1, ['"'] = 1,
+	['\''] = 1, [','] = 1, [';'] = 1, [':'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+	['('] = 1, [')'] = 1, ['<'] = 1, ['>'] = 1, ['\\'] = 1, ['&'] = 1, ['='] = 1, ['?'] = 1,
+	['|'] = 1, ['`'] = 1, ['!'] = 1, ['#'] = 1, ['*'] = 1, ['^'] = 1, [0] = 1,
+};
+
 static inline int scan_delim(unsigned char c)
 {
-	switch (c) {
-	case ' ': case '\t': case '\n': case '\r': case '\f': case '\v': case '"': case '\'':
-	case ',': case ';': case ':': case '{': case '}': case '[': case ']': case '(':
-	case ')': case '<': case '>': case '\\': case '&': case '=': case '?': case '|':
-	case '`': case '!': case '#': case '*': case '^': case 0:
-		return 1;
-	default:
-		return 0;
-	}
+	return scan_delim_tab[c];
 }
 
 struct scan_state {
@@ -1750,16 +1866,17 @@ static void scan_substrings(struct scan_state *st, const char *w, size_t n)
 }
 
 /* Tests one word: whole (and without a sentence's final dot), then for
- * glued credentials. */
-static void scan_word(struct scan_state *st, const char *w, size_t n)
+ * glued credentials. checked says the whole word was already tested. */
+static void scan_word(struct scan_state *st, const char *w, size_t n, int checked)
 {
-	enum detect_class c;
+	enum detect_class c = DC_NONE;
 
 	if (n < 6)
 		return;
-	c = value_class(w, n, VF_NO_PEM);
+	if (!checked)
+		c = value_class(w, n, VF_NO_PEM, NULL);
 	if (c == DC_NONE && w[n - 1] == '.')
-		c = value_class(w, n - 1, VF_NO_PEM);
+		c = value_class(w, n - 1, VF_NO_PEM, NULL);
 	if (c != DC_NONE) {
 		scan_hit(st, c);
 		return;
@@ -1768,8 +1885,10 @@ static void scan_word(struct scan_state *st, const char *w, size_t n)
 		scan_substrings(st, w, n);
 }
 
-/* Splits a region into words and tests each. */
-static void scan_words(struct scan_state *st, const char *s, size_t n)
+/* Splits a region into words and tests each; whole_checked says the region
+ * as a whole was already tested, so a word spanning all of it is not
+ * tested twice. */
+static void scan_words(struct scan_state *st, const char *s, size_t n, int whole_checked)
 {
 	size_t i = 0;
 
@@ -1782,7 +1901,7 @@ static void scan_words(struct scan_state *st, const char *s, size_t n)
 		while (i < n && !scan_delim((unsigned char)s[i]))
 			i++;
 		if (i > start)
-			scan_word(st, s + start, i - start);
+			scan_word(st, s + start, i - start, whole_checked && start == 0 && i == n);
 	}
 }
 
@@ -1825,33 +1944,46 @@ size_t detect_scan_ex(const char *buf, size_t n, unsigned int class_mask,
 	if (!buf || n == 0)
 		return 0;
 	while (i < n) {
+		const char *q = memchr(buf + i, '"', n - i);
 		size_t start, j;
 
-		if (buf[i] != '"') {
-			i++;
-			continue;
-		}
-		scan_words(&st, buf + out_start, i - out_start);
+		if (!q)
+			break;
+		i = (size_t)(q - buf);
+		scan_words(&st, buf + out_start, i - out_start, 0);
 		start = i + 1;
-		for (j = start; j < n && buf[j] != '"'; j++) {
-			if (buf[j] == '\\' && j + 1 < n)
-				j++;
+		/* the closing quote: the next one not escaped by an odd run of
+		 * backslashes */
+		for (j = start; j < n; j++) {
+			const char *e = memchr(buf + j, '"', n - j);
+			size_t k, bs = 0;
+
+			if (!e) {
+				j = n;
+				break;
+			}
+			j = (size_t)(e - buf);
+			for (k = j; k > start && buf[k - 1] == '\\'; k--)
+				bs++;
+			if (bs % 2 == 0)
+				break;
 		}
 		if (j - start > 0) {
 			enum detect_class c = DC_NONE;
+			int tested = j - start <= SCAN_LITERAL_MAX;
 
-			if (j - start <= SCAN_LITERAL_MAX)
-				c = value_class(buf + start, j - start, VF_NO_PEM);
+			if (tested)
+				c = value_class(buf + start, j - start, VF_NO_PEM, NULL);
 			if (c != DC_NONE)
 				scan_hit(&st, c);
 			else
-				scan_words(&st, buf + start, j - start);
+				scan_words(&st, buf + start, j - start, tested);
 		}
 		i = j + 1;
 		out_start = i;
 	}
 	if (out_start < n)
-		scan_words(&st, buf + out_start, n - out_start);
+		scan_words(&st, buf + out_start, n - out_start, 0);
 	scan_pem(&st, buf, n);
 	if (first)
 		*first = st.first;

@@ -35,6 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = detect_format(s, size);
 	like = detect_is_value_like(s, size);
 	count = detect_scan(s, size, &first);
+	{
+		enum detect_format f2 = DF__COUNT;
+
+		check(detect_value_format(s, size, &f2) == vc && f2 == f);
+	}
 	check((unsigned int)vc < DC__COUNT && (unsigned int)nc < DC__COUNT);
 	check((unsigned int)f < DF__COUNT);
 	check(detect_class_name(vc) != NULL && detect_class_name(nc) != NULL);

@@ -55,7 +55,12 @@ static void check_values(const struct ccase *t, size_t n)
 		size_t len;
 		char *p = exact(t[i].s, &len);
 		enum detect_class got = detect_value(p, len);
+		enum detect_format f1 = detect_format(p, len), f2 = DF__COUNT;
 
+		/* the one-pass form agrees with the two calls */
+		assert_int_equal(detect_value_format(p, len, &f2), got);
+		assert_int_equal(f2, f1);
+		assert_int_equal(detect_value_format(p, len, NULL), got);
 		if (got != t[i].want) {
 			print_error("detect_value(\"%s\") = %s, want %s\n", t[i].s,
 				    detect_class_name(got), detect_class_name(t[i].want));
@@ -92,8 +97,10 @@ static void check_formats(const struct fcase *t, size_t n)
 	for (i = 0; i < n; i++) {
 		size_t len;
 		char *p = exact(t[i].s, &len);
-		enum detect_format got = detect_format(p, len);
+		enum detect_format got = detect_format(p, len), f2 = DF__COUNT;
 
+		assert_int_equal(detect_value_format(p, len, &f2), detect_value(p, len));
+		assert_int_equal(f2, got);
 		if (got != t[i].want) {
 			print_error("detect_format(\"%s\") = %d (%s), want %d (%s)\n", t[i].s, got,
 				    detect_format_name(got), t[i].want,

@@ -9,8 +9,8 @@
  * scan) so that `valgrind --tool=callgrind build/detect_bench -f` gives
  * instruction counts that do not depend on a noisy machine.
  *
- * Reports ns per call of detect_value, detect_format, detect_is_value_like
- * and detect_name on a mix of typical header, query and JSON values, and
+ * Reports ns per call of detect_value, detect_format, detect_is_value_like,
+ * detect_value_format and detect_name on a mix of typical header, query and JSON values, and
  * MB/s of detect_scan on a clean metadata-like JSON document.
  */
 #include <stdint.h>
@@ -73,6 +73,12 @@ static void bench_values(const char *label, int which)
 				case 0: acc += (unsigned long)detect_value(tab[i], lens[i]); break;
 				case 1: acc += (unsigned long)detect_format(tab[i], lens[i]); break;
 				case 2: acc += (unsigned long)detect_is_value_like(tab[i], lens[i]); break;
+				case 4: {
+					enum detect_format f;
+
+					acc += (unsigned long)detect_value_format(tab[i], lens[i], &f) + f;
+					break;
+				}
 				default: acc += (unsigned long)detect_name(tab[i], lens[i]); break;
 				}
 			}
@@ -156,6 +162,7 @@ int main(int argc, char **argv)
 	bench_values("detect_value", 0);
 	bench_values("detect_format", 1);
 	bench_values("detect_is_value_like", 2);
+	bench_values("detect_value_format", 4);
 	bench_values("detect_name", 3);
 	bench_scan();
 	return 0;

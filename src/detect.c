@@ -11,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -1006,8 +1007,9 @@ struct shape {
 #define XLOGX_MAX 256   /* c * log2(c) is tabled below this count */
 
 static double xlogx_tab[XLOGX_MAX];
+static pthread_once_t xlogx_once = PTHREAD_ONCE_INIT;
 
-__attribute__((constructor)) static void xlogx_init(void)
+static void xlogx_init(void)
 {
 	int c;
 
@@ -1031,6 +1033,7 @@ static void shape_of(const char *s, size_t n, struct shape *sh)
 
 	if (n > SHAPE_MAX)
 		n = SHAPE_MAX;
+	pthread_once(&xlogx_once, xlogx_init);
 	memset(cnt, 0, sizeof(cnt));
 	memset(sh, 0, sizeof(*sh));
 	for (i = 0; i < n; i++) {
@@ -1441,11 +1444,21 @@ int detect_is_value_like(const char *s, size_t n)
 struct nword {
 	const char *p;
 	size_t len;
+	size_t slen; /* len without trailing digits ("address2" -> 7) */
 };
 
 /* Splits a field name into words on non-alphanumerics and camelCase
  * humps ("XMLHttpRequest" -> XML, Http, Request). Digits stay with the word
  * before them ("address2"). */
+static void nword_set(struct nword *w, const char *p, size_t len)
+{
+	w->p = p;
+	w->len = len;
+	while (len > 0 && c_digit((unsigned char)p[len - 1]))
+		len--;
+	w->slen = len;
+}
+
 static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 {
 	size_t i, nw = 0, start = 0;
@@ -1465,8 +1478,7 @@ static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 					boundary = 1;
 			}
 			if (boundary) {
-				w[nw].p = s + start;
-				w[nw].len = i - start;
+				nword_set(&w[nw], s + start, i - start);
 				nw++;
 				if (nw == max)
 					break;
@@ -1478,8 +1490,7 @@ static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 			continue;
 		}
 		if (in) {
-			w[nw].p = s + start;
-			w[nw].len = i - start;
+			nword_set(&w[nw], s + start, i - start);
 			nw++;
 		}
 		in = 0;
@@ -1623,30 +1634,40 @@ static const struct name_rule name_rules[] = {
 	{ { "forename" }, DC_PERSON_NAME, NR_PLURAL },
 };
 
+/* A word of a meta list, with its length. */
+struct mword {
+	const char *w;
+	size_t len;
+};
+#define MW(x) { x, sizeof(x) - 1 }
+
 /* A last word that says the field is about the data, not the data:
  * "token_type", "password_policy", "email_verified". */
-static const char *const meta_last[] = {
-	"type", "types", "count", "len", "length", "size", "expires", "expiry", "expiration",
-	"exp", "ttl", "url", "uri", "endpoint", "format", "hint", "policy", "required",
-	"enabled", "disabled", "verified", "confirmed", "changed", "updated", "created", "at",
-	"on", "set", "valid", "validated", "strength", "version", "kind", "status", "mode",
-	"scheme", "style", "method", "methods", "duration", "timeout", "template", "provider",
-	"label", "prefix", "suffix", "algorithm", "alg", "field", "fields", "flag", "optional",
-	"visible", "limit", "rules", "reset", "sent", "attempts", "retries",
+static const struct mword meta_last[] = {
+	MW("type"), MW("types"), MW("count"), MW("len"), MW("length"), MW("size"), MW("expires"),
+	MW("expiry"), MW("expiration"), MW("exp"), MW("ttl"), MW("url"), MW("uri"),
+	MW("endpoint"), MW("format"), MW("hint"), MW("policy"), MW("required"), MW("enabled"),
+	MW("disabled"), MW("verified"), MW("confirmed"), MW("changed"), MW("updated"),
+	MW("created"), MW("at"), MW("on"), MW("set"), MW("valid"), MW("validated"),
+	MW("strength"), MW("version"), MW("kind"), MW("status"), MW("mode"), MW("scheme"),
+	MW("style"), MW("method"), MW("methods"), MW("duration"), MW("timeout"), MW("template"),
+	MW("provider"), MW("label"), MW("prefix"), MW("suffix"), MW("algorithm"), MW("alg"),
+	MW("field"), MW("fields"), MW("flag"), MW("optional"), MW("visible"), MW("limit"),
+	MW("rules"), MW("reset"), MW("sent"), MW("attempts"), MW("retries"),
 };
 
 /* A first word that makes the field a flag or a count. */
-static const char *const meta_first[] = {
-	"is", "has", "num", "max", "min", "allow", "enable", "require", "use", "show", "should",
-	"can",
+static const struct mword meta_first[] = {
+	MW("is"), MW("has"), MW("num"), MW("max"), MW("min"), MW("allow"), MW("enable"),
+	MW("require"), MW("use"), MW("show"), MW("should"), MW("can"),
 };
 
-static int in_list(const struct nword *w, const char *const *list, size_t n)
+static int in_list(const struct nword *w, const struct mword *list, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (ci_eq(w->p, w->len, list[i]))
+		if (list[i].len == w->len && ci_eq(w->p, w->len, list[i].w))
 			return 1;
 	}
 	return 0;
@@ -1654,19 +1675,19 @@ static int in_list(const struct nword *w, const char *const *list, size_t n)
 
 /* Word against a root: equal, or with trailing digits ("address2"), or
  * plural when allowed, or ending with it when allowed. */
-static int word_is(const struct nword *w, const char *root, unsigned int flags, int single)
+static int word_is(const struct nword *w, const char *root, size_t rl, unsigned int flags,
+		   int single)
 {
-	size_t rl, len = w->len;
+	size_t len = w->slen > rl ? w->slen : (w->len > rl ? rl : w->len);
 
-	/* Most rules fail on the first letter: decide that before strlen. */
-	if (c_tolower((unsigned char)w->p[0]) != (unsigned char)root[0] &&
-	    !((flags & NR_SUFFIX) && single))
-		return 0;
-	rl = strlen(root);
-
-	while (len > rl && c_digit((unsigned char)w->p[len - 1]))
-		len--;
-	if (ci_eq(w->p, len, root))
+	/* Most rules fail on the length or the first letter. */
+	if (!((flags & NR_SUFFIX) && single)) {
+		if (len < rl || len > rl + 2 || (len != rl && !(flags & NR_PLURAL)))
+			return 0;
+		if (c_tolower((unsigned char)w->p[0]) != (unsigned char)root[0])
+			return 0;
+	}
+	if (len == rl && ci_eq(w->p, len, root))
 		return 1;
 	if (flags & NR_PLURAL) {
 		if (len == rl + 1 && c_tolower((unsigned char)w->p[rl]) == 's' &&
@@ -1693,29 +1714,37 @@ static int word_is(const struct nword *w, const char *root, unsigned int flags, 
 #define NR_BUCKET_MAX 40 /* rules sharing a first letter */
 
 /* Rules indexed by the first letter of their first word, in priority order,
- * and the rules that may match as a suffix of a single word. Built once
- * before main() so a lookup tries a handful of rules instead of all. */
+ * the rules that may match as a suffix of a single word, and the length of
+ * every rule word. Built once, on first use, so a lookup tries a handful of
+ * rules instead of all of them. */
 static unsigned char nr_bucket[26][NR_BUCKET_MAX];
 static unsigned char nr_bucket_n[26];
 static unsigned char nr_suffix[NR_BUCKET_MAX];
 static unsigned char nr_suffix_n;
 static unsigned char nr_words[NR_COUNT];
-static int nr_ready;
+static unsigned char nr_wlen[NR_COUNT][3];
+static int nr_indexed; /* 0: a table did not fit, walk every rule */
+static pthread_once_t nr_once = PTHREAD_ONCE_INIT;
 
-__attribute__((constructor)) static void name_index_init(void)
+static void name_index_init(void)
 {
 	size_t r;
 
 	for (r = 0; r < NR_COUNT; r++) {
-		const struct name_rule *nr = &name_rules[r];
-		unsigned int l = (unsigned char)nr->w[0][0] - 'a';
 		unsigned char k = 0;
 
-		while (k < 3 && nr->w[k])
+		while (k < 3 && name_rules[r].w[k]) {
+			nr_wlen[r][k] = (unsigned char)strlen(name_rules[r].w[k]);
 			k++;
+		}
 		nr_words[r] = k;
+	}
+	for (r = 0; r < NR_COUNT; r++) {
+		const struct name_rule *nr = &name_rules[r];
+		unsigned int l = (unsigned char)nr->w[0][0] - 'a';
+
 		if (l >= 26 || nr_bucket_n[l] >= NR_BUCKET_MAX)
-			return; /* table error: detect_name falls back to a full walk */
+			return;
 		nr_bucket[l][nr_bucket_n[l]++] = (unsigned char)r;
 		if (nr->flags & NR_SUFFIX) {
 			if (nr_suffix_n >= NR_BUCKET_MAX)
@@ -1723,28 +1752,33 @@ __attribute__((constructor)) static void name_index_init(void)
 			nr_suffix[nr_suffix_n++] = (unsigned char)r;
 		}
 	}
-	nr_ready = 1;
+	nr_indexed = 1;
 }
 
 /* Does rule r match the words starting at w[i]? */
 static int rule_matches_at(size_t r, const struct nword *w, size_t nw, size_t i)
 {
 	const struct name_rule *nr = &name_rules[r];
-	size_t k = nr_ready ? nr_words[r] : 0, j;
+	size_t k = nr_words[r], j;
 
-	if (!nr_ready)
-		while (k < 3 && nr->w[k])
-			k++;
 	if (i + k > nw || ((nr->flags & NR_ALONE) && (k != nw || i != 0)) ||
 	    ((nr->flags & NR_LAST) && i + k != nw))
 		return 0;
 	for (j = 0; j < k; j++) {
 		unsigned int f = (j + 1 == k) ? nr->flags : 0;
 
-		if (!word_is(&w[i + j], nr->w[j], f & ~NR_SUFFIX, 0))
+		if (!word_is(&w[i + j], nr->w[j], nr_wlen[r][j], f & ~NR_SUFFIX, 0))
 			return 0;
 	}
 	return 1;
+}
+
+/* Rule r matching a single-word name as a suffix ("newpassword"). */
+static int rule_suffix(size_t r, const struct nword *w)
+{
+	const struct name_rule *nr = &name_rules[r];
+
+	return (nr->flags & NR_SUFFIX) && word_is(w, nr->w[0], nr_wlen[r][0], nr->flags, 1);
 }
 
 /* The class a field or parameter name implies, by whole words. */
@@ -1755,18 +1789,17 @@ enum detect_class detect_name(const char *s, size_t n)
 
 	if (!s || n == 0)
 		return DC_NONE;
+	pthread_once(&nr_once, name_index_init);
 	nw = split_name(s, n, w, NW_MAX);
 	if (nw == 0)
 		return DC_NONE;
 	if (nw > 1 && (in_list(&w[nw - 1], meta_last, sizeof(meta_last) / sizeof(meta_last[0])) ||
 		       in_list(&w[0], meta_first, sizeof(meta_first) / sizeof(meta_first[0]))))
 		return DC_NONE;
-	if (!nr_ready) {
+	if (!nr_indexed) {
 		for (r = 0; r < NR_COUNT && best == NR_COUNT; r++) {
 			for (i = 0; i < nw; i++) {
-				if (rule_matches_at(r, w, nw, i) ||
-				    (nw == 1 && (name_rules[r].flags & NR_SUFFIX) &&
-				     word_is(&w[0], name_rules[r].w[0], name_rules[r].flags, 1))) {
+				if (rule_matches_at(r, w, nw, i) || (nw == 1 && rule_suffix(r, &w[0]))) {
 					best = r;
 					break;
 				}
@@ -1789,9 +1822,7 @@ enum detect_class detect_name(const char *s, size_t n)
 	}
 	if (nw == 1) {
 		for (i = 0; i < nr_suffix_n && nr_suffix[i] < best; i++) {
-			const struct name_rule *nr = &name_rules[nr_suffix[i]];
-
-			if (word_is(&w[0], nr->w[0], nr->flags, 1)) {
+			if (rule_suffix(nr_suffix[i], &w[0])) {
 				best = nr_suffix[i];
 				break;
 			}

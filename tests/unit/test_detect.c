@@ -459,6 +459,47 @@ static void test_value_plain(void **state)
 	assert_int_equal(detect_value(NULL, 5), DC_NONE);
 }
 
+/* What metadata and ordinary traffic are full of: no class at all, and the
+ * guard passes each of them as a JSON string and as a bare value. */
+static void test_value_hard_negatives(void **state)
+{
+	static const char *const t[] = {
+		"200", "204", "301", "404", "503", "80", "443", "8080", "65535", "1999", "2024",
+		"2026", "1.2.3", "10.15.7", "v2", "v1.2.3", "0.1.0", "1.1", "HTTP/1.1",
+		"1700000000", "1700000000123", "1700000000123456789", "2024-01-15",
+		"2024-01-15T10:30:00Z", "10:30:00", "12.5", "-3.75", "1e6", "users", "orders",
+		"getUserById", "getUserOrdersByStatusAndDate", "createdAt", "user_id",
+		"x-request-id", "Content-Type", "application/json", "text/html; charset=utf-8",
+		"/users/{id}/orders", "api.example.com", "apisonar.metadata/v1", "date-time",
+		"email", "card", "ssn", "aws_key", "github_token", "private_key", "person_name",
+		"550e8400-e29b-41d4-a716-446655440000", "Mozilla/5.0 (X11; Linux x86_64)",
+	};
+	size_t i, bad = 0;
+	char json[256];
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		size_t len;
+		char *p = exact(t[i], &len);
+		enum detect_class got = detect_value(p, len);
+		int jn;
+
+		if (got != DC_NONE) {
+			print_error("detect_value(\"%s\") = %s, want none\n", t[i],
+				    detect_class_name(got));
+			bad++;
+		}
+		free(p);
+		jn = snprintf(json, sizeof(json), "{\"k\":\"%s\",\"n\":%s}", t[i], t[i]);
+		assert_true(jn > 0 && (size_t)jn < sizeof(json));
+		if (detect_scan(json, (size_t)jn, NULL) != 0) {
+			print_error("detect_scan(%s) found something\n", json);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 static void test_class_names(void **state)
 {
 	int c;
@@ -1024,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_value_token),
 		cmocka_unit_test(test_value_token_recall),
 		cmocka_unit_test(test_value_plain),
+		cmocka_unit_test(test_value_hard_negatives),
 		cmocka_unit_test(test_class_names),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_format),

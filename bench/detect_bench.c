@@ -27,9 +27,12 @@
 static const char *const values[] = {
 	"200", "application/json", "John", "true", "john.doe@example.com",
 	"550e8400-e29b-41d4-a716-446655440000", "2024-01-15T10:30:00Z", "12345",
-	"gzip, deflate, br", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-	"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+	"gzip, deflate, br",
+	"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+	"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+	"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+	"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 	"en-US,en;q=0.9", "keep-alive", "no-cache", "42", "3.14", "false", "Paris",
 	"4111111111111111", "+1 (415) 555-2671", "192.168.1.10", "api.example.com",
 	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "ord_8f3k2j9x", "users", "pending",

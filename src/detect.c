@@ -49,15 +49,6 @@ static inline int c_hex(unsigned char c)
 	return c_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static inline int hex_val(unsigned char c)
-{
-	if (c_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return c - 'A' + 10;
-}
-
 static inline unsigned char c_tolower(unsigned char c)
 {
 	return c_upper(c) ? (unsigned char)(c + 32) : c;
@@ -81,6 +72,7 @@ static inline int c_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* a[0..n) equals the lowercase NUL-terminated word, ignoring ASCII case. */
 static int ci_eq(const char *a, size_t n, const char *lower)
 {
 	size_t i;
@@ -92,6 +84,7 @@ static int ci_eq(const char *a, size_t n, const char *lower)
 	return lower[n] == '\0';
 }
 
+/* Bounded prefix test: s is not NUL-terminated. */
 static int starts_with(const char *s, size_t n, const char *p, size_t pn)
 {
 	return n >= pn && memcmp(s, p, pn) == 0;
@@ -148,6 +141,7 @@ static const unsigned char prof_cat[256] = {
 	[':'] = PC_COLON, ['('] = PC_PAREN, [')'] = PC_PAREN,
 };
 
+/* The one pass every value gets before any validator runs. */
 static void profile(const char *s, size_t n, struct prof *p)
 {
 	size_t cnt[PC__COUNT] = { 0 };
@@ -207,6 +201,7 @@ static int is_hostname(const char *s, size_t n)
 	return 1;
 }
 
+/* The atext of RFC 5322 plus the dot: what an unquoted local part holds. */
 static inline int c_email_local(unsigned char c)
 {
 	if (c_alnum(c))
@@ -268,7 +263,8 @@ static int is_ipv4(const char *s, size_t n)
 				return 0;
 			digits++;
 		} else if (c == '.') {
-			if (!digits || ++dots > 3)
+			dots++;
+			if (!digits || dots > 3)
 				return 0;
 			digits = 0;
 			val = 0;
@@ -299,7 +295,8 @@ static int is_ipv6(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c_hex(c)) {
-			if (++xdigits > 4)
+			xdigits++;
+			if (xdigits > 4)
 				return 0;
 			continue;
 		}
@@ -311,7 +308,8 @@ static int is_ipv6(const char *s, size_t n)
 				dcolon = 1;
 				continue;
 			}
-			if (i + 1 == n || ++groups > 8)
+			groups++;
+			if (i + 1 == n || groups > 8)
 				return 0;
 			xdigits = 0;
 			continue;
@@ -325,7 +323,9 @@ static int is_ipv6(const char *s, size_t n)
 		}
 		return 0;
 	}
-	if (xdigits && ++groups > 8)
+	if (xdigits)
+		groups++;
+	if (groups > 8)
 		return 0;
 	if (dcolon)
 		return groups < 8;
@@ -420,6 +420,7 @@ static const char iban_countries[] =
 	"MT31MU30NI28NL18NO15OM23PK24PL28PS29PT25QA29RO24RS22RU33SA24SC31SD18SE24SI19"
 	"SK24SM27SO23ST25SV28TL23TN24TR26UA29VA22VG24XK20YE30";
 
+/* The IBAN length of a country, or 0 when the country has no IBAN. */
 static int iban_len_for(char a, char b)
 {
 	size_t i;
@@ -431,6 +432,8 @@ static int iban_len_for(char a, char b)
 	return 0;
 }
 
+/* One IBAN character into the running mod-97 remainder (A=10 ... Z=35),
+ * so the long number is never built. */
 static unsigned int iban_mod_step(unsigned int rem, unsigned char c)
 {
 	if (c_digit(c))
@@ -627,6 +630,7 @@ static const struct key_rule key_rules[] = {
 };
 #undef KR
 
+/* Is c in the alphabet of a key body? */
 static inline int key_body_ok(unsigned char body, unsigned char c)
 {
 	switch (body) {
@@ -762,7 +766,8 @@ static int is_jwt(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '.') {
-			if (++dots == 1)
+			dots++;
+			if (dots == 1)
 				d1 = i;
 			else if (dots == 2)
 				d2 = i;
@@ -796,6 +801,7 @@ static int is_uuid(const char *s, size_t n)
 	return 1;
 }
 
+/* -?[0-9]{1,19}: what fits an int64 without a range check. */
 static int is_integer(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -846,11 +852,13 @@ static int is_json_number(const char *s, size_t n, int *frac_or_exp)
 	return i == n;
 }
 
+/* Two decimal digits, already checked, as a number. */
 static unsigned int num2(const char *s)
 {
 	return (unsigned int)((s[0] - '0') * 10 + (s[1] - '0'));
 }
 
+/* Are the k bytes at s all digits? */
 static int digits_at(const char *s, size_t k)
 {
 	size_t i;
@@ -920,6 +928,7 @@ static size_t parse_time(const char *s, size_t n, int *has_sec, int *has_off)
 	return i;
 }
 
+/* A whole value that is a time of day. */
 static int is_time(const char *s, size_t n)
 {
 	int sec, off;
@@ -1009,6 +1018,8 @@ struct shape {
 static double xlogx_tab[XLOGX_MAX];
 static pthread_once_t xlogx_once = PTHREAD_ONCE_INIT;
 
+/* c * log2(c) for small counts, so entropy costs a table lookup per
+ * distinct byte. */
 static void xlogx_init(void)
 {
 	int c;
@@ -1017,11 +1028,13 @@ static void xlogx_init(void)
 		xlogx_tab[c] = c * fast_log2((double)c);
 }
 
+/* c * log2(c), from the table when it is there. */
 static inline double xlogx(unsigned int c)
 {
 	return c < XLOGX_MAX ? xlogx_tab[c] : c * fast_log2((double)c);
 }
 
+/* One pass for every statistic the token and base64 tests need. */
 static void shape_of(const char *s, size_t n, struct shape *sh)
 {
 	uint16_t cnt[128];
@@ -1040,8 +1053,9 @@ static void shape_of(const char *s, size_t n, struct shape *sh)
 		unsigned char c = (unsigned char)s[i];
 		int k = run_class(c);
 
-		if (!cnt[c & 0x7f]++)
+		if (cnt[c & 0x7f] == 0)
 			seen[nseen++] = c & 0x7f;
+		cnt[c & 0x7f]++;
 		switch (c_tolower(c)) {
 		case 'a': case 'e': case 'i': case 'o': case 'u':
 			sh->vowels++;
@@ -1309,6 +1323,7 @@ const char *detect_format_name(enum detect_format f)
 	return format_names[f];
 }
 
+/* The formats in priority order, each only when the profile allows it. */
 static enum detect_format format_of(const char *s, size_t n, const struct prof *p)
 {
 	int fe;
@@ -1447,9 +1462,7 @@ struct nword {
 	size_t slen; /* len without trailing digits ("address2" -> 7) */
 };
 
-/* Splits a field name into words on non-alphanumerics and camelCase
- * humps ("XMLHttpRequest" -> XML, Http, Request). Digits stay with the word
- * before them ("address2"). */
+/* Records one word and its length without trailing digits. */
 static void nword_set(struct nword *w, const char *p, size_t len)
 {
 	w->p = p;
@@ -1459,6 +1472,9 @@ static void nword_set(struct nword *w, const char *p, size_t len)
 	w->slen = len;
 }
 
+/* Splits a field name into words on non-alphanumerics and camelCase
+ * humps ("XMLHttpRequest" -> XML, Http, Request). Digits stay with the word
+ * before them ("address2"). */
 static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 {
 	size_t i, nw = 0, start = 0;
@@ -1662,6 +1678,7 @@ static const struct mword meta_first[] = {
 	MW("require"), MW("use"), MW("show"), MW("should"), MW("can"),
 };
 
+/* Is the word, as a whole, one of the list? */
 static int in_list(const struct nword *w, const struct mword *list, size_t n)
 {
 	size_t i;
@@ -1726,6 +1743,7 @@ static unsigned char nr_wlen[NR_COUNT][3];
 static int nr_indexed; /* 0: a table did not fit, walk every rule */
 static pthread_once_t nr_once = PTHREAD_ONCE_INIT;
 
+/* Fills the index above; pthread_once runs it once per process. */
 static void name_index_init(void)
 {
 	size_t r;
@@ -1842,6 +1860,7 @@ static const unsigned char scan_delim_tab[256] = {
 	['|'] = 1, ['`'] = 1, ['!'] = 1, ['#'] = 1, ['*'] = 1, ['^'] = 1, [0] = 1,
 };
 
+/* Does c end a word for the scan? */
 static inline int scan_delim(unsigned char c)
 {
 	return scan_delim_tab[c];
@@ -1853,6 +1872,7 @@ struct scan_state {
 	enum detect_class first;
 };
 
+/* Counts a match when its class is asked for. */
 static void scan_hit(struct scan_state *st, enum detect_class c)
 {
 	if (!(st->mask & (1u << c)))

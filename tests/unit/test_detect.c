@@ -55,7 +55,12 @@ static void check_values(const struct ccase *t, size_t n)
 		size_t len;
 		char *p = exact(t[i].s, &len);
 		enum detect_class got = detect_value(p, len);
+		enum detect_format f1 = detect_format(p, len), f2 = DF__COUNT;
 
+		/* the one-pass form agrees with the two calls */
+		assert_int_equal(detect_value_format(p, len, &f2), got);
+		assert_int_equal(f2, f1);
+		assert_int_equal(detect_value_format(p, len, NULL), got);
 		if (got != t[i].want) {
 			print_error("detect_value(\"%s\") = %s, want %s\n", t[i].s,
 				    detect_class_name(got), detect_class_name(t[i].want));
@@ -92,8 +97,10 @@ static void check_formats(const struct fcase *t, size_t n)
 	for (i = 0; i < n; i++) {
 		size_t len;
 		char *p = exact(t[i].s, &len);
-		enum detect_format got = detect_format(p, len);
+		enum detect_format got = detect_format(p, len), f2 = DF__COUNT;
 
+		assert_int_equal(detect_value_format(p, len, &f2), detect_value(p, len));
+		assert_int_equal(f2, got);
 		if (got != t[i].want) {
 			print_error("detect_format(\"%s\") = %d (%s), want %d (%s)\n", t[i].s, got,
 				    detect_format_name(got), t[i].want,
@@ -170,6 +177,8 @@ static void test_value_phone(void **state)
 		{ "415-555-2671-", DC_NONE },
 		{ "(415 555-2671", DC_NONE },
 		{ "415-555 2671x", DC_NONE },
+		{ ".78-05-1120", DC_NONE }, /* found by fuzzing: separator first */
+		{ "-415-555-2671", DC_NONE },
 	};
 
 	(void)state;
@@ -448,6 +457,51 @@ static void test_value_plain(void **state)
 	(void)state;
 	check_values(t, ARRAY_SIZE(t));
 	assert_int_equal(detect_value(NULL, 5), DC_NONE);
+}
+
+/* What metadata and ordinary traffic are full of: no class at all, and the
+ * guard passes each of them as a JSON string and as a bare value. */
+static void test_value_hard_negatives(void **state)
+{
+	static const char *const t[] = {
+		"200", "204", "301", "404", "503", "80", "443", "8080", "65535", "1999", "2024",
+		"2026", "1.2.3", "10.15.7", "v2", "v1.2.3", "0.1.0", "1.1", "HTTP/1.1",
+		"1700000000", "1700000000123", "1700000000123456789", "2024-01-15",
+		"2024-01-15T10:30:00Z", "10:30:00", "12.5", "-3.75", "1e6", "users", "orders",
+		"getUserById", "getUserOrdersByStatusAndDate", "createdAt", "user_id",
+		"x-request-id", "Content-Type", "application/json", "text/html; charset=utf-8",
+		"/users/{id}/orders", "api.example.com", "apisonar.metadata/v1", "date-time",
+		"email", "card", "ssn", "aws_key", "github_token", "private_key", "person_name",
+		"550e8400-e29b-41d4-a716-446655440000", "Mozilla/5.0 (X11; Linux x86_64)",
+		/* digit groups with spaces that are not card, phone or IBAN */
+		"2026-11-24 03:24:06", "2024-01-15 2024-01-16", "1 2 3 4 5 6 7 8 9 10",
+		"between 1700000000 and 1700000060",
+		"GB82 and 1234 5678", "v1.2.3 (build 20240115)",
+	};
+	size_t i, bad = 0;
+	char json[256];
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		size_t len;
+		char *p = exact(t[i], &len);
+		enum detect_class got = detect_value(p, len);
+		int jn;
+
+		if (got != DC_NONE) {
+			print_error("detect_value(\"%s\") = %s, want none\n", t[i],
+				    detect_class_name(got));
+			bad++;
+		}
+		free(p);
+		jn = snprintf(json, sizeof(json), "{\"k\":\"%s\",\"n\":%s}", t[i], t[i]);
+		assert_true(jn > 0 && (size_t)jn < sizeof(json));
+		if (detect_scan(json, (size_t)jn, NULL) != 0) {
+			print_error("detect_scan(%s) found something\n", json);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 }
 
 static void test_class_names(void **state)
@@ -809,6 +863,11 @@ static void test_scan_canaries(void **state)
 		{ "{\"f\":\"<john.doe@example.com>\"}", DC_EMAIL },
 		{ "{\"f\":\"+1 (415) 555-2671\"}", DC_PHONE },
 		{ "{\"f\":\"call +14155552671 now\"}", DC_PHONE },
+		{ "{\"f\":\"call +1 (415) 555-2671 now\"}", DC_PHONE },
+		{ "{\"f\":\"call (415) 555-2671.\"}", DC_PHONE },
+		{ "{\"f\":\"card 4111 1111 1111 1111 exp 12/27\"}", DC_CARD },
+		{ "{\"f\":\"iban GB82 WEST 1234 5698 7654 32, thanks\"}", DC_IBAN },
+		{ "{\"f\":\"ssn 078-05-1120 on file\"}", DC_SSN },
 		{ "{\"f\":\"4111 1111 1111 1111\"}", DC_CARD },
 		{ "{\"f\":4111111111111111}", DC_CARD },
 		{ "{\"f\":\"card=4111111111111111&x=1\"}", DC_CARD },
@@ -1015,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_value_token),
 		cmocka_unit_test(test_value_token_recall),
 		cmocka_unit_test(test_value_plain),
+		cmocka_unit_test(test_value_hard_negatives),
 		cmocka_unit_test(test_class_names),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_format),

@@ -770,7 +770,7 @@ static void param_pair(void *arg, const char *name, size_t nl, const char *val, 
  * "application/octet-stream" when it is not a plain type/subtype. */
 static void media_type(const char *ct, char *out, size_t outlen)
 {
-	size_t i, o = 0, slash = 0;
+	size_t i, k, o = 0, slash = 0, digits;
 
 	if (!ct) {
 		snprintf(out, outlen, "none");
@@ -789,9 +789,12 @@ static void media_type(const char *ct, char *out, size_t outlen)
 		out[o++] = c;
 	}
 	out[o] = '\0';
+	/* Media types are words: a type/subtype with many digits is no
+	 * registered type and may carry a value, so it is not kept. */
+	for (k = 0, digits = 0; k < o; k++)
+		digits += out[k] >= '0' && out[k] <= '9';
 	if ((ct[i] && ct[i] != ';' && ct[i] != ' ') || slash != 1 || o < 3 || out[0] == '/' ||
-	    out[o - 1] == '/' || o > 100 ||
-	    detect_is_value_like(strchr(out, '/') + 1, strlen(strchr(out, '/') + 1)))
+	    out[o - 1] == '/' || o > 80 || digits > 3)
 		snprintf(out, outlen, "application/octet-stream");
 }
 

@@ -1026,25 +1026,23 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 		return rc;
 	}
 	c->st.exchanges++;
-	/* Re-template the service the exchange landed in when it has learned
-	 * patterns or has grown by a step. */
+	/* Re-template the service the exchange landed in when it gained an
+	 * endpoint. */
 	osvc = cJSON_GetObjectItemCaseSensitive(obs, "services");
 	if (osvc && osvc->child) {
 		svc = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(c->doc, "services"), osvc->child->string);
 		if (svc) {
 			cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
-			cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
-			int n = eps ? cJSON_GetArraySize(eps) : 0;
 			cJSON *oe = cJSON_GetObjectItemCaseSensitive(osvc->child, "endpoints");
-			int fresh = oe && oe->child && eps &&
-				    cJSON_GetObjectItemCaseSensitive(eps, oe->child->string) &&
-				    cJSON_GetObjectItemCaseSensitive(
-					    cJSON_GetObjectItemCaseSensitive(eps, oe->child->string),
-					    "count")->valuedouble == 1;
+			cJSON *e = oe && oe->child && eps ?
+					   cJSON_GetObjectItemCaseSensitive(eps, oe->child->string) :
+					   NULL;
+			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
 
-			if (fresh && ((l && cJSON_GetArraySize(l) > 0) || n % 16 == 0 ||
-				      (uint32_t)n >= c->lim.max_endpoints))
+			/* A new endpoint is rare next to exchanges (the cap bounds
+			 * them), so learning runs on each one. */
+			if (!e || (n && n->valuedouble == 1))
 				normalize_service(c, svc);
 		}
 	}

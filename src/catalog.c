@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "apisonar/anon.h"
@@ -627,6 +628,32 @@ static int lrow_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->lit, y->lit);
 }
 
+/* Words APIs use beside an id at the same position (/users/me next to
+ * /users/{id}): never learned as values, whatever their siblings do. A fixed
+ * list, so the decision never depends on counts or merge order. */
+static int api_word(const char *s)
+{
+	static const char *const words[] = {
+		"all", "batch", "bulk", "config", "count", "current", "default", "export",
+		"health", "import", "latest", "login", "logout", "me", "mine", "new", "profile",
+		"register", "search", "self", "settings", "signin", "signout", "signup",
+		"stats", "status", "summary", "upload", "validate", "verify", "version", NULL,
+	};
+	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
+					     "update", "delete", NULL };
+	size_t i, l;
+
+	for (i = 0; words[i]; i++)
+		if (strcasecmp(words[i], s) == 0)
+			return 1;
+	for (i = 0; verbs[i]; i++) {
+		l = strlen(verbs[i]);
+		if (strncmp(s, verbs[i], l) == 0 && s[l] >= 'A' && s[l] <= 'Z')
+			return 1;
+	}
+	return 0;
+}
+
 /* True when endpoint (method, segs) matches pattern "METHOD /a/ * /c". */
 static int pattern_match(const char *pat, const char *method, char **seg, size_t n, size_t *pos)
 {
@@ -645,7 +672,7 @@ static int pattern_match(const char *pat, const char *method, char **seg, size_t
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (strcmp(pseg[i], "*") == 0) {
-			if (is_param_seg(seg[i]))
+			if (is_param_seg(seg[i]) || api_word(seg[i]))
 				return 0;
 			star = i;
 		} else if (strcmp(pseg[i], seg[i]) != 0) {
@@ -812,7 +839,8 @@ static int learn_service(cJSON *svc)
 		for (pos = 0; pos < n && nrows < cap; pos++) {
 			char path[1024];
 
-			if (is_param_seg(seg[pos]) || join_path(seg, n, pos, "*", path, sizeof(path)))
+			if (is_param_seg(seg[pos]) || api_word(seg[pos]) ||
+			    join_path(seg, n, pos, "*", path, sizeof(path)))
 				continue;
 			snprintf(gp, sizeof(gp), "%.*s %s", (int)(sp - e->string), e->string, path);
 			rows[nrows].group = strdup(gp);

@@ -316,8 +316,8 @@ static int num_ok(const cJSON *v)
 	return d >= 0 && d <= CAT_MAX_COUNT && (double)(long long)d == d;
 }
 
-static int merge_value(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
-		       struct mctx *m, unsigned depth);
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth);
 
 /* Merges the members of src into dst (dst NULL: validate only). */
 static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, struct mctx *m,
@@ -344,7 +344,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 	}
 	for (it = src->child; it; it = it->next) {
 		for (mb = sp->members; mb->name; mb++)
-			if (strcmp(mb->name, it->string) == 0)
+			if (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0)
 				break;
 		if (!mb->name)
 			return fail(m, "unknown member");
@@ -352,7 +352,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 		    (mb->sp == &sp_node || mb->sp == &sp_node_map))
 			continue;
 		m->where = mb->name;
-		rc = merge_value(dst, mb->name, it, mb->sp, m, depth);
+		rc = merge_value(dst, mb->name, NULL, it, mb->sp, m, depth);
 		if (rc)
 			return rc;
 	}
@@ -386,11 +386,9 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 
 static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, struct mctx *m)
 {
-	double acc[DOC_LAT_BUCKETS];
 	const cJSON *it;
 	cJSON *arr, *d;
 	long last = -1;
-	unsigned i;
 
 	if (!cJSON_IsArray(src))
 		return fail(m, "expected an array");
@@ -405,32 +403,43 @@ static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, stru
 	}
 	if (!dparent)
 		return 0;
-	memset(acc, 0, sizeof(acc));
 	d = cJSON_GetObjectItemCaseSensitive(dparent, key);
-	if (d)
-		for (it = d->child; it; it = it->next)
-			acc[(unsigned)cJSON_GetArrayItem(it, 0)->valuedouble] +=
-				cJSON_GetArrayItem(it, 1)->valuedouble;
-	for (it = src->child; it; it = it->next)
-		acc[(unsigned)cJSON_GetArrayItem(it, 0)->valuedouble] +=
-			cJSON_GetArrayItem(it, 1)->valuedouble;
-	arr = cJSON_CreateArray();
-	if (!arr)
-		return -ENOMEM;
-	for (i = 0; i < DOC_LAT_BUCKETS; i++) {
+	if (!d) {
+		d = cJSON_AddArrayToObject(dparent, key);
+		if (!d)
+			return -ENOMEM;
+	}
+	/* Both lists are sorted by bucket: one in-place walk adds them. */
+	arr = d->child;
+	for (it = src->child; it; it = it->next) {
+		double b = cJSON_GetArrayItem(it, 0)->valuedouble;
+		double n = cJSON_GetArrayItem(it, 1)->valuedouble;
 		cJSON *pair;
 
-		if (acc[i] == 0)
+		while (arr && arr->child->valuedouble < b)
+			arr = arr->next;
+		if (arr && arr->child->valuedouble == b) {
+			cJSON_SetNumberValue(arr->child->next, arr->child->next->valuedouble + n);
 			continue;
+		}
 		pair = cJSON_CreateArray();
-		cJSON_AddItemToArray(pair, cJSON_CreateNumber(i));
-		cJSON_AddItemToArray(pair, cJSON_CreateNumber(acc[i]));
-		cJSON_AddItemToArray(arr, pair);
+		if (!pair)
+			return -ENOMEM;
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(b));
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(n));
+		if (arr) {
+			/* Link pair before arr (cJSON: head->prev is the tail). */
+			pair->next = arr;
+			pair->prev = arr->prev;
+			if (arr == d->child)
+				d->child = pair;
+			else
+				arr->prev->next = pair;
+			arr->prev = pair;
+		} else {
+			cJSON_AddItemToArray(d, pair);
+		}
 	}
-	if (d)
-		cJSON_ReplaceItemInObjectCaseSensitive(dparent, key, arr);
-	else
-		cJSON_AddItemToObject(dparent, key, arr);
 	return 0;
 }
 
@@ -465,7 +474,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 		    !sp->child->check(it->string, it))
 			return fail(m, "member does not match its key");
 		if (!dmap) {
-			rc = merge_value(NULL, it->string, it, sp->child, m, depth);
+			rc = merge_value(NULL, it->string, NULL, it, sp->child, m, depth);
 		} else if (sp->child->kind == S_COUNT) {
 			int cut = 0;
 
@@ -492,7 +501,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 			if (!d)
 				continue;
 			/* d is the member itself; merge into it through its parent. */
-			rc = merge_value(dmap, it->string, it, sp->child, m, depth);
+			rc = merge_value(dmap, it->string, d, it, sp->child, m, depth);
 		}
 		m->where = w;
 		if (rc)
@@ -501,11 +510,12 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 	return 0;
 }
 
-/* One member of a document merged into the member key of dparent. */
-static int merge_value(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
-		       struct mctx *m, unsigned depth)
+/* One member of a document merged into the member key of dparent (dhint:
+ * that member when the caller already found it). */
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth)
 {
-	cJSON *d = dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
+	cJSON *d = dhint ? dhint : dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
 
 	switch (sp->kind) {
 	case S_COUNT:
@@ -768,7 +778,7 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 		doc_set_add(pnode, "types", "string", 8);
 		doc_set_add(pnode, "formats", "text", 32);
 	}
-	rc = merge_value(eps, key, moved, &sp_endpoint, &m, 0);
+	rc = merge_value(eps, key, NULL, moved, &sp_endpoint, &m, 0);
 	cJSON_Delete(moved);
 	return rc;
 }
@@ -998,7 +1008,7 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 			    (b && (!cJSON_IsString(b) || !valid_rfc3339(b->valuestring))))
 				return fail(m, "expected RFC 3339 times");
 		} else if (strcmp(it->string, "services") == 0) {
-			int rc = merge_value(c ? c->doc : NULL, "services", it, &sp_services, m, 0);
+			int rc = merge_value(c ? c->doc : NULL, "services", NULL, it, &sp_services, m, 0);
 
 			if (rc)
 				return rc;

@@ -23,10 +23,17 @@
 
 int anon_name_ok(const char *s, size_t n)
 {
+	size_t i;
+
 	if (n == 0 || n > ANON_MAX_NAME)
 		return 0;
 	if (!doc_utf8_ok((const unsigned char *)s, n))
 		return 0;
+	/* Names are identifiers: whitespace or an inner '@' means a value
+	 * ("Jane Doe", "a@b.c") used as a key. A leading '@' stays ("@type"). */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
+			return 0;
 	return !detect_is_value_like(s, n);
 }
 

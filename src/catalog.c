@@ -77,6 +77,7 @@ struct catalog {
 	cJSON *doc;               /* {"schema":..., "services": {...}} */
 	struct catalog_stats st;  /* exchanges, skipped and limit_* counters */
 	struct anon_counters ac;
+	uint64_t fresh;           /* endpoints created by exchanges */
 };
 
 /* Merge context: where we are and what the caps cut. */
@@ -783,37 +784,41 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 	return rc;
 }
 
+/* Applies the learned patterns to one endpoint; returns 1 when it moved. */
+static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSON *e)
+{
+	char buf[1024];
+	char *seg[ANON_MAX_SEGMENTS];
+	char method[40];
+	const char *sp = strchr(e->string, ' ');
+	size_t n, pos;
+	cJSON *p;
+
+	if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	n = split_path(buf, seg, ANON_MAX_SEGMENTS);
+	for (p = learned->child; p; p = p->next)
+		if (pattern_match(p->valuestring, method, seg, n, &pos))
+			return rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0;
+	return 0;
+}
+
 /* Applies learned patterns to every endpoint of a service; returns how many
  * endpoints moved. */
 static int apply_learned(struct catalog *c, cJSON *svc)
 {
 	cJSON *learned = cJSON_GetObjectItemCaseSensitive(svc, "learned");
 	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
-	cJSON *e, *next, *p;
+	cJSON *e, *next;
 	int moved = 0;
 
 	if (!learned || !eps)
 		return 0;
 	for (e = eps->child; e; e = next) {
-		char buf[1024];
-		char *seg[ANON_MAX_SEGMENTS];
-		char method[40];
-		const char *sp = strchr(e->string, ' ');
-		size_t n, pos;
-
 		next = e->next;
-		if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
-			continue;
-		snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
-		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-		n = split_path(buf, seg, ANON_MAX_SEGMENTS);
-		for (p = learned->child; p; p = p->next) {
-			if (pattern_match(p->valuestring, method, seg, n, &pos)) {
-				if (rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0)
-					moved++;
-				break;
-			}
-		}
+		moved += apply_learned_one(c, learned, eps, e);
 	}
 	return moved;
 }
@@ -1080,10 +1085,20 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 					   NULL;
 			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
 
-			/* A new endpoint is rare next to exchanges (the cap bounds
-			 * them), so learning runs on each one. */
-			if (!e || (n && n->valuedouble == 1))
-				normalize_service(c, svc);
+			/* A new endpoint first meets the learned patterns; learning
+			 * itself (a pass over every endpoint) runs on each new one
+			 * while the service is small, then on every 32nd, so
+			 * traffic of ever-new paths stays cheap. Output always
+			 * runs it in full. */
+			if (!e || (n && n->valuedouble == 1)) {
+				cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+
+				c->fresh++;
+				if (e && l && l->child)
+					apply_learned_one(c, l, eps, e);
+				if (cJSON_GetArraySize(eps) < 128 || c->fresh % 32 == 0)
+					normalize_service(c, svc);
+			}
 		}
 	}
 	cJSON_Delete(obs);

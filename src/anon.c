@@ -21,6 +21,22 @@
 #define ANON_MAX_TEMPLATE 1024
 #define ANON_MAX_HOST 253
 
+#define ANON_DIGIT_RUN 6 /* a run this long is an id glued to a word */
+
+/* Ids often hide behind a prefix ("u4111111111111111", "order-123456"):
+ * a long run of digits inside a word makes it a value. */
+static int long_digit_run(const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		run = (s[i] >= '0' && s[i] <= '9') ? run + 1 : 0;
+		if (run >= ANON_DIGIT_RUN)
+			return 1;
+	}
+	return 0;
+}
+
 int anon_name_ok(const char *s, size_t n)
 {
 	size_t i;
@@ -34,7 +50,7 @@ int anon_name_ok(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
 			return 0;
-	return !detect_is_value_like(s, n);
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
 }
 
 /* Singular of a path word, as an identifier: "users" -> "user",
@@ -146,7 +162,7 @@ static int literal_segment(const char *s, size_t n)
 		      c == '-' || c == '_' || c == '.' || c == '~'))
 			return 0;
 	}
-	return !detect_is_value_like(s, n);
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
 }
 
 int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
@@ -936,6 +952,32 @@ static void size_obs(cJSON *parent, uint64_t n)
 	cJSON_AddNumberToObject(size, "sum", (double)n);
 }
 
+/* A Host is identity, but one that embeds a detector match (a card number
+ * or token inside a label) is not kept; an address alone is fine. */
+static int host_clean(const char *h, size_t n)
+{
+	enum detect_class first = DC_NONE;
+	size_t hits = detect_scan(h, n, &first), i = 0;
+
+	if (hits > 1 || (hits == 1 && first != DC_IPV4 && first != DC_IPV6))
+		return 0;
+	/* Labels of 8+ bytes that look like values (ids, tokens, numbers
+	 * glued to letters); all-digit labels are address parts or ports. */
+	while (i < n) {
+		size_t st = i, k, digits = 0;
+
+		while (i < n && h[i] != '.' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+			i++;
+		for (k = st; k < i; k++)
+			digits += h[k] >= '0' && h[k] <= '9';
+		if (i - st >= 8 && digits < i - st &&
+		    (long_digit_run(h + st, i - st) || detect_is_value_like(h + st, i - st)))
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
 /* Service identity: the Host header when it is a host name or address,
  * else the server's address and port. */
 static void service_name(const struct as_exchange *x, char *out, size_t outlen)
@@ -955,7 +997,7 @@ static void service_name(const struct as_exchange *x, char *out, size_t outlen)
 			      c == ']'))
 				break;
 		}
-		if (n > 0 && i == n) {
+		if (n > 0 && i == n && host_clean(h, n)) {
 			lower_copy(h, out, outlen);
 			return;
 		}

@@ -51,6 +51,10 @@ static void test_template_values_in_segments(void **state)
 	assert_string_equal(tmpl("/search/hello%20world"), "/search/{searchId}");
 	assert_string_equal(tmpl("/tags/caf\xc3\xa9/x"), "/tags/{tagId}/x");
 	assert_string_equal(tmpl("/tags/\xff\xfe"), "/tags/{tagId}");
+	/* an id glued to a prefix */
+	assert_string_equal(tmpl("/users/u4111111111111111"), "/users/{userId}");
+	assert_string_equal(tmpl("/orders/order-123456/lines"), "/orders/{orderId}/lines");
+	assert_string_equal(tmpl("/reports/2024q1"), "/reports/2024q1");
 }
 
 static void test_template_params_named_uniquely(void **state)
@@ -422,6 +426,17 @@ static void test_observe_service_fallback_and_bad(void **state)
 	assert_non_null(strstr(s, "\"services\":{\"10.0.0.1:8080\""));
 	assert_null(strstr(s, "evil"));
 	free(s);
+	{
+		const char *card_host[] = { "Host: u4111111111111111.example.com", NULL };
+		const char *ip_host[] = { "Host: 192.168.1.5:8080", NULL };
+
+		s = observe(tx_new("GET", "/a", card_host, NULL, 0, NULL, NULL));
+		assert_non_null(strstr(s, "\"services\":{\"10.0.0.1:8080\""));
+		free(s);
+		s = observe(tx_new("GET", "/a", ip_host, NULL, 0, NULL, NULL));
+		assert_non_null(strstr(s, "\"services\":{\"192.168.1.5:8080\""));
+		free(s);
+	}
 	/* absolute-form target */
 	s = observe(tx_new("GET", "http://h.example/x/1?q=1", NULL, NULL, 0, NULL, NULL));
 	assert_non_null(strstr(s, "\"GET /x/{xId}\""));

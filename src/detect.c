@@ -1870,13 +1870,15 @@ static inline int scan_delim(unsigned char c)
 
 struct scan_state {
 	unsigned int mask;
-	size_t count;
+	size_t count;  /* matches of the classes asked for */
+	size_t found;  /* matches of any class */
 	enum detect_class first;
 };
 
 /* Counts a match when its class is asked for. */
 static void scan_hit(struct scan_state *st, enum detect_class c)
 {
+	st->found++;
 	if (!(st->mask & (1u << c)))
 		return;
 	if (!st->count)
@@ -1920,23 +1922,53 @@ static void scan_substrings(struct scan_state *st, const char *w, size_t n)
 }
 
 /* Tests one word: whole (and without a sentence's final dot), then for
- * glued credentials. checked says the whole word was already tested. */
-static void scan_word(struct scan_state *st, const char *w, size_t n, int checked)
+ * glued credentials. checked says the whole word was already tested.
+ * Returns whether anything was found, counted or not. */
+static int scan_word_whole(struct scan_state *st, const char *w, size_t n, int checked)
 {
 	enum detect_class c = DC_NONE;
+	size_t before = st->found;
 
 	if (n < 6)
-		return;
+		return 0;
 	if (!checked)
 		c = value_class(w, n, VF_NO_PEM, NULL);
 	if (c == DC_NONE && w[n - 1] == '.')
 		c = value_class(w, n - 1, VF_NO_PEM, NULL);
 	if (c != DC_NONE) {
 		scan_hit(st, c);
-		return;
+		return 1;
 	}
 	if (n >= 14)
 		scan_substrings(st, w, n);
+	return st->found != before;
+}
+
+/* A word with '/' may be a path that still holds a value
+ * ("/users/john.doe@example.com/orders"): its segments are tested first,
+ * and the whole word only when no segment matched (a base64 token holds
+ * '/' too). */
+static void scan_word(struct scan_state *st, const char *w, size_t n, int checked)
+{
+	if (n >= 6 && memchr(w, '/', n)) {
+		size_t i = 0;
+		int any = 0;
+
+		while (i < n) {
+			size_t start;
+
+			while (i < n && w[i] == '/')
+				i++;
+			start = i;
+			while (i < n && w[i] != '/')
+				i++;
+			if (start > 0 || i < n)
+				any |= scan_word_whole(st, w + start, i - start, 0);
+		}
+		if (any)
+			return;
+	}
+	scan_word_whole(st, w, n, checked);
 }
 
 /* Can a byte be part of a number written with spaces? */
@@ -2059,7 +2091,7 @@ static void scan_pem(struct scan_state *st, const char *buf, size_t n)
 size_t detect_scan_ex(const char *buf, size_t n, unsigned int class_mask,
 		      enum detect_class *first)
 {
-	struct scan_state st = { .mask = class_mask, .count = 0, .first = DC_NONE };
+	struct scan_state st = { .mask = class_mask, .count = 0, .found = 0, .first = DC_NONE };
 	size_t i = 0, out_start = 0;
 
 	if (first)
@@ -2093,7 +2125,10 @@ size_t detect_scan_ex(const char *buf, size_t n, unsigned int class_mask,
 		}
 		if (j - start > 0) {
 			enum detect_class c = DC_NONE;
-			int tested = j - start <= SCAN_LITERAL_MAX;
+			/* a literal with '/' is a path or a URL: its words and
+			 * segments are tested, not the whole */
+			int tested = j - start <= SCAN_LITERAL_MAX &&
+				     !memchr(buf + start, '/', j - start);
 
 			if (tested)
 				c = value_class(buf + start, j - start, VF_NO_PEM, NULL);

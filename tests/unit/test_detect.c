@@ -1004,6 +1004,60 @@ static void test_scan_clean_batch(void **state)
 	assert_int_equal(first, DC_NONE);
 }
 
+/* Every canary kind, planted into the clean batch as a value, as an object
+ * key and inside a path, is found exactly once among all that clean text. */
+static void test_scan_canaries_in_clean_batch(void **state)
+{
+	static const struct {
+		const char *v;
+		enum detect_class want;
+	} canaries[] = {
+		{ "john.doe@example.com", DC_EMAIL },
+		{ "+14155552671", DC_PHONE },
+		{ "4111111111111111", DC_CARD },
+		{ "GB82WEST12345698765432", DC_IBAN },
+		{ "078-05-1120", DC_SSN },
+		{ "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+		  "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", DC_JWT },
+		{ "AKIAIOSFODNN7EXAMPLE", DC_AWS_KEY },
+		{ "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", DC_GITHUB_TOKEN },
+		{ "sk_live_4eC39HqLyjWDarjtT1zdp7dc", DC_STRIPE_KEY },
+		{ "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", DC_SLACK_TOKEN },
+		{ "Zx8_Q2mK-9vLpR4tW7yN3bH6", DC_TOKEN },
+	};
+	static const char *const shapes[] = {
+		"{\"leak\": \"%s\", ",
+		"{\"%s\": 1, ",
+		"{\"path\": \"/users/%s/orders\", ",
+		"{\"n\": [1, 2, \"x %s y\"], ",
+	};
+	size_t cap = sizeof(clean_batch) + 512, c, k, bad = 0;
+	char *doc = malloc(cap);
+
+	(void)state;
+	assert_non_null(doc);
+	for (c = 0; c < ARRAY_SIZE(canaries); c++) {
+		for (k = 0; k < ARRAY_SIZE(shapes); k++) {
+			enum detect_class first = DC_NONE;
+			int head = snprintf(doc, cap, shapes[k], canaries[c].v);
+			size_t got;
+
+			assert_true(head > 0 && (size_t)head < 256);
+			/* the rest of the clean batch, after its opening brace */
+			memcpy(doc + head, clean_batch + 1, sizeof(clean_batch) - 2);
+			got = detect_scan(doc, (size_t)head + sizeof(clean_batch) - 2, &first);
+			if (got != 1 || first != canaries[c].want) {
+				print_error("canary %s in shape %zu: %zu found, first %s\n",
+					    detect_class_name(canaries[c].want), k, got,
+					    detect_class_name(first));
+				bad++;
+			}
+		}
+	}
+	free(doc);
+	assert_int_equal(bad, 0);
+}
+
 /* IPs are out of the default guard but can be asked for. */
 static void test_scan_ex_ip_mask(void **state)
 {
@@ -1084,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_scan_ssn_in_sentence),
 		cmocka_unit_test(test_scan_counts_all),
 		cmocka_unit_test(test_scan_clean_batch),
+		cmocka_unit_test(test_scan_canaries_in_clean_batch),
 		cmocka_unit_test(test_scan_ex_ip_mask),
 		cmocka_unit_test(test_scan_hostile),
 	};

@@ -1215,6 +1215,25 @@ static void test_hold_overflow(void **state)
 	free(big);
 }
 
+/* No callback and no stats: exchanges are freed, nothing leaks (ASan). */
+static void test_no_callback_no_stats(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct http1_conn *c = http1_conn_new(NULL, NULL, NULL, NULL);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(http1_conn_feed(c, IN, req, sizeof(req) - 1, 1), 0);
+	assert_int_equal(http1_conn_feed(c, EG, resp, sizeof(resp) - 1, 2), 0);
+	assert_int_equal(http1_conn_feed(c, 7, resp, 1, 3), -EINVAL);
+	assert_int_equal(http1_conn_dead(c), 0);
+	http1_conn_close(c, 4);
+	assert_int_equal(http1_conn_dead(c), 1);
+	assert_int_equal(http1_conn_feed(c, IN, req, sizeof(req) - 1, 5), -EPROTO);
+	http1_conn_free(c);
+}
+
 static void test_names_and_null(void **state)
 {
 	(void)state;
@@ -1273,6 +1292,7 @@ int main(void)
 	    cmocka_unit_test(test_huge_header_alone),
 	    cmocka_unit_test(test_pipeline_1000_overflow),
 	    cmocka_unit_test(test_hold_overflow),
+	    cmocka_unit_test(test_no_callback_no_stats),
 	    cmocka_unit_test(test_names_and_null),
 	};
 

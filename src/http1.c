@@ -23,9 +23,10 @@
  * make, that the client waits for each response before sending the next
  * request: a response pairs with the last waiting request that began before
  * it (a response never precedes its request), older ones are emitted alone.
- * A conn that has shown pipelining (two requests waiting at once, or a new
- * request while a lost one was still unanswered) never pairs again after a
- * loss: requests are emitted alone and responses dropped, counted.
+ * A conn that has shown pipelining (a request sent before the answer to an
+ * earlier one began, or a new request while a lost one was still
+ * unanswered) never pairs again after a loss: requests are emitted alone and
+ * responses dropped, counted.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -121,10 +122,11 @@ struct http1_conn {
 	bool aligned;	 /* FIFO pairing is exact (up to the barrier) */
 	bool barrier_on; /* a request-side loss after the first `barrier` entries */
 	size_t barrier;
-	bool pipelined_seen;	  /* two requests were waiting at once */
+	bool pipelined_seen;	  /* a request was sent before an earlier answer began */
 	bool no_pair;		  /* pipelining and a loss: never pair again */
 	uint64_t lost_req_ts;	  /* start of a request lost part-way (0: none) */
 	uint64_t resp_after_loss; /* start of the first response after it (0: none) */
+	uint64_t last_resp_start; /* start of the last response paired */
 	/* requests waiting, a ring */
 	struct h1_pend *q;
 	size_t q_head, q_len, q_cap;
@@ -500,6 +502,9 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 			c->rx = RX_GHOST;
 			return true;
 		}
+		if (c->q_len > 1 && q_at(c, 1)->req_start < ts)
+			c->pipelined_seen = true; /* the next request did not wait */
+		c->last_resp_start = ts;
 		c->rx = RX_REAL;
 		return true;
 	}
@@ -528,6 +533,7 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 		flush_requests(c, k - 1, &c->st->unpaired_requests);
 	c->aligned = true;
 	c->lost_req_ts = 0;
+	c->last_resp_start = ts;
 	c->rx = RX_REAL;
 	return true;
 drop:
@@ -636,11 +642,8 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 	}
 	if (err)
 		return err;
-	if (c->q_len) {
-		e = q_tail(c);
-		if (!e->resp_started && !e->resp_done && !e->resp_lost)
-			c->pipelined_seen = true;
-	}
+	if (d->msg_start < c->last_resp_start)
+		c->pipelined_seen = true; /* sent before an earlier answer began */
 	e = q_at(c, c->q_len);
 	memset(e, 0, sizeof(*e));
 	e->x = x;

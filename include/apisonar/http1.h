@@ -66,7 +66,9 @@ struct http1_opts {
 #define HTTP1_DEFAULT_MAX_HEADER_BYTES (32 * 1024)
 #define HTTP1_DEFAULT_MAX_PENDING 64
 
-typedef void (*http1_exchange_cb)(void *ctx, struct as_exchange *x); /* the callback owns x */
+/* The callback owns x. It runs inside feed/gap/close and must not call back
+ * into the same conn. */
+typedef void (*http1_exchange_cb)(void *ctx, struct as_exchange *x);
 
 struct http1_conn;
 

@@ -823,6 +823,80 @@ static void test_gap_in_headers_pipelined_never_guessed(void **state)
 	out_free(o);
 }
 
+/* A whole response lost between messages: the request it answered goes out
+ * alone, and the next exchange pairs (this client waits for answers). */
+static void test_gap_loses_whole_response(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10},
+	    {GAP, EG, NULL, 0, 15, 100},
+	    {FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 20},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 30},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->target, "/a");
+	assert_int_equal(o->x[0]->flags, AS_X_NO_RESPONSE);
+	assert_string_equal(o->x[1]->target, "/b");
+	assert_body(&o->x[1]->resp, "B");
+	assert_int_equal(o->st.unpaired_requests, 1);
+	assert_int_equal(o->st.unpaired_responses, 0);
+	out_free(o);
+}
+
+/* The same loss on a conn that pipelined earlier: B could answer /a or /b,
+ * so nothing is paired after the loss. */
+static void test_gap_after_pipelining_never_pairs(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "GET /p1 HTTP/1.1\r\n\r\nGET /p2 HTTP/1.1\r\n\r\n", 0, 1},
+	    {FEED, EG, "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0, 5},
+	    {FEED, IN, "GET /a HTTP/1.1\r\n\r\n", 0, 10},
+	    {GAP, EG, NULL, 0, 15, 100},
+	    {FEED, IN, "GET /b HTTP/1.1\r\n\r\n", 0, 20},
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB", 0, 30},
+	    {CLOSE, 0, NULL, 0, 40},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 4);
+	assert_int_equal(o->x[0]->status, 204);
+	assert_int_equal(o->x[1]->status, 204);
+	assert_string_equal(o->x[2]->target, "/a");
+	assert_int_equal(o->x[2]->status, 0);
+	assert_string_equal(o->x[3]->target, "/b");
+	assert_int_equal(o->x[3]->status, 0);
+	assert_int_equal(o->st.unpaired_responses, 1);
+	assert_int_equal(o->st.unpaired_requests, 2);
+	out_free(o);
+}
+
+/* A gap behind held response bytes applies in stream order, inside the
+ * body, once the request lets the response be framed. */
+static void test_gap_behind_held_bytes(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", 0, 20},
+	    {GAP, EG, NULL, 0, 21, 5},
+	    {FEED, EG, "xyz", 0, 22},
+	    {FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 10},
+	};
+	struct out *o = RUN(s);
+
+	(void)state;
+	assert_int_equal(o->n, 1);
+	assert_body(&o->x[0]->resp, "abxyz");
+	assert_int_equal(o->x[0]->resp.body_true_len, 10);
+	assert_int_equal(o->x[0]->flags, AS_X_RESP_GAP | AS_X_RESP_TRUNCATED);
+	assert_int_equal(o->x[0]->resp_time_ns, 20);
+	assert_int_equal(o->st.gaps, 1);
+	assert_int_equal(o->st.resyncs, 0);
+	out_free(o);
+}
+
 /* A junk body runs straight into the next request: resync finds it. */
 static void test_resync_inside_line(void **state)
 {
@@ -1141,6 +1215,25 @@ static void test_hold_overflow(void **state)
 	free(big);
 }
 
+/* No callback and no stats: exchanges are freed, nothing leaks (ASan). */
+static void test_no_callback_no_stats(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct http1_conn *c = http1_conn_new(NULL, NULL, NULL, NULL);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(http1_conn_feed(c, IN, req, sizeof(req) - 1, 1), 0);
+	assert_int_equal(http1_conn_feed(c, EG, resp, sizeof(resp) - 1, 2), 0);
+	assert_int_equal(http1_conn_feed(c, 7, resp, 1, 3), -EINVAL);
+	assert_int_equal(http1_conn_dead(c), 0);
+	http1_conn_close(c, 4);
+	assert_int_equal(http1_conn_dead(c), 1);
+	assert_int_equal(http1_conn_feed(c, IN, req, sizeof(req) - 1, 5), -EPROTO);
+	http1_conn_free(c);
+}
+
 static void test_names_and_null(void **state)
 {
 	(void)state;
@@ -1184,6 +1277,9 @@ int main(void)
 	    cmocka_unit_test(test_gap_in_headers_resyncs),
 	    cmocka_unit_test(test_gap_in_headers_pipelined_never_guessed),
 	    cmocka_unit_test(test_resync_inside_line),
+	    cmocka_unit_test(test_gap_loses_whole_response),
+	    cmocka_unit_test(test_gap_after_pipelining_never_pairs),
+	    cmocka_unit_test(test_gap_behind_held_bytes),
 	    cmocka_unit_test(test_gap_past_body_end_resyncs),
 	    cmocka_unit_test(test_gap_in_response_head),
 	    cmocka_unit_test(test_close_delimited_11),
@@ -1196,6 +1292,7 @@ int main(void)
 	    cmocka_unit_test(test_huge_header_alone),
 	    cmocka_unit_test(test_pipeline_1000_overflow),
 	    cmocka_unit_test(test_hold_overflow),
+	    cmocka_unit_test(test_no_callback_no_stats),
 	    cmocka_unit_test(test_names_and_null),
 	};
 

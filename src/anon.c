@@ -89,8 +89,8 @@ void anon_singular(const char *seg, size_t n, char *out, size_t outlen)
  * added to a schema node: type, format and class, nothing of the value. */
 static void value_node(cJSON *node, const char *s, size_t n)
 {
-	enum detect_format f = detect_format(s, n);
-	enum detect_class cl = detect_value(s, n);
+	enum detect_format f = DF_NONE;
+	enum detect_class cl = detect_value_format(s, n, &f);
 
 	doc_count_add(node, "n", 1);
 	switch (f) {
@@ -283,8 +283,8 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 			doc_set_add(node, "types", "number", 8);
 	} else if (cJSON_IsString(v)) {
 		size_t l = strlen(v->valuestring);
-		enum detect_format f = detect_format(v->valuestring, l);
-		enum detect_class cl = detect_value(v->valuestring, l);
+		enum detect_format f = DF_NONE;
+		enum detect_class cl = detect_value_format(v->valuestring, l, &f);
 
 		doc_set_add(node, "types", "string", 8);
 		doc_set_add(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||

@@ -326,6 +326,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 {
 	const cJSON *it;
 	const struct member *mb;
+	cJSON *hint, *guess = dst ? dst->child : NULL;
 	int rc;
 
 	if (!cJSON_IsObject(src))
@@ -353,7 +354,17 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 		    (mb->sp == &sp_node || mb->sp == &sp_node_map))
 			continue;
 		m->where = mb->name;
-		rc = merge_value(dst, mb->name, NULL, it, mb->sp, m, depth);
+		/* Members usually come in the order the catalog stored them:
+		 * try the one after the last match before scanning. */
+		hint = NULL;
+		if (dst) {
+			if (guess && strcmp(guess->string, mb->name) == 0)
+				hint = guess;
+			else
+				hint = cJSON_GetObjectItemCaseSensitive(dst, mb->name);
+		}
+		guess = hint ? hint->next : NULL;
+		rc = merge_value(dst, mb->name, hint, it, mb->sp, m, depth);
 		if (rc)
 			return rc;
 	}

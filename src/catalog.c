@@ -708,8 +708,8 @@ static int pattern_match(const char *pat, const char *method, char **seg, size_t
 	return 1;
 }
 
-/* The name a learned position gets: the name a sibling already uses for a
- * parameter there, else the singular of the segment before it. */
+/* The name a learned position gets: the name a sibling (any method) already
+ * uses for a parameter there, else the singular of the segment before it. */
 static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, size_t pos,
 			 char *out, size_t outlen)
 {
@@ -723,8 +723,8 @@ static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, s
 		size_t n2, i;
 		int same = 1;
 
-		if (!sp || (size_t)(sp - e->string) != strlen(method) ||
-		    strncmp(e->string, method, strlen(method)) != 0 || strlen(sp + 1) >= sizeof(buf))
+		/* Any method: one path should name its parameter one way. */
+		if (!sp || strlen(sp + 1) >= sizeof(buf))
 			continue;
 		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
 		n2 = split_path(buf, s2, ANON_MAX_SEGMENTS);

@@ -89,27 +89,27 @@ void anon_singular(const char *seg, size_t n, char *out, size_t outlen)
  * added to a schema node: type, format and class, nothing of the value. */
 static void value_node(cJSON *node, const char *s, size_t n)
 {
-	enum detect_format f = detect_format(s, n);
-	enum detect_class cl = detect_value(s, n);
+	enum detect_format f = DF_NONE;
+	enum detect_class cl = detect_value_format(s, n, &f);
 
-	doc_count_add(node, "n", 1);
+	doc_countk(node, "n", 1);
 	switch (f) {
 	case DF_INTEGER:
-		doc_set_add(node, "types", "integer", 8);
+		doc_set_add_static(node, "types", "integer", 8);
 		break;
 	case DF_NUMBER:
-		doc_set_add(node, "types", "number", 8);
+		doc_set_add_static(node, "types", "number", 8);
 		break;
 	case DF_BOOL:
-		doc_set_add(node, "types", "boolean", 8);
+		doc_set_add_static(node, "types", "boolean", 8);
 		break;
 	default:
-		doc_set_add(node, "types", "string", 8);
-		doc_set_add(node, "formats", f == DF_NONE ? "text" : detect_format_name(f), 32);
+		doc_set_add_static(node, "types", "string", 8);
+		doc_set_add_static(node, "formats", f == DF_NONE ? "text" : detect_format_name(f), 32);
 		break;
 	}
 	if (cl != DC_NONE)
-		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+		doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 }
 
 #define ANON_NAME_CACHE 1024 /* direct-mapped; names repeat across exchanges */
@@ -144,7 +144,7 @@ static void name_class(cJSON *node, const char *name)
 	enum detect_class cl = cached_name_class(name);
 
 	if (cl != DC_NONE)
-		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+		doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 }
 
 /* A segment stays a literal only when it is short, made of path-word
@@ -269,32 +269,32 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 	const cJSON *it;
 	int n = 0;
 
-	doc_count_add(node, "n", 1);
+	doc_countk(node, "n", 1);
 	if (cJSON_IsNull(v)) {
-		doc_set_add(node, "types", "null", 8);
+		doc_set_add_static(node, "types", "null", 8);
 	} else if (cJSON_IsBool(v)) {
-		doc_set_add(node, "types", "boolean", 8);
+		doc_set_add_static(node, "types", "boolean", 8);
 	} else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
 		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
-			doc_set_add(node, "types", "integer", 8);
+			doc_set_add_static(node, "types", "integer", 8);
 		else
-			doc_set_add(node, "types", "number", 8);
+			doc_set_add_static(node, "types", "number", 8);
 	} else if (cJSON_IsString(v)) {
 		size_t l = strlen(v->valuestring);
-		enum detect_format f = detect_format(v->valuestring, l);
-		enum detect_class cl = detect_value(v->valuestring, l);
+		enum detect_format f = DF_NONE;
+		enum detect_class cl = detect_value_format(v->valuestring, l, &f);
 
-		doc_set_add(node, "types", "string", 8);
-		doc_set_add(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||
+		doc_set_add_static(node, "types", "string", 8);
+		doc_set_add_static(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||
 						   f == DF_BOOL ?
 						     "text" :
 						     detect_format_name(f), 32);
 		if (cl != DC_NONE)
-			doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+			doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 	} else if (cJSON_IsArray(v)) {
-		doc_set_add(node, "types", "array", 8);
+		doc_set_add_static(node, "types", "array", 8);
 		if (depth >= (int)lim->max_depth) {
 			if (v->child)
 				cnt->limit_depth++;
@@ -305,7 +305,7 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 
 			if (n++ >= ANON_MAX_ARRAY_ITEMS)
 				break;
-			items = doc_obj(node, "items");
+			items = doc_objk(node, "items");
 			if (!items)
 				return;
 			anon_schema_infer(items, it, depth + 1, lim, cnt);
@@ -314,8 +314,8 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 		cJSON *props = NULL;
 		int dynamic = dynamic_keys(v);
 
-		doc_set_add(node, "types", "object", 8);
-		doc_count_add(node, "objects", 1);
+		doc_set_add_static(node, "types", "object", 8);
+		doc_countk(node, "objects", 1);
 		if (depth >= (int)lim->max_depth) {
 			if (v->child)
 				cnt->limit_depth++;
@@ -332,13 +332,13 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 			if (dynamic || !it->string || !anon_name_ok(it->string, strlen(it->string))) {
 				/* A key that is a value: the object is a map. */
 				cnt->dropped_names++;
-				child = doc_obj(node, "additional");
+				child = doc_objk(node, "additional");
 				if (child)
 					anon_schema_infer(child, it, depth + 1, lim, cnt);
 				continue;
 			}
 			if (!props)
-				props = doc_obj(node, "properties");
+				props = doc_objk(node, "properties");
 			if (!props)
 				return;
 			child = doc_map_get(props, it->string, lim->max_fields, &cut);
@@ -463,10 +463,10 @@ void anon_form_infer(cJSON *node, const char *body, size_t len, const struct ano
 {
 	struct form_ctx f = { .lim = lim, .cnt = cnt };
 
-	doc_count_add(node, "n", 1);
-	doc_set_add(node, "types", "object", 8);
-	doc_count_add(node, "objects", 1);
-	f.props = doc_obj(node, "properties");
+	doc_countk(node, "n", 1);
+	doc_set_add_static(node, "types", "object", 8);
+	doc_countk(node, "objects", 1);
+	f.props = doc_objk(node, "properties");
 	if (f.props)
 		each_pair(body, len, '&', form_field, &f);
 }
@@ -517,10 +517,10 @@ int anon_multipart_infer(cJSON *node, const char *ctype, const unsigned char *bo
 		return -EINVAL;
 	snprintf(delim, sizeof(delim), "--%s", bnd);
 	dl = strlen(delim);
-	doc_count_add(node, "n", 1);
-	doc_set_add(node, "types", "object", 8);
-	doc_count_add(node, "objects", 1);
-	props = doc_obj(node, "properties");
+	doc_countk(node, "n", 1);
+	doc_set_add_static(node, "types", "object", 8);
+	doc_countk(node, "objects", 1);
+	props = doc_objk(node, "properties");
 	if (!props)
 		return -ENOMEM;
 	p = memfind(body, len, delim, dl);
@@ -572,9 +572,9 @@ int anon_multipart_infer(cJSON *node, const char *ctype, const unsigned char *bo
 		if (!child)
 			continue;
 		if (is_file) {
-			doc_count_add(child, "n", 1);
-			doc_set_add(child, "types", "string", 8);
-			doc_set_add(child, "formats", "binary", 32);
+			doc_countk(child, "n", 1);
+			doc_set_add_static(child, "types", "string", 8);
+			doc_set_add_static(child, "formats", "binary", 32);
 		} else {
 			const unsigned char *vs = he + 4;
 			const unsigned char *ve = next ? next : end;
@@ -889,11 +889,11 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 	b = doc_obj(bodies, mt);
 	if (!b)
 		return;
-	cJSON_AddNumberToObject(b, "count", 1);
-	size = doc_obj(b, "size");
-	cJSON_AddNumberToObject(size, "min", (double)msg->body_true_len);
-	cJSON_AddNumberToObject(size, "max", (double)msg->body_true_len);
-	cJSON_AddNumberToObject(size, "sum", (double)msg->body_true_len);
+	doc_countk(b, "count", 1);
+	size = doc_objk(b, "size");
+	doc_countk(size, "min", (double)msg->body_true_len);
+	doc_countk(size, "max", (double)msg->body_true_len);
+	doc_countk(size, "sum", (double)msg->body_true_len);
 	if (!data || !dlen)
 		return;
 	if (msg->body_truncated) {
@@ -922,7 +922,7 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 		cJSON *v = cJSON_ParseWithLength((const char *)data, dlen);
 
 		if (v) {
-			schema = doc_obj(b, "schema");
+			schema = doc_objk(b, "schema");
 			if (schema)
 				anon_schema_infer(schema, v, 1, lim, cnt);
 			cJSON_Delete(v);
@@ -930,11 +930,11 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 			cnt->body_undecoded++;
 		}
 	} else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-		schema = doc_obj(b, "schema");
+		schema = doc_objk(b, "schema");
 		if (schema)
 			anon_form_infer(schema, (const char *)data, dlen, lim, cnt);
 	} else if (strncmp(mt, "multipart/", 10) == 0) {
-		schema = doc_obj(b, "schema");
+		schema = doc_objk(b, "schema");
 		if (schema && anon_multipart_infer(schema, ct, data, dlen, lim, cnt)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(b, "schema");
 			cnt->body_undecoded++;
@@ -945,11 +945,11 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 
 static void size_obs(cJSON *parent, uint64_t n)
 {
-	cJSON *size = doc_obj(parent, "size");
+	cJSON *size = doc_objk(parent, "size");
 
-	cJSON_AddNumberToObject(size, "min", (double)n);
-	cJSON_AddNumberToObject(size, "max", (double)n);
-	cJSON_AddNumberToObject(size, "sum", (double)n);
+	doc_countk(size, "min", (double)n);
+	doc_countk(size, "max", (double)n);
+	doc_countk(size, "sum", (double)n);
 }
 
 /* A Host is identity, but one that embeds a detector match (a card number
@@ -1065,9 +1065,9 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	doc = cJSON_CreateObject();
 	if (!doc)
 		return -ENOMEM;
-	cJSON_AddStringToObject(doc, "schema", CATALOG_SCHEMA);
+	cJSON_AddItemToObjectCS(doc, "schema", cJSON_CreateString(CATALOG_SCHEMA));
 	service_name(x, svc_name, sizeof(svc_name));
-	svc = doc_obj(doc_obj(doc, "services"), svc_name);
+	svc = doc_obj(doc_objk(doc, "services"), svc_name);
 	if (!svc)
 		goto cleanup;
 	if (x->comm[0] && doc_utf8_ok((const unsigned char *)x->comm, strnlen(x->comm, AS_COMM_LEN)))
@@ -1076,34 +1076,34 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	params = cJSON_CreateObject();
 	if (!params)
 		goto cleanup;
-	pathp = doc_obj(params, "path");
+	pathp = doc_objk(params, "path");
 	if (anon_template_path(path, plen, tmpl, sizeof(tmpl), pathp)) {
 		cJSON_Delete(params);
 		rc = -EINVAL;
 		goto cleanup;
 	}
 	snprintf(key, sizeof(key), "%s %s", method, tmpl);
-	ep = doc_obj(doc_obj(svc, "endpoints"), key);
+	ep = doc_obj(doc_objk(svc, "endpoints"), key);
 	if (!ep) {
 		cJSON_Delete(params);
 		goto cleanup;
 	}
-	cJSON_AddStringToObject(ep, "method", method);
-	cJSON_AddStringToObject(ep, "path", tmpl);
-	cJSON_AddNumberToObject(ep, "count", 1);
+	cJSON_AddItemToObjectCS(ep, "method", cJSON_CreateString(method));
+	cJSON_AddItemToObjectCS(ep, "path", cJSON_CreateString(tmpl));
+	doc_countk(ep, "count", 1);
 	if (x->req_time_ns) {
 		doc_time(x->req_time_ns, ts);
-		cJSON_AddStringToObject(ep, "first_seen", ts);
-		cJSON_AddStringToObject(ep, "last_seen", ts);
+		cJSON_AddItemToObjectCS(ep, "first_seen", cJSON_CreateString(ts));
+		cJSON_AddItemToObjectCS(ep, "last_seen", cJSON_CreateString(ts));
 	}
 	cJSON_AddItemToObject(ep, "parameters", params);
-	auth = doc_obj(ep, "auth");
+	auth = doc_objk(ep, "auth");
 	pc.auth = auth;
 
 	if (q) {
 		size_t ql = strcspn(q, "#");
 
-		pc.params = doc_obj(params, "query");
+		pc.params = doc_objk(params, "query");
 		pc.auth_kind = "apikey_query";
 		each_pair(q, ql, '&', param_pair, &pc);
 	}
@@ -1120,7 +1120,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			continue;
 		}
 		if (strcmp(lname, "cookie") == 0) {
-			pc.params = doc_obj(params, "cookie");
+			pc.params = doc_objk(params, "cookie");
 			pc.auth_kind = "cookie";
 			pc.cookie = 1;
 			each_pair(h->value, strlen(h->value), ';', param_pair, &pc);
@@ -1137,24 +1137,24 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			auth_add(auth, "apikey_header", lname);
 			continue;
 		}
-		pc.params = doc_obj(params, "header");
+		pc.params = doc_objk(params, "header");
 		pc.auth = NULL;
 		param_pair(&pc, lname, nl, h->value, strlen(h->value));
 		pc.auth = auth;
 	}
 
-	req = doc_obj(ep, "request");
+	req = doc_objk(ep, "request");
 	size_obs(req, x->req.body_true_len);
 	if (x->req.body_true_len > 0)
-		body_obs(doc_obj(req, "bodies"), &x->req, lim, cnt);
+		body_obs(doc_objk(req, "bodies"), &x->req, lim, cnt);
 
 	if (x->status >= 100 && x->status <= 599) {
 		char st[8];
 		cJSON *resp;
 
 		snprintf(st, sizeof(st), "%03d", x->status);
-		resp = doc_obj(doc_obj(ep, "responses"), st);
-		cJSON_AddNumberToObject(resp, "count", 1);
+		resp = doc_obj(doc_objk(ep, "responses"), st);
+		doc_countk(resp, "count", 1);
 		size_obs(resp, x->resp.body_true_len);
 		for (i = 0; i < x->resp.n_headers; i++) {
 			const struct as_header *h = &x->resp.headers[i];
@@ -1167,7 +1167,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			if (strcmp(lname, "set-cookie") == 0) {
 				size_t cl = strcspn(h->value, ";");
 
-				pc.params = doc_obj(resp, "cookies");
+				pc.params = doc_objk(resp, "cookies");
 				pc.auth = NULL;
 				each_pair(h->value, cl, ';', param_pair, &pc);
 				pc.auth = auth;
@@ -1179,15 +1179,15 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 				cnt->dropped_names++;
 				continue;
 			}
-			pc.params = doc_obj(resp, "headers");
+			pc.params = doc_objk(resp, "headers");
 			pc.auth = NULL;
 			param_pair(&pc, lname, nl, h->value, strlen(h->value));
 			pc.auth = auth;
 		}
 		if (x->resp.body_true_len > 0)
-			body_obs(doc_obj(resp, "bodies"), &x->resp, lim, cnt);
-		lat = doc_obj(ep, "latency");
-		cJSON_AddNumberToObject(lat, "count", 1);
+			body_obs(doc_objk(resp, "bodies"), &x->resp, lim, cnt);
+		lat = doc_objk(ep, "latency");
+		doc_countk(lat, "count", 1);
 		b = cJSON_AddArrayToObject(lat, "buckets");
 		{
 			cJSON *pair = cJSON_CreateArray();

@@ -326,6 +326,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 {
 	const cJSON *it;
 	const struct member *mb;
+	cJSON *hint, *guess = dst ? dst->child : NULL;
 	int rc;
 
 	if (!cJSON_IsObject(src))
@@ -353,7 +354,17 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 		    (mb->sp == &sp_node || mb->sp == &sp_node_map))
 			continue;
 		m->where = mb->name;
-		rc = merge_value(dst, mb->name, NULL, it, mb->sp, m, depth);
+		/* Members usually come in the order the catalog stored them:
+		 * try the one after the last match before scanning. */
+		hint = NULL;
+		if (dst) {
+			if (guess && strcmp(guess->string, mb->name) == 0)
+				hint = guess;
+			else
+				hint = cJSON_GetObjectItemCaseSensitive(dst, mb->name);
+		}
+		guess = hint ? hint->next : NULL;
+		rc = merge_value(dst, mb->name, hint, it, mb->sp, m, depth);
 		if (rc)
 			return rc;
 	}
@@ -697,8 +708,8 @@ static int pattern_match(const char *pat, const char *method, char **seg, size_t
 	return 1;
 }
 
-/* The name a learned position gets: the name a sibling already uses for a
- * parameter there, else the singular of the segment before it. */
+/* The name a learned position gets: the name a sibling (any method) already
+ * uses for a parameter there, else the singular of the segment before it. */
 static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, size_t pos,
 			 char *out, size_t outlen)
 {
@@ -712,8 +723,8 @@ static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, s
 		size_t n2, i;
 		int same = 1;
 
-		if (!sp || (size_t)(sp - e->string) != strlen(method) ||
-		    strncmp(e->string, method, strlen(method)) != 0 || strlen(sp + 1) >= sizeof(buf))
+		/* Any method: one path should name its parameter one way. */
+		if (!sp || strlen(sp + 1) >= sizeof(buf))
 			continue;
 		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
 		n2 = split_path(buf, s2, ANON_MAX_SEGMENTS);

@@ -14,7 +14,7 @@ export APISONAR_SPOOL_KEY=6a1f0e3c5b7d9f2e4a6c8e0b2d4f6a8c1e3b5d7f9a2c4e6b8d0f2a
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 

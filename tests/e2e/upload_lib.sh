@@ -4,7 +4,7 @@
 # Not a test itself (not executable).
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${APISONAR_BIN:-$ROOT/build/apisonar}
 SERVER=$ROOT/tests/e2e/upload_server.py
 T=$(mktemp -d /tmp/apisonar-upload-e2e.XXXXXX)

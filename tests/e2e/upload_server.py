@@ -62,6 +62,7 @@ def record(entry):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body are separate writes
 
     def log_message(self, fmt, *args):
         pass

@@ -100,7 +100,7 @@ static int parse_time(const char *s, uint64_t *ns)
 {
 	int y, mo, d, h, mi, se, frac = 0, fd = 0;
 	size_t len = strlen(s);
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	time_t t;
 	const char *p;
 
@@ -145,17 +145,20 @@ static int parse_time(const char *s, uint64_t *ns)
 	return 0;
 }
 
-/* services is an array of objects; each may carry an "endpoints" array.
- * Returns -EINVAL when the shape is wrong. */
+/* The catalog's "services" holds service objects, each with an
+ * "endpoints" collection. The anonymizer writes both as objects keyed by
+ * name ("GET /users/{id}"); arrays are accepted too. Returns -EINVAL when
+ * the shape is wrong. */
 static int count_catalog(const cJSON *doc, uint32_t *services, uint32_t *endpoints)
 {
 	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(doc, "services");
 	const cJSON *s;
 	uint32_t ns = 0, ne = 0;
 
-	if (!cJSON_IsArray(svcs))
+	if (!cJSON_IsArray(svcs) && !cJSON_IsObject(svcs))
 		return -EINVAL;
-	cJSON_ArrayForEach(s, svcs) {
+	cJSON_ArrayForEach(s, svcs)
+	{
 		const cJSON *eps;
 
 		if (!cJSON_IsObject(s))
@@ -164,7 +167,7 @@ static int count_catalog(const cJSON *doc, uint32_t *services, uint32_t *endpoin
 		eps = cJSON_GetObjectItemCaseSensitive(s, "endpoints");
 		if (!eps)
 			continue;
-		if (!cJSON_IsArray(eps))
+		if (!cJSON_IsArray(eps) && !cJSON_IsObject(eps))
 			return -EINVAL;
 		ne += (uint32_t)cJSON_GetArraySize(eps);
 	}
@@ -275,7 +278,8 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	err = count_catalog(metadata, &m.services, &m.endpoints);
 	if (err)
 		return err;
-	if (format_time(window_start_ns, ts, sizeof(ts)) || format_time(window_end_ns, te, sizeof(te)))
+	if (format_time(window_start_ns, ts, sizeof(ts)) ||
+	    format_time(window_end_ns, te, sizeof(te)))
 		return -EINVAL;
 	err = batch_uuid4(m.id);
 	if (err)
@@ -309,7 +313,8 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	err = set_member(doc, "window", obj);
 	if (err)
 		goto cleanup;
-	if (!cJSON_AddStringToObject(obj, "start", ts) || !cJSON_AddStringToObject(obj, "end", te)) {
+	if (!cJSON_AddStringToObject(obj, "start", ts) ||
+	    !cJSON_AddStringToObject(obj, "end", te)) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -518,12 +523,12 @@ static int validate(const cJSON *doc, struct batch_meta *m, char *err, size_t er
 		snprintf(err, errlen, "window.end is before window.start");
 		return -EINVAL;
 	}
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "services"))) {
-		snprintf(err, errlen, "missing services array");
+	if (!cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+		snprintf(err, errlen, "missing services");
 		return -EINVAL;
 	}
 	if (count_catalog(doc, &m->services, &m->endpoints)) {
-		snprintf(err, errlen, "services must be objects with an endpoints array");
+		snprintf(err, errlen, "services must hold objects with an endpoints object");
 		return -EINVAL;
 	}
 	return 0;

@@ -33,13 +33,13 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "spool", required_argument, NULL, OPT_SPOOL },
-	{ "enqueue", required_argument, NULL, OPT_ENQUEUE },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "sensor-id", required_argument, NULL, OPT_SENSOR_ID },
-	{ "help", no_argument, NULL, OPT_HELP },
-	UPLOADER_LONG_OPTIONS,
-	{ NULL, 0, NULL, 0 },
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"enqueue", required_argument, NULL, OPT_ENQUEUE},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
+    {"help", no_argument, NULL, OPT_HELP},
+    UPLOADER_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
 };
 
 static volatile sig_atomic_t g_stop;
@@ -52,14 +52,15 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: apisonar upload --spool DIR [--enqueue FILE]... [--once] [--sensor-id ID]\n"
-		   "                       --endpoint URL [upload options]\n\n"
-		   "  --spool DIR            spool directory (created 0700)\n"
-		   "  --enqueue FILE         a metadata.json to spool as a batch (repeatable); with\n"
-		   "                         no --endpoint, enqueue only\n"
-		   "  --once                 drain until the spool is empty (exit 0) or a batch\n"
-		   "                         must wait for a retry (exit 1)\n"
-		   "  --sensor-id ID         sensor identity in batches (default: host name)\n\n");
+	fprintf(f,
+		"usage: apisonar upload --spool DIR [--enqueue FILE]... [--once] [--sensor-id ID]\n"
+		"                       --endpoint URL [upload options]\n\n"
+		"  --spool DIR            spool directory (created 0700)\n"
+		"  --enqueue FILE         a metadata.json to spool as a batch (repeatable); with\n"
+		"                         no --endpoint, enqueue only\n"
+		"  --once                 drain until the spool is empty (exit 0) or a batch\n"
+		"                         must wait for a retry (exit 1)\n"
+		"  --sensor-id ID         sensor identity in batches (default: host name)\n\n");
 	uploader_opts_usage(f);
 }
 
@@ -67,7 +68,7 @@ static void usage(FILE *f)
  * modification time (the catalog was complete then). */
 static int enqueue_file(struct spool *sp, const char *path, const char *sensor_id)
 {
-	struct batch_sensor sensor = { .id = sensor_id, .version = APISONAR_VERSION };
+	struct batch_sensor sensor = {.id = sensor_id, .version = APISONAR_VERSION};
 	unsigned char *gz = NULL;
 	struct batch_meta m;
 	struct stat sb;
@@ -145,7 +146,8 @@ int cmd_upload(int argc, char **argv)
 			break;
 		case OPT_ENQUEUE:
 			if (n_enq >= UPLOAD_MAX_ENQUEUE) {
-				fprintf(stderr, "apisonar: at most %d --enqueue\n", UPLOAD_MAX_ENQUEUE);
+				fprintf(stderr, "apisonar: at most %d --enqueue\n",
+					UPLOAD_MAX_ENQUEUE);
 				return EXIT_USAGE;
 			}
 			enq[n_enq++] = optarg;
@@ -177,7 +179,8 @@ int cmd_upload(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!uo.endpoint && n_enq == 0) {
-		fprintf(stderr, "apisonar: --endpoint URL is required (or --enqueue to spool only)\n");
+		fprintf(stderr,
+			"apisonar: --endpoint URL is required (or --enqueue to spool only)\n");
 		return EXIT_USAGE;
 	}
 	if (uo.endpoint && uploader_opts_check(&uo))
@@ -188,7 +191,8 @@ int cmd_upload(int argc, char **argv)
 		host[sizeof(host) - 1] = '\0';
 		sensor_id = host;
 	}
-	if (strlen(sensor_id) == 0 || strlen(sensor_id) >= sizeof(((struct batch_meta *)0)->sensor_id)) {
+	if (strlen(sensor_id) == 0 ||
+	    strlen(sensor_id) >= sizeof(((struct batch_meta *)0)->sensor_id)) {
 		fprintf(stderr, "apisonar: --sensor-id must be 1..127 bytes\n");
 		return EXIT_USAGE;
 	}

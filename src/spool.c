@@ -78,7 +78,7 @@ struct spool {
 	struct spool_limits lim;
 	struct spool_keys keys;
 	struct spool_entry *ents; /* oldest first */
-	size_t n, cap;            /* cap grows up to SPOOL_SCAN_CAP */
+	size_t n, cap;		  /* cap grows up to SPOOL_SCAN_CAP */
 	uint64_t next_seq;
 	uint64_t quarantine_files;
 	struct spool_stats st;
@@ -141,7 +141,8 @@ static int parse_hex_key(const char *s, size_t n, unsigned char key[SPOOL_KEY_LE
 {
 	size_t i;
 
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n > 0 &&
+	       (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (n != 2 * SPOOL_KEY_LEN)
 		return -EINVAL;
@@ -372,8 +373,8 @@ static int quarantine_at(struct spool *sp, size_t i, const char *reason)
 	index_del(sp, i);
 	sp->st.quarantined++;
 	if (sp->quarantine_files >= SPOOL_MAX_QUARANTINE) {
-		log_error("spool: batch %s unusable (%s); quarantine full (%u files), deleted", e.id,
-			  reason, SPOOL_MAX_QUARANTINE);
+		log_error("spool: batch %s unusable (%s); quarantine full (%u files), deleted",
+			  e.id, reason, SPOOL_MAX_QUARANTINE);
 		if (unlink(from) < 0 && errno != ENOENT)
 			return -errno;
 		return fsync_dir(sp->dir);
@@ -496,7 +497,8 @@ static int scan(struct spool *sp)
 	if (err)
 		return err;
 	if (removed)
-		log_info("spool: removed %d unfinished temp file(s) left by an earlier run", removed);
+		log_info("spool: removed %d unfinished temp file(s) left by an earlier run",
+			 removed);
 	if (sp->n > 1)
 		qsort(sp->ents, sp->n, sizeof(sp->ents[0]), cmp_entry);
 	return 0;
@@ -761,7 +763,8 @@ int spool_peek_oldest(struct spool *sp, unsigned char **gz, size_t *len, struct 
 		if (err == 0)
 			return 0;
 		if (err == -ENOENT) {
-			log_warn("spool: batch %s vanished from the spool directory", sp->ents[0].id);
+			log_warn("spool: batch %s vanished from the spool directory",
+				 sp->ents[0].id);
 			index_del(sp, 0);
 			continue;
 		}

@@ -23,8 +23,8 @@
 #include "apisonar/util.h"
 
 #define UPLOADER_URL_CAP 2048
-#define UPLOADER_PIN_LEN 44          /* base64 of 32 bytes */
-#define UPLOADER_HDR_VALUE_CAP 128   /* Retry-After value kept */
+#define UPLOADER_PIN_LEN 44	   /* base64 of 32 bytes */
+#define UPLOADER_HDR_VALUE_CAP 128 /* Retry-After value kept */
 #define UPLOADER_IDLE_POLL_MS 1000
 
 struct uploader {
@@ -34,7 +34,7 @@ struct uploader {
 	CURL *curl;
 	int audit_fd;
 	char retry_after[UPLOADER_HDR_VALUE_CAP]; /* of the last response */
-	char errbuf[CURL_ERROR_SIZE];             /* curl's detail of a failure */
+	char errbuf[CURL_ERROR_SIZE];		  /* curl's detail of a failure */
 	struct uploader_stats st;
 };
 
@@ -112,7 +112,8 @@ int uploader_opt_parse(struct uploader_opts *o, int opt, const char *arg)
 		return 0;
 	case UPLOADER_OPT_MAX_RATE:
 		if (parse_u64(arg, 1024, 1ull << 40, &v)) {
-			fprintf(stderr, "apisonar: --max-rate wants bytes per second, 1024..2^40\n");
+			fprintf(stderr,
+				"apisonar: --max-rate wants bytes per second, 1024..2^40\n");
 			return -EINVAL;
 		}
 		o->max_rate = v;
@@ -125,8 +126,7 @@ int uploader_opt_parse(struct uploader_opts *o, int opt, const char *arg)
 int uploader_opts_check(const struct uploader_opts *o)
 {
 	CURLU *u;
-	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL, *query = NULL,
-	     *frag = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL, *query = NULL, *frag = NULL;
 	int err = -EINVAL;
 
 	if (!o->endpoint || !*o->endpoint) {
@@ -160,7 +160,8 @@ int uploader_opts_check(const struct uploader_opts *o)
 		goto cleanup;
 	}
 	if (user || pass) {
-		fprintf(stderr, "apisonar: --endpoint must not carry credentials: use --token-file\n");
+		fprintf(stderr,
+			"apisonar: --endpoint must not carry credentials: use --token-file\n");
 		goto cleanup;
 	}
 	if (query || frag) {
@@ -185,21 +186,22 @@ cleanup:
 
 void uploader_opts_usage(FILE *f)
 {
-	fprintf(f,
-		"upload options:\n"
-		"  --endpoint URL         https://host[:port][/prefix]; batches go to URL/v1/batches\n"
-		"  --token-file F         bearer token (one line), read at each attempt\n"
-		"  --ca-file F            trust these CAs instead of the system store\n"
-		"  --pin-sha256 B64       accept only this server public key (repeatable)\n"
-		"  --client-cert F        client certificate (PEM) for mutual TLS\n"
-		"  --client-key F         its private key (PEM)\n"
-		"  --spool-key-file F     spool key, 32 raw bytes or 64 hex digits (repeatable:\n"
-		"                         all read, the last one writes); default: $%s\n"
-		"  --audit-log F          append one JSON line per upload attempt\n"
-		"  --max-spool-bytes N    spool size bound (default %llu)\n"
-		"  --max-spool-files N    spool file count bound (default %u)\n"
-		"  --max-rate N           upload bandwidth cap in bytes/s\n",
-		SPOOL_KEY_ENV, (unsigned long long)SPOOL_DEFAULT_MAX_BYTES, SPOOL_DEFAULT_MAX_FILES);
+	fprintf(
+	    f,
+	    "upload options:\n"
+	    "  --endpoint URL         https://host[:port][/prefix]; batches go to URL/v1/batches\n"
+	    "  --token-file F         bearer token (one line), read at each attempt\n"
+	    "  --ca-file F            trust these CAs instead of the system store\n"
+	    "  --pin-sha256 B64       accept only this server public key (repeatable)\n"
+	    "  --client-cert F        client certificate (PEM) for mutual TLS\n"
+	    "  --client-key F         its private key (PEM)\n"
+	    "  --spool-key-file F     spool key, 32 raw bytes or 64 hex digits (repeatable:\n"
+	    "                         all read, the last one writes); default: $%s\n"
+	    "  --audit-log F          append one JSON line per upload attempt\n"
+	    "  --max-spool-bytes N    spool size bound (default %llu)\n"
+	    "  --max-spool-files N    spool file count bound (default %u)\n"
+	    "  --max-rate N           upload bandwidth cap in bytes/s\n",
+	    SPOOL_KEY_ENV, (unsigned long long)SPOOL_DEFAULT_MAX_BYTES, SPOOL_DEFAULT_MAX_FILES);
 }
 
 int uploader_load_spool_keys(const struct uploader_opts *o, struct spool_keys **out)
@@ -243,9 +245,9 @@ cleanup:
 int uploader_parse_retry_after(const char *v, time_t now, uint64_t *secs)
 {
 	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate */
-		"%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
-		"%a %b %e %H:%M:%S %Y",      /* asctime */
+	    "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate */
+	    "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
+	    "%a %b %e %H:%M:%S %Y",	 /* asctime */
 	};
 	char buf[UPLOADER_HDR_VALUE_CAP];
 	size_t n, i;
@@ -256,7 +258,8 @@ int uploader_parse_retry_after(const char *v, time_t now, uint64_t *secs)
 	while (*v == ' ' || *v == '\t')
 		v++;
 	n = strlen(v);
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+	while (n > 0 &&
+	       (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
 		n--;
 	if (n == 0 || n >= sizeof(buf))
 		return -EINVAL;
@@ -371,7 +374,8 @@ static int read_token(const char *path, char **out)
 		unsigned char c = (unsigned char)buf[i];
 
 		if (c < 0x21 || c > 0x7e) {
-			log_error("token file %s holds spaces, control or non-ASCII characters", path);
+			log_error("token file %s holds spaces, control or non-ASCII characters",
+				  path);
 			err = -EINVAL;
 			goto cleanup;
 		}
@@ -429,8 +433,8 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 		n--;
 	snprintf(u->url, sizeof(u->url), "%.*s/v1/batches", (int)n, o->endpoint);
 	for (i = 0; i < o->n_pins; i++) {
-		int w = snprintf(u->pins + off, sizeof(u->pins) - off, "%ssha256//%s",
-				 i ? ";" : "", o->pins[i]);
+		int w = snprintf(u->pins + off, sizeof(u->pins) - off, "%ssha256//%s", i ? ";" : "",
+				 o->pins[i]);
 
 		off += (size_t)w;
 	}
@@ -516,10 +520,10 @@ static void format_now(char *out, size_t outlen)
 
 /* One JSON line per attempt, appended and fsync'd: what left, where, when
  * and how it went. Ids, counts, sizes and a digest only. */
-static void audit(struct uploader *u, const struct batch_meta *m, size_t len,
-		  const char *digest, const struct upload_result *r)
+static void audit(struct uploader *u, const struct batch_meta *m, size_t len, const char *digest,
+		  const struct upload_result *r)
 {
-	static const char *const verdicts[] = { "delivered", "retry", "rejected" };
+	static const char *const verdicts[] = {"delivered", "retry", "rejected"};
 	char ts[48], *line = NULL;
 	cJSON *o;
 	size_t n;
@@ -577,9 +581,9 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 
 	static const char *const fixed[] = {
-		"Content-Type: application/json",
-		"Content-Encoding: gzip",
-		"Expect:",
+	    "Content-Type: application/json",
+	    "Content-Encoding: gzip",
+	    "Expect:",
 	};
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		t = curl_slist_append(h, fixed[i]);
@@ -651,8 +655,8 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->http_status);
 		res->verdict = uploader_classify(res->http_status);
 		res->kind = res->verdict == UPLOAD_DELIVERED ? "delivered" : "http_status";
-		if (u->retry_after[0] &&
-		    uploader_parse_retry_after(u->retry_after, time(NULL), &res->retry_after_s) == 0)
+		if (u->retry_after[0] && uploader_parse_retry_after(u->retry_after, time(NULL),
+								    &res->retry_after_s) == 0)
 			res->has_retry_after = 1;
 	} else {
 		res->verdict = UPLOAD_RETRY;
@@ -699,7 +703,7 @@ static void sleep_ms(uint64_t ms, volatile sig_atomic_t *stop)
 {
 	while (ms > 0 && !(stop && *stop)) {
 		uint64_t step = ms < 100 ? ms : 100;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1000000ull) };
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1000000ull)};
 
 		nanosleep(&ts, NULL);
 		ms -= step;

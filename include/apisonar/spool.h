@@ -20,8 +20,8 @@
 #include "apisonar/batch.h"
 
 #define SPOOL_KEY_LEN 32
-#define SPOOL_KEY_ID_LEN 8     /* first bytes of SHA-256(key) */
-#define SPOOL_MAX_KEYS 8       /* keys loaded at once, for rotation */
+#define SPOOL_KEY_ID_LEN 8 /* first bytes of SHA-256(key) */
+#define SPOOL_MAX_KEYS 8   /* keys loaded at once, for rotation */
 #define SPOOL_DEFAULT_MAX_BYTES (256ull * 1024 * 1024)
 #define SPOOL_DEFAULT_MAX_FILES 10000u
 #define SPOOL_MAX_QUARANTINE 1000u /* past this, bad files are deleted */
@@ -56,9 +56,9 @@ struct spool_limits {
 };
 
 struct spool_stats {
-	uint64_t files;       /* batches in the spool now */
-	uint64_t bytes;       /* their size on disk */
-	uint64_t put;         /* batches written since open */
+	uint64_t files;	      /* batches in the spool now */
+	uint64_t bytes;	      /* their size on disk */
+	uint64_t put;	      /* batches written since open */
 	uint64_t removed;     /* batches removed after delivery */
 	uint64_t dropped;     /* oldest batches dropped because the spool was full */
 	uint64_t quarantined; /* files moved (or deleted) as unreadable */
@@ -78,13 +78,13 @@ void spool_close(struct spool *sp);
  * the oldest batches first when the limits would be passed. -E2BIG when the
  * batch alone is larger than max_bytes; -EEXIST for an id already spooled. */
 int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_meta *meta)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The oldest readable batch, decrypted: *gz is owned by the caller. Files
  * that fail authentication or parsing on the way are quarantined. Returns 0
  * or -ENOENT when the spool is empty. meta->sensor_* are left empty. */
 int spool_peek_oldest(struct spool *sp, unsigned char **gz, size_t *len, struct batch_meta *meta)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Deletes a delivered batch. -ENOENT when it is not in the spool. */
 int spool_remove(struct spool *sp, const char *batch_id) __attribute__((warn_unused_result));
@@ -92,7 +92,7 @@ int spool_remove(struct spool *sp, const char *batch_id) __attribute__((warn_unu
 /* Moves a batch to DIR/quarantine/ (it will not be sent again), logging
  * the reason, which must hold no content. */
 int spool_quarantine(struct spool *sp, const char *batch_id, const char *reason)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *out);
 

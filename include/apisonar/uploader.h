@@ -26,10 +26,10 @@
 #include "apisonar/spool.h"
 
 #define UPLOADER_MAX_PINS 8
-#define UPLOADER_TOKEN_CAP 4096                 /* bytes read from a token file */
+#define UPLOADER_TOKEN_CAP 4096 /* bytes read from a token file */
 #define UPLOADER_BACKOFF_BASE_MS 1000ull
 #define UPLOADER_BACKOFF_CAP_MS (5ull * 60 * 1000)
-#define UPLOADER_RETRY_AFTER_MAX_S 3600ull      /* a server cannot park us longer */
+#define UPLOADER_RETRY_AFTER_MAX_S 3600ull /* a server cannot park us longer */
 
 /* getopt_long codes of the shared options (outside the ASCII range). */
 enum {
@@ -48,6 +48,7 @@ enum {
 };
 
 /* Entries for a struct option table (no terminator). */
+/* clang-format off */
 #define UPLOADER_LONG_OPTIONS                                                          \
 	{ "endpoint", required_argument, NULL, UPLOADER_OPT_ENDPOINT },                \
 	{ "token-file", required_argument, NULL, UPLOADER_OPT_TOKEN_FILE },            \
@@ -60,11 +61,12 @@ enum {
 	{ "max-spool-bytes", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_BYTES },  \
 	{ "max-spool-files", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_FILES },  \
 	{ "max-rate", required_argument, NULL, UPLOADER_OPT_MAX_RATE }
+/* clang-format on */
 
 /* Settings; strings point into argv (not owned). */
 struct uploader_opts {
-	const char *endpoint;    /* https://host[:port][/prefix] */
-	const char *token_file;  /* bearer token, one line */
+	const char *endpoint;	/* https://host[:port][/prefix] */
+	const char *token_file; /* bearer token, one line */
 	const char *ca_file;
 	const char *pins[UPLOADER_MAX_PINS]; /* base64 SHA-256 of a SubjectPublicKeyInfo */
 	unsigned n_pins;
@@ -74,16 +76,16 @@ struct uploader_opts {
 	unsigned n_spool_key_files;
 	const char *audit_log;
 	struct spool_limits spool_limits;
-	uint64_t max_rate;          /* bytes/s sent, 0 = unlimited */
-	uint64_t backoff_base_ms;   /* 0 = UPLOADER_BACKOFF_BASE_MS */
-	uint64_t backoff_cap_ms;    /* 0 = UPLOADER_BACKOFF_CAP_MS */
-	uint32_t timeout_s;         /* whole request; 0 = 300 */
+	uint64_t max_rate;	  /* bytes/s sent, 0 = unlimited */
+	uint64_t backoff_base_ms; /* 0 = UPLOADER_BACKOFF_BASE_MS */
+	uint64_t backoff_cap_ms;  /* 0 = UPLOADER_BACKOFF_CAP_MS */
+	uint32_t timeout_s;	  /* whole request; 0 = 300 */
 };
 
 /* Handles one getopt code. Returns 0 when handled, 1 when opt is not an
  * uploader option, -EINVAL (after a message on stderr) for a bad value. */
 int uploader_opt_parse(struct uploader_opts *o, int opt, const char *arg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Checks the combination after parsing (endpoint is https with a host and
  * no credentials in it, cert and key together). Prints the reason; returns
@@ -96,7 +98,7 @@ void uploader_opts_usage(FILE *f);
 /* Loads the spool keys the options name: each --spool-key-file in order,
  * else APISONAR_SPOOL_KEY. Errors name the file or variable, never a key. */
 int uploader_load_spool_keys(const struct uploader_opts *o, struct spool_keys **out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- pure helpers (tested alone) ---- */
 
@@ -104,7 +106,7 @@ int uploader_load_spool_keys(const struct uploader_opts *o, struct spool_keys **
  * RFC 850 or asctime) relative to now. Capped at UPLOADER_RETRY_AFTER_MAX_S;
  * a date in the past gives 0. Returns 0 or -EINVAL. */
 int uploader_parse_retry_after(const char *v, time_t now, uint64_t *secs)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Full-jitter backoff: a delay in [0, min(cap, base * 2^attempt)] chosen by
  * rnd (any 64-bit random number). */
@@ -113,7 +115,7 @@ uint64_t uploader_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms
 /* What one attempt means for the batch. */
 enum upload_verdict {
 	UPLOAD_DELIVERED = 0, /* 2xx: remove from the spool */
-	UPLOAD_RETRY,         /* keep, try later */
+	UPLOAD_RETRY,	      /* keep, try later */
 	UPLOAD_REJECTED,      /* permanent 4xx: quarantine */
 };
 
@@ -124,10 +126,10 @@ enum upload_verdict uploader_classify(long http_status);
 
 struct upload_result {
 	enum upload_verdict verdict;
-	long http_status;        /* 0 when no response */
-	int curl_code;           /* CURLE_OK when a response came */
-	const char *kind;        /* "delivered", "http_4xx", "tls_verify", ... (static) */
-	uint64_t retry_after_s;  /* from the response, 0 when absent */
+	long http_status;	/* 0 when no response */
+	int curl_code;		/* CURLE_OK when a response came */
+	const char *kind;	/* "delivered", "http_4xx", "tls_verify", ... (static) */
+	uint64_t retry_after_s; /* from the response, 0 when absent */
 	int has_retry_after;
 };
 

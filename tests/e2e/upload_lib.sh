@@ -84,14 +84,15 @@ stop_server() {
 	wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# make_doc N FILE: a small catalog document (no values) with N endpoints.
+# make_doc N FILE: a small catalog document (no values) with N endpoints,
+# in the anonymizer's form (services and endpoints keyed by name).
 make_doc() {
 	python3 - "$1" "$2" <<'EOF'
 import json, sys
 n, path = int(sys.argv[1]), sys.argv[2]
-eps = [{"method": "GET", "path": "/items/{id}/part%d" % i, "count": i + 1} for i in range(n)]
+eps = {"GET /items/{id}/part%d" % i: {"count": i + 1} for i in range(n)}
 doc = {"schema": "apisonar.metadata/v1",
-       "services": [{"name": "shop", "endpoints": eps}, {"name": "empty", "endpoints": []}]}
+       "services": {"shop": {"endpoints": eps}, "empty": {"endpoints": {}}}}
 json.dump(doc, open(path, "w"))
 EOF
 }
@@ -102,8 +103,8 @@ make_docs() {
 	python3 - "$1" "$2" <<'EOF'
 import json, sys
 for i in range(int(sys.argv[1])):
-    eps = [{"method": "GET", "path": "/items/{id}/part%d" % k} for k in range(i % 7 + 1)]
-    doc = {"schema": "apisonar.metadata/v1", "services": [{"name": "shop", "endpoints": eps}]}
+    eps = {"GET /items/{id}/part%d" % k: {"count": 1} for k in range(i % 7 + 1)}
+    doc = {"schema": "apisonar.metadata/v1", "services": {"shop": {"endpoints": eps}}}
     json.dump(doc, open("%s%d.json" % (sys.argv[2], i), "w"))
 EOF
 }

@@ -108,7 +108,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             doc = json.loads(gzip.decompress(body))
             entry["batch_id"] = doc.get("batch_id")
-            entry["endpoints"] = sum(len(s.get("endpoints", [])) for s in doc["services"])
+            svcs = doc["services"]
+            svcs = list(svcs.values()) if isinstance(svcs, dict) else svcs
+            entry["endpoints"] = sum(len(s.get("endpoints", {})) for s in svcs)
             entry["valid"] = (doc.get("schema") == "apisonar.metadata/v1"
                               and doc.get("batch_id") == entry["idempotency_key"]
                               and entry["batch_header"] == entry["idempotency_key"])

@@ -7,15 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
 #include <zlib.h>
 
 #include "../../src/batch.c"
 
 #define GOOD_ID "0b9e2a4c-1f3d-4e5a-9b7c-6d8e0f1a2b3c"
-#define ENVELOPE                                                                                \
-	"\"batch_id\":\"" GOOD_ID "\",\"sensor\":{\"id\":\"node-1\",\"version\":\"0.1.0\"},"   \
+#define ENVELOPE                                                                                   \
+	"\"batch_id\":\"" GOOD_ID "\",\"sensor\":{\"id\":\"node-1\",\"version\":\"0.1.0\"},"       \
 	"\"window\":{\"start\":\"2026-11-24T03:00:00Z\",\"end\":\"2026-11-24T03:05:00.5Z\"}"
 
 /* gzip of an arbitrary byte string, as a test fixture. */
@@ -100,46 +101,66 @@ static void test_decode_valid(void **state)
 	assert_int_equal(m.window_end_ns, 1795489500500000000ull);
 }
 
+/* The anonymizer's form: services and endpoints keyed by name. */
+static void test_decode_keyed_catalog(void **state)
+{
+	char err[128];
+	struct batch_meta m;
+
+	(void)state;
+	assert_int_equal(decode_json("{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE
+				     ",\"services\":{\"shop\":{\"endpoints\":{\"GET /a\":{},"
+				     "\"POST /b\":{}}},\"auth\":{\"endpoints\":{}},\"x\":{}}}",
+				     err, sizeof(err), &m),
+			 0);
+	assert_int_equal(m.services, 3);
+	assert_int_equal(m.endpoints, 2);
+}
+
 static void test_decode_invalid_reasons(void **state)
 {
 	static const struct {
 		const char *json;
 		const char *reason;
 	} cases[] = {
-		{ "[1,2]", "batch is not a JSON object" },
-		{ "{\"a\":", "invalid JSON" },
-		{ "{}", "missing schema" },
-		{ "{\"schema\":\"apisonar.metadata/v2\"}", "unsupported schema (want apisonar.metadata/v1)" },
-		{ "{\"schema\":\"apisonar.metadata/v1\"}", "missing batch_id" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"secret-value\"}",
-		  "batch_id is not a UUID" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"0B9E2A4C-1F3D-4E5A-9B7C-6D8E0F1A2B3C\"}",
-		  "batch_id is not a UUID" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID "\"}",
-		  "missing sensor object" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID "\",\"sensor\":{}}",
-		  "missing sensor.id" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
-		  "\",\"sensor\":{\"id\":\"n\"}}",
-		  "missing sensor.version" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
-		  "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"}}",
-		  "missing window object" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
-		  "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"},\"window\":{\"start\":\"yesterday\"}}",
-		  "window.start is not an RFC 3339 UTC time" },
-		{ "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
-		  "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"},\"window\":{\"start\":"
-		  "\"2026-11-24T03:00:00Z\",\"end\":\"2026-11-24T02:00:00Z\"}}",
-		  "window.end is before window.start" },
-		{ "{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE "}", "missing services array" },
-		{ "{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE ",\"services\":{}}",
-		  "missing services array" },
-		{ "{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE ",\"services\":[1]}",
-		  "services must be objects with an endpoints array" },
-		{ "{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE
-		  ",\"services\":[{\"endpoints\":\"x\"}]}",
-		  "services must be objects with an endpoints array" },
+	    {"[1,2]", "batch is not a JSON object"},
+	    {"{\"a\":", "invalid JSON"},
+	    {"{}", "missing schema"},
+	    {"{\"schema\":\"apisonar.metadata/v2\"}",
+	     "unsupported schema (want apisonar.metadata/v1)"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"}", "missing batch_id"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"secret-value\"}",
+	     "batch_id is not a UUID"},
+	    {"{\"schema\":\"apisonar.metadata/"
+	     "v1\",\"batch_id\":\"0B9E2A4C-1F3D-4E5A-9B7C-6D8E0F1A2B3C\"}",
+	     "batch_id is not a UUID"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID "\"}",
+	     "missing sensor object"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID "\",\"sensor\":{}}",
+	     "missing sensor.id"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
+	     "\",\"sensor\":{\"id\":\"n\"}}",
+	     "missing sensor.version"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
+	     "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"}}",
+	     "missing window object"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
+	     "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"},\"window\":{\"start\":\"yesterday\"}}",
+	     "window.start is not an RFC 3339 UTC time"},
+	    {"{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"" GOOD_ID
+	     "\",\"sensor\":{\"id\":\"n\",\"version\":\"1\"},\"window\":{\"start\":"
+	     "\"2026-11-24T03:00:00Z\",\"end\":\"2026-11-24T02:00:00Z\"}}",
+	     "window.end is before window.start"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE "}", "missing services"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE ",\"services\":\"x\"}",
+	     "services must hold objects with an endpoints object"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE ",\"services\":[1]}",
+	     "services must hold objects with an endpoints object"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE ",\"services\":{\"a\":2}}",
+	     "services must hold objects with an endpoints object"},
+	    {"{\"schema\":\"apisonar.metadata/v1\"," ENVELOPE
+	     ",\"services\":[{\"endpoints\":\"x\"}]}",
+	     "services must hold objects with an endpoints object"},
 	};
 	char err[128];
 	size_t i;
@@ -251,14 +272,14 @@ static void test_decode_cap_edge(void **state)
 }
 
 static const char *const DOC =
-	"{\"schema\":\"apisonar.metadata/v1\",\"services\":[{\"name\":\"shop\",\"endpoints\":["
-	"{\"method\":\"GET\",\"path\":\"/users/{id}\",\"params\":[{\"in\":\"query\","
-	"\"name\":\"email\",\"type\":\"string\",\"format\":\"email\",\"sensitive\":\"email\"}]},"
-	"{\"method\":\"POST\",\"path\":\"/orders\"}]},{\"name\":\"empty\",\"endpoints\":[]}]}";
+    "{\"schema\":\"apisonar.metadata/v1\",\"services\":[{\"name\":\"shop\",\"endpoints\":["
+    "{\"method\":\"GET\",\"path\":\"/users/{id}\",\"params\":[{\"in\":\"query\","
+    "\"name\":\"email\",\"type\":\"string\",\"format\":\"email\",\"sensitive\":\"email\"}]},"
+    "{\"method\":\"POST\",\"path\":\"/orders\"}]},{\"name\":\"empty\",\"endpoints\":[]}]}";
 
 static void test_encode_decode_roundtrip(void **state)
 {
-	struct batch_sensor sensor = { .id = "node-1", .version = "0.1.0" };
+	struct batch_sensor sensor = {.id = "node-1", .version = "0.1.0"};
 	struct batch_meta em, dm;
 	cJSON *in = cJSON_Parse(DOC), *out = NULL;
 	unsigned char *gzb = NULL;
@@ -284,8 +305,9 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(dm.endpoints, 2);
 	assert_int_equal(dm.json_len, em.json_len);
 	assert_string_equal(cJSON_GetObjectItem(out, "batch_id")->valuestring, em.id);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "window"), "start")->valuestring,
-			    "2026-11-24T00:25:04.123456789Z");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(out, "window"), "start")->valuestring,
+	    "2026-11-24T00:25:04.123456789Z");
 	/* The catalog itself is unchanged: drop the envelope and compare. */
 	cJSON_DeleteItemFromObject(out, "batch_id");
 	cJSON_DeleteItemFromObject(out, "sensor");
@@ -305,7 +327,7 @@ static void test_encode_decode_roundtrip(void **state)
 /* An envelope already present (a re-batched document) is replaced. */
 static void test_encode_replaces_envelope(void **state)
 {
-	struct batch_sensor sensor = { .id = "sat-1", .version = "0.1.0" };
+	struct batch_sensor sensor = {.id = "sat-1", .version = "0.1.0"};
 	cJSON *in = cJSON_Parse("{\"batch_id\":\"" GOOD_ID "\",\"sensor\":{\"id\":\"old\"},"
 				"\"services\":[]}"),
 	      *out = NULL;
@@ -319,7 +341,8 @@ static void test_encode_replaces_envelope(void **state)
 	assert_string_not_equal(m.id, GOOD_ID);
 	assert_int_equal(batch_decode(gzb, n, 0, &out, &m, err, sizeof(err)), 0);
 	assert_string_equal(m.sensor_id, "sat-1");
-	assert_int_equal(cJSON_GetArraySize(out), 5); /* schema, batch_id, sensor, window, services */
+	assert_int_equal(cJSON_GetArraySize(out),
+			 5); /* schema, batch_id, sensor, window, services */
 	cJSON_Delete(out);
 	cJSON_Delete(in);
 	free(gzb);
@@ -327,11 +350,11 @@ static void test_encode_replaces_envelope(void **state)
 
 static void test_encode_invalid(void **state)
 {
-	struct batch_sensor sensor = { .id = "n", .version = "1" }, nover = { .id = "n" };
+	struct batch_sensor sensor = {.id = "n", .version = "1"}, nover = {.id = "n"};
 	cJSON *ok = cJSON_Parse("{\"services\":[]}");
 	cJSON *v2 = cJSON_Parse("{\"schema\":\"apisonar.metadata/v2\",\"services\":[]}");
 	cJSON *nosvc = cJSON_Parse("{\"schema\":\"apisonar.metadata/v1\"}");
-	cJSON *badsvc = cJSON_Parse("{\"services\":[{\"endpoints\":{}}]}");
+	cJSON *badsvc = cJSON_Parse("{\"services\":[{\"endpoints\":3}]}");
 	cJSON *arr = cJSON_Parse("[]");
 	unsigned char *gzb = NULL;
 	size_t n;
@@ -358,12 +381,12 @@ static void test_encode_invalid(void **state)
 static void test_encode_guard_refuses(void **state)
 {
 	static const char *const planted[] = {
-		"alice.smith@example.com",
-		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
-		"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-		"4111 1111 1111 1111",
+	    "alice.smith@example.com",
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+	    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+	    "4111 1111 1111 1111",
 	};
-	struct batch_sensor sensor = { .id = "node-1", .version = "0.1.0" };
+	struct batch_sensor sensor = {.id = "node-1", .version = "0.1.0"};
 	size_t i;
 
 	(void)state;
@@ -373,9 +396,9 @@ static void test_encode_guard_refuses(void **state)
 		size_t n = 0;
 
 		ep = cJSON_GetArrayItem(
-			cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "services"), 0),
-					    "endpoints"),
-			1);
+		    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "services"), 0),
+					"endpoints"),
+		    1);
 		cJSON_AddStringToObject(ep, "example", planted[i]);
 		assert_int_equal(batch_encode(doc, &sensor, 1, 2, &gzb, &n, NULL), -EPERM);
 		assert_null(gzb);
@@ -386,18 +409,19 @@ static void test_encode_guard_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid4_shape),
-		cmocka_unit_test(test_time_roundtrip),
-		cmocka_unit_test(test_decode_valid),
-		cmocka_unit_test(test_decode_invalid_reasons),
-		cmocka_unit_test(test_decode_long_sensor_id),
-		cmocka_unit_test(test_decode_not_gzip),
-		cmocka_unit_test(test_decode_gzip_bomb),
-		cmocka_unit_test(test_decode_cap_edge),
-		cmocka_unit_test(test_encode_decode_roundtrip),
-		cmocka_unit_test(test_encode_replaces_envelope),
-		cmocka_unit_test(test_encode_invalid),
-		cmocka_unit_test(test_encode_guard_refuses),
+	    cmocka_unit_test(test_uuid4_shape),
+	    cmocka_unit_test(test_time_roundtrip),
+	    cmocka_unit_test(test_decode_valid),
+	    cmocka_unit_test(test_decode_keyed_catalog),
+	    cmocka_unit_test(test_decode_invalid_reasons),
+	    cmocka_unit_test(test_decode_long_sensor_id),
+	    cmocka_unit_test(test_decode_not_gzip),
+	    cmocka_unit_test(test_decode_gzip_bomb),
+	    cmocka_unit_test(test_decode_cap_edge),
+	    cmocka_unit_test(test_encode_decode_roundtrip),
+	    cmocka_unit_test(test_encode_replaces_envelope),
+	    cmocka_unit_test(test_encode_invalid),
+	    cmocka_unit_test(test_encode_guard_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

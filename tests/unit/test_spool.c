@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
 #include "../../src/spool.c"
 
@@ -178,7 +179,7 @@ static void test_lock_is_exclusive(void **state)
 static void test_full_drops_oldest(void **state)
 {
 	struct fx *f = *state;
-	struct spool_limits lim = { .max_files = 3 };
+	struct spool_limits lim = {.max_files = 3};
 	struct spool *sp = NULL;
 	struct spool_stats st;
 	struct batch_meta m;
@@ -245,7 +246,7 @@ static void test_flipped_byte_quarantined(void **state)
 	assert_int_equal(spool_open(f->dir, NULL, f->keys, &sp), 0);
 	put_n(sp, 1, 5);
 	flip_byte(f->dir, 0, 1, SPOOL_HDR_LEN + 3); /* ciphertext */
-	flip_byte(f->dir, 1, 2, 70);                /* header (AAD): endpoint count */
+	flip_byte(f->dir, 1, 2, 70);		    /* header (AAD): endpoint count */
 	flip_byte(f->dir, 2, 3, SPOOL_AAD_LEN + 1); /* tag */
 	expect_next(sp, 4);
 	spool_get_stats(sp, &st);
@@ -300,7 +301,9 @@ static void test_keys_parse(void **state)
 	(void)f;
 	assert_int_equal(spool_keys_add_hex(k, "abcd"), -EINVAL);
 	assert_int_equal(spool_keys_add_hex(k, KEY_A "00"), -EINVAL);
-	assert_int_equal(spool_keys_add_hex(k, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"), -EINVAL);
+	assert_int_equal(spool_keys_add_hex(
+			     k, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+			 -EINVAL);
 	assert_int_equal(spool_keys_add_hex(k, KEY_A "\n"), 0);
 	assert_int_equal(spool_keys_add_hex(k, KEY_A), 0); /* same key: still one */
 	assert_int_equal(spool_keys_count(k), 1);
@@ -375,11 +378,15 @@ static void test_open_without_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_put_peek_remove_order), T(test_file_mode_and_no_plaintext),
-		T(test_lock_is_exclusive),     T(test_full_drops_oldest),
-		T(test_flipped_byte_quarantined), T(test_key_rotation),
-		T(test_keys_parse),            T(test_stale_temp_and_foreign_files),
-		T(test_open_without_key),
+	    T(test_put_peek_remove_order),
+	    T(test_file_mode_and_no_plaintext),
+	    T(test_lock_is_exclusive),
+	    T(test_full_drops_oldest),
+	    T(test_flipped_byte_quarantined),
+	    T(test_key_rotation),
+	    T(test_keys_parse),
+	    T(test_stale_temp_and_foreign_files),
+	    T(test_open_without_key),
 	};
 
 	log_setup(LOG_ERROR, 0);

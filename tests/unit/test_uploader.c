@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
 #include "../../src/uploader.c"
 
@@ -42,20 +43,24 @@ static void test_retry_after_dates(void **state)
 	uint64_t s = 99;
 
 	(void)state;
-	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 - 30, &s), 0);
+	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 - 30, &s),
+			 0);
 	assert_int_equal(s, 30);
-	assert_int_equal(uploader_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t0 - 5, &s), 0);
+	assert_int_equal(uploader_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t0 - 5, &s),
+			 0);
 	assert_int_equal(s, 5);
 	assert_int_equal(uploader_parse_retry_after("Sun Nov  6 08:49:37 1994", t0 - 1, &s), 0);
 	assert_int_equal(s, 1);
 	/* In the past: retry now. */
-	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 + 100, &s), 0);
+	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 + 100, &s),
+			 0);
 	assert_int_equal(s, 0);
 	/* Far future: capped. */
-	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 - 100000, &s),
-			 0);
+	assert_int_equal(
+	    uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t0 - 100000, &s), 0);
 	assert_int_equal(s, UPLOADER_RETRY_AFTER_MAX_S);
-	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 CET", t0, &s), -EINVAL);
+	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 CET", t0, &s),
+			 -EINVAL);
 	assert_int_equal(uploader_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT x", t0, &s),
 			 -EINVAL);
 }
@@ -217,11 +222,14 @@ static void test_token_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retry_after_seconds), cmocka_unit_test(test_retry_after_dates),
-		cmocka_unit_test(test_backoff_full_jitter), cmocka_unit_test(test_backoff_spread),
-		cmocka_unit_test(test_classify),            cmocka_unit_test(test_opts),
-		cmocka_unit_test(test_new_builds_url_and_pins),
-		cmocka_unit_test(test_token_file_errors),
+	    cmocka_unit_test(test_retry_after_seconds),
+	    cmocka_unit_test(test_retry_after_dates),
+	    cmocka_unit_test(test_backoff_full_jitter),
+	    cmocka_unit_test(test_backoff_spread),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_opts),
+	    cmocka_unit_test(test_new_builds_url_and_pins),
+	    cmocka_unit_test(test_token_file_errors),
 	};
 
 	log_setup(LOG_ERROR + 0, 0);

@@ -509,6 +509,7 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 {
 	char lockp[PATH_MAX];
 	struct spool *sp;
+	struct stat sb;
 	int n, err;
 
 	if (!dir || !keys || keys->n == 0 || !out)
@@ -530,6 +531,15 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 	err = mkdir_p(sp->dir, 0700);
 	if (err)
 		goto cleanup;
+	/* An existing directory others can read is tightened: the files are
+	 * encrypted, but their names and sizes are ours alone too. */
+	if (stat(sp->dir, &sb) == 0 && (sb.st_mode & 077)) {
+		if (chmod(sp->dir, 0700) < 0) {
+			err = -errno;
+			goto cleanup;
+		}
+		log_info("spool: %s was accessible to others; now mode 0700", sp->dir);
+	}
 	sp->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (sp->lock_fd < 0) {
 		err = -errno;

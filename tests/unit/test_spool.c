@@ -168,7 +168,12 @@ static void test_lock_is_exclusive(void **state)
 	struct fx *f = *state;
 	struct spool *a = NULL, *b = NULL;
 
+	struct stat sb;
+
+	assert_int_equal(chmod(f->dir, 0755), 0);
 	assert_int_equal(spool_open(f->dir, NULL, f->keys, &a), 0);
+	assert_int_equal(stat(f->dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
 	assert_int_equal(spool_open(f->dir, NULL, f->keys, &b), -EBUSY);
 	assert_null(b);
 	spool_close(a);

@@ -82,14 +82,20 @@ sat_kill9() {
 	SAT_PID=
 }
 
-# post FILE [curl options...]: POST /v1/batches with the token and the
-# right headers unless overridden; prints "CODE BODY".
+# post FILE [curl options...]: POST /v1/batches with the right headers
+# unless CT or CE (content type, encoding; empty = none) say otherwise, and the token unless AUTH says otherwise ("none" for
+# no Authorization header); prints "CODE BODY".
 post() {
 	f=$1
 	shift
-	code=$(curl -sS --cacert "$T/ca.pem" -o "$T/resp" -w '%{http_code}' \
-		-H 'Content-Type: application/json' -H 'Content-Encoding: gzip' \
-		-H "Authorization: Bearer s3cret-token-for-tests" "$@" \
+	auth=${AUTH:-Bearer s3cret-token-for-tests}
+	[ "$auth" = none ] && set -- -H 'X-No-Auth: 1' "$@" || set -- -H "Authorization: $auth" "$@"
+	ct=${CT-application/json}
+	ce=${CE-gzip}
+	[ -n "$ce" ] && set -- -H "Content-Encoding: $ce" "$@"
+	# curl sends a form type unless told; an empty value removes the header.
+	set -- -H "Content-Type: $ct" "$@"
+	code=$(curl -sS --cacert "$T/ca.pem" -o "$T/resp" -w '%{http_code}' "$@" \
 		--data-binary "@$f" "https://localhost:$PORT/v1/batches")
 	printf '%s %s\n' "$code" "$(cat "$T/resp")"
 }

@@ -30,6 +30,10 @@ def metadata(service, path, sensor, count):
     }
 
 
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".000000000Z"
+
+
 def batch(args):
     """batch ID SENSOR [SCHEMA] [SERVICE]: a gzip batch on stdout."""
     bid = args[0] if args and args[0] != "-" else str(uuid.uuid4())
@@ -38,8 +42,8 @@ def batch(args):
     doc["schema"] = args[2] if len(args) > 2 else SCHEMA
     doc["batch_id"] = bid
     doc["sensor"] = {"id": sensor, "version": "0.1.0"}
-    now = time.time_ns()
-    doc["window"] = {"start_ns": now - 60 * 10**9, "end_ns": now}
+    now = time.time()
+    doc["window"] = {"start": rfc3339(now - 60), "end": rfc3339(now)}
     sys.stdout.buffer.write(gzip.compress(json.dumps(doc).encode()))
 
 

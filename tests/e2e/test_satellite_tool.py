@@ -78,8 +78,9 @@ def is_closed(s):
 
 
 def slowloris(args):
-    """slowloris PORT CAFILE INTERVAL MAXSECS: TLS, then a request one byte
-    per INTERVAL; prints "cut SECONDS" when the server closes first, else
+    """slowloris PORT CAFILE INTERVAL MAXSECS [body]: TLS, then a request
+    (its headers, or with "body" its body after quick headers) one byte per
+    INTERVAL; prints "cut SECONDS" when the server closes first, else
     "survived"."""
     port, cafile, interval, maxsecs = int(args[0]), args[1], float(args[2]), float(args[3])
     ctx = ssl.create_default_context(cafile=cafile)
@@ -87,6 +88,11 @@ def slowloris(args):
     start = time.monotonic()
     s = ctx.wrap_socket(raw, server_hostname="localhost")
     req = b"POST /v1/batches HTTP/1.1\r\nHost: localhost\r\n" + b"X-Pad: " + b"a" * 4000
+    if len(args) > 4 and args[4] == "body":
+        s.sendall(b"POST /v1/batches HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                  b"Content-Length: 4000\r\n\r\n")
+        req = b"\x1f" * 4000
     s.settimeout(interval)
     for i in range(len(req)):
         if time.monotonic() - start > maxsecs:

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <event2/buffer.h>
@@ -47,6 +48,7 @@
 #define SAT_MAX_HEADERS_SIZE 16384
 #define SAT_STATE_FORMAT "apisonar.satellite-state/v1"
 #define SAT_RL_SENSORS 4096
+#define SAT_LISTEN_BACKLOG 1024
 
 /* Why a request was refused; the label set of rejected_total is exactly
  * this list, so no value from a request ever becomes a label. */
@@ -853,6 +855,39 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(s->base);
 }
 
+/* Our own listening socket: a backlog deep enough for a burst of sensors
+ * reconnecting at once (evhttp_bind_socket's is 128), close-on-exec,
+ * non-blocking. Returns the fd or a negative errno. */
+static int listen_socket(const char *addr, uint16_t port)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char portstr[8];
+	int fd, one = 1, rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(addr, portstr, &hints, &ai);
+	if (rc != 0)
+		return -EINVAL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SAT_LISTEN_BACKLOG) != 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	rc = fd;
+out:
+	freeaddrinfo(ai);
+	return rc;
+}
+
 static void log_listening(struct sat_server *s)
 {
 	struct sockaddr_storage ss;
@@ -935,10 +970,17 @@ int sat_run(const struct sat_config *cfg)
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	s->bound = evhttp_bind_socket_with_handle(s->http, cfg->listen_addr, cfg->listen_port);
-	if (!s->bound) {
+	rc = listen_socket(cfg->listen_addr, cfg->listen_port);
+	if (rc < 0) {
 		log_error("satellite: cannot listen on %s port %u: %s", cfg->listen_addr,
-			  cfg->listen_port, strerror(errno));
+			  cfg->listen_port, rc == -EINVAL ? "not a numeric address" : strerror(-rc));
+		goto out;
+	}
+	s->bound = evhttp_accept_socket_with_handle(s->http, rc);
+	if (!s->bound) {
+		close(rc);
+		log_error("satellite: cannot accept on %s port %u", cfg->listen_addr,
+			  cfg->listen_port);
 		goto out;
 	}
 	log_listening(s);

@@ -34,6 +34,7 @@ struct uploader {
 	CURL *curl;
 	int audit_fd;
 	char retry_after[UPLOADER_HDR_VALUE_CAP]; /* of the last response */
+	char errbuf[CURL_ERROR_SIZE];             /* curl's detail of a failure */
 	struct uploader_stats st;
 };
 
@@ -633,7 +634,9 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, u->errbuf);
 	u->retry_after[0] = '\0';
+	u->errbuf[0] = '\0';
 
 	cc = curl_easy_perform(c);
 	/* The token lives in the header list only; wipe it before freeing. */
@@ -654,7 +657,8 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 	} else {
 		res->verdict = UPLOAD_RETRY;
 		res->kind = curl_kind(cc);
-		log_warn("upload of batch %s to %s: %s", m->id, u->url, curl_easy_strerror(cc));
+		log_warn("upload of batch %s to %s: %s: %s", m->id, u->url, curl_easy_strerror(cc),
+			 u->errbuf[0] ? u->errbuf : "no detail");
 	}
 	switch (res->verdict) {
 	case UPLOAD_DELIVERED:

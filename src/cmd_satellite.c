@@ -2,6 +2,7 @@
 /* `apisonar satellite`: options into a sat_config, then sat_run(). */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,13 @@ static void sat_usage(FILE *f)
 		"                          arrive within this (default 30)\n"
 		"  --dedup-ids N           batch ids remembered for de-duplication (default 100000)\n"
 		"  --log-json              log JSON lines\n"
-		"  -v, --verbose           debug logging\n");
+		"  -v, --verbose           debug logging\n"
+		"\n"
+		"Forwarding upstream (every flush, what arrived since the last one becomes a\n"
+		"batch in DIR/spool, sent by the uploader). The uploader's options, except\n"
+		"that its token file is --upstream-token-file here:\n"
+		"  --sensor-id ID          identity in forwarded batches (default: host name)\n");
+	uploader_opts_usage(f);
 }
 
 /* "1.2.3.4:443" or "[::1]:443" into a numeric address and a port. */
@@ -89,7 +96,19 @@ int cmd_satellite(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "dedup-ids", required_argument, NULL, 'D' },
-		{ "endpoint", required_argument, NULL, 'E' },
+		{ "sensor-id", required_argument, NULL, 'S' },
+		/* The uploader's options; its --token-file would clash with ours. */
+		{ "endpoint", required_argument, NULL, UPLOADER_OPT_ENDPOINT },
+		{ "upstream-token-file", required_argument, NULL, UPLOADER_OPT_TOKEN_FILE },
+		{ "ca-file", required_argument, NULL, UPLOADER_OPT_CA_FILE },
+		{ "pin-sha256", required_argument, NULL, UPLOADER_OPT_PIN_SHA256 },
+		{ "client-cert", required_argument, NULL, UPLOADER_OPT_CLIENT_CERT },
+		{ "client-key", required_argument, NULL, UPLOADER_OPT_CLIENT_KEY },
+		{ "spool-key-file", required_argument, NULL, UPLOADER_OPT_SPOOL_KEY_FILE },
+		{ "audit-log", required_argument, NULL, UPLOADER_OPT_AUDIT_LOG },
+		{ "max-spool-bytes", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_BYTES },
+		{ "max-spool-files", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_FILES },
+		{ "max-rate", required_argument, NULL, UPLOADER_OPT_MAX_RATE },
 		{ "log-json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -104,10 +123,13 @@ int cmd_satellite(int argc, char **argv)
 		.request_timeout = 30,
 		.dedup_cap = 100000,
 	};
-	char addr[SAT_ADDR_MAX];
-	int have_listen = 0, log_json = 0, verbose = 0, o;
+	struct uploader_opts uo;
+	char addr[SAT_ADDR_MAX], host[128];
+	int have_listen = 0, log_json = 0, verbose = 0, o, rc;
 	uint64_t v;
 
+	memset(&uo, 0, sizeof(uo));
+	uo.timeout_s = 15; /* bounds how long a stop waits for a send in flight */
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -175,10 +197,9 @@ int cmd_satellite(int argc, char **argv)
 				return EXIT_USAGE;
 			cfg.dedup_cap = (uint32_t)v;
 			break;
-		case 'E':
-			fprintf(stderr, "apisonar satellite: forwarding upstream (--endpoint) is not "
-					"built in this version\n");
-			return EXIT_USAGE;
+		case 'S':
+			cfg.sensor_id = optarg;
+			break;
 		case 'J':
 			log_json = 1;
 			break;
@@ -189,6 +210,12 @@ int cmd_satellite(int argc, char **argv)
 			sat_usage(stdout);
 			return 0;
 		default:
+			if (o >= UPLOADER_OPT_ENDPOINT && o < UPLOADER_OPT__END) {
+				rc = uploader_opt_parse(&uo, o, optarg);
+				if (rc == 0)
+					break;
+				return EXIT_USAGE;
+			}
 			fprintf(stderr, "apisonar satellite: unknown option or missing value: %s\n\n",
 				argv[optind - 1]);
 			sat_usage(stderr);
@@ -208,6 +235,24 @@ int cmd_satellite(int argc, char **argv)
 	if (!cfg.client_ca && !cfg.token_file) {
 		fprintf(stderr, "apisonar satellite: give --token-file, --client-ca or both: the "
 				"ingest API never runs without authentication\n");
+		return EXIT_USAGE;
+	}
+	if (uo.endpoint) {
+		if (uploader_opts_check(&uo) != 0)
+			return EXIT_USAGE;
+		cfg.upstream = &uo;
+	} else if (uo.token_file || uo.ca_file || uo.n_pins || uo.client_cert || uo.client_key) {
+		fprintf(stderr, "apisonar satellite: upstream options need --endpoint\n");
+		return EXIT_USAGE;
+	}
+	if (!cfg.sensor_id) {
+		if (gethostname(host, sizeof(host)) != 0 || !host[0])
+			snprintf(host, sizeof(host), "satellite");
+		host[sizeof(host) - 1] = '\0';
+		cfg.sensor_id = host;
+	}
+	if (strlen(cfg.sensor_id) == 0 || strlen(cfg.sensor_id) >= 128) {
+		fprintf(stderr, "apisonar satellite: --sensor-id must be 1..127 bytes\n");
 		return EXIT_USAGE;
 	}
 	log_setup(verbose ? LOG_DEBUG : LOG_INFO, log_json);

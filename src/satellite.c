@@ -86,6 +86,9 @@ struct sat_metrics {
 	uint64_t flushes;
 	uint64_t flush_errors;
 	uint64_t replayed;       /* journal entries merged at start */
+	uint64_t fwd_spooled;    /* deltas handed to the forwarding spool */
+	uint64_t fwd_refused;    /* deltas the last guard refused (dropped) */
+	uint64_t fwd_errors;     /* deltas not spooled this time (kept for the next) */
 };
 
 struct sat_server {
@@ -99,6 +102,10 @@ struct sat_server {
 	struct catalog *cat;
 	struct sat_dedup *dedup;
 	struct sat_ratelim *rl;
+	struct catalog *delta;   /* merged since the last forward (NULL: no forwarding) */
+	uint64_t delta_start_ns; /* wall clock of its first merge */
+	int delta_dirty;
+	struct sat_forward *fwd;
 	struct event *flush_ev;
 	struct event *sig_ev[2];
 	char journal_dir[PATH_MAX];
@@ -375,6 +382,26 @@ static int journal_path(const struct sat_server *s, const char *id, char *out, s
 	return r < 0 || (size_t)r >= n ? -ENAMETOOLONG : 0;
 }
 
+/* What goes upstream is what arrived since the last forward, not the
+ * whole catalog again: upstream adds counts, so each batch's content must
+ * reach it once. */
+static void delta_merge(struct sat_server *s, const cJSON *doc)
+{
+	char err[256];
+
+	if (!s->delta)
+		return;
+	if (catalog_merge_metadata(s->delta, doc, err, sizeof(err)) != 0) {
+		s->m.fwd_errors++;
+		log_warn("satellite: a batch merged into the catalog but not into the forward delta: %s",
+			 err);
+		return;
+	}
+	if (!s->delta_dirty)
+		s->delta_start_ns = now_wall_ns();
+	s->delta_dirty = 1;
+}
+
 /* ---- POST /v1/batches -------------------------------------------------------- */
 
 static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
@@ -457,6 +484,7 @@ static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, 
 		       err[0] ? err : "batch could not be merged");
 		goto out;
 	}
+	delta_merge(s, doc);
 	sat_dedup_add(s->dedup, meta.id);
 	s->dirty = 1;
 	s->m.accepted++;
@@ -534,6 +562,37 @@ static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
 	P("# HELP apisonar_satellite_journal_replayed_total Journaled batches merged at start-up.\n"
 	  "# TYPE apisonar_satellite_journal_replayed_total counter\n"
 	  "apisonar_satellite_journal_replayed_total %llu\n", (unsigned long long)s->m.replayed);
+	if (s->fwd) {
+		struct sat_fwd_stats fs;
+
+		sat_fwd_get_stats(s->fwd, &fs);
+		P("# HELP apisonar_satellite_forward_batches_total Batches of merged deltas forwarded upstream, by outcome.\n"
+		  "# TYPE apisonar_satellite_forward_batches_total counter\n");
+		P("apisonar_satellite_forward_batches_total{result=\"spooled\"} %llu\n",
+		  (unsigned long long)s->m.fwd_spooled);
+		P("apisonar_satellite_forward_batches_total{result=\"delivered\"} %llu\n",
+		  (unsigned long long)fs.delivered);
+		P("apisonar_satellite_forward_batches_total{result=\"retry\"} %llu\n",
+		  (unsigned long long)fs.retries);
+		P("apisonar_satellite_forward_batches_total{result=\"rejected\"} %llu\n",
+		  (unsigned long long)fs.rejected);
+		P("apisonar_satellite_forward_batches_total{result=\"refused_by_guard\"} %llu\n",
+		  (unsigned long long)s->m.fwd_refused);
+		P("apisonar_satellite_forward_batches_total{result=\"error\"} %llu\n",
+		  (unsigned long long)(s->m.fwd_errors + fs.errors));
+		P("# HELP apisonar_satellite_forward_spool_batches Batches waiting in the forwarding spool.\n"
+		  "# TYPE apisonar_satellite_forward_spool_batches gauge\n"
+		  "apisonar_satellite_forward_spool_batches %llu\n",
+		  (unsigned long long)fs.spool_files);
+		P("# HELP apisonar_satellite_forward_spool_bytes Bytes in the forwarding spool.\n"
+		  "# TYPE apisonar_satellite_forward_spool_bytes gauge\n"
+		  "apisonar_satellite_forward_spool_bytes %llu\n",
+		  (unsigned long long)fs.spool_bytes);
+		P("# HELP apisonar_satellite_forward_spool_dropped_total Oldest batches dropped because the spool was full.\n"
+		  "# TYPE apisonar_satellite_forward_spool_dropped_total counter\n"
+		  "apisonar_satellite_forward_spool_dropped_total %llu\n",
+		  (unsigned long long)fs.spool_dropped);
+	}
 #undef P
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
@@ -587,6 +646,59 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- state, journal, flush ------------------------------------------------------ */
 
+static int delta_reset(struct sat_server *s)
+{
+	struct catalog_limits lim = { 0 };
+	struct catalog *n = catalog_new(&lim);
+
+	if (!n)
+		return -ENOMEM;
+	catalog_free(s->delta);
+	s->delta = n;
+	s->delta_dirty = 0;
+	return 0;
+}
+
+/* Turns the delta into a batch in the forwarding spool. Runs before the
+ * state is written: a crash in between sends the delta again later under
+ * a new id (at least once), never loses it. */
+static void forward_delta(struct sat_server *s)
+{
+	struct batch_sensor bs = { .id = s->cfg->sensor_id, .version = APISONAR_VERSION };
+	struct batch_meta meta;
+	unsigned char *gz = NULL;
+	size_t len = 0;
+	cJSON *doc;
+	int rc;
+
+	if (!s->fwd || !s->delta_dirty)
+		return;
+	doc = catalog_to_metadata(s->delta);
+	rc = doc ? batch_encode(doc, &bs, s->delta_start_ns, now_wall_ns(), &gz, &len, &meta)
+		 : -ENOMEM;
+	cJSON_Delete(doc);
+	if (rc == -EPERM) {
+		/* The guard will refuse it every time: drop it, counted. */
+		s->m.fwd_refused++;
+		log_error("satellite: the last guard refused the forward delta; dropped");
+		if (delta_reset(s) != 0)
+			s->m.fwd_errors++;
+		return;
+	}
+	if (rc == 0)
+		rc = sat_fwd_put(s->fwd, gz, len, &meta);
+	free(gz);
+	if (rc != 0) {
+		s->m.fwd_errors++;
+		log_error("satellite: cannot spool the forward delta (kept for the next flush): %s",
+			  strerror(-rc));
+		return;
+	}
+	s->m.fwd_spooled++;
+	if (delta_reset(s) != 0)
+		s->m.fwd_errors++;
+}
+
 /* Writes the catalog and the ids merged into it as one atomic file, then
  * the readable outputs, then drops the journal it covers. */
 static int sat_flush(struct sat_server *s)
@@ -600,6 +712,7 @@ static int sat_flush(struct sat_server *s)
 
 	if (!st || !cat)
 		goto out;
+	forward_delta(s);
 	cJSON_AddStringToObject(st, "format", SAT_STATE_FORMAT);
 	ids = cJSON_AddArrayToObject(st, "batch_ids");
 	if (!ids)
@@ -652,7 +765,7 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->dirty)
+	if (s->dirty || s->delta_dirty)
 		(void)sat_flush(s);
 }
 
@@ -741,6 +854,8 @@ static int replay_journal(struct sat_server *s)
 			rc = -EINVAL;
 		if (rc == 0)
 			rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
+		if (rc == 0)
+			delta_merge(s, doc);
 		free(buf);
 		cJSON_Delete(doc);
 		if (rc != 0) {
@@ -850,7 +965,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		evhttp_del_accept_socket(s->http, s->bound);
 		s->bound = NULL;
 	}
-	if (s->dirty)
+	if (s->dirty || s->delta_dirty)
 		(void)sat_flush(s);
 	event_base_loopbreak(s->base);
 }
@@ -951,9 +1066,17 @@ int sat_run(const struct sat_config *cfg)
 		log_error("satellite: out of memory");
 		goto out;
 	}
+	if (cfg->upstream) {
+		char spool_dir[PATH_MAX];
+
+		if (snprintf(spool_dir, sizeof(spool_dir), "%s/spool", cfg->out_dir) >=
+			    (int)sizeof(spool_dir) ||
+		    delta_reset(s) != 0 || sat_fwd_start(cfg->upstream, spool_dir, &s->fwd) != 0)
+			goto out;
+	}
 	if (load_state(s) != 0 || replay_journal(s) != 0)
 		goto out;
-	if (s->dirty && sat_flush(s) != 0)
+	if ((s->dirty || s->delta_dirty) && sat_flush(s) != 0)
 		goto out;
 
 	s->base = event_base_new();
@@ -1001,7 +1124,7 @@ int sat_run(const struct sat_config *cfg)
 		log_error("satellite: the event loop failed");
 		goto out;
 	}
-	if (s->dirty && sat_flush(s) != 0)
+	if ((s->dirty || s->delta_dirty) && sat_flush(s) != 0)
 		goto out;
 	log_info("satellite: stopped: %llu batches accepted, %llu duplicates",
 		 (unsigned long long)s->m.accepted, (unsigned long long)s->m.duplicate);
@@ -1017,8 +1140,10 @@ out:
 		event_free(s->sig_ev[1]);
 	if (s->base)
 		event_base_free(s->base);
+	sat_fwd_stop(s->fwd); /* batches left in the spool go at the next start */
 	SSL_CTX_free(s->ssl_ctx);
 	sat_rl_free(s->rl);
+	catalog_free(s->delta);
 	sat_dedup_free(s->dedup);
 	catalog_free(s->cat);
 	OPENSSL_cleanse(s->token_digest, sizeof(s->token_digest));

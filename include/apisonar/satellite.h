@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "apisonar/batch.h"
+#include "apisonar/uploader.h"
 
 /* ---- per-sensor token bucket ------------------------------------------- */
 
@@ -59,6 +60,36 @@ uint32_t sat_dedup_count(const struct sat_dedup *d);
 /* The i-th id from the oldest (i < count), for persisting in order. */
 const char *sat_dedup_at(const struct sat_dedup *d, uint32_t i);
 
+/* ---- forwarding upstream: a spool drained by the uploader in a thread ---- */
+
+struct sat_forward;
+
+struct sat_fwd_stats {
+	uint64_t delivered;   /* batches upstream answered 2xx to */
+	uint64_t retries;     /* attempts to retry later (network, 5xx, 429, 401/403) */
+	uint64_t rejected;    /* permanent 4xx: quarantined */
+	uint64_t errors;      /* local failures (spool, memory) */
+	uint64_t spool_files; /* batches waiting */
+	uint64_t spool_bytes;
+	uint64_t spool_dropped; /* oldest dropped because the spool was full */
+};
+
+/* Builds the uploader (checks the options, reads the token), opens the
+ * spool in spool_dir with the options' keys and starts the sender thread.
+ * Returns 0 or a negative errno (the reason is logged). */
+int sat_fwd_start(const struct uploader_opts *o, const char *spool_dir, struct sat_forward **out)
+	__attribute__((warn_unused_result));
+
+/* Spools one batch (durably) for the sender thread. */
+int sat_fwd_put(struct sat_forward *f, const void *gz, size_t len, const struct batch_meta *m)
+	__attribute__((warn_unused_result));
+
+void sat_fwd_get_stats(struct sat_forward *f, struct sat_fwd_stats *out);
+
+/* Stops the thread (an attempt in flight finishes or times out) and frees
+ * everything. NULL-safe. */
+void sat_fwd_stop(struct sat_forward *f);
+
 /* ---- the server --------------------------------------------------------- */
 
 struct sat_config {
@@ -77,6 +108,8 @@ struct sat_config {
 	uint32_t idle_timeout;    /* seconds without a byte */
 	uint32_t request_timeout; /* seconds from connect (or last reply) to full request */
 	uint32_t dedup_cap;       /* batch ids remembered */
+	const struct uploader_opts *upstream; /* NULL: no forwarding */
+	const char *sensor_id;    /* identity in forwarded batches */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up

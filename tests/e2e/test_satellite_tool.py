@@ -58,10 +58,15 @@ def idle(args):
     prints how many the server closed within 1 s and by the end."""
     port, n, hold = int(args[0]), int(args[1]), float(args[2])
     socks = []
-    for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port))
+    for i in range(n):
+        try:
+            s = socket.create_connection(("127.0.0.1", port))
+        except OSError as e:
+            sys.exit("connect %d of %d failed: %s" % (i + 1, n, e))
         s.setblocking(False)
         socks.append(s)
+    sys.stderr.write("connected %d\n" % n)
+    sys.stderr.flush()
     closed_early = 0
     time.sleep(1.0)
     for s in socks:

@@ -3,7 +3,7 @@
 # directory, certificates made with openssl, and start/stop/post helpers.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/build/apisonar
+BIN=${APISONAR_BIN:-$ROOT/build/apisonar}
 TOOL="python3 $ROOT/tests/e2e/test_satellite_tool.py"
 T=$(mktemp -d /tmp/apisonar-sat.XXXXXX)
 SAT_PID=
@@ -17,6 +17,10 @@ trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
+	if grep -qs "missing services array" "$T/resp"; then
+		echo "    (batch_decode refuses the metadata format of docs/metadata.md, where"
+		echo "     services is an object keyed by name: src/batch.c must accept it)"
+	fi
 	[ -f "$T/sat.log" ] && sed 's/^/    satellite: /' "$T/sat.log" | tail -n 20
 	exit 1
 }

@@ -21,13 +21,36 @@
 #define ANON_MAX_TEMPLATE 1024
 #define ANON_MAX_HOST 253
 
+#define ANON_DIGIT_RUN 6 /* a run this long is an id glued to a word */
+
+/* Ids often hide behind a prefix ("u4111111111111111", "order-123456"):
+ * a long run of digits inside a word makes it a value. */
+static int long_digit_run(const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		run = (s[i] >= '0' && s[i] <= '9') ? run + 1 : 0;
+		if (run >= ANON_DIGIT_RUN)
+			return 1;
+	}
+	return 0;
+}
+
 int anon_name_ok(const char *s, size_t n)
 {
+	size_t i;
+
 	if (n == 0 || n > ANON_MAX_NAME)
 		return 0;
 	if (!doc_utf8_ok((const unsigned char *)s, n))
 		return 0;
-	return !detect_is_value_like(s, n);
+	/* Names are identifiers: whitespace or an inner '@' means a value
+	 * ("Jane Doe", "a@b.c") used as a key. A leading '@' stays ("@type"). */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
+			return 0;
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
 }
 
 /* Singular of a path word, as an identifier: "users" -> "user",
@@ -66,27 +89,27 @@ void anon_singular(const char *seg, size_t n, char *out, size_t outlen)
  * added to a schema node: type, format and class, nothing of the value. */
 static void value_node(cJSON *node, const char *s, size_t n)
 {
-	enum detect_format f = detect_format(s, n);
-	enum detect_class cl = detect_value(s, n);
+	enum detect_format f = DF_NONE;
+	enum detect_class cl = detect_value_format(s, n, &f);
 
-	doc_count_add(node, "n", 1);
+	doc_countk(node, "n", 1);
 	switch (f) {
 	case DF_INTEGER:
-		doc_set_add(node, "types", "integer", 8);
+		doc_set_add_static(node, "types", "integer", 8);
 		break;
 	case DF_NUMBER:
-		doc_set_add(node, "types", "number", 8);
+		doc_set_add_static(node, "types", "number", 8);
 		break;
 	case DF_BOOL:
-		doc_set_add(node, "types", "boolean", 8);
+		doc_set_add_static(node, "types", "boolean", 8);
 		break;
 	default:
-		doc_set_add(node, "types", "string", 8);
-		doc_set_add(node, "formats", f == DF_NONE ? "text" : detect_format_name(f), 32);
+		doc_set_add_static(node, "types", "string", 8);
+		doc_set_add_static(node, "formats", f == DF_NONE ? "text" : detect_format_name(f), 32);
 		break;
 	}
 	if (cl != DC_NONE)
-		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+		doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 }
 
 #define ANON_NAME_CACHE 1024 /* direct-mapped; names repeat across exchanges */
@@ -121,7 +144,7 @@ static void name_class(cJSON *node, const char *name)
 	enum detect_class cl = cached_name_class(name);
 
 	if (cl != DC_NONE)
-		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+		doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 }
 
 /* A segment stays a literal only when it is short, made of path-word
@@ -139,7 +162,7 @@ static int literal_segment(const char *s, size_t n)
 		      c == '-' || c == '_' || c == '.' || c == '~'))
 			return 0;
 	}
-	return !detect_is_value_like(s, n);
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
 }
 
 int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
@@ -216,38 +239,62 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 
 /* ---- JSON schema inference ------------------------------------------------ */
 
+#define ANON_MAP_MIN_RECORDS 24 /* keys of records (objects/arrays) that make a map */
+#define ANON_MAP_MIN_SCALARS 64 /* keys of one scalar type that make a map */
+
+/* An object whose keys behave like values: many keys whose values all have
+ * one shape ({"alice": {...}, "bob": {...}, ...}). Decided from the object
+ * alone, so it does not depend on what else was seen. */
+static int dynamic_keys(const cJSON *v)
+{
+	const cJSON *it;
+	int n = 0, type = -1;
+
+	for (it = v->child; it; it = it->next) {
+		int t = it->type & 0xff;
+
+		if (type >= 0 && t != type)
+			return 0;
+		type = t;
+		n++;
+	}
+	if (n >= ANON_MAP_MIN_RECORDS && (type == cJSON_Object || type == cJSON_Array))
+		return 1;
+	return n >= ANON_MAP_MIN_SCALARS;
+}
+
 void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon_limits *lim,
 		       struct anon_counters *cnt)
 {
 	const cJSON *it;
 	int n = 0;
 
-	doc_count_add(node, "n", 1);
+	doc_countk(node, "n", 1);
 	if (cJSON_IsNull(v)) {
-		doc_set_add(node, "types", "null", 8);
+		doc_set_add_static(node, "types", "null", 8);
 	} else if (cJSON_IsBool(v)) {
-		doc_set_add(node, "types", "boolean", 8);
+		doc_set_add_static(node, "types", "boolean", 8);
 	} else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
 		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
-			doc_set_add(node, "types", "integer", 8);
+			doc_set_add_static(node, "types", "integer", 8);
 		else
-			doc_set_add(node, "types", "number", 8);
+			doc_set_add_static(node, "types", "number", 8);
 	} else if (cJSON_IsString(v)) {
 		size_t l = strlen(v->valuestring);
-		enum detect_format f = detect_format(v->valuestring, l);
-		enum detect_class cl = detect_value(v->valuestring, l);
+		enum detect_format f = DF_NONE;
+		enum detect_class cl = detect_value_format(v->valuestring, l, &f);
 
-		doc_set_add(node, "types", "string", 8);
-		doc_set_add(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||
+		doc_set_add_static(node, "types", "string", 8);
+		doc_set_add_static(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||
 						   f == DF_BOOL ?
 						     "text" :
 						     detect_format_name(f), 32);
 		if (cl != DC_NONE)
-			doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+			doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 	} else if (cJSON_IsArray(v)) {
-		doc_set_add(node, "types", "array", 8);
+		doc_set_add_static(node, "types", "array", 8);
 		if (depth >= (int)lim->max_depth) {
 			if (v->child)
 				cnt->limit_depth++;
@@ -258,16 +305,17 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 
 			if (n++ >= ANON_MAX_ARRAY_ITEMS)
 				break;
-			items = doc_obj(node, "items");
+			items = doc_objk(node, "items");
 			if (!items)
 				return;
 			anon_schema_infer(items, it, depth + 1, lim, cnt);
 		}
 	} else if (cJSON_IsObject(v)) {
 		cJSON *props = NULL;
+		int dynamic = dynamic_keys(v);
 
-		doc_set_add(node, "types", "object", 8);
-		doc_count_add(node, "objects", 1);
+		doc_set_add_static(node, "types", "object", 8);
+		doc_countk(node, "objects", 1);
 		if (depth >= (int)lim->max_depth) {
 			if (v->child)
 				cnt->limit_depth++;
@@ -281,16 +329,16 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 				cnt->limit_fields++;
 				break;
 			}
-			if (!it->string || !anon_name_ok(it->string, strlen(it->string))) {
+			if (dynamic || !it->string || !anon_name_ok(it->string, strlen(it->string))) {
 				/* A key that is a value: the object is a map. */
 				cnt->dropped_names++;
-				child = doc_obj(node, "additional");
+				child = doc_objk(node, "additional");
 				if (child)
 					anon_schema_infer(child, it, depth + 1, lim, cnt);
 				continue;
 			}
 			if (!props)
-				props = doc_obj(node, "properties");
+				props = doc_objk(node, "properties");
 			if (!props)
 				return;
 			child = doc_map_get(props, it->string, lim->max_fields, &cut);
@@ -415,10 +463,10 @@ void anon_form_infer(cJSON *node, const char *body, size_t len, const struct ano
 {
 	struct form_ctx f = { .lim = lim, .cnt = cnt };
 
-	doc_count_add(node, "n", 1);
-	doc_set_add(node, "types", "object", 8);
-	doc_count_add(node, "objects", 1);
-	f.props = doc_obj(node, "properties");
+	doc_countk(node, "n", 1);
+	doc_set_add_static(node, "types", "object", 8);
+	doc_countk(node, "objects", 1);
+	f.props = doc_objk(node, "properties");
 	if (f.props)
 		each_pair(body, len, '&', form_field, &f);
 }
@@ -469,10 +517,10 @@ int anon_multipart_infer(cJSON *node, const char *ctype, const unsigned char *bo
 		return -EINVAL;
 	snprintf(delim, sizeof(delim), "--%s", bnd);
 	dl = strlen(delim);
-	doc_count_add(node, "n", 1);
-	doc_set_add(node, "types", "object", 8);
-	doc_count_add(node, "objects", 1);
-	props = doc_obj(node, "properties");
+	doc_countk(node, "n", 1);
+	doc_set_add_static(node, "types", "object", 8);
+	doc_countk(node, "objects", 1);
+	props = doc_objk(node, "properties");
 	if (!props)
 		return -ENOMEM;
 	p = memfind(body, len, delim, dl);
@@ -524,9 +572,9 @@ int anon_multipart_infer(cJSON *node, const char *ctype, const unsigned char *bo
 		if (!child)
 			continue;
 		if (is_file) {
-			doc_count_add(child, "n", 1);
-			doc_set_add(child, "types", "string", 8);
-			doc_set_add(child, "formats", "binary", 32);
+			doc_countk(child, "n", 1);
+			doc_set_add_static(child, "types", "string", 8);
+			doc_set_add_static(child, "formats", "binary", 32);
 		} else {
 			const unsigned char *vs = he + 4;
 			const unsigned char *ve = next ? next : end;
@@ -841,11 +889,11 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 	b = doc_obj(bodies, mt);
 	if (!b)
 		return;
-	cJSON_AddNumberToObject(b, "count", 1);
-	size = doc_obj(b, "size");
-	cJSON_AddNumberToObject(size, "min", (double)msg->body_true_len);
-	cJSON_AddNumberToObject(size, "max", (double)msg->body_true_len);
-	cJSON_AddNumberToObject(size, "sum", (double)msg->body_true_len);
+	doc_countk(b, "count", 1);
+	size = doc_objk(b, "size");
+	doc_countk(size, "min", (double)msg->body_true_len);
+	doc_countk(size, "max", (double)msg->body_true_len);
+	doc_countk(size, "sum", (double)msg->body_true_len);
 	if (!data || !dlen)
 		return;
 	if (msg->body_truncated) {
@@ -874,7 +922,7 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 		cJSON *v = cJSON_ParseWithLength((const char *)data, dlen);
 
 		if (v) {
-			schema = doc_obj(b, "schema");
+			schema = doc_objk(b, "schema");
 			if (schema)
 				anon_schema_infer(schema, v, 1, lim, cnt);
 			cJSON_Delete(v);
@@ -882,11 +930,11 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 			cnt->body_undecoded++;
 		}
 	} else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-		schema = doc_obj(b, "schema");
+		schema = doc_objk(b, "schema");
 		if (schema)
 			anon_form_infer(schema, (const char *)data, dlen, lim, cnt);
 	} else if (strncmp(mt, "multipart/", 10) == 0) {
-		schema = doc_obj(b, "schema");
+		schema = doc_objk(b, "schema");
 		if (schema && anon_multipart_infer(schema, ct, data, dlen, lim, cnt)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(b, "schema");
 			cnt->body_undecoded++;
@@ -897,11 +945,37 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 
 static void size_obs(cJSON *parent, uint64_t n)
 {
-	cJSON *size = doc_obj(parent, "size");
+	cJSON *size = doc_objk(parent, "size");
 
-	cJSON_AddNumberToObject(size, "min", (double)n);
-	cJSON_AddNumberToObject(size, "max", (double)n);
-	cJSON_AddNumberToObject(size, "sum", (double)n);
+	doc_countk(size, "min", (double)n);
+	doc_countk(size, "max", (double)n);
+	doc_countk(size, "sum", (double)n);
+}
+
+/* A Host is identity, but one that embeds a detector match (a card number
+ * or token inside a label) is not kept; an address alone is fine. */
+static int host_clean(const char *h, size_t n)
+{
+	enum detect_class first = DC_NONE;
+	size_t hits = detect_scan(h, n, &first), i = 0;
+
+	if (hits > 1 || (hits == 1 && first != DC_IPV4 && first != DC_IPV6))
+		return 0;
+	/* Labels of 8+ bytes that look like values (ids, tokens, numbers
+	 * glued to letters); all-digit labels are address parts or ports. */
+	while (i < n) {
+		size_t st = i, k, digits = 0;
+
+		while (i < n && h[i] != '.' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+			i++;
+		for (k = st; k < i; k++)
+			digits += h[k] >= '0' && h[k] <= '9';
+		if (i - st >= 8 && digits < i - st &&
+		    (long_digit_run(h + st, i - st) || detect_is_value_like(h + st, i - st)))
+			return 0;
+		i++;
+	}
+	return 1;
 }
 
 /* Service identity: the Host header when it is a host name or address,
@@ -923,7 +997,7 @@ static void service_name(const struct as_exchange *x, char *out, size_t outlen)
 			      c == ']'))
 				break;
 		}
-		if (n > 0 && i == n) {
+		if (n > 0 && i == n && host_clean(h, n)) {
 			lower_copy(h, out, outlen);
 			return;
 		}
@@ -991,9 +1065,9 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	doc = cJSON_CreateObject();
 	if (!doc)
 		return -ENOMEM;
-	cJSON_AddStringToObject(doc, "schema", CATALOG_SCHEMA);
+	cJSON_AddItemToObjectCS(doc, "schema", cJSON_CreateString(CATALOG_SCHEMA));
 	service_name(x, svc_name, sizeof(svc_name));
-	svc = doc_obj(doc_obj(doc, "services"), svc_name);
+	svc = doc_obj(doc_objk(doc, "services"), svc_name);
 	if (!svc)
 		goto cleanup;
 	if (x->comm[0] && doc_utf8_ok((const unsigned char *)x->comm, strnlen(x->comm, AS_COMM_LEN)))
@@ -1002,34 +1076,34 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	params = cJSON_CreateObject();
 	if (!params)
 		goto cleanup;
-	pathp = doc_obj(params, "path");
+	pathp = doc_objk(params, "path");
 	if (anon_template_path(path, plen, tmpl, sizeof(tmpl), pathp)) {
 		cJSON_Delete(params);
 		rc = -EINVAL;
 		goto cleanup;
 	}
 	snprintf(key, sizeof(key), "%s %s", method, tmpl);
-	ep = doc_obj(doc_obj(svc, "endpoints"), key);
+	ep = doc_obj(doc_objk(svc, "endpoints"), key);
 	if (!ep) {
 		cJSON_Delete(params);
 		goto cleanup;
 	}
-	cJSON_AddStringToObject(ep, "method", method);
-	cJSON_AddStringToObject(ep, "path", tmpl);
-	cJSON_AddNumberToObject(ep, "count", 1);
+	cJSON_AddItemToObjectCS(ep, "method", cJSON_CreateString(method));
+	cJSON_AddItemToObjectCS(ep, "path", cJSON_CreateString(tmpl));
+	doc_countk(ep, "count", 1);
 	if (x->req_time_ns) {
 		doc_time(x->req_time_ns, ts);
-		cJSON_AddStringToObject(ep, "first_seen", ts);
-		cJSON_AddStringToObject(ep, "last_seen", ts);
+		cJSON_AddItemToObjectCS(ep, "first_seen", cJSON_CreateString(ts));
+		cJSON_AddItemToObjectCS(ep, "last_seen", cJSON_CreateString(ts));
 	}
 	cJSON_AddItemToObject(ep, "parameters", params);
-	auth = doc_obj(ep, "auth");
+	auth = doc_objk(ep, "auth");
 	pc.auth = auth;
 
 	if (q) {
 		size_t ql = strcspn(q, "#");
 
-		pc.params = doc_obj(params, "query");
+		pc.params = doc_objk(params, "query");
 		pc.auth_kind = "apikey_query";
 		each_pair(q, ql, '&', param_pair, &pc);
 	}
@@ -1046,7 +1120,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			continue;
 		}
 		if (strcmp(lname, "cookie") == 0) {
-			pc.params = doc_obj(params, "cookie");
+			pc.params = doc_objk(params, "cookie");
 			pc.auth_kind = "cookie";
 			pc.cookie = 1;
 			each_pair(h->value, strlen(h->value), ';', param_pair, &pc);
@@ -1063,24 +1137,24 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			auth_add(auth, "apikey_header", lname);
 			continue;
 		}
-		pc.params = doc_obj(params, "header");
+		pc.params = doc_objk(params, "header");
 		pc.auth = NULL;
 		param_pair(&pc, lname, nl, h->value, strlen(h->value));
 		pc.auth = auth;
 	}
 
-	req = doc_obj(ep, "request");
+	req = doc_objk(ep, "request");
 	size_obs(req, x->req.body_true_len);
 	if (x->req.body_true_len > 0)
-		body_obs(doc_obj(req, "bodies"), &x->req, lim, cnt);
+		body_obs(doc_objk(req, "bodies"), &x->req, lim, cnt);
 
 	if (x->status >= 100 && x->status <= 599) {
 		char st[8];
 		cJSON *resp;
 
 		snprintf(st, sizeof(st), "%03d", x->status);
-		resp = doc_obj(doc_obj(ep, "responses"), st);
-		cJSON_AddNumberToObject(resp, "count", 1);
+		resp = doc_obj(doc_objk(ep, "responses"), st);
+		doc_countk(resp, "count", 1);
 		size_obs(resp, x->resp.body_true_len);
 		for (i = 0; i < x->resp.n_headers; i++) {
 			const struct as_header *h = &x->resp.headers[i];
@@ -1093,7 +1167,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			if (strcmp(lname, "set-cookie") == 0) {
 				size_t cl = strcspn(h->value, ";");
 
-				pc.params = doc_obj(resp, "cookies");
+				pc.params = doc_objk(resp, "cookies");
 				pc.auth = NULL;
 				each_pair(h->value, cl, ';', param_pair, &pc);
 				pc.auth = auth;
@@ -1105,15 +1179,15 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 				cnt->dropped_names++;
 				continue;
 			}
-			pc.params = doc_obj(resp, "headers");
+			pc.params = doc_objk(resp, "headers");
 			pc.auth = NULL;
 			param_pair(&pc, lname, nl, h->value, strlen(h->value));
 			pc.auth = auth;
 		}
 		if (x->resp.body_true_len > 0)
-			body_obs(doc_obj(resp, "bodies"), &x->resp, lim, cnt);
-		lat = doc_obj(ep, "latency");
-		cJSON_AddNumberToObject(lat, "count", 1);
+			body_obs(doc_objk(resp, "bodies"), &x->resp, lim, cnt);
+		lat = doc_objk(ep, "latency");
+		doc_countk(lat, "count", 1);
 		b = cJSON_AddArrayToObject(lat, "buckets");
 		{
 			cJSON *pair = cJSON_CreateArray();

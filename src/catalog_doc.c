@@ -24,8 +24,9 @@ void doc_count_add(cJSON *obj, const char *name, double v)
 	cJSON_AddNumberToObject(obj, name, v);
 }
 
-/* Sorted insertion keeps sets canonical without a sort at output. */
-int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap)
+/* Sorted insertion keeps sets canonical without a sort at output. name is
+ * always a constant of ours (kept by reference); s is copied unless ref. */
+static int set_add(cJSON *obj, const char *name, const char *s, size_t cap, int ref)
 {
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
 	cJSON *it, *prev = NULL, *ns;
@@ -33,9 +34,10 @@ int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap)
 	int cmp;
 
 	if (!arr) {
-		arr = cJSON_AddArrayToObject(obj, name);
+		arr = cJSON_CreateArray();
 		if (!arr)
 			return 0;
+		cJSON_AddItemToObjectCS(obj, name, arr);
 	}
 	for (it = arr->child; it; it = it->next) {
 		cmp = strcmp(it->valuestring, s);
@@ -48,7 +50,7 @@ int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap)
 	}
 	if (n >= cap)
 		return 1; /* s is larger than the cap smallest: cut */
-	ns = cJSON_CreateString(s);
+	ns = ref ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
 	if (!ns)
 		return 0;
 	if (!prev) {
@@ -76,6 +78,43 @@ int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap)
 	return 0;
 }
 
+int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap)
+{
+	return set_add(obj, name, s, cap, 0);
+}
+
+int doc_set_add_static(cJSON *obj, const char *name, const char *s, size_t cap)
+{
+	return set_add(obj, name, s, cap, 1);
+}
+
+/* Members with constant names skip a key copy: observations are built and
+ * freed once per exchange. */
+cJSON *doc_objk(cJSON *obj, const char *name)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (o)
+		return o;
+	o = cJSON_CreateObject();
+	if (o)
+		cJSON_AddItemToObjectCS(obj, name, o);
+	return o;
+}
+
+void doc_countk(cJSON *obj, const char *name, double v)
+{
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (n && cJSON_IsNumber(n)) {
+		cJSON_SetNumberValue(n, n->valuedouble + v);
+		return;
+	}
+	n = cJSON_CreateNumber(v);
+	if (n)
+		cJSON_AddItemToObjectCS(obj, name, n);
+}
+
 cJSON *doc_obj(cJSON *obj, const char *name)
 {
 	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -95,11 +134,13 @@ cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 	for (it = map->child; it; it = it->next) {
 		if (strcmp(it->string, key) == 0)
 			return it;
-		if (!max || strcmp(it->string, max->string) > 0)
-			max = it;
 		n++;
 	}
 	if (n >= cap) {
+		/* Only a full map needs its largest key. */
+		for (it = map->child; it; it = it->next)
+			if (!max || strcmp(it->string, max->string) > 0)
+				max = it;
 		*cut = 1;
 		if (!max || strcmp(key, max->string) > 0)
 			return NULL;

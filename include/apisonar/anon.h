@@ -92,7 +92,8 @@ int anon_inflate(const unsigned char *in, size_t len, size_t cap, unsigned char 
 /* Adds v to the numeric member name of obj (created at 0). */
 void doc_count_add(cJSON *obj, const char *name, double v);
 
-/* Inserts s into the sorted string array member name of obj (created),
+/* Inserts s into the sorted string array member name of obj (created; name
+ * must have static storage),
  * keeping at most cap smallest strings. Returns 1 if something was cut. */
 int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap);
 
@@ -107,6 +108,12 @@ int doc_utf8_ok(const unsigned char *s, size_t n);
 
 /* Object member, created empty when absent. */
 cJSON *doc_obj(cJSON *obj, const char *name);
+
+/* The same for a name (and, for doc_set_add_static, an element) with
+ * static storage: kept by reference, not copied. */
+cJSON *doc_objk(cJSON *obj, const char *name);
+void doc_countk(cJSON *obj, const char *name, double v);
+int doc_set_add_static(cJSON *obj, const char *name, const char *s, size_t cap);
 
 /* The current time in RFC 3339 with milliseconds, from ns. */
 void doc_time(uint64_t ns, char out[32]);

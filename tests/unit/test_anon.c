@@ -51,6 +51,10 @@ static void test_template_values_in_segments(void **state)
 	assert_string_equal(tmpl("/search/hello%20world"), "/search/{searchId}");
 	assert_string_equal(tmpl("/tags/caf\xc3\xa9/x"), "/tags/{tagId}/x");
 	assert_string_equal(tmpl("/tags/\xff\xfe"), "/tags/{tagId}");
+	/* an id glued to a prefix */
+	assert_string_equal(tmpl("/users/u4111111111111111"), "/users/{userId}");
+	assert_string_equal(tmpl("/orders/order-123456/lines"), "/orders/{orderId}/lines");
+	assert_string_equal(tmpl("/reports/2024q1"), "/reports/2024q1");
 }
 
 static void test_template_params_named_uniquely(void **state)
@@ -181,6 +185,44 @@ static void test_schema_dynamic_keys(void **state)
 		s, "{\"n\":1,\"types\":[\"object\"],\"objects\":1,\"properties\":{\"users\":{"
 		   "\"n\":1,\"types\":[\"object\"],\"objects\":1,\"additional\":{\"n\":2,"
 		   "\"types\":[\"object\"],\"objects\":2,\"properties\":{\"age\":{\"n\":2,"
+		   "\"types\":[\"integer\"]}}}}}}");
+	free(s);
+}
+
+static void test_name_rules(void **state)
+{
+	(void)state;
+	assert_true(anon_name_ok("firstName", 9));
+	assert_true(anon_name_ok("@type", 5));
+	assert_true(anon_name_ok("x-api-version", 13));
+	assert_false(anon_name_ok("Jane Doe", 8));
+	assert_false(anon_name_ok("jane@doe.example", 16));
+	assert_false(anon_name_ok("550e8400-e29b-41d4-a716-446655440000", 36));
+	assert_false(anon_name_ok("b\xff", 2));
+	assert_false(anon_name_ok("a\x01", 2));
+	assert_false(anon_name_ok("", 0));
+}
+
+static void test_schema_many_keys_of_one_shape(void **state)
+{
+	char doc[4096];
+	const char *docs[] = { doc, NULL };
+	size_t o;
+	int i;
+	char *s;
+
+	(void)state;
+	/* 30 word-like keys, each holding a record: a map, not 30 fields. */
+	o = (size_t)snprintf(doc, sizeof(doc), "{\"byUser\":{");
+	for (i = 0; i < 30; i++)
+		o += (size_t)snprintf(doc + o, sizeof(doc) - o, "%s\"user%c%c\":{\"age\":%d}",
+				      i ? "," : "", 'a' + i % 26, 'a' + i / 26, i);
+	snprintf(doc + o, sizeof(doc) - o, "}}");
+	s = infer(docs);
+	assert_string_equal(
+		s, "{\"n\":1,\"types\":[\"object\"],\"objects\":1,\"properties\":{\"byUser\":{"
+		   "\"n\":1,\"types\":[\"object\"],\"objects\":1,\"additional\":{\"n\":30,"
+		   "\"types\":[\"object\"],\"objects\":30,\"properties\":{\"age\":{\"n\":30,"
 		   "\"types\":[\"integer\"]}}}}}}");
 	free(s);
 }
@@ -384,6 +426,17 @@ static void test_observe_service_fallback_and_bad(void **state)
 	assert_non_null(strstr(s, "\"services\":{\"10.0.0.1:8080\""));
 	assert_null(strstr(s, "evil"));
 	free(s);
+	{
+		const char *card_host[] = { "Host: u4111111111111111.example.com", NULL };
+		const char *ip_host[] = { "Host: 192.168.1.5:8080", NULL };
+
+		s = observe(tx_new("GET", "/a", card_host, NULL, 0, NULL, NULL));
+		assert_non_null(strstr(s, "\"services\":{\"10.0.0.1:8080\""));
+		free(s);
+		s = observe(tx_new("GET", "/a", ip_host, NULL, 0, NULL, NULL));
+		assert_non_null(strstr(s, "\"services\":{\"192.168.1.5:8080\""));
+		free(s);
+	}
 	/* absolute-form target */
 	s = observe(tx_new("GET", "http://h.example/x/1?q=1", NULL, NULL, 0, NULL, NULL));
 	assert_non_null(strstr(s, "\"GET /x/{xId}\""));
@@ -463,6 +516,8 @@ int main(void)
 		cmocka_unit_test(test_schema_types_nested),
 		cmocka_unit_test(test_schema_sometimes_null_and_mixed_arrays),
 		cmocka_unit_test(test_schema_dynamic_keys),
+		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_schema_many_keys_of_one_shape),
 		cmocka_unit_test(test_schema_depth_and_field_caps),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_multipart),

@@ -310,7 +310,17 @@ static void test_learned_merges_into_existing_param(void **state)
 		assert_int_equal(catalog_add_exchange(c, x), 0);
 		as_exchange_free(x);
 	}
+	/* Another method learns the same position under the same name. */
+	for (i = 0; i < 12; i++) {
+		struct as_exchange *x;
+
+		snprintf(target, sizeof(target), "/users/other%c%c", 'a' + i, 'k' + i);
+		x = tx_new("DELETE", target, NULL, NULL, 204, NULL, NULL);
+		assert_int_equal(catalog_add_exchange(c, x), 0);
+		as_exchange_free(x);
+	}
 	s = doc_text(c);
+	assert_non_null(strstr(s, "\"DELETE /users/{userId}\":{\"count\":12"));
 	assert_non_null(strstr(s, "\"GET /users/{userId}\":{\"count\":15"));
 	assert_null(strstr(s, "nameak"));
 	assert_non_null(strstr(s, "\"types\":[\"integer\",\"string\"]"));

@@ -549,8 +549,8 @@ static void audit(struct uploader *u, const struct batch_meta *m, size_t len,
 	line[n] = '\n'; /* replaces the NUL; written with an explicit length */
 	if (write(u->audit_fd, line, n + 1) != (ssize_t)(n + 1))
 		log_warn("audit log %s: short write", u->o.audit_log);
-	else if (fsync(u->audit_fd) < 0)
-		log_warn("audit log %s: fsync failed", u->o.audit_log);
+	else if (fdatasync(u->audit_fd) < 0)
+		log_warn("audit log %s: fdatasync failed", u->o.audit_log);
 	free(line);
 }
 

@@ -4,7 +4,7 @@
 # Not a test itself (not executable).
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${APISONAR_BIN:-$ROOT/build/apisonar}
 SERVER=$ROOT/tests/e2e/upload_server.py
 T=$(mktemp -d /tmp/apisonar-upload-e2e.XXXXXX)
@@ -93,6 +93,18 @@ eps = [{"method": "GET", "path": "/items/{id}/part%d" % i, "count": i + 1} for i
 doc = {"schema": "apisonar.metadata/v1",
        "services": [{"name": "shop", "endpoints": eps}, {"name": "empty", "endpoints": []}]}
 json.dump(doc, open(path, "w"))
+EOF
+}
+
+# make_docs COUNT PREFIX: PREFIX0.json .. PREFIX<COUNT-1>.json in one go
+# (python starts slowly on a loaded machine), i % 7 + 1 endpoints each.
+make_docs() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+for i in range(int(sys.argv[1])):
+    eps = [{"method": "GET", "path": "/items/{id}/part%d" % k} for k in range(i % 7 + 1)]
+    doc = {"schema": "apisonar.metadata/v1", "services": [{"name": "shop", "endpoints": eps}]}
+    json.dump(doc, open("%s%d.json" % (sys.argv[2], i), "w"))
 EOF
 }
 

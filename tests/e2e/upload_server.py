@@ -62,6 +62,7 @@ def record(entry):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body are separate writes
 
     def log_message(self, fmt, *args):
         pass
@@ -85,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(n)
+        if len(body) < n:
+            # The client went away mid-body (killed): not an upload at all.
+            record({"time": time.time(), "truncated": True, "bytes": len(body)})
+            self.close_connection = True
+            return
         entry = {
             "time": time.time(),
             "path": self.path,

@@ -1090,6 +1090,10 @@ int sat_run(const struct sat_config *cfg)
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->max_body);
 	evhttp_set_max_headers_size(s->http, SAT_MAX_HEADERS_SIZE);
 	evhttp_set_timeout(s->http, (int)cfg->idle_timeout);
+	/* Read and discard an oversized body before closing, so the client
+	 * can read its 413 instead of meeting a reset (bounded by the request
+	 * deadline). */
+	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

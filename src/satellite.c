@@ -859,7 +859,9 @@ static int replay_journal(struct sat_server *s)
 		free(buf);
 		cJSON_Delete(doc);
 		if (rc != 0) {
-			log_warn("satellite: journal entry %s cannot be merged (%s); left in place",
+			/* Never acknowledged (a write cut by the crash): the sender
+			 * still has it and will retry. The next flush removes it. */
+			log_warn("satellite: journal entry %s cannot be merged (%s); skipped",
 				 de->d_name, strerror(-rc));
 			continue;
 		}

@@ -1,13 +1,241 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Placeholder until the issue that builds 'apisonar upload' lands. */
+/*
+ * apisonar upload: puts catalog files (the metadata.json `apisonar
+ * anonymize` writes) into the encrypted spool as batches, then drains the
+ * spool to an HTTPS endpoint.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "apisonar/batch.h"
+#include "apisonar/catalog.h"
 #include "apisonar/cmd.h"
+#include "apisonar/spool.h"
+#include "apisonar/uploader.h"
+#include "apisonar/util.h"
+
+#define UPLOAD_MAX_ENQUEUE 1024
+
+enum {
+	OPT_SPOOL = 0x1000,
+	OPT_ENQUEUE,
+	OPT_ONCE,
+	OPT_SENSOR_ID,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "spool", required_argument, NULL, OPT_SPOOL },
+	{ "enqueue", required_argument, NULL, OPT_ENQUEUE },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "sensor-id", required_argument, NULL, OPT_SENSOR_ID },
+	{ "help", no_argument, NULL, OPT_HELP },
+	UPLOADER_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: apisonar upload --spool DIR [--enqueue FILE]... [--once] [--sensor-id ID]\n"
+		   "                       --endpoint URL [upload options]\n\n"
+		   "  --spool DIR            spool directory (created 0700)\n"
+		   "  --enqueue FILE         a metadata.json to spool as a batch (repeatable); with\n"
+		   "                         no --endpoint, enqueue only\n"
+		   "  --once                 drain until the spool is empty (exit 0) or a batch\n"
+		   "                         must wait for a retry (exit 1)\n"
+		   "  --sensor-id ID         sensor identity in batches (default: host name)\n\n");
+	uploader_opts_usage(f);
+}
+
+/* Turns one metadata.json into a spooled batch. The window is the file's
+ * modification time (the catalog was complete then). */
+static int enqueue_file(struct spool *sp, const char *path, const char *sensor_id)
+{
+	struct batch_sensor sensor = { .id = sensor_id, .version = APISONAR_VERSION };
+	unsigned char *gz = NULL;
+	struct batch_meta m;
+	struct stat sb;
+	char *text = NULL;
+	size_t len = 0, gzlen = 0;
+	cJSON *doc = NULL;
+	uint64_t t;
+	int err;
+
+	err = read_file_all(path, BATCH_MAX_DECODED, &text, &len);
+	if (err) {
+		log_error("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (stat(path, &sb) < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	t = (uint64_t)sb.st_mtim.tv_sec * 1000000000ull + (uint64_t)sb.st_mtim.tv_nsec;
+	doc = cJSON_ParseWithLength(text, len);
+	if (!doc) {
+		log_error("%s is not valid JSON", path);
+		err = -EINVAL;
+		goto cleanup;
+	}
+	err = batch_encode(doc, &sensor, t, t, &gz, &gzlen, &m);
+	if (err == -EPERM) {
+		log_error("%s refused by the last guard (a sensitive value was found); not spooled",
+			  path);
+		goto cleanup;
+	}
+	if (err == -EINVAL) {
+		log_error("%s is not an %s catalog document", path, CATALOG_SCHEMA);
+		goto cleanup;
+	}
+	if (err) {
+		log_error("cannot make a batch of %s: %s", path, strerror(-err));
+		goto cleanup;
+	}
+	err = spool_put(sp, gz, gzlen, &m);
+	if (err) {
+		log_error("cannot spool %s: %s", path, strerror(-err));
+		goto cleanup;
+	}
+	log_info("spooled %s as batch %s (%u services, %u endpoints, %zu bytes)", path, m.id,
+		 m.services, m.endpoints, gzlen);
+cleanup:
+	free(gz);
+	cJSON_Delete(doc);
+	free(text);
+	return err;
+}
 
 int cmd_upload(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "apisonar: 'upload' is not built yet in this version\n");
-	return 1;
+	const char *enq[UPLOAD_MAX_ENQUEUE];
+	struct uploader_opts uo;
+	struct uploader *up = NULL;
+	struct spool_keys *keys = NULL;
+	struct spool *sp = NULL;
+	struct spool_stats ss;
+	struct uploader_stats us;
+	struct sigaction sa;
+	const char *spool_dir = NULL, *sensor_id = NULL;
+	char host[128];
+	unsigned n_enq = 0, i, failed = 0;
+	int opt, once = 0, rc = 1, err;
+
+	memset(&uo, 0, sizeof(uo));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SPOOL:
+			spool_dir = optarg;
+			break;
+		case OPT_ENQUEUE:
+			if (n_enq >= UPLOAD_MAX_ENQUEUE) {
+				fprintf(stderr, "apisonar: at most %d --enqueue\n", UPLOAD_MAX_ENQUEUE);
+				return EXIT_USAGE;
+			}
+			enq[n_enq++] = optarg;
+			break;
+		case OPT_ONCE:
+			once = 1;
+			break;
+		case OPT_SENSOR_ID:
+			sensor_id = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			err = uploader_opt_parse(&uo, opt, optarg);
+			if (err == 0)
+				break;
+			if (err > 0)
+				usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "apisonar: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!spool_dir) {
+		fprintf(stderr, "apisonar: --spool DIR is required\n");
+		return EXIT_USAGE;
+	}
+	if (!uo.endpoint && n_enq == 0) {
+		fprintf(stderr, "apisonar: --endpoint URL is required (or --enqueue to spool only)\n");
+		return EXIT_USAGE;
+	}
+	if (uo.endpoint && uploader_opts_check(&uo))
+		return EXIT_USAGE;
+	if (!sensor_id) {
+		if (gethostname(host, sizeof(host)) < 0 || !host[0])
+			snprintf(host, sizeof(host), "unknown");
+		host[sizeof(host) - 1] = '\0';
+		sensor_id = host;
+	}
+	if (strlen(sensor_id) == 0 || strlen(sensor_id) >= sizeof(((struct batch_meta *)0)->sensor_id)) {
+		fprintf(stderr, "apisonar: --sensor-id must be 1..127 bytes\n");
+		return EXIT_USAGE;
+	}
+
+	/* Configuration errors (token, certificates) first, before any state. */
+	if (uo.endpoint) {
+		up = uploader_new(&uo, &err);
+		if (!up)
+			goto cleanup;
+	}
+	if (uploader_load_spool_keys(&uo, &keys))
+		goto cleanup;
+	err = spool_open(spool_dir, &uo.spool_limits, keys, &sp);
+	if (err) {
+		log_error("cannot open spool %s: %s", spool_dir,
+			  err == -EBUSY ? "in use by another process" : strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < n_enq; i++)
+		failed += enqueue_file(sp, enq[i], sensor_id) != 0;
+
+	rc = failed ? 1 : 0;
+	if (up) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		err = uploader_drain(up, sp, once, 0, &g_stop);
+		if (err < 0) {
+			log_error("spool %s: %s", spool_dir, strerror(-err));
+			rc = 1;
+		} else if (err > 0) {
+			rc = 1;
+		}
+	}
+	spool_get_stats(sp, &ss);
+	uploader_get_stats(up, &us);
+	log_info("upload: %u enqueued, %llu delivered, %llu rejected, %llu retries; spool %llu "
+		 "batches %llu bytes, %llu dropped, %llu quarantined",
+		 n_enq - failed, (unsigned long long)us.delivered, (unsigned long long)us.rejected,
+		 (unsigned long long)us.retries, (unsigned long long)ss.files,
+		 (unsigned long long)ss.bytes, (unsigned long long)ss.dropped,
+		 (unsigned long long)ss.quarantined);
+cleanup:
+	spool_close(sp);
+	spool_keys_free(keys);
+	uploader_free(up);
+	return rc;
 }

@@ -200,7 +200,7 @@ static bool pin_ok(const char *p)
 
 /* Checks one scalar or list item against the key's extra rule. why gets a
  * reason that never repeats the value. */
-static int check_item(const struct cfg_key *k, const char *v, const char **why)
+static int check_item_(const struct cfg_key *k, const char *v, const char **why)
 {
 	struct as_cidr_key ck;
 	uint64_t n;
@@ -237,6 +237,16 @@ static int check_item(const struct cfg_key *k, const char *v, const char **why)
 		break;
 	}
 	return 0;
+}
+
+static int check_item(const struct cfg_key *k, const char *v, const char **why)
+{
+	const char *reason = NULL;
+	int rc = check_item_(k, v, &reason);
+
+	if (rc)
+		*why = reason;
+	return rc;
 }
 
 static bool parse_bool(const char *v, bool *out)

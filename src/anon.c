@@ -89,9 +89,36 @@ static void value_node(cJSON *node, const char *s, size_t n)
 		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
 }
 
+#define ANON_NAME_CACHE 1024 /* direct-mapped; names repeat across exchanges */
+#define ANON_NAME_CACHED 48   /* longer names are not cached */
+
+/* detect_name() is pure and names repeat in every exchange of an endpoint:
+ * a small per-thread cache of name -> class (names only, never values). */
+static enum detect_class cached_name_class(const char *name)
+{
+	static __thread struct {
+		char name[ANON_NAME_CACHED + 1];
+		unsigned char cls;
+	} cache[ANON_NAME_CACHE];
+	size_t n = strlen(name);
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (n > ANON_NAME_CACHED || n == 0)
+		return detect_name(name, n);
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	h %= ANON_NAME_CACHE;
+	if (strcmp(cache[h].name, name) != 0) {
+		memcpy(cache[h].name, name, n + 1);
+		cache[h].cls = (unsigned char)detect_name(name, n);
+	}
+	return (enum detect_class)cache[h].cls;
+}
+
 static void name_class(cJSON *node, const char *name)
 {
-	enum detect_class cl = detect_name(name, strlen(name));
+	enum detect_class cl = cached_name_class(name);
 
 	if (cl != DC_NONE)
 		doc_set_add(node, "sensitive", detect_class_name(cl), 32);

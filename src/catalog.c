@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "apisonar/anon.h"
@@ -32,7 +33,7 @@
 #define CAT_MAX_BODIES 16
 #define CAT_MAX_RESPONSES 64
 #define CAT_MAX_AUTH 32
-#define CAT_MAX_KEY 512      /* longest map key accepted in a document */
+#define CAT_MAX_KEY 1100     /* longest map key accepted (a template + method) */
 #define CAT_LEARN_MIN 10     /* distinct literals at one position that make it a value */
 #define CAT_MAX_COUNT 9007199254740992.0 /* 2^53: counts stay exact */
 #define CAT_DOC_CAP (256u * 1024 * 1024) /* serialized metadata we write */
@@ -84,6 +85,7 @@ struct mctx {
 	char *err;
 	size_t errlen;
 	const char *where; /* last spec member name, for error messages */
+	int trusted;       /* our own observation: skip the validation walk */
 };
 
 /* ---- validators (they see document strings, never echo them) ----------- */
@@ -365,7 +367,7 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 
 	if (!cJSON_IsArray(src))
 		return fail(m, "expected an array");
-	for (it = src->child; it; it = it->next) {
+	for (it = src->child; it && !m->trusted; it = it->next) {
 		if (!cJSON_IsString(it) || !sp->valid(it->valuestring))
 			return fail(m, "bad set element");
 		if (it->prev != src->child->prev && it != src->child &&
@@ -442,7 +444,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 
 	if (!cJSON_IsObject(src))
 		return fail(m, "expected an object");
-	for (it = src->child; it; it = it->next) {
+	for (it = src->child; it && !m->trusted; it = it->next) {
 		const cJSON *o;
 
 		if (!sp->valid(it->string))
@@ -459,7 +461,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 	for (it = src->child; it; it = it->next) {
 		const char *w = m->where;
 
-		if (sp->child->kind == S_STRUCT && sp->child->check &&
+		if (!m->trusted && sp->child->kind == S_STRUCT && sp->child->check &&
 		    !sp->child->check(it->string, it))
 			return fail(m, "member does not match its key");
 		if (!dmap) {
@@ -627,6 +629,32 @@ static int lrow_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->lit, y->lit);
 }
 
+/* Words APIs use beside an id at the same position (/users/me next to
+ * /users/{id}): never learned as values, whatever their siblings do. A fixed
+ * list, so the decision never depends on counts or merge order. */
+static int api_word(const char *s)
+{
+	static const char *const words[] = {
+		"all", "batch", "bulk", "config", "count", "current", "default", "export",
+		"health", "import", "latest", "login", "logout", "me", "mine", "new", "profile",
+		"register", "search", "self", "settings", "signin", "signout", "signup",
+		"stats", "status", "summary", "upload", "validate", "verify", "version", NULL,
+	};
+	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
+					     "update", "delete", NULL };
+	size_t i, l;
+
+	for (i = 0; words[i]; i++)
+		if (strcasecmp(words[i], s) == 0)
+			return 1;
+	for (i = 0; verbs[i]; i++) {
+		l = strlen(verbs[i]);
+		if (strncmp(s, verbs[i], l) == 0 && s[l] >= 'A' && s[l] <= 'Z')
+			return 1;
+	}
+	return 0;
+}
+
 /* True when endpoint (method, segs) matches pattern "METHOD /a/ * /c". */
 static int pattern_match(const char *pat, const char *method, char **seg, size_t n, size_t *pos)
 {
@@ -645,7 +673,7 @@ static int pattern_match(const char *pat, const char *method, char **seg, size_t
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (strcmp(pseg[i], "*") == 0) {
-			if (is_param_seg(seg[i]))
+			if (is_param_seg(seg[i]) || api_word(seg[i]))
 				return 0;
 			star = i;
 		} else if (strcmp(pseg[i], seg[i]) != 0) {
@@ -812,7 +840,8 @@ static int learn_service(cJSON *svc)
 		for (pos = 0; pos < n && nrows < cap; pos++) {
 			char path[1024];
 
-			if (is_param_seg(seg[pos]) || join_path(seg, n, pos, "*", path, sizeof(path)))
+			if (is_param_seg(seg[pos]) || api_word(seg[pos]) ||
+			    join_path(seg, n, pos, "*", path, sizeof(path)))
 				continue;
 			snprintf(gp, sizeof(gp), "%.*s %s", (int)(sp - e->string), e->string, path);
 			rows[nrows].group = strdup(gp);
@@ -1018,9 +1047,10 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 		return rc;
 	}
 	m.c = c;
+	m.trusted = 1; /* built by anon_observe from names it checked */
 	rc = merge_top(c, obs, &m);
 	if (rc) {
-		/* Our own observation failed our own validation: a bug, counted. */
+		/* Our own observation failed our own merge: a bug, counted. */
 		c->st.skipped++;
 		cJSON_Delete(obs);
 		return rc;

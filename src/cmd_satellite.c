@@ -1,13 +1,215 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Placeholder until the issue that builds 'apisonar satellite' lands. */
+/* `apisonar satellite`: options into a sat_config, then sat_run(). */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "apisonar/cmd.h"
+#include "apisonar/satellite.h"
+#include "apisonar/util.h"
+
+#define SAT_ADDR_MAX 256
+
+static void sat_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: apisonar satellite --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
+		"                          --out-dir DIR [options]\n"
+		"\n"
+		"HTTPS ingest service: POST /v1/batches, GET /healthz, GET /metrics.\n"
+		"\n"
+		"  --listen ADDR:PORT      numeric address ([::1]:8443 for IPv6); port 0 picks one\n"
+		"  --tls-cert FILE         server certificate chain (PEM)\n"
+		"  --tls-key FILE          its private key (PEM)\n"
+		"  --client-ca FILE        require client certificates signed by this CA (mTLS)\n"
+		"  --token-file FILE       require this bearer token on POST /v1/batches\n"
+		"                          (at least one of --client-ca and --token-file)\n"
+		"  --out-dir DIR           merged catalog, state and journal\n"
+		"  --max-body BYTES        compressed request body limit (default 8388608)\n"
+		"  --max-conns N           open connections (default 1024)\n"
+		"  --rate N                batches per sensor per minute, 0 = off (default 600)\n"
+		"  --rate-burst N          batches a sensor may send at once (default = --rate)\n"
+		"  --flush-interval SEC    catalog write period (default 10)\n"
+		"  --idle-timeout SEC      a connection silent this long is closed (default 15)\n"
+		"  --request-timeout SEC   a whole request (TLS handshake, headers, body) must\n"
+		"                          arrive within this (default 30)\n"
+		"  --dedup-ids N           batch ids remembered for de-duplication (default 100000)\n"
+		"  --log-json              log JSON lines\n"
+		"  -v, --verbose           debug logging\n");
+}
+
+/* "1.2.3.4:443" or "[::1]:443" into a numeric address and a port. */
+static int parse_listen(const char *arg, char *addr, size_t addrlen, uint16_t *port)
+{
+	const char *colon, *host = arg;
+	size_t hlen;
+	uint64_t p;
+
+	colon = strrchr(arg, ':');
+	if (!colon)
+		return -1;
+	hlen = (size_t)(colon - arg);
+	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
+		host = arg + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= addrlen || parse_u64(colon + 1, 0, 65535, &p) != 0)
+		return -1;
+	memcpy(addr, host, hlen);
+	addr[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int num_opt(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (parse_u64(v, min, max, out) != 0) {
+		fprintf(stderr, "apisonar satellite: %s wants a whole number in [%llu, %llu]\n", name,
+			(unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_satellite(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "apisonar: 'satellite' is not built yet in this version\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "client-ca", required_argument, NULL, 'A' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		{ "max-body", required_argument, NULL, 'B' },
+		{ "max-conns", required_argument, NULL, 'C' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "rate-burst", required_argument, NULL, 'b' },
+		{ "flush-interval", required_argument, NULL, 'f' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "dedup-ids", required_argument, NULL, 'D' },
+		{ "endpoint", required_argument, NULL, 'E' },
+		{ "log-json", no_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sat_config cfg = {
+		.max_body = 8u * 1024 * 1024,
+		.max_conns = 1024,
+		.rate_per_min = 600,
+		.flush_interval = 10,
+		.idle_timeout = 15,
+		.request_timeout = 30,
+		.dedup_cap = 100000,
+	};
+	char addr[SAT_ADDR_MAX];
+	int have_listen = 0, log_json = 0, verbose = 0, o;
+	uint64_t v;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l':
+			if (parse_listen(optarg, addr, sizeof(addr), &cfg.listen_port) != 0) {
+				fprintf(stderr, "apisonar satellite: --listen wants ADDR:PORT\n");
+				return EXIT_USAGE;
+			}
+			cfg.listen_addr = addr;
+			have_listen = 1;
+			break;
+		case 'c':
+			cfg.tls_cert = optarg;
+			break;
+		case 'k':
+			cfg.tls_key = optarg;
+			break;
+		case 'A':
+			cfg.client_ca = optarg;
+			break;
+		case 't':
+			cfg.token_file = optarg;
+			break;
+		case 'o':
+			cfg.out_dir = optarg;
+			break;
+		case 'B':
+			if (num_opt("--max-body", optarg, 1024, 1ull << 30, &v))
+				return EXIT_USAGE;
+			cfg.max_body = v;
+			break;
+		case 'C':
+			if (num_opt("--max-conns", optarg, 1, 1000000, &v))
+				return EXIT_USAGE;
+			cfg.max_conns = (uint32_t)v;
+			break;
+		case 'r':
+			if (num_opt("--rate", optarg, 0, 6000000, &v))
+				return EXIT_USAGE;
+			cfg.rate_per_min = (uint32_t)v;
+			break;
+		case 'b':
+			if (num_opt("--rate-burst", optarg, 1, 6000000, &v))
+				return EXIT_USAGE;
+			cfg.rate_burst = (uint32_t)v;
+			break;
+		case 'f':
+			if (num_opt("--flush-interval", optarg, 1, 86400, &v))
+				return EXIT_USAGE;
+			cfg.flush_interval = (uint32_t)v;
+			break;
+		case 'I':
+			if (num_opt("--idle-timeout", optarg, 1, 3600, &v))
+				return EXIT_USAGE;
+			cfg.idle_timeout = (uint32_t)v;
+			break;
+		case 'R':
+			if (num_opt("--request-timeout", optarg, 1, 3600, &v))
+				return EXIT_USAGE;
+			cfg.request_timeout = (uint32_t)v;
+			break;
+		case 'D':
+			if (num_opt("--dedup-ids", optarg, 1, SAT_DEDUP_MAX_CAP, &v))
+				return EXIT_USAGE;
+			cfg.dedup_cap = (uint32_t)v;
+			break;
+		case 'E':
+			fprintf(stderr, "apisonar satellite: forwarding upstream (--endpoint) is not "
+					"built in this version\n");
+			return EXIT_USAGE;
+		case 'J':
+			log_json = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			sat_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "apisonar satellite: unknown option or missing value: %s\n\n",
+				argv[optind - 1]);
+			sat_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "apisonar satellite: unexpected argument: %s\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!have_listen || !cfg.tls_cert || !cfg.tls_key || !cfg.out_dir) {
+		fprintf(stderr, "apisonar satellite: --listen, --tls-cert, --tls-key and --out-dir "
+				"are required\n\n");
+		sat_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!cfg.client_ca && !cfg.token_file) {
+		fprintf(stderr, "apisonar satellite: give --token-file, --client-ca or both: the "
+				"ingest API never runs without authentication\n");
+		return EXIT_USAGE;
+	}
+	log_setup(verbose ? LOG_DEBUG : LOG_INFO, log_json);
+	return sat_run(&cfg);
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * `apisonar satellite`: the HTTPS ingest service for many sensors. It takes
+ * batches (batch.h) on POST /v1/batches, merges them into one catalog
+ * (catalog.h), writes that catalog to a directory and, optionally, forwards
+ * it upstream. See docs/satellite.md.
+ *
+ * The pure parts (rate limiter, dedup set) are separate so unit tests can
+ * drive them with a fake clock.
+ */
+#ifndef APISONAR_SATELLITE_H
+#define APISONAR_SATELLITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apisonar/batch.h"
+
+/* ---- per-sensor token bucket ------------------------------------------- */
+
+#define SAT_RL_MAX_KEY 127        /* sensor key bytes kept (longer keys are cut) */
+#define SAT_RL_MAX_SENSORS 100000 /* hard cap on the table size */
+
+struct sat_ratelim;
+
+/* per_min tokens are added per minute, up to burst (>= 1); at most
+ * max_sensors buckets are kept, the least recently used goes first. */
+struct sat_ratelim *sat_rl_new(uint32_t per_min, uint32_t burst, uint32_t max_sensors);
+void sat_rl_free(struct sat_ratelim *rl);
+
+/* Takes one token for key at now_ns (monotonic). Returns 1 when allowed,
+ * 0 when limited, and then *retry_after_s (>= 1) says when a token will be
+ * there. */
+int sat_rl_take(struct sat_ratelim *rl, const char *key, uint64_t now_ns,
+		uint32_t *retry_after_s) __attribute__((warn_unused_result));
+
+/* Buckets in use and buckets evicted to make room. */
+uint32_t sat_rl_size(const struct sat_ratelim *rl);
+uint64_t sat_rl_evictions(const struct sat_ratelim *rl);
+
+/* ---- bounded set of batch ids seen ------------------------------------- */
+
+#define SAT_DEDUP_MAX_CAP (4u * 1024 * 1024)
+
+struct sat_dedup;
+
+/* A set of at most cap ids; past cap the oldest id is forgotten. */
+struct sat_dedup *sat_dedup_new(uint32_t cap);
+void sat_dedup_free(struct sat_dedup *d);
+
+/* 1 when id is in the set, else 0. */
+int sat_dedup_has(const struct sat_dedup *d, const char *id);
+
+/* Adds id (no-op if present). Returns 1 when added, 0 when present. */
+int sat_dedup_add(struct sat_dedup *d, const char *id);
+
+uint32_t sat_dedup_count(const struct sat_dedup *d);
+
+/* The i-th id from the oldest (i < count), for persisting in order. */
+const char *sat_dedup_at(const struct sat_dedup *d, uint32_t i);
+
+/* ---- the server --------------------------------------------------------- */
+
+struct sat_config {
+	const char *listen_addr; /* numeric IPv4/IPv6 address */
+	uint16_t listen_port;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *client_ca;  /* NULL: no client certificates */
+	const char *token_file; /* NULL: no bearer token */
+	const char *out_dir;
+	uint64_t max_body;        /* compressed bytes per request */
+	uint32_t max_conns;       /* open connections */
+	uint32_t rate_per_min;    /* batches per sensor per minute, 0 = unlimited */
+	uint32_t rate_burst;      /* bucket size, 0 = rate_per_min */
+	uint32_t flush_interval;  /* seconds */
+	uint32_t idle_timeout;    /* seconds without a byte */
+	uint32_t request_timeout; /* seconds from connect (or last reply) to full request */
+	uint32_t dedup_cap;       /* batch ids remembered */
+};
+
+/* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up
+ * failed (the reason is logged). */
+int sat_run(const struct sat_config *cfg);
+
+#endif

@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The satellite server: libevent's evhttp over OpenSSL bufferevents.
+ *
+ * Durability: an accepted batch is first written to DIR/journal/<id>.gz
+ * (fsync) and only then merged and acknowledged. Every flush writes
+ * DIR/satellite-state.json (the catalog and the ids merged into it, in one
+ * atomic file), then the readable outputs (metadata.json, openapi/), then
+ * empties the journal. A restart loads the state and replays journal
+ * entries whose id the state does not hold: each batch is merged exactly
+ * once whatever moment the process died at.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cjson/cJSON.h>
+
+#include "apisonar/batch.h"
+#include "apisonar/catalog.h"
+#include "apisonar/satellite.h"
+#include "apisonar/util.h"
+
+#define SAT_TOKEN_FILE_MAX 4096
+#define SAT_STATE_FILE_MAX (512u * 1024 * 1024)
+#define SAT_MAX_HEADERS_SIZE 16384
+#define SAT_STATE_FORMAT "apisonar.satellite-state/v1"
+#define SAT_RL_SENSORS 4096
+#define SAT_LISTEN_BACKLOG 1024
+
+/* Why a request was refused; the label set of rejected_total is exactly
+ * this list, so no value from a request ever becomes a label. */
+enum sat_reason {
+	R_UNAUTHORIZED,
+	R_FORBIDDEN,
+	R_TOO_LARGE,
+	R_MEDIA_TYPE,
+	R_BAD_GZIP,
+	R_BAD_JSON,
+	R_BAD_SCHEMA,
+	R_BAD_BATCH,
+	R_RATE_LIMITED,
+	R_MERGE,
+	R_STORAGE,
+	R__COUNT
+};
+
+static const char *const reason_names[R__COUNT] = {
+	"unauthorized", "forbidden",     "too_large",    "unsupported_media_type",
+	"invalid_gzip", "invalid_json",  "invalid_schema", "invalid_batch",
+	"rate_limited", "merge_failed",  "storage_error",
+};
+
+struct sat_metrics {
+	uint64_t accepted;
+	uint64_t duplicate;
+	uint64_t rejected[R__COUNT];
+	uint64_t bytes_accepted; /* compressed request bodies of accepted batches */
+	uint64_t bytes_decoded;  /* their JSON size */
+	uint64_t conns_total;
+	uint64_t conns_refused;  /* over --max-conns */
+	uint64_t conns_cut;      /* request deadline reached */
+	uint64_t requests;
+	uint64_t flushes;
+	uint64_t flush_errors;
+	uint64_t replayed;       /* journal entries merged at start */
+};
+
+struct sat_server {
+	const struct sat_config *cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	SSL_CTX *ssl_ctx;
+	unsigned char token_digest[SHA256_DIGEST_LENGTH];
+	int have_token;
+	struct catalog *cat;
+	struct sat_dedup *dedup;
+	struct sat_ratelim *rl;
+	struct event *flush_ev;
+	struct event *sig_ev[2];
+	char journal_dir[PATH_MAX];
+	char state_path[PATH_MAX];
+	int dirty;     /* merged since the last flush */
+	int stopping;
+	uint32_t conns; /* open connections */
+	struct sat_metrics m;
+};
+
+/* Per connection, hung on the SSL object so it lives exactly as long as
+ * the connection (OpenSSL calls conn_ex_free when libevent frees it). */
+struct sat_conn {
+	struct sat_server *s;
+	struct bufferevent *bev;
+	struct event *deadline; /* cuts a connection that is too slow to send a request */
+};
+
+static int g_conn_idx = -1;
+
+/* ---- connections ---------------------------------------------------------- */
+
+/* OpenSSL frees the SSL when libevent frees the connection: the one place
+ * that sees every connection end, whatever ended it. */
+static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			 void *argp)
+{
+	struct sat_conn *c = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (!c)
+		return;
+	if (c->deadline)
+		event_free(c->deadline);
+	if (c->s->conns > 0)
+		c->s->conns--;
+	free(c);
+}
+
+/* Closing the socket under evhttp makes it see EOF and free the connection
+ * through its own path, so nothing is freed twice. */
+static void conn_cut(struct sat_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sat_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->s->m.conns_cut++;
+	conn_cut(c);
+}
+
+static void conn_refuse_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_cut(arg);
+}
+
+static void conn_arm(struct sat_conn *c, uint32_t seconds)
+{
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+	if (c && c->deadline)
+		evtimer_add(c->deadline, &tv);
+}
+
+/* evhttp asks for each accepted connection's bufferevent here: TLS on
+ * every connection, a request deadline, and the connection count. There
+ * is no safe fallback when this fails (evhttp would then speak plaintext),
+ * so running out of memory here ends the process. */
+static struct bufferevent *conn_new_bev(struct event_base *base, void *arg)
+{
+	struct sat_server *s = arg;
+	struct sat_conn *c = calloc(1, sizeof(*c));
+	SSL *ssl = SSL_new(s->ssl_ctx);
+	int over = s->conns >= s->cfg->max_conns;
+
+	if (!c || !ssl) {
+		log_error("satellite: out of memory for a new connection");
+		abort();
+	}
+	c->s = s;
+	c->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(base, over ? conn_refuse_cb : conn_deadline_cb, c);
+	if (!c->bev || !c->deadline) {
+		log_error("satellite: out of memory for a new connection");
+		abort();
+	}
+	SSL_set_ex_data(ssl, g_conn_idx, c);
+	s->conns++;
+	s->m.conns_total++;
+	if (over) {
+		/* The fd is set after we return; cut it on the next loop turn. */
+		s->m.conns_refused++;
+		conn_arm(c, 0);
+	} else {
+		conn_arm(c, s->cfg->request_timeout);
+	}
+	return c->bev;
+}
+
+static struct sat_conn *req_conn(struct evhttp_request *req, SSL **ssl_out)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	if (ssl_out)
+		*ssl_out = ssl;
+	return ssl ? SSL_get_ex_data(ssl, g_conn_idx) : NULL;
+}
+
+/* ---- replies -------------------------------------------------------------- */
+
+static void reply_text(struct evhttp_request *req, int code, const char *phrase,
+		       const char *ctype, const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	if (b && body)
+		evbuffer_add(b, body, strlen(body));
+	evhttp_send_reply(req, code, phrase, b);
+	evbuffer_free(b);
+}
+
+/* {"status":...,"batch_id":...,"reason":...}; reason is always our own
+ * text (batch_decode and catalog promise it holds no input byte). */
+static void reply_json(struct evhttp_request *req, int code, const char *phrase,
+		       const char *status, const char *batch_id, const char *reason)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s = NULL;
+
+	if (o) {
+		cJSON_AddStringToObject(o, "status", status);
+		if (batch_id)
+			cJSON_AddStringToObject(o, "batch_id", batch_id);
+		if (reason)
+			cJSON_AddStringToObject(o, "reason", reason);
+		s = cJSON_PrintUnformatted(o);
+	}
+	reply_text(req, code, phrase, "application/json", s ? s : "{\"status\":\"error\"}");
+	free(s);
+	cJSON_Delete(o);
+}
+
+static void reject(struct sat_server *s, struct evhttp_request *req, enum sat_reason r, int code,
+		   const char *phrase, const char *reason)
+{
+	s->m.rejected[r]++;
+	reply_json(req, code, phrase, "rejected", NULL, reason);
+}
+
+/* ---- auth ------------------------------------------------------------------ */
+
+/* Compares digests, so neither the token's bytes nor its length leak
+ * through timing. */
+static int token_matches(const struct sat_server *s, const char *tok, size_t len)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+
+	if (!EVP_Digest(tok, len, d, NULL, EVP_sha256(), NULL))
+		return 0;
+	return CRYPTO_memcmp(d, s->token_digest, sizeof(d)) == 0;
+}
+
+/* 0 when the request may post; otherwise the refusal was sent. cn gets
+ * the client certificate's common name (mTLS), else "". */
+static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl, char *cn,
+		      size_t cnlen)
+{
+	cn[0] = '\0';
+	if (s->cfg->client_ca) {
+		X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+
+		if (!peer || SSL_get_verify_result(ssl) != X509_V_OK) {
+			X509_free(peer);
+			reject(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
+			       "a verified client certificate is required");
+			return -1;
+		}
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+					      (int)cnlen) < 0)
+			cn[0] = '\0';
+		X509_free(peer);
+	}
+	if (s->have_token) {
+		const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+						   "Authorization");
+
+		if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+					  "WWW-Authenticate", "Bearer realm=\"apisonar\"");
+			reject(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
+			       "a bearer token is required");
+			return -1;
+		}
+		h += 7;
+		while (*h == ' ')
+			h++;
+		if (!token_matches(s, h, strlen(h))) {
+			reject(s, req, R_FORBIDDEN, 403, "Forbidden", "token not accepted");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "application/json" optionally followed by parameters. */
+static int media_type_is(const char *v, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (!v)
+		return 0;
+	while (*v == ' ')
+		v++;
+	return strncasecmp(v, want, n) == 0 && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
+}
+
+/* Maps batch_decode's reason onto a fixed label (its text never becomes
+ * a label). */
+static enum sat_reason classify_decode(const void *body, size_t len, const char *err)
+{
+	const unsigned char *b = body;
+
+	if (len < 2 || b[0] != 0x1f || b[1] != 0x8b || strcasestr(err, "gzip") ||
+	    strcasestr(err, "inflate") || strcasestr(err, "compress"))
+		return R_BAD_GZIP;
+	if (strcasestr(err, "schema"))
+		return R_BAD_SCHEMA;
+	if (strcasestr(err, "json"))
+		return R_BAD_JSON;
+	return R_BAD_BATCH;
+}
+
+/* Lowercase UUID text only: it becomes a file name in the journal. */
+static int batch_id_ok(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < BATCH_ID_LEN; i++) {
+		char ch = id[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (ch != '-')
+				return 0;
+		} else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+			     (ch >= 'A' && ch <= 'F'))) {
+			return 0;
+		}
+	}
+	return id[BATCH_ID_LEN] == '\0';
+}
+
+static int journal_path(const struct sat_server *s, const char *id, char *out, size_t n)
+{
+	int r = snprintf(out, n, "%s/%s.gz", s->journal_dir, id);
+
+	return r < 0 || (size_t)r >= n ? -ENAMETOOLONG : 0;
+}
+
+/* ---- POST /v1/batches -------------------------------------------------------- */
+
+static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(body);
+	char cn[128], err[256], path[PATH_MAX], retry[16];
+	struct batch_meta meta;
+	cJSON *doc = NULL;
+	const void *data;
+	uint32_t retry_s = 0;
+	int rc;
+
+	if (check_auth(s, req, ssl, cn, sizeof(cn)) != 0)
+		return;
+	if (!media_type_is(evhttp_find_header(in, "Content-Type"), "application/json") ||
+	    !media_type_is(evhttp_find_header(in, "Content-Encoding"), "gzip")) {
+		reject(s, req, R_MEDIA_TYPE, 415, "Unsupported Media Type",
+		       "send Content-Type: application/json with Content-Encoding: gzip");
+		return;
+	}
+	if (len > s->cfg->max_body) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large", "body over the size limit");
+		return;
+	}
+	data = evbuffer_pullup(body, -1);
+	if (!data && len) {
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "out of memory");
+		return;
+	}
+	err[0] = '\0';
+	rc = batch_decode(data, len, BATCH_MAX_DECODED, &doc, &meta, err, sizeof(err));
+	if (rc == -E2BIG) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large",
+		       "batch inflates past the decoded size limit");
+		return;
+	}
+	if (rc == -ENOMEM) {
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "out of memory");
+		return;
+	}
+	if (rc != 0) {
+		reject(s, req, classify_decode(data, len, err), 400, "Bad Request",
+		       err[0] ? err : "invalid batch");
+		return;
+	}
+	if (!batch_id_ok(meta.id)) {
+		reject(s, req, R_BAD_BATCH, 400, "Bad Request", "batch id is not a UUID");
+		goto out;
+	}
+	if (sat_dedup_has(s->dedup, meta.id)) {
+		s->m.duplicate++;
+		reply_json(req, 200, "OK", "duplicate", meta.id, NULL);
+		goto out;
+	}
+	if (s->rl && !sat_rl_take(s->rl, cn[0] ? cn : meta.sensor_id, now_mono_ns(), &retry_s)) {
+		snprintf(retry, sizeof(retry), "%u", retry_s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
+		reject(s, req, R_RATE_LIMITED, 429, "Too Many Requests",
+		       "rate limit for this sensor reached");
+		goto out;
+	}
+	/* Journal before merging: once we say 2xx the sender drops its copy. */
+	rc = journal_path(s, meta.id, path, sizeof(path));
+	if (rc == 0)
+		rc = write_file_atomic(path, data, len, 0600);
+	if (rc != 0) {
+		log_error("satellite: cannot journal a batch: %s", strerror(-rc));
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "cannot store the batch");
+		goto out;
+	}
+	err[0] = '\0';
+	rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
+	if (rc != 0) {
+		unlink(path);
+		reject(s, req, rc == -EINVAL ? R_BAD_BATCH : R_MERGE, rc == -EINVAL ? 400 : 503,
+		       rc == -EINVAL ? "Bad Request" : "Service Unavailable",
+		       err[0] ? err : "batch could not be merged");
+		goto out;
+	}
+	sat_dedup_add(s->dedup, meta.id);
+	s->dirty = 1;
+	s->m.accepted++;
+	s->m.bytes_accepted += len;
+	s->m.bytes_decoded += meta.json_len;
+	reply_json(req, 202, "Accepted", "accepted", meta.id, NULL);
+out:
+	cJSON_Delete(doc);
+}
+
+/* ---- GET /metrics ------------------------------------------------------------- */
+
+static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct catalog_stats st;
+	int i;
+
+	if (!b) {
+		reply_text(req, 503, "Service Unavailable", "text/plain", "out of memory\n");
+		return;
+	}
+	catalog_get_stats(s->cat, &st);
+#define P(...) evbuffer_add_printf(b, __VA_ARGS__)
+	P("# HELP apisonar_satellite_batches_total Batches answered, by result.\n"
+	  "# TYPE apisonar_satellite_batches_total counter\n");
+	P("apisonar_satellite_batches_total{result=\"accepted\"} %llu\n",
+	  (unsigned long long)s->m.accepted);
+	P("apisonar_satellite_batches_total{result=\"duplicate\"} %llu\n",
+	  (unsigned long long)s->m.duplicate);
+	P("# HELP apisonar_satellite_batches_rejected_total Requests to /v1/batches refused, by reason.\n"
+	  "# TYPE apisonar_satellite_batches_rejected_total counter\n");
+	for (i = 0; i < R__COUNT; i++)
+		P("apisonar_satellite_batches_rejected_total{reason=\"%s\"} %llu\n",
+		  reason_names[i], (unsigned long long)s->m.rejected[i]);
+	P("# HELP apisonar_satellite_rate_limited_total Batches refused by the per-sensor rate limit.\n"
+	  "# TYPE apisonar_satellite_rate_limited_total counter\n"
+	  "apisonar_satellite_rate_limited_total %llu\n",
+	  (unsigned long long)s->m.rejected[R_RATE_LIMITED]);
+	P("# HELP apisonar_satellite_received_bytes_total Bytes of accepted batches.\n"
+	  "# TYPE apisonar_satellite_received_bytes_total counter\n"
+	  "apisonar_satellite_received_bytes_total{encoding=\"gzip\"} %llu\n"
+	  "apisonar_satellite_received_bytes_total{encoding=\"identity\"} %llu\n",
+	  (unsigned long long)s->m.bytes_accepted, (unsigned long long)s->m.bytes_decoded);
+	P("# HELP apisonar_satellite_connections Open client connections.\n"
+	  "# TYPE apisonar_satellite_connections gauge\n"
+	  "apisonar_satellite_connections %u\n", s->conns);
+	P("# HELP apisonar_satellite_connections_total Connections accepted, refused over the limit, cut at the request deadline.\n"
+	  "# TYPE apisonar_satellite_connections_total counter\n"
+	  "apisonar_satellite_connections_total{result=\"accepted\"} %llu\n"
+	  "apisonar_satellite_connections_total{result=\"refused\"} %llu\n"
+	  "apisonar_satellite_connections_total{result=\"timed_out\"} %llu\n",
+	  (unsigned long long)s->m.conns_total, (unsigned long long)s->m.conns_refused,
+	  (unsigned long long)s->m.conns_cut);
+	P("# HELP apisonar_satellite_requests_total HTTP requests that reached the router.\n"
+	  "# TYPE apisonar_satellite_requests_total counter\n"
+	  "apisonar_satellite_requests_total %llu\n", (unsigned long long)s->m.requests);
+	P("# HELP apisonar_satellite_dedup_ids Batch ids remembered for de-duplication.\n"
+	  "# TYPE apisonar_satellite_dedup_ids gauge\n"
+	  "apisonar_satellite_dedup_ids %u\n", sat_dedup_count(s->dedup));
+	P("# HELP apisonar_satellite_rate_limit_sensors Sensors with a rate-limit bucket.\n"
+	  "# TYPE apisonar_satellite_rate_limit_sensors gauge\n"
+	  "apisonar_satellite_rate_limit_sensors %u\n", sat_rl_size(s->rl));
+	P("# HELP apisonar_satellite_catalog_services Services in the merged catalog.\n"
+	  "# TYPE apisonar_satellite_catalog_services gauge\n"
+	  "apisonar_satellite_catalog_services %llu\n", (unsigned long long)st.services);
+	P("# HELP apisonar_satellite_catalog_endpoints Endpoints in the merged catalog.\n"
+	  "# TYPE apisonar_satellite_catalog_endpoints gauge\n"
+	  "apisonar_satellite_catalog_endpoints %llu\n", (unsigned long long)st.endpoints);
+	P("# HELP apisonar_satellite_flushes_total Catalog writes to the output directory.\n"
+	  "# TYPE apisonar_satellite_flushes_total counter\n"
+	  "apisonar_satellite_flushes_total{result=\"ok\"} %llu\n"
+	  "apisonar_satellite_flushes_total{result=\"error\"} %llu\n",
+	  (unsigned long long)s->m.flushes, (unsigned long long)s->m.flush_errors);
+	P("# HELP apisonar_satellite_journal_replayed_total Journaled batches merged at start-up.\n"
+	  "# TYPE apisonar_satellite_journal_replayed_total counter\n"
+	  "apisonar_satellite_journal_replayed_total %llu\n", (unsigned long long)s->m.replayed);
+#undef P
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* ---- router ------------------------------------------------------------------- */
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	reply_json(req, 405, "Method Not Allowed", "error", NULL, "method not allowed");
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct sat_server *s = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	SSL *ssl = NULL;
+	struct sat_conn *c = req_conn(req, &ssl);
+
+	if (c)
+		evtimer_del(c->deadline);
+	s->m.requests++;
+	if (!path) {
+		reply_json(req, 404, "Not Found", "error", NULL, "not found");
+	} else if (strcmp(path, "/v1/batches") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			handle_post_batch(s, req, ssl);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/healthz") == 0) {
+		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+			reply_text(req, 200, "OK", "text/plain", "ok\n");
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+			handle_metrics(s, req);
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else {
+		reply_json(req, 404, "Not Found", "error", NULL, "not found");
+	}
+	/* The next request on a kept-alive connection gets a fresh deadline. */
+	conn_arm(c, s->cfg->request_timeout);
+}
+
+/* ---- state, journal, flush ------------------------------------------------------ */
+
+/* Writes the catalog and the ids merged into it as one atomic file, then
+ * the readable outputs, then drops the journal it covers. */
+static int sat_flush(struct sat_server *s)
+{
+	cJSON *st = cJSON_CreateObject(), *ids = NULL, *cat = catalog_to_metadata(s->cat);
+	char *txt = NULL, path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	uint32_t i;
+	int rc = -ENOMEM;
+
+	if (!st || !cat)
+		goto out;
+	cJSON_AddStringToObject(st, "format", SAT_STATE_FORMAT);
+	ids = cJSON_AddArrayToObject(st, "batch_ids");
+	if (!ids)
+		goto out;
+	for (i = 0; i < sat_dedup_count(s->dedup); i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(sat_dedup_at(s->dedup, i)));
+	cJSON_AddItemToObject(st, "catalog", cat);
+	cat = NULL;
+	txt = cJSON_PrintUnformatted(st);
+	if (!txt)
+		goto out;
+	rc = write_file_atomic(s->state_path, txt, strlen(txt), 0600);
+	if (rc != 0) {
+		log_error("satellite: cannot write %s: %s", s->state_path, strerror(-rc));
+		goto out;
+	}
+	rc = catalog_write_dir(s->cat, s->cfg->out_dir);
+	if (rc != 0) {
+		log_error("satellite: cannot write the catalog to %s: %s", s->cfg->out_dir,
+			  strerror(-rc));
+		goto out;
+	}
+	dir = opendir(s->journal_dir);
+	while (dir && (de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+
+		if (n != BATCH_ID_LEN + 3 || strcmp(de->d_name + BATCH_ID_LEN, ".gz") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", s->journal_dir, de->d_name) <
+		    (int)sizeof(path))
+			unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	s->dirty = 0;
+out:
+	if (rc == 0)
+		s->m.flushes++;
+	else
+		s->m.flush_errors++;
+	free(txt);
+	cJSON_Delete(cat);
+	cJSON_Delete(st);
+	return rc;
+}
+
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct sat_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->dirty)
+		(void)sat_flush(s);
+}
+
+/* Loads DIR/satellite-state.json, or else a plain DIR/metadata.json (a
+ * catalog made elsewhere, or by a satellite without state). */
+static int load_state(struct sat_server *s)
+{
+	char path[PATH_MAX], err[256], *buf = NULL;
+	const cJSON *cat, *ids, *id;
+	cJSON *st = NULL;
+	size_t len;
+	int rc, legacy = 0;
+
+	rc = read_file_all(s->state_path, SAT_STATE_FILE_MAX, &buf, &len);
+	if (rc == -ENOENT) {
+		if (snprintf(path, sizeof(path), "%s/metadata.json", s->cfg->out_dir) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		rc = read_file_all(path, SAT_STATE_FILE_MAX, &buf, &len);
+		if (rc == -ENOENT)
+			return 0;
+		legacy = 1;
+	}
+	if (rc != 0) {
+		log_error("satellite: cannot read the saved catalog in %s: %s", s->cfg->out_dir,
+			  strerror(-rc));
+		return rc;
+	}
+	st = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	cat = legacy ? st : cJSON_GetObjectItemCaseSensitive(st, "catalog");
+	if (!st || !cat) {
+		log_error("satellite: the saved catalog in %s is not valid JSON", s->cfg->out_dir);
+		cJSON_Delete(st);
+		return -EINVAL;
+	}
+	err[0] = '\0';
+	rc = catalog_merge_metadata(s->cat, cat, err, sizeof(err));
+	if (rc != 0) {
+		log_error("satellite: the saved catalog in %s was refused: %s", s->cfg->out_dir,
+			  err);
+		cJSON_Delete(st);
+		return rc;
+	}
+	ids = cJSON_GetObjectItemCaseSensitive(st, "batch_ids");
+	cJSON_ArrayForEach(id, ids)
+		if (cJSON_IsString(id) && batch_id_ok(id->valuestring))
+			sat_dedup_add(s->dedup, id->valuestring);
+	log_info("satellite: loaded the saved catalog (%u batch ids)", sat_dedup_count(s->dedup));
+	cJSON_Delete(st);
+	return 0;
+}
+
+/* Merges journaled batches the saved state does not cover yet (the
+ * process stopped between acknowledging them and the next flush). */
+static int replay_journal(struct sat_server *s)
+{
+	char path[PATH_MAX], err[256], id[BATCH_ID_LEN + 1], *buf;
+	struct batch_meta meta;
+	struct dirent *de;
+	size_t len;
+	cJSON *doc;
+	DIR *dir = opendir(s->journal_dir);
+	int rc;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (strlen(de->d_name) != BATCH_ID_LEN + 3 ||
+		    strcmp(de->d_name + BATCH_ID_LEN, ".gz") != 0)
+			continue;
+		memcpy(id, de->d_name, BATCH_ID_LEN);
+		id[BATCH_ID_LEN] = '\0';
+		if (snprintf(path, sizeof(path), "%s/%s", s->journal_dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (sat_dedup_has(s->dedup, id))
+			continue; /* merged before the last flush; flush removes it */
+		buf = NULL;
+		doc = NULL;
+		rc = read_file_all(path, s->cfg->max_body, &buf, &len);
+		if (rc == 0)
+			rc = batch_decode(buf, len, BATCH_MAX_DECODED, &doc, &meta, err,
+					  sizeof(err));
+		if (rc == 0 && strcmp(meta.id, id) != 0)
+			rc = -EINVAL;
+		if (rc == 0)
+			rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
+		free(buf);
+		cJSON_Delete(doc);
+		if (rc != 0) {
+			log_warn("satellite: journal entry %s cannot be merged (%s); left in place",
+				 de->d_name, strerror(-rc));
+			continue;
+		}
+		sat_dedup_add(s->dedup, id);
+		s->m.replayed++;
+		s->dirty = 1;
+	}
+	closedir(dir);
+	if (s->m.replayed)
+		log_info("satellite: replayed %llu journaled batches",
+			 (unsigned long long)s->m.replayed);
+	return 0;
+}
+
+/* ---- start and stop ---------------------------------------------------------------- */
+
+static void log_ssl_error(const char *what, const char *file)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	log_error("satellite: %s %s: %s", what, file, e ? buf : "unknown error");
+	ERR_clear_error();
+}
+
+static SSL_CTX *make_ssl_ctx(const struct sat_config *cfg)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+					 SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		log_ssl_error("cannot load the certificate", cfg->tls_cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		log_ssl_error("cannot load the private key", cfg->tls_key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_ssl_error("the private key does not match the certificate", cfg->tls_key);
+		goto fail;
+	}
+	if (cfg->client_ca) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
+
+		if (!names || SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			log_ssl_error("cannot load the client CA", cfg->client_ca);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static int load_token(struct sat_server *s, const char *file)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc = read_file_all(file, SAT_TOKEN_FILE_MAX, &buf, &len);
+
+	if (rc != 0) {
+		log_error("satellite: cannot read the token file %s: %s", file, strerror(-rc));
+		return rc;
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+		       buf[len - 1] == '\t'))
+		len--;
+	if (len == 0 || memchr(buf, '\n', len)) {
+		log_error("satellite: the token file %s must hold one non-empty line", file);
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return -EINVAL;
+	}
+	rc = EVP_Digest(buf, len, s->token_digest, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	s->have_token = rc == 0;
+	return rc;
+}
+
+/* Stop accepting, flush, leave the loop; connections still open are
+ * dropped when evhttp is freed. */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sat_server *s = arg;
+
+	(void)what;
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	log_info("satellite: signal %d, stopping", (int)sig);
+	if (s->bound) {
+		evhttp_del_accept_socket(s->http, s->bound);
+		s->bound = NULL;
+	}
+	if (s->dirty)
+		(void)sat_flush(s);
+	event_base_loopbreak(s->base);
+}
+
+/* Our own listening socket: a backlog deep enough for a burst of sensors
+ * reconnecting at once (evhttp_bind_socket's is 128), close-on-exec,
+ * non-blocking. Returns the fd or a negative errno. */
+static int listen_socket(const char *addr, uint16_t port)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char portstr[8];
+	int fd, one = 1, rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(addr, portstr, &hints, &ai);
+	if (rc != 0)
+		return -EINVAL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SAT_LISTEN_BACKLOG) != 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	rc = fd;
+out:
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static void log_listening(struct sat_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (getsockname(evhttp_bound_socket_get_fd(s->bound), (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		}
+	}
+	log_info("satellite: listening on %s port %d", host, port);
+}
+
+int sat_run(const struct sat_config *cfg)
+{
+	struct sat_server *s = calloc(1, sizeof(*s));
+	struct catalog_limits lim = { 0 };
+	struct timeval tv;
+	int rc, ret = 1;
+
+	if (!s)
+		return 1;
+	s->cfg = cfg;
+	signal(SIGPIPE, SIG_IGN);
+	if (g_conn_idx < 0)
+		g_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
+	if (snprintf(s->journal_dir, sizeof(s->journal_dir), "%s/journal", cfg->out_dir) >=
+		    (int)sizeof(s->journal_dir) ||
+	    snprintf(s->state_path, sizeof(s->state_path), "%s/satellite-state.json",
+		     cfg->out_dir) >= (int)sizeof(s->state_path)) {
+		log_error("satellite: --out-dir is too long");
+		goto out;
+	}
+	if (cfg->token_file && load_token(s, cfg->token_file) != 0)
+		goto out;
+	s->ssl_ctx = make_ssl_ctx(cfg);
+	if (!s->ssl_ctx)
+		goto out;
+	rc = mkdir_p(s->journal_dir, 0700);
+	if (rc != 0) {
+		log_error("satellite: cannot create %s: %s", s->journal_dir, strerror(-rc));
+		goto out;
+	}
+	s->cat = catalog_new(&lim);
+	s->dedup = sat_dedup_new(cfg->dedup_cap);
+	if (cfg->rate_per_min)
+		s->rl = sat_rl_new(cfg->rate_per_min,
+				   cfg->rate_burst ? cfg->rate_burst : cfg->rate_per_min,
+				   SAT_RL_SENSORS);
+	if (!s->cat || !s->dedup || (cfg->rate_per_min && !s->rl)) {
+		log_error("satellite: out of memory");
+		goto out;
+	}
+	if (load_state(s) != 0 || replay_journal(s) != 0)
+		goto out;
+	if (s->dirty && sat_flush(s) != 0)
+		goto out;
+
+	s->base = event_base_new();
+	s->http = s->base ? evhttp_new(s->base) : NULL;
+	if (!s->http) {
+		log_error("satellite: cannot set up the event loop");
+		goto out;
+	}
+	evhttp_set_bevcb(s->http, conn_new_bev, s);
+	evhttp_set_gencb(s->http, on_request, s);
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->max_body);
+	evhttp_set_max_headers_size(s->http, SAT_MAX_HEADERS_SIZE);
+	evhttp_set_timeout(s->http, (int)cfg->idle_timeout);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	rc = listen_socket(cfg->listen_addr, cfg->listen_port);
+	if (rc < 0) {
+		log_error("satellite: cannot listen on %s port %u: %s", cfg->listen_addr,
+			  cfg->listen_port, rc == -EINVAL ? "not a numeric address" : strerror(-rc));
+		goto out;
+	}
+	s->bound = evhttp_accept_socket_with_handle(s->http, rc);
+	if (!s->bound) {
+		close(rc);
+		log_error("satellite: cannot accept on %s port %u", cfg->listen_addr,
+			  cfg->listen_port);
+		goto out;
+	}
+	log_listening(s);
+	s->flush_ev = event_new(s->base, -1, EV_PERSIST, on_flush_timer, s);
+	s->sig_ev[0] = evsignal_new(s->base, SIGTERM, on_signal, s);
+	s->sig_ev[1] = evsignal_new(s->base, SIGINT, on_signal, s);
+	if (!s->flush_ev || !s->sig_ev[0] || !s->sig_ev[1]) {
+		log_error("satellite: cannot set up timers");
+		goto out;
+	}
+	tv.tv_sec = cfg->flush_interval;
+	tv.tv_usec = 0;
+	event_add(s->flush_ev, &tv);
+	event_add(s->sig_ev[0], NULL);
+	event_add(s->sig_ev[1], NULL);
+
+	if (event_base_dispatch(s->base) < 0) {
+		log_error("satellite: the event loop failed");
+		goto out;
+	}
+	if (s->dirty && sat_flush(s) != 0)
+		goto out;
+	log_info("satellite: stopped: %llu batches accepted, %llu duplicates",
+		 (unsigned long long)s->m.accepted, (unsigned long long)s->m.duplicate);
+	ret = 0;
+out:
+	if (s->http)
+		evhttp_free(s->http); /* frees every connection while the base lives */
+	if (s->flush_ev)
+		event_free(s->flush_ev);
+	if (s->sig_ev[0])
+		event_free(s->sig_ev[0]);
+	if (s->sig_ev[1])
+		event_free(s->sig_ev[1]);
+	if (s->base)
+		event_base_free(s->base);
+	SSL_CTX_free(s->ssl_ctx);
+	sat_rl_free(s->rl);
+	sat_dedup_free(s->dedup);
+	catalog_free(s->cat);
+	OPENSSL_cleanse(s->token_digest, sizeof(s->token_digest));
+	free(s);
+	return ret;
+}

@@ -132,3 +132,50 @@ def drive_traffic(port):
     curl("-H", "X-Client-Note: " + CANARIES[5], "--data-urlencode", "phone=" + CANARIES[6],
          "--data-urlencode", "name=Bob", base + "/api/contacts")
     curl(base + "/items/3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+
+
+def make_certs(d):
+    """A CA and a server certificate for 127.0.0.1/localhost, by openssl."""
+    def sh(*argv):
+        r = subprocess.run(argv, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        check_eq(r.returncode, 0, "%s: %s" % (" ".join(argv), r.stderr.decode()))
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test ca")
+    sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    sh("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+       "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "server.ext")
+    with open(os.path.join(d, "token"), "w") as f:
+        f.write("CanarySatToken5Rv\n")
+    os.chmod(os.path.join(d, "token"), 0o600)
+
+
+class Satellite:
+    def __init__(self, d, *args):
+        self.out = os.path.join(d, "sat-out")
+        self.log = os.path.join(d, "sat.log")
+        self.logf = open(self.log, "w")
+        self.p = start([APISONAR, "satellite", "--listen", "127.0.0.1:0",
+                        "--tls-cert", os.path.join(d, "server.pem"),
+                        "--tls-key", os.path.join(d, "server.key"),
+                        "--token-file", os.path.join(d, "token"), "--out-dir", self.out,
+                        "--flush-interval", "1"] + list(args),
+                       stdout=subprocess.DEVNULL, stderr=self.logf)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            m = re.search(r"listening on .* port (\d+)", open(self.log).read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            check(self.p.poll() is None, "satellite exited: " + open(self.log).read())
+            time.sleep(0.1)
+        fail("satellite did not listen: " + open(self.log).read())
+
+    def catalog(self):
+        try:
+            with open(os.path.join(self.out, "metadata.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {"services": {}}

@@ -25,6 +25,7 @@ class Run:
 
     def __init__(self, *args, out_dir=None, metrics=True, env=None, wait=True):
         self.dir = tmpdir()
+        os.chmod(self.dir, 0o755)  # a --user run must reach its out-dir
         self.out = out_dir or os.path.join(self.dir, "out")
         self.err = os.path.join(self.dir, "stderr")
         self.metrics_port = free_port() if metrics else 0

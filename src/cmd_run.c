@@ -147,9 +147,6 @@ int cmd_run(int argc, char **argv)
 		free(c);
 		return EXIT_USAGE;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "apisonar run: not root: loading eBPF programs will likely fail "
-				"(run with sudo, or see docs/run.md for the capabilities)\n");
 	rc = daemon_run(c, reload_cb, &a);
 	free(c);
 	return rc;

@@ -22,7 +22,10 @@
 struct run_args {
 	int argc;
 	char **argv;
+	int check_only; /* --check-config: validate, print, exit */
 };
+
+#define OPT_CHECK_CONFIG 0x3000
 
 static void usage(FILE *f)
 {
@@ -34,7 +37,8 @@ static void usage(FILE *f)
 		   "exits. Without --config, " RUN_DEFAULT_CONFIG " is read when it exists.\n"
 		   "\n");
 	config_usage(f);
-	fprintf(f, "  -h, --help           this text\n");
+	fprintf(f, "  --check-config       check the configuration, print where it came from, exit\n"
+		   "  -h, --help           this text\n");
 }
 
 /* Builds the whole configuration from argv; the flags are parsed first
@@ -45,7 +49,7 @@ static int build(const struct run_args *a, struct run_config *c, char *err, size
 	struct option opts[RUN_MAX_OPTS];
 	struct { int code; const char *arg; } *seen;
 	const char *path = NULL;
-	size_t n = config_long_options(opts, RUN_MAX_OPTS - 2), n_seen = 0, i;
+	size_t n = config_long_options(opts, RUN_MAX_OPTS - 3), n_seen = 0, i;
 	int opt, rc = 0;
 	char sub[400];
 
@@ -53,7 +57,11 @@ static int build(const struct run_args *a, struct run_config *c, char *err, size
 	opts[n].has_arg = no_argument;
 	opts[n].flag = NULL;
 	opts[n].val = 'h';
-	memset(&opts[n + 1], 0, sizeof(opts[n + 1]));
+	opts[n + 1].name = "check-config";
+	opts[n + 1].has_arg = no_argument;
+	opts[n + 1].flag = NULL;
+	opts[n + 1].val = OPT_CHECK_CONFIG;
+	memset(&opts[n + 2], 0, sizeof(opts[n + 2]));
 	seen = calloc((size_t)a->argc + 1, sizeof(*seen));
 	if (!seen) {
 		snprintf(err, errlen, "out of memory");
@@ -66,6 +74,10 @@ static int build(const struct run_args *a, struct run_config *c, char *err, size
 		if (opt == 'h') {
 			rc = 1;
 			goto out;
+		}
+		if (opt == OPT_CHECK_CONFIG) {
+			((struct run_args *)a)->check_only = 1;
+			continue;
 		}
 		if (opt == '?' || opt == ':') {
 			snprintf(err, errlen, "%s option '%.64s'",
@@ -146,6 +158,11 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "apisonar run: %s\nTry 'apisonar run --help'.\n", err);
 		free(c);
 		return EXIT_USAGE;
+	}
+	if (a.check_only) {
+		printf("configuration OK (file: %s)\n", c->config[0] ? c->config : "none");
+		free(c);
+		return 0;
 	}
 	rc = daemon_run(c, reload_cb, &a);
 	free(c);

@@ -23,10 +23,17 @@
 
 int anon_name_ok(const char *s, size_t n)
 {
+	size_t i;
+
 	if (n == 0 || n > ANON_MAX_NAME)
 		return 0;
 	if (!doc_utf8_ok((const unsigned char *)s, n))
 		return 0;
+	/* Names are identifiers: whitespace or an inner '@' means a value
+	 * ("Jane Doe", "a@b.c") used as a key. A leading '@' stays ("@type"). */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
+			return 0;
 	return !detect_is_value_like(s, n);
 }
 
@@ -216,6 +223,30 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 
 /* ---- JSON schema inference ------------------------------------------------ */
 
+#define ANON_MAP_MIN_RECORDS 24 /* keys of records (objects/arrays) that make a map */
+#define ANON_MAP_MIN_SCALARS 64 /* keys of one scalar type that make a map */
+
+/* An object whose keys behave like values: many keys whose values all have
+ * one shape ({"alice": {...}, "bob": {...}, ...}). Decided from the object
+ * alone, so it does not depend on what else was seen. */
+static int dynamic_keys(const cJSON *v)
+{
+	const cJSON *it;
+	int n = 0, type = -1;
+
+	for (it = v->child; it; it = it->next) {
+		int t = it->type & 0xff;
+
+		if (type >= 0 && t != type)
+			return 0;
+		type = t;
+		n++;
+	}
+	if (n >= ANON_MAP_MIN_RECORDS && (type == cJSON_Object || type == cJSON_Array))
+		return 1;
+	return n >= ANON_MAP_MIN_SCALARS;
+}
+
 void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon_limits *lim,
 		       struct anon_counters *cnt)
 {
@@ -265,6 +296,7 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 		}
 	} else if (cJSON_IsObject(v)) {
 		cJSON *props = NULL;
+		int dynamic = dynamic_keys(v);
 
 		doc_set_add(node, "types", "object", 8);
 		doc_count_add(node, "objects", 1);
@@ -281,7 +313,7 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 				cnt->limit_fields++;
 				break;
 			}
-			if (!it->string || !anon_name_ok(it->string, strlen(it->string))) {
+			if (dynamic || !it->string || !anon_name_ok(it->string, strlen(it->string))) {
 				/* A key that is a value: the object is a map. */
 				cnt->dropped_names++;
 				child = doc_obj(node, "additional");

@@ -77,6 +77,7 @@ struct catalog {
 	cJSON *doc;               /* {"schema":..., "services": {...}} */
 	struct catalog_stats st;  /* exchanges, skipped and limit_* counters */
 	struct anon_counters ac;
+	uint64_t fresh;           /* endpoints created by exchanges */
 };
 
 /* Merge context: where we are and what the caps cut. */
@@ -316,8 +317,8 @@ static int num_ok(const cJSON *v)
 	return d >= 0 && d <= CAT_MAX_COUNT && (double)(long long)d == d;
 }
 
-static int merge_value(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
-		       struct mctx *m, unsigned depth);
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth);
 
 /* Merges the members of src into dst (dst NULL: validate only). */
 static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, struct mctx *m,
@@ -344,7 +345,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 	}
 	for (it = src->child; it; it = it->next) {
 		for (mb = sp->members; mb->name; mb++)
-			if (strcmp(mb->name, it->string) == 0)
+			if (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0)
 				break;
 		if (!mb->name)
 			return fail(m, "unknown member");
@@ -352,7 +353,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 		    (mb->sp == &sp_node || mb->sp == &sp_node_map))
 			continue;
 		m->where = mb->name;
-		rc = merge_value(dst, mb->name, it, mb->sp, m, depth);
+		rc = merge_value(dst, mb->name, NULL, it, mb->sp, m, depth);
 		if (rc)
 			return rc;
 	}
@@ -386,11 +387,9 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 
 static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, struct mctx *m)
 {
-	double acc[DOC_LAT_BUCKETS];
 	const cJSON *it;
 	cJSON *arr, *d;
 	long last = -1;
-	unsigned i;
 
 	if (!cJSON_IsArray(src))
 		return fail(m, "expected an array");
@@ -405,32 +404,43 @@ static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, stru
 	}
 	if (!dparent)
 		return 0;
-	memset(acc, 0, sizeof(acc));
 	d = cJSON_GetObjectItemCaseSensitive(dparent, key);
-	if (d)
-		for (it = d->child; it; it = it->next)
-			acc[(unsigned)cJSON_GetArrayItem(it, 0)->valuedouble] +=
-				cJSON_GetArrayItem(it, 1)->valuedouble;
-	for (it = src->child; it; it = it->next)
-		acc[(unsigned)cJSON_GetArrayItem(it, 0)->valuedouble] +=
-			cJSON_GetArrayItem(it, 1)->valuedouble;
-	arr = cJSON_CreateArray();
-	if (!arr)
-		return -ENOMEM;
-	for (i = 0; i < DOC_LAT_BUCKETS; i++) {
+	if (!d) {
+		d = cJSON_AddArrayToObject(dparent, key);
+		if (!d)
+			return -ENOMEM;
+	}
+	/* Both lists are sorted by bucket: one in-place walk adds them. */
+	arr = d->child;
+	for (it = src->child; it; it = it->next) {
+		double b = cJSON_GetArrayItem(it, 0)->valuedouble;
+		double n = cJSON_GetArrayItem(it, 1)->valuedouble;
 		cJSON *pair;
 
-		if (acc[i] == 0)
+		while (arr && arr->child->valuedouble < b)
+			arr = arr->next;
+		if (arr && arr->child->valuedouble == b) {
+			cJSON_SetNumberValue(arr->child->next, arr->child->next->valuedouble + n);
 			continue;
+		}
 		pair = cJSON_CreateArray();
-		cJSON_AddItemToArray(pair, cJSON_CreateNumber(i));
-		cJSON_AddItemToArray(pair, cJSON_CreateNumber(acc[i]));
-		cJSON_AddItemToArray(arr, pair);
+		if (!pair)
+			return -ENOMEM;
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(b));
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(n));
+		if (arr) {
+			/* Link pair before arr (cJSON: head->prev is the tail). */
+			pair->next = arr;
+			pair->prev = arr->prev;
+			if (arr == d->child)
+				d->child = pair;
+			else
+				arr->prev->next = pair;
+			arr->prev = pair;
+		} else {
+			cJSON_AddItemToArray(d, pair);
+		}
 	}
-	if (d)
-		cJSON_ReplaceItemInObjectCaseSensitive(dparent, key, arr);
-	else
-		cJSON_AddItemToObject(dparent, key, arr);
 	return 0;
 }
 
@@ -465,7 +475,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 		    !sp->child->check(it->string, it))
 			return fail(m, "member does not match its key");
 		if (!dmap) {
-			rc = merge_value(NULL, it->string, it, sp->child, m, depth);
+			rc = merge_value(NULL, it->string, NULL, it, sp->child, m, depth);
 		} else if (sp->child->kind == S_COUNT) {
 			int cut = 0;
 
@@ -492,7 +502,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 			if (!d)
 				continue;
 			/* d is the member itself; merge into it through its parent. */
-			rc = merge_value(dmap, it->string, it, sp->child, m, depth);
+			rc = merge_value(dmap, it->string, d, it, sp->child, m, depth);
 		}
 		m->where = w;
 		if (rc)
@@ -501,11 +511,12 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 	return 0;
 }
 
-/* One member of a document merged into the member key of dparent. */
-static int merge_value(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
-		       struct mctx *m, unsigned depth)
+/* One member of a document merged into the member key of dparent (dhint:
+ * that member when the caller already found it). */
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth)
 {
-	cJSON *d = dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
+	cJSON *d = dhint ? dhint : dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
 
 	switch (sp->kind) {
 	case S_COUNT:
@@ -768,9 +779,30 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 		doc_set_add(pnode, "types", "string", 8);
 		doc_set_add(pnode, "formats", "text", 32);
 	}
-	rc = merge_value(eps, key, moved, &sp_endpoint, &m, 0);
+	rc = merge_value(eps, key, NULL, moved, &sp_endpoint, &m, 0);
 	cJSON_Delete(moved);
 	return rc;
+}
+
+/* Applies the learned patterns to one endpoint; returns 1 when it moved. */
+static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSON *e)
+{
+	char buf[1024];
+	char *seg[ANON_MAX_SEGMENTS];
+	char method[40];
+	const char *sp = strchr(e->string, ' ');
+	size_t n, pos;
+	cJSON *p;
+
+	if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	n = split_path(buf, seg, ANON_MAX_SEGMENTS);
+	for (p = learned->child; p; p = p->next)
+		if (pattern_match(p->valuestring, method, seg, n, &pos))
+			return rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0;
+	return 0;
 }
 
 /* Applies learned patterns to every endpoint of a service; returns how many
@@ -779,31 +811,14 @@ static int apply_learned(struct catalog *c, cJSON *svc)
 {
 	cJSON *learned = cJSON_GetObjectItemCaseSensitive(svc, "learned");
 	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
-	cJSON *e, *next, *p;
+	cJSON *e, *next;
 	int moved = 0;
 
 	if (!learned || !eps)
 		return 0;
 	for (e = eps->child; e; e = next) {
-		char buf[1024];
-		char *seg[ANON_MAX_SEGMENTS];
-		char method[40];
-		const char *sp = strchr(e->string, ' ');
-		size_t n, pos;
-
 		next = e->next;
-		if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
-			continue;
-		snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
-		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-		n = split_path(buf, seg, ANON_MAX_SEGMENTS);
-		for (p = learned->child; p; p = p->next) {
-			if (pattern_match(p->valuestring, method, seg, n, &pos)) {
-				if (rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0)
-					moved++;
-				break;
-			}
-		}
+		moved += apply_learned_one(c, learned, eps, e);
 	}
 	return moved;
 }
@@ -998,7 +1013,7 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 			    (b && (!cJSON_IsString(b) || !valid_rfc3339(b->valuestring))))
 				return fail(m, "expected RFC 3339 times");
 		} else if (strcmp(it->string, "services") == 0) {
-			int rc = merge_value(c ? c->doc : NULL, "services", it, &sp_services, m, 0);
+			int rc = merge_value(c ? c->doc : NULL, "services", NULL, it, &sp_services, m, 0);
 
 			if (rc)
 				return rc;
@@ -1070,10 +1085,20 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 					   NULL;
 			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
 
-			/* A new endpoint is rare next to exchanges (the cap bounds
-			 * them), so learning runs on each one. */
-			if (!e || (n && n->valuedouble == 1))
-				normalize_service(c, svc);
+			/* A new endpoint first meets the learned patterns; learning
+			 * itself (a pass over every endpoint) runs on each new one
+			 * while the service is small, then on every 32nd, so
+			 * traffic of ever-new paths stays cheap. Output always
+			 * runs it in full. */
+			if (!e || (n && n->valuedouble == 1)) {
+				cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+
+				c->fresh++;
+				if (e && l && l->child)
+					apply_learned_one(c, l, eps, e);
+				if (cJSON_GetArraySize(eps) < 128 || c->fresh % 32 == 0)
+					normalize_service(c, svc);
+			}
 		}
 	}
 	cJSON_Delete(obs);

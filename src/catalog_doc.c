@@ -95,11 +95,13 @@ cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 	for (it = map->child; it; it = it->next) {
 		if (strcmp(it->string, key) == 0)
 			return it;
-		if (!max || strcmp(it->string, max->string) > 0)
-			max = it;
 		n++;
 	}
 	if (n >= cap) {
+		/* Only a full map needs its largest key. */
+		for (it = map->child; it; it = it->next)
+			if (!max || strcmp(it->string, max->string) > 0)
+				max = it;
 		*cut = 1;
 		if (!max || strcmp(key, max->string) > 0)
 			return NULL;

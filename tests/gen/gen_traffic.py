@@ -205,7 +205,7 @@ def canary_exchange(i, c, rnd):
             "customer": {"name": c.name(), "email": c.email(), "phone": "+1 415 555 %04d" % (i % 10000)},
             "payment": {"card": c.card(), "cvv": c.number()},
             "items": [{"sku": c.token(), "qty": c.number()}, [c.email(), c.jwt()]],
-            "meta": {c.email(): c.name(), c.token(): [c.apikey()]},
+            "meta": {c.email(): c.name(), c.token(): [c.apikey()], c.name(): c.card()},
             "apiKey": c.apikey(),
         })
         hdr.append(("Content-Type", "application/json"))

@@ -185,6 +185,44 @@ static void test_schema_dynamic_keys(void **state)
 	free(s);
 }
 
+static void test_name_rules(void **state)
+{
+	(void)state;
+	assert_true(anon_name_ok("firstName", 9));
+	assert_true(anon_name_ok("@type", 5));
+	assert_true(anon_name_ok("x-api-version", 13));
+	assert_false(anon_name_ok("Jane Doe", 8));
+	assert_false(anon_name_ok("jane@doe.example", 16));
+	assert_false(anon_name_ok("550e8400-e29b-41d4-a716-446655440000", 36));
+	assert_false(anon_name_ok("b\xff", 2));
+	assert_false(anon_name_ok("a\x01", 2));
+	assert_false(anon_name_ok("", 0));
+}
+
+static void test_schema_many_keys_of_one_shape(void **state)
+{
+	char doc[4096];
+	const char *docs[] = { doc, NULL };
+	size_t o;
+	int i;
+	char *s;
+
+	(void)state;
+	/* 30 word-like keys, each holding a record: a map, not 30 fields. */
+	o = (size_t)snprintf(doc, sizeof(doc), "{\"byUser\":{");
+	for (i = 0; i < 30; i++)
+		o += (size_t)snprintf(doc + o, sizeof(doc) - o, "%s\"user%c%c\":{\"age\":%d}",
+				      i ? "," : "", 'a' + i % 26, 'a' + i / 26, i);
+	snprintf(doc + o, sizeof(doc) - o, "}}");
+	s = infer(docs);
+	assert_string_equal(
+		s, "{\"n\":1,\"types\":[\"object\"],\"objects\":1,\"properties\":{\"byUser\":{"
+		   "\"n\":1,\"types\":[\"object\"],\"objects\":1,\"additional\":{\"n\":30,"
+		   "\"types\":[\"object\"],\"objects\":30,\"properties\":{\"age\":{\"n\":30,"
+		   "\"types\":[\"integer\"]}}}}}}");
+	free(s);
+}
+
 static void test_schema_depth_and_field_caps(void **state)
 {
 	struct anon_limits small = { .max_fields = 2, .max_depth = 2 };
@@ -463,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_schema_types_nested),
 		cmocka_unit_test(test_schema_sometimes_null_and_mixed_arrays),
 		cmocka_unit_test(test_schema_dynamic_keys),
+		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_schema_many_keys_of_one_shape),
 		cmocka_unit_test(test_schema_depth_and_field_caps),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_multipart),

@@ -193,6 +193,13 @@ int cmd_upload(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* A stop request during enqueueing ends the run after it, cleanly. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
 	/* Configuration errors (token, certificates) first, before any state. */
 	if (uo.endpoint) {
 		up = uploader_new(&uo, &err);
@@ -212,11 +219,6 @@ int cmd_upload(int argc, char **argv)
 
 	rc = failed ? 1 : 0;
 	if (up) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
 		err = uploader_drain(up, sp, once, 0, &g_stop);
 		if (err < 0) {
 			log_error("spool %s: %s", spool_dir, strerror(-err));

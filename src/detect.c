@@ -11,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -48,15 +49,6 @@ static inline int c_hex(unsigned char c)
 	return c_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static inline int hex_val(unsigned char c)
-{
-	if (c_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return c - 'A' + 10;
-}
-
 static inline unsigned char c_tolower(unsigned char c)
 {
 	return c_upper(c) ? (unsigned char)(c + 32) : c;
@@ -80,6 +72,7 @@ static inline int c_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* a[0..n) equals the lowercase NUL-terminated word, ignoring ASCII case. */
 static int ci_eq(const char *a, size_t n, const char *lower)
 {
 	size_t i;
@@ -91,6 +84,7 @@ static int ci_eq(const char *a, size_t n, const char *lower)
 	return lower[n] == '\0';
 }
 
+/* Bounded prefix test: s is not NUL-terminated. */
 static int starts_with(const char *s, size_t n, const char *p, size_t pn)
 {
 	return n >= pn && memcmp(s, p, pn) == 0;
@@ -128,42 +122,47 @@ struct prof {
 	size_t nontoken; /* bytes outside c_token() */
 };
 
+/* Byte categories for profile(): one table lookup and one increment per
+ * byte. PC_OTHER (0, the default) is every byte not named here. */
+enum {
+	PC_OTHER = 0,
+	PC_OTHER_TOKEN, /* '~' */
+	PC_DIGIT, PC_UPPER, PC_LOWER, PC_DOT, PC_DASH, PC_UNDER, PC_PLUS, PC_EQ, PC_SLASH,
+	PC_SPACE, PC_AT, PC_COLON, PC_PAREN,
+	PC__COUNT,
+};
+
+static const unsigned char prof_cat[256] = {
+	['0' ... '9'] = PC_DIGIT,
+	['A' ... 'Z'] = PC_UPPER,
+	['a' ... 'z'] = PC_LOWER,
+	['.'] = PC_DOT, ['-'] = PC_DASH, ['_'] = PC_UNDER, ['+'] = PC_PLUS, ['='] = PC_EQ,
+	['/'] = PC_SLASH, ['~'] = PC_OTHER_TOKEN, [' '] = PC_SPACE, ['@'] = PC_AT,
+	[':'] = PC_COLON, ['('] = PC_PAREN, [')'] = PC_PAREN,
+};
+
+/* The one pass every value gets before any validator runs. */
 static void profile(const char *s, size_t n, struct prof *p)
 {
+	size_t cnt[PC__COUNT] = { 0 };
 	size_t i;
 
-	memset(p, 0, sizeof(*p));
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c_digit(c)) {
-			p->digit++;
-			continue;
-		}
-		if (c_lower(c)) {
-			p->lower++;
-			continue;
-		}
-		if (c_upper(c)) {
-			p->upper++;
-			continue;
-		}
-		switch (c) {
-		case '@': p->at++; break;
-		case '.': p->dot++; break;
-		case ':': p->colon++; break;
-		case '-': p->dash++; break;
-		case '_': p->under++; break;
-		case ' ': p->space++; break;
-		case '+': p->plus++; break;
-		case '(': case ')': p->paren++; break;
-		case '=': p->eq++; break;
-		case '/': p->slash++; break;
-		default: break;
-		}
-		if (!c_token(c))
-			p->nontoken++;
-	}
+	for (i = 0; i < n; i++)
+		cnt[prof_cat[(unsigned char)s[i]]]++;
+	p->digit = cnt[PC_DIGIT];
+	p->upper = cnt[PC_UPPER];
+	p->lower = cnt[PC_LOWER];
+	p->at = cnt[PC_AT];
+	p->dot = cnt[PC_DOT];
+	p->colon = cnt[PC_COLON];
+	p->dash = cnt[PC_DASH];
+	p->under = cnt[PC_UNDER];
+	p->space = cnt[PC_SPACE];
+	p->plus = cnt[PC_PLUS];
+	p->paren = cnt[PC_PAREN];
+	p->eq = cnt[PC_EQ];
+	p->slash = cnt[PC_SLASH];
+	p->nontoken = cnt[PC_SPACE] + cnt[PC_AT] + cnt[PC_COLON] + cnt[PC_PAREN] + cnt[PC_OTHER];
 }
 
 /* ---- hostnames and e-mail ------------------------------------------------- */
@@ -202,6 +201,7 @@ static int is_hostname(const char *s, size_t n)
 	return 1;
 }
 
+/* The atext of RFC 5322 plus the dot: what an unquoted local part holds. */
 static inline int c_email_local(unsigned char c)
 {
 	if (c_alnum(c))
@@ -263,7 +263,8 @@ static int is_ipv4(const char *s, size_t n)
 				return 0;
 			digits++;
 		} else if (c == '.') {
-			if (!digits || ++dots > 3)
+			dots++;
+			if (!digits || dots > 3)
 				return 0;
 			digits = 0;
 			val = 0;
@@ -294,7 +295,8 @@ static int is_ipv6(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c_hex(c)) {
-			if (++xdigits > 4)
+			xdigits++;
+			if (xdigits > 4)
 				return 0;
 			continue;
 		}
@@ -306,7 +308,8 @@ static int is_ipv6(const char *s, size_t n)
 				dcolon = 1;
 				continue;
 			}
-			if (i + 1 == n || ++groups > 8)
+			groups++;
+			if (i + 1 == n || groups > 8)
 				return 0;
 			xdigits = 0;
 			continue;
@@ -320,7 +323,9 @@ static int is_ipv6(const char *s, size_t n)
 		}
 		return 0;
 	}
-	if (xdigits && ++groups > 8)
+	if (xdigits)
+		groups++;
+	if (groups > 8)
 		return 0;
 	if (dcolon)
 		return groups < 8;
@@ -415,6 +420,7 @@ static const char iban_countries[] =
 	"MT31MU30NI28NL18NO15OM23PK24PL28PS29PT25QA29RO24RS22RU33SA24SC31SD18SE24SI19"
 	"SK24SM27SO23ST25SV28TL23TN24TR26UA29VA22VG24XK20YE30";
 
+/* The IBAN length of a country, or 0 when the country has no IBAN. */
 static int iban_len_for(char a, char b)
 {
 	size_t i;
@@ -426,6 +432,8 @@ static int iban_len_for(char a, char b)
 	return 0;
 }
 
+/* One IBAN character into the running mod-97 remainder (A=10 ... Z=35),
+ * so the long number is never built. */
 static unsigned int iban_mod_step(unsigned int rem, unsigned char c)
 {
 	if (c_digit(c))
@@ -439,7 +447,7 @@ static int is_iban(const char *s, size_t n)
 {
 	size_t i, len = 0;
 	unsigned int rem = 0;
-	int want;
+	int want, spaced;
 
 	if (n < 15 || n > 42)
 		return 0;
@@ -449,11 +457,14 @@ static int is_iban(const char *s, size_t n)
 	want = iban_len_for(s[0], s[1]);
 	if (!want)
 		return 0;
+	spaced = memchr(s, ' ', n) != NULL;
+	if (spaced && n % 5 == 0)
+		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == ' ') {
-			if (len % 4 != 0 || i + 1 == n || s[i + 1] == ' ')
+		if (spaced && i % 5 == 4) {
+			if (c != ' ')
 				return 0;
 			continue;
 		}
@@ -550,10 +561,12 @@ static int is_phone(const char *s, size_t n)
 			continue;
 		}
 		if (c == ' ' || c == '-' || c == '.') {
-			unsigned char p = (unsigned char)s[i - 1];
+			unsigned char p;
 
-			if (i == 0 || in_paren || i + 1 == n || (!c_digit(p) && !(p == ')' && c == ' ')) ||
-			    (p == '+'))
+			if (i == 0 || in_paren || i + 1 == n)
+				return 0;
+			p = (unsigned char)s[i - 1];
+			if (!c_digit(p) && !(p == ')' && c == ' '))
 				return 0;
 			if (sepkind && sepkind != (char)c)
 				mixed = 1;
@@ -573,8 +586,8 @@ static int is_phone(const char *s, size_t n)
 		return 0;
 	if (sepkind == '.' && mixed)
 		return 0;
-	/* 3-2-4 with dashes is the SSN shape, and not a phone. */
-	if (groups == 3 && g[0] == 3 && g[1] == 2 && g[2] == 4 && sepkind == '-' && !mixed)
+	/* 3-2-4 is the SSN shape, and not a phone. */
+	if (groups == 3 && g[0] == 3 && g[1] == 2 && g[2] == 4 && !parens)
 		return 0;
 	return 1;
 }
@@ -617,6 +630,7 @@ static const struct key_rule key_rules[] = {
 };
 #undef KR
 
+/* Is c in the alphabet of a key body? */
 static inline int key_body_ok(unsigned char body, unsigned char c)
 {
 	switch (body) {
@@ -752,7 +766,8 @@ static int is_jwt(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '.') {
-			if (++dots == 1)
+			dots++;
+			if (dots == 1)
 				d1 = i;
 			else if (dots == 2)
 				d2 = i;
@@ -786,6 +801,7 @@ static int is_uuid(const char *s, size_t n)
 	return 1;
 }
 
+/* -?[0-9]{1,19}: what fits an int64 without a range check. */
 static int is_integer(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -836,11 +852,13 @@ static int is_json_number(const char *s, size_t n, int *frac_or_exp)
 	return i == n;
 }
 
+/* Two decimal digits, already checked, as a number. */
 static unsigned int num2(const char *s)
 {
 	return (unsigned int)((s[0] - '0') * 10 + (s[1] - '0'));
 }
 
+/* Are the k bytes at s all digits? */
 static int digits_at(const char *s, size_t k)
 {
 	size_t i;
@@ -910,6 +928,7 @@ static size_t parse_time(const char *s, size_t n, int *has_sec, int *has_off)
 	return i;
 }
 
+/* A whole value that is a time of day. */
 static int is_time(const char *s, size_t n)
 {
 	int sec, off;
@@ -993,20 +1012,49 @@ struct shape {
 	double entropy;
 };
 
+#define SHAPE_MAX 4096 /* bytes of a candidate looked at; tokens are shorter */
+#define XLOGX_MAX 256   /* c * log2(c) is tabled below this count */
+
+static double xlogx_tab[XLOGX_MAX];
+static pthread_once_t xlogx_once = PTHREAD_ONCE_INIT;
+
+/* c * log2(c) for small counts, so entropy costs a table lookup per
+ * distinct byte. */
+static void xlogx_init(void)
+{
+	int c;
+
+	for (c = 1; c < XLOGX_MAX; c++)
+		xlogx_tab[c] = c * fast_log2((double)c);
+}
+
+/* c * log2(c), from the table when it is there. */
+static inline double xlogx(unsigned int c)
+{
+	return c < XLOGX_MAX ? xlogx_tab[c] : c * fast_log2((double)c);
+}
+
+/* One pass for every statistic the token and base64 tests need. */
 static void shape_of(const char *s, size_t n, struct shape *sh)
 {
-	uint32_t cnt[128];
-	size_t i;
+	uint16_t cnt[128];
+	unsigned char seen[128];
+	size_t i, nseen = 0;
 	int prev = -1;
 	double acc = 0.0;
 	size_t runlen = 0;
 
+	if (n > SHAPE_MAX)
+		n = SHAPE_MAX;
+	pthread_once(&xlogx_once, xlogx_init);
 	memset(cnt, 0, sizeof(cnt));
 	memset(sh, 0, sizeof(*sh));
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int k = run_class(c);
 
+		if (cnt[c & 0x7f] == 0)
+			seen[nseen++] = c & 0x7f;
 		cnt[c & 0x7f]++;
 		switch (c_tolower(c)) {
 		case 'a': case 'e': case 'i': case 'o': case 'u':
@@ -1037,10 +1085,8 @@ static void shape_of(const char *s, size_t n, struct shape *sh)
 		sh->word_mass += runlen;
 	if (prev == 0)
 		sh->upper_bare++;
-	for (i = 0; i < 128; i++) {
-		if (cnt[i])
-			acc += cnt[i] * fast_log2((double)cnt[i]);
-	}
+	for (i = 0; i < nseen; i++)
+		acc += xlogx(cnt[seen[i]]);
 	sh->entropy = n ? fast_log2((double)n) - acc / (double)n : 0.0;
 }
 
@@ -1082,6 +1128,13 @@ static int is_base64(const char *s, size_t n, const struct prof *p)
 	}
 	if (std && url)
 		return 0;
+	if (p->digit + p->dash + p->lower + p->upper == n) {
+		/* hex with dashes is a hex id (a UUID-like), not base64 */
+		for (i = 0; i < n && (c_hex((unsigned char)s[i]) || s[i] == '-'); i++)
+			;
+		if (i == n)
+			return 0;
+	}
 	if (!(p->upper + p->lower) || (!p->digit && !(p->upper && p->lower)))
 		return 0;
 	shape_of(s, body, &sh);
@@ -1139,7 +1192,8 @@ static int is_token(const char *s, size_t n, const struct prof *p)
 		 * and vowels at the rate of a natural language. */
 		if (sh.seps > 3 && sh.seps * 10 > n)
 			return 0;
-		if (sh.word_mass * 100 + sh.vowels * 150 >= letters * 110)
+		if (sh.word_mass * 100 + sh.vowels * 150 >= letters * 110 &&
+		    !(n >= 32 && sh.entropy >= 0.87 * fast_log2((double)(body < 64 ? body : 64))))
 			return 0;
 		if (!p->digit && (n < 24 || sh.lower_runs * 2 < p->lower || sh.runs * 2 < body))
 			return 0;
@@ -1189,7 +1243,8 @@ const char *detect_class_name(enum detect_class c)
 #define VF_NO_PEM 1u /* the scan finds PEM blocks itself, across words */
 
 /* The validators in priority order, each only when the profile allows it. */
-static enum detect_class value_class(const char *s, size_t n, unsigned int flags)
+static enum detect_class value_class(const char *s, size_t n, unsigned int flags,
+				     const struct prof *pre)
 {
 	struct prof p;
 	enum detect_class kc = DC_NONE;
@@ -1205,7 +1260,10 @@ static enum detect_class value_class(const char *s, size_t n, unsigned int flags
 	}
 	if (key_match_at(s, n, &kc) == n)
 		return kc;
-	profile(s, n, &p);
+	if (pre)
+		p = *pre;
+	else
+		profile(s, n, &p);
 	if (p.dot == 2 && !p.nontoken && is_jwt(s, n))
 		return DC_JWT;
 	if (p.at == 1 && is_email(s, n))
@@ -1234,7 +1292,7 @@ enum detect_class detect_value(const char *s, size_t n)
 {
 	if (!s)
 		return DC_NONE;
-	return value_class(s, n, 0);
+	return value_class(s, n, 0, NULL);
 }
 
 /* ---- public: formats --------------------------------------------------------- */
@@ -1265,6 +1323,7 @@ const char *detect_format_name(enum detect_format f)
 	return format_names[f];
 }
 
+/* The formats in priority order, each only when the profile allows it. */
 static enum detect_format format_of(const char *s, size_t n, const struct prof *p)
 {
 	int fe;
@@ -1295,7 +1354,7 @@ static enum detect_format format_of(const char *s, size_t n, const struct prof *
 		return DF_URI;
 	if (is_hex(s, n, p))
 		return DF_HEX;
-	if (p->dot && is_hostname(s, n))
+	if (p->dot && p->digit + p->upper + p->lower + p->dash + p->dot == n && is_hostname(s, n))
 		return DF_HOSTNAME;
 	if (is_base64(s, n, p))
 		return DF_BASE64;
@@ -1311,6 +1370,22 @@ enum detect_format detect_format(const char *s, size_t n)
 		return DF_NONE;
 	profile(s, n, &p);
 	return format_of(s, n, &p);
+}
+
+/* Class and format of one value with one profile pass: what the anonymizer
+ * wants for every JSON leaf and parameter value. */
+enum detect_class detect_value_format(const char *s, size_t n, enum detect_format *fmt)
+{
+	struct prof p;
+
+	if (fmt)
+		*fmt = DF_NONE;
+	if (!s || n == 0)
+		return DC_NONE;
+	profile(s, n, &p);
+	if (fmt)
+		*fmt = format_of(s, n, &p);
+	return value_class(s, n, 0, &p);
 }
 
 /*
@@ -1372,7 +1447,7 @@ int detect_is_value_like(const char *s, size_t n)
 	}
 	if (p.digit && p.digit + (s[0] == '-') + (p.dot <= 1 ? p.dot : 0) == n)
 		return 1; /* long or odd numbers the formats refused */
-	if (value_class(s, n, 0) != DC_NONE)
+	if (value_class(s, n, 0, &p) != DC_NONE)
 		return 1;
 	return p.digit && (p.upper || p.lower) && is_mixed_id(s, n);
 }
@@ -1384,7 +1459,18 @@ int detect_is_value_like(const char *s, size_t n)
 struct nword {
 	const char *p;
 	size_t len;
+	size_t slen; /* len without trailing digits ("address2" -> 7) */
 };
+
+/* Records one word and its length without trailing digits. */
+static void nword_set(struct nword *w, const char *p, size_t len)
+{
+	w->p = p;
+	w->len = len;
+	while (len > 0 && c_digit((unsigned char)p[len - 1]))
+		len--;
+	w->slen = len;
+}
 
 /* Splits a field name into words on non-alphanumerics and camelCase
  * humps ("XMLHttpRequest" -> XML, Http, Request). Digits stay with the word
@@ -1408,8 +1494,7 @@ static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 					boundary = 1;
 			}
 			if (boundary) {
-				w[nw].p = s + start;
-				w[nw].len = i - start;
+				nword_set(&w[nw], s + start, i - start);
 				nw++;
 				if (nw == max)
 					break;
@@ -1421,8 +1506,7 @@ static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 			continue;
 		}
 		if (in) {
-			w[nw].p = s + start;
-			w[nw].len = i - start;
+			nword_set(&w[nw], s + start, i - start);
 			nw++;
 		}
 		in = 0;
@@ -1566,30 +1650,41 @@ static const struct name_rule name_rules[] = {
 	{ { "forename" }, DC_PERSON_NAME, NR_PLURAL },
 };
 
+/* A word of a meta list, with its length. */
+struct mword {
+	const char *w;
+	size_t len;
+};
+#define MW(x) { x, sizeof(x) - 1 }
+
 /* A last word that says the field is about the data, not the data:
  * "token_type", "password_policy", "email_verified". */
-static const char *const meta_last[] = {
-	"type", "types", "count", "len", "length", "size", "expires", "expiry", "expiration",
-	"exp", "ttl", "url", "uri", "endpoint", "format", "hint", "policy", "required",
-	"enabled", "disabled", "verified", "confirmed", "changed", "updated", "created", "at",
-	"on", "set", "valid", "validated", "strength", "version", "kind", "status", "mode",
-	"scheme", "style", "method", "methods", "duration", "timeout", "template", "provider",
-	"label", "prefix", "suffix", "algorithm", "alg", "field", "fields", "flag", "optional",
-	"visible", "limit", "rules", "reset", "sent", "attempts", "retries",
+static const struct mword meta_last[] = {
+	MW("type"), MW("types"), MW("count"), MW("len"), MW("length"), MW("size"), MW("expires"),
+	MW("expiry"), MW("expiration"), MW("exp"), MW("ttl"), MW("url"), MW("uri"),
+	MW("endpoint"), MW("format"), MW("hint"), MW("policy"), MW("required"), MW("enabled"),
+	MW("disabled"), MW("verified"), MW("confirmed"), MW("changed"), MW("updated"),
+	MW("created"), MW("at"), MW("on"), MW("set"), MW("valid"), MW("validated"),
+	MW("strength"), MW("version"), MW("kind"), MW("status"), MW("mode"), MW("scheme"),
+	MW("style"), MW("method"), MW("methods"), MW("duration"), MW("timeout"), MW("template"),
+	MW("provider"), MW("label"), MW("prefix"), MW("suffix"), MW("algorithm"), MW("alg"),
+	MW("field"), MW("fields"), MW("flag"), MW("optional"), MW("visible"), MW("limit"),
+	MW("rules"), MW("reset"), MW("sent"), MW("attempts"), MW("retries"),
 };
 
 /* A first word that makes the field a flag or a count. */
-static const char *const meta_first[] = {
-	"is", "has", "num", "max", "min", "allow", "enable", "require", "use", "show", "should",
-	"can",
+static const struct mword meta_first[] = {
+	MW("is"), MW("has"), MW("num"), MW("max"), MW("min"), MW("allow"), MW("enable"),
+	MW("require"), MW("use"), MW("show"), MW("should"), MW("can"),
 };
 
-static int in_list(const struct nword *w, const char *const *list, size_t n)
+/* Is the word, as a whole, one of the list? */
+static int in_list(const struct nword *w, const struct mword *list, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (ci_eq(w->p, w->len, list[i]))
+		if (list[i].len == w->len && ci_eq(w->p, w->len, list[i].w))
 			return 1;
 	}
 	return 0;
@@ -1597,13 +1692,19 @@ static int in_list(const struct nword *w, const char *const *list, size_t n)
 
 /* Word against a root: equal, or with trailing digits ("address2"), or
  * plural when allowed, or ending with it when allowed. */
-static int word_is(const struct nword *w, const char *root, unsigned int flags, int single)
+static int word_is(const struct nword *w, const char *root, size_t rl, unsigned int flags,
+		   int single)
 {
-	size_t rl = strlen(root), len = w->len;
+	size_t len = w->slen > rl ? w->slen : (w->len > rl ? rl : w->len);
 
-	while (len > rl && c_digit((unsigned char)w->p[len - 1]))
-		len--;
-	if (ci_eq(w->p, len, root))
+	/* Most rules fail on the length or the first letter. */
+	if (!((flags & NR_SUFFIX) && single)) {
+		if (len < rl || len > rl + 2 || (len != rl && !(flags & NR_PLURAL)))
+			return 0;
+		if (c_tolower((unsigned char)w->p[0]) != (unsigned char)root[0])
+			return 0;
+	}
+	if (len == rl && ci_eq(w->p, len, root))
 		return 1;
 	if (flags & NR_PLURAL) {
 		if (len == rl + 1 && c_tolower((unsigned char)w->p[rl]) == 's' &&
@@ -1626,65 +1727,143 @@ static int word_is(const struct nword *w, const char *root, unsigned int flags, 
 	return 0;
 }
 
-static int rule_matches(const struct name_rule *r, const struct nword *w, size_t nw)
+#define NR_COUNT (sizeof(name_rules) / sizeof(name_rules[0]))
+#define NR_BUCKET_MAX 40 /* rules sharing a first letter */
+
+/* Rules indexed by the first letter of their first word, in priority order,
+ * the rules that may match as a suffix of a single word, and the length of
+ * every rule word. Built once, on first use, so a lookup tries a handful of
+ * rules instead of all of them. */
+static unsigned char nr_bucket[26][NR_BUCKET_MAX];
+static unsigned char nr_bucket_n[26];
+static unsigned char nr_suffix[NR_BUCKET_MAX];
+static unsigned char nr_suffix_n;
+static unsigned char nr_words[NR_COUNT];
+static unsigned char nr_wlen[NR_COUNT][3];
+static int nr_indexed; /* 0: a table did not fit, walk every rule */
+static pthread_once_t nr_once = PTHREAD_ONCE_INIT;
+
+/* Fills the index above; pthread_once runs it once per process. */
+static void name_index_init(void)
 {
-	size_t k = 0, i, j;
+	size_t r;
 
-	while (k < 3 && r->w[k])
-		k++;
-	if (k > nw || ((r->flags & NR_ALONE) && k != nw))
-		return 0;
-	for (i = 0; i + k <= nw; i++) {
-		if ((r->flags & NR_LAST) && i + k != nw)
-			continue;
-		for (j = 0; j < k; j++) {
-			unsigned int f = (j + 1 == k) ? r->flags : 0;
+	for (r = 0; r < NR_COUNT; r++) {
+		unsigned char k = 0;
 
-			if (!word_is(&w[i + j], r->w[j], f, k == 1))
-				break;
+		while (k < 3 && name_rules[r].w[k]) {
+			nr_wlen[r][k] = (unsigned char)strlen(name_rules[r].w[k]);
+			k++;
 		}
-		if (j == k)
-			return 1;
+		nr_words[r] = k;
 	}
-	return 0;
+	for (r = 0; r < NR_COUNT; r++) {
+		const struct name_rule *nr = &name_rules[r];
+		unsigned int l = (unsigned char)nr->w[0][0] - 'a';
+
+		if (l >= 26 || nr_bucket_n[l] >= NR_BUCKET_MAX)
+			return;
+		nr_bucket[l][nr_bucket_n[l]++] = (unsigned char)r;
+		if (nr->flags & NR_SUFFIX) {
+			if (nr_suffix_n >= NR_BUCKET_MAX)
+				return;
+			nr_suffix[nr_suffix_n++] = (unsigned char)r;
+		}
+	}
+	nr_indexed = 1;
+}
+
+/* Does rule r match the words starting at w[i]? */
+static int rule_matches_at(size_t r, const struct nword *w, size_t nw, size_t i)
+{
+	const struct name_rule *nr = &name_rules[r];
+	size_t k = nr_words[r], j;
+
+	if (i + k > nw || ((nr->flags & NR_ALONE) && (k != nw || i != 0)) ||
+	    ((nr->flags & NR_LAST) && i + k != nw))
+		return 0;
+	for (j = 0; j < k; j++) {
+		unsigned int f = (j + 1 == k) ? nr->flags : 0;
+
+		if (!word_is(&w[i + j], nr->w[j], nr_wlen[r][j], f & ~NR_SUFFIX, 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Rule r matching a single-word name as a suffix ("newpassword"). */
+static int rule_suffix(size_t r, const struct nword *w)
+{
+	const struct name_rule *nr = &name_rules[r];
+
+	return (nr->flags & NR_SUFFIX) && word_is(w, nr->w[0], nr_wlen[r][0], nr->flags, 1);
 }
 
 /* The class a field or parameter name implies, by whole words. */
 enum detect_class detect_name(const char *s, size_t n)
 {
 	struct nword w[NW_MAX];
-	size_t nw, r;
+	size_t nw, r, i, best = NR_COUNT;
 
 	if (!s || n == 0)
 		return DC_NONE;
+	pthread_once(&nr_once, name_index_init);
 	nw = split_name(s, n, w, NW_MAX);
 	if (nw == 0)
 		return DC_NONE;
 	if (nw > 1 && (in_list(&w[nw - 1], meta_last, sizeof(meta_last) / sizeof(meta_last[0])) ||
 		       in_list(&w[0], meta_first, sizeof(meta_first) / sizeof(meta_first[0]))))
 		return DC_NONE;
-	for (r = 0; r < sizeof(name_rules) / sizeof(name_rules[0]); r++) {
-		if (rule_matches(&name_rules[r], w, nw))
-			return (enum detect_class)name_rules[r].cls;
+	if (!nr_indexed) {
+		for (r = 0; r < NR_COUNT && best == NR_COUNT; r++) {
+			for (i = 0; i < nw; i++) {
+				if (rule_matches_at(r, w, nw, i) || (nw == 1 && rule_suffix(r, &w[0]))) {
+					best = r;
+					break;
+				}
+			}
+		}
+		return best < NR_COUNT ? (enum detect_class)name_rules[best].cls : DC_NONE;
 	}
-	return DC_NONE;
+	for (i = 0; i < nw; i++) {
+		unsigned int l = c_tolower((unsigned char)w[i].p[0]) - 'a';
+		size_t b;
+
+		if (l >= 26)
+			continue;
+		for (b = 0; b < nr_bucket_n[l] && nr_bucket[l][b] < best; b++) {
+			if (rule_matches_at(nr_bucket[l][b], w, nw, i)) {
+				best = nr_bucket[l][b];
+				break;
+			}
+		}
+	}
+	if (nw == 1) {
+		for (i = 0; i < nr_suffix_n && nr_suffix[i] < best; i++) {
+			if (rule_suffix(nr_suffix[i], &w[0])) {
+				best = nr_suffix[i];
+				break;
+			}
+		}
+	}
+	return best < NR_COUNT ? (enum detect_class)name_rules[best].cls : DC_NONE;
 }
 
 /* ---- public: the scan ------------------------------------------------------------ */
 
 /* Bytes that end a word in serialized JSON or free text. '/', '.', '-', '_',
  * '+', '@' stay inside words: they are part of tokens, e-mails and numbers. */
+static const unsigned char scan_delim_tab[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1, ['"'] = 1,
+	['\''] = 1, [','] = 1, [';'] = 1, [':'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+	['('] = 1, [')'] = 1, ['<'] = 1, ['>'] = 1, ['\\'] = 1, ['&'] = 1, ['='] = 1, ['?'] = 1,
+	['|'] = 1, ['`'] = 1, ['!'] = 1, ['#'] = 1, ['*'] = 1, ['^'] = 1, [0] = 1,
+};
+
+/* Does c end a word for the scan? */
 static inline int scan_delim(unsigned char c)
 {
-	switch (c) {
-	case ' ': case '\t': case '\n': case '\r': case '\f': case '\v': case '"': case '\'':
-	case ',': case ';': case ':': case '{': case '}': case '[': case ']': case '(':
-	case ')': case '<': case '>': case '\\': case '&': case '=': case '?': case '|':
-	case '`': case '!': case '#': case '*': case '^': case 0:
-		return 1;
-	default:
-		return 0;
-	}
+	return scan_delim_tab[c];
 }
 
 struct scan_state {
@@ -1693,6 +1872,7 @@ struct scan_state {
 	enum detect_class first;
 };
 
+/* Counts a match when its class is asked for. */
 static void scan_hit(struct scan_state *st, enum detect_class c)
 {
 	if (!(st->mask & (1u << c)))
@@ -1736,14 +1916,18 @@ static void scan_substrings(struct scan_state *st, const char *w, size_t n)
 	}
 }
 
-/* Tests one word: whole, then for glued credentials. */
-static void scan_word(struct scan_state *st, const char *w, size_t n)
+/* Tests one word: whole (and without a sentence's final dot), then for
+ * glued credentials. checked says the whole word was already tested. */
+static void scan_word(struct scan_state *st, const char *w, size_t n, int checked)
 {
-	enum detect_class c;
+	enum detect_class c = DC_NONE;
 
 	if (n < 6)
 		return;
-	c = value_class(w, n, VF_NO_PEM);
+	if (!checked)
+		c = value_class(w, n, VF_NO_PEM, NULL);
+	if (c == DC_NONE && w[n - 1] == '.')
+		c = value_class(w, n - 1, VF_NO_PEM, NULL);
 	if (c != DC_NONE) {
 		scan_hit(st, c);
 		return;
@@ -1752,8 +1936,10 @@ static void scan_word(struct scan_state *st, const char *w, size_t n)
 		scan_substrings(st, w, n);
 }
 
-/* Splits a region into words and tests each. */
-static void scan_words(struct scan_state *st, const char *s, size_t n)
+/* Splits a region into words and tests each; whole_checked says the region
+ * as a whole was already tested, so a word spanning all of it is not
+ * tested twice. */
+static void scan_words(struct scan_state *st, const char *s, size_t n, int whole_checked)
 {
 	size_t i = 0;
 
@@ -1766,7 +1952,7 @@ static void scan_words(struct scan_state *st, const char *s, size_t n)
 		while (i < n && !scan_delim((unsigned char)s[i]))
 			i++;
 		if (i > start)
-			scan_word(st, s + start, i - start);
+			scan_word(st, s + start, i - start, whole_checked && start == 0 && i == n);
 	}
 }
 
@@ -1809,33 +1995,46 @@ size_t detect_scan_ex(const char *buf, size_t n, unsigned int class_mask,
 	if (!buf || n == 0)
 		return 0;
 	while (i < n) {
+		const char *q = memchr(buf + i, '"', n - i);
 		size_t start, j;
 
-		if (buf[i] != '"') {
-			i++;
-			continue;
-		}
-		scan_words(&st, buf + out_start, i - out_start);
+		if (!q)
+			break;
+		i = (size_t)(q - buf);
+		scan_words(&st, buf + out_start, i - out_start, 0);
 		start = i + 1;
-		for (j = start; j < n && buf[j] != '"'; j++) {
-			if (buf[j] == '\\' && j + 1 < n)
-				j++;
+		/* the closing quote: the next one not escaped by an odd run of
+		 * backslashes */
+		for (j = start; j < n; j++) {
+			const char *e = memchr(buf + j, '"', n - j);
+			size_t k, bs = 0;
+
+			if (!e) {
+				j = n;
+				break;
+			}
+			j = (size_t)(e - buf);
+			for (k = j; k > start && buf[k - 1] == '\\'; k--)
+				bs++;
+			if (bs % 2 == 0)
+				break;
 		}
 		if (j - start > 0) {
 			enum detect_class c = DC_NONE;
+			int tested = j - start <= SCAN_LITERAL_MAX;
 
-			if (j - start <= SCAN_LITERAL_MAX)
-				c = value_class(buf + start, j - start, VF_NO_PEM);
+			if (tested)
+				c = value_class(buf + start, j - start, VF_NO_PEM, NULL);
 			if (c != DC_NONE)
 				scan_hit(&st, c);
 			else
-				scan_words(&st, buf + start, j - start);
+				scan_words(&st, buf + start, j - start, tested);
 		}
 		i = j + 1;
 		out_start = i;
 	}
 	if (out_start < n)
-		scan_words(&st, buf + out_start, n - out_start);
+		scan_words(&st, buf + out_start, n - out_start, 0);
 	scan_pem(&st, buf, n);
 	if (first)
 		*first = st.first;

@@ -102,4 +102,8 @@ enum detect_format detect_format(const char *s, size_t n);
  * high-entropy token. "users", "v1", "api", "orders_2024" stay words. */
 int detect_is_value_like(const char *s, size_t n);
 
+/* detect_value() and detect_format() of the same value in one pass over
+ * it; fmt may be NULL. */
+enum detect_class detect_value_format(const char *s, size_t n, enum detect_format *fmt);
+
 #endif

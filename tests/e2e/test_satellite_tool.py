@@ -14,19 +14,25 @@ import uuid
 SCHEMA = "apisonar.metadata/v1"
 
 
-def metadata(service, path, sensor, count):
+def metadata(service, path, count):
     """A small catalog document in the anonymizer's format (docs/metadata.md)."""
+    seen = "2026-01-02T03:04:05.678Z"
     return {
         "schema": SCHEMA,
-        "services": [{
-            "name": service,
-            "endpoints": [{
-                "method": "GET",
-                "path": path,
-                "count": count,
-                "responses": {"200": {"count": count}},
-            }],
-        }],
+        "services": {
+            service: {
+                "endpoints": {
+                    "GET " + path: {
+                        "method": "GET",
+                        "path": path,
+                        "count": count,
+                        "first_seen": seen,
+                        "last_seen": seen,
+                        "responses": {"200": {"count": count}},
+                    },
+                },
+            },
+        },
     }
 
 
@@ -38,7 +44,7 @@ def batch(args):
     """batch ID SENSOR [SCHEMA] [SERVICE]: a gzip batch on stdout."""
     bid = args[0] if args and args[0] != "-" else str(uuid.uuid4())
     sensor = args[1] if len(args) > 1 else "node-1"
-    doc = metadata(args[3] if len(args) > 3 else "shop", "/users/{id}", sensor, 3)
+    doc = metadata(args[3] if len(args) > 3 else "shop", "/users/{id}", 3)
     doc["schema"] = args[2] if len(args) > 2 else SCHEMA
     doc["batch_id"] = bid
     doc["sensor"] = {"id": sensor, "version": "0.1.0"}

@@ -1490,7 +1490,8 @@ static size_t split_name(const char *s, size_t n, struct nword *w, size_t max)
 
 				if (c_lower(pc) || c_digit(pc))
 					boundary = 1;
-				else if (c_upper(pc) && i + 1 < n && c_lower((unsigned char)s[i + 1]))
+				else if (c_upper(pc) && i + 1 < n &&
+					 c_lower((unsigned char)s[i + 1]))
 					boundary = 1;
 			}
 			if (boundary) {
@@ -1817,7 +1818,8 @@ enum detect_class detect_name(const char *s, size_t n)
 	if (!nr_indexed) {
 		for (r = 0; r < NR_COUNT && best == NR_COUNT; r++) {
 			for (i = 0; i < nw; i++) {
-				if (rule_matches_at(r, w, nw, i) || (nw == 1 && rule_suffix(r, &w[0]))) {
+				if (rule_matches_at(r, w, nw, i) ||
+				    (nw == 1 && rule_suffix(r, &w[0]))) {
 					best = r;
 					break;
 				}
@@ -1894,7 +1896,8 @@ static void scan_substrings(struct scan_state *st, const char *w, size_t n)
 		enum detect_class kc = DC_NONE;
 		size_t m;
 
-		if (w[i] == 'e' && w[i + 1] == 'y' && w[i + 2] == 'J' && jwt_tries < SCAN_JWT_TRIES) {
+		if (w[i] == 'e' && w[i + 1] == 'y' && w[i + 2] == 'J' &&
+		    jwt_tries < SCAN_JWT_TRIES) {
 			size_t e = i;
 
 			jwt_tries++;
@@ -1936,6 +1939,73 @@ static void scan_word(struct scan_state *st, const char *w, size_t n, int checke
 		scan_substrings(st, w, n);
 }
 
+/* Can a byte be part of a number written with spaces? */
+static inline int span_char(unsigned char c)
+{
+	return c_digit(c) || c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+';
+}
+
+/*
+ * Numbers written with spaces inside free text span several words:
+ * "card 4111 1111 1111 1111", "call +1 (415) 555-2671", "GB82 WEST 1234
+ * 5698 7654 32". Such spans are tested whole. Only cards, SSNs, IBANs and
+ * phones that start with '+' or '(' count here: a bare run of digit groups
+ * is as often a date or a list of numbers.
+ */
+static void scan_spans(struct scan_state *st, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t start = i, end, digits = 0, spaces = 0;
+
+		if (c_upper(c) && i + 5 < n && (i == 0 || !c_alnum((unsigned char)s[i - 1])) &&
+		    c_upper((unsigned char)s[i + 1]) && c_digit((unsigned char)s[i + 2]) &&
+		    c_digit((unsigned char)s[i + 3]) && s[i + 4] == ' ') {
+			int want = iban_len_for(s[i], s[i + 1]);
+			size_t len = want ? (size_t)want + (size_t)(want - 1) / 4 : 0;
+
+			if (len && i + len <= n &&
+			    (i + len == n || !c_alnum((unsigned char)s[i + len])) &&
+			    is_iban(s + i, len)) {
+				scan_hit(st, DC_IBAN);
+				i += len;
+				continue;
+			}
+		}
+		if (!c_digit(c) && c != '+' && c != '(') {
+			i++;
+			continue;
+		}
+		if (i > 0 && c_alnum((unsigned char)s[i - 1])) {
+			i++;
+			continue;
+		}
+		while (i < n && span_char((unsigned char)s[i])) {
+			if (c_digit((unsigned char)s[i]))
+				digits++;
+			else if (s[i] == ' ')
+				spaces++;
+			i++;
+		}
+		end = i;
+		while (end > start && !c_digit((unsigned char)s[end - 1]))
+			end--;
+		if (spaces && digits >= 8 && end - start <= 40 &&
+		    memchr(s + start, ' ', end - start) &&
+		    (end == n || !c_alnum((unsigned char)s[end])) && (i == n || s[i] != ':')) {
+			enum detect_class k = value_class(s + start, end - start, VF_NO_PEM, NULL);
+
+			if (k == DC_CARD || k == DC_SSN || k == DC_IBAN ||
+			    (k == DC_PHONE && (s[start] == '+' || s[start] == '(')))
+				scan_hit(st, k);
+		}
+		if (i == start)
+			i++;
+	}
+}
+
 /* Splits a region into words and tests each; whole_checked says the region
  * as a whole was already tested, so a word spanning all of it is not
  * tested twice. */
@@ -1954,6 +2024,8 @@ static void scan_words(struct scan_state *st, const char *s, size_t n, int whole
 		if (i > start)
 			scan_word(st, s + start, i - start, whole_checked && start == 0 && i == n);
 	}
+	if (n >= 10 && memchr(s, ' ', n))
+		scan_spans(st, s, n);
 }
 
 /* PEM private key headers anywhere in the buffer. */

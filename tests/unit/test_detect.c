@@ -473,6 +473,10 @@ static void test_value_hard_negatives(void **state)
 		"/users/{id}/orders", "api.example.com", "apisonar.metadata/v1", "date-time",
 		"email", "card", "ssn", "aws_key", "github_token", "private_key", "person_name",
 		"550e8400-e29b-41d4-a716-446655440000", "Mozilla/5.0 (X11; Linux x86_64)",
+		/* digit groups with spaces that are not card, phone or IBAN */
+		"2026-11-24 03:24:06", "2024-01-15 2024-01-16", "1 2 3 4 5 6 7 8 9 10",
+		"between 1700000000 and 1700000060",
+		"GB82 and 1234 5678", "v1.2.3 (build 20240115)",
 	};
 	size_t i, bad = 0;
 	char json[256];
@@ -859,6 +863,11 @@ static void test_scan_canaries(void **state)
 		{ "{\"f\":\"<john.doe@example.com>\"}", DC_EMAIL },
 		{ "{\"f\":\"+1 (415) 555-2671\"}", DC_PHONE },
 		{ "{\"f\":\"call +14155552671 now\"}", DC_PHONE },
+		{ "{\"f\":\"call +1 (415) 555-2671 now\"}", DC_PHONE },
+		{ "{\"f\":\"call (415) 555-2671.\"}", DC_PHONE },
+		{ "{\"f\":\"card 4111 1111 1111 1111 exp 12/27\"}", DC_CARD },
+		{ "{\"f\":\"iban GB82 WEST 1234 5698 7654 32, thanks\"}", DC_IBAN },
+		{ "{\"f\":\"ssn 078-05-1120 on file\"}", DC_SSN },
 		{ "{\"f\":\"4111 1111 1111 1111\"}", DC_CARD },
 		{ "{\"f\":4111111111111111}", DC_CARD },
 		{ "{\"f\":\"card=4111111111111111&x=1\"}", DC_CARD },

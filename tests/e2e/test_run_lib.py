@@ -154,11 +154,11 @@ def make_certs(d):
 
 
 class Satellite:
-    def __init__(self, d, *args):
+    def __init__(self, d, *args, listen="127.0.0.1:0"):
         self.out = os.path.join(d, "sat-out")
         self.log = os.path.join(d, "sat.log")
         self.logf = open(self.log, "w")
-        self.p = start([APISONAR, "satellite", "--listen", "127.0.0.1:0",
+        self.p = start([APISONAR, "satellite", "--listen", listen,
                         "--tls-cert", os.path.join(d, "server.pem"),
                         "--tls-key", os.path.join(d, "server.key"),
                         "--token-file", os.path.join(d, "token"), "--out-dir", self.out,

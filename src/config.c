@@ -706,6 +706,13 @@ differs:
 	}
 }
 
+bool config_is_set(const struct run_config *c, const char *name)
+{
+	int i = key_index(name);
+
+	return i >= 0 && c->src[i] != CFG_SRC_DEFAULT;
+}
+
 void config_usage(FILE *f)
 {
 	size_t i;

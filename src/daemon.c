@@ -884,10 +884,16 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	if (d->cfg.metrics_port) {
 		ms = metrics_server_start(d->cfg.metrics_addr, (uint16_t)d->cfg.metrics_port, render,
 					  health, d, err, sizeof(err));
-		if (!ms) {
+		/* The default port may be taken on a fresh host: the daemon still
+		 * runs. A port someone chose is a promise: fail. */
+		if (!ms && config_is_set(&d->cfg, "metrics-port")) {
 			log_error("metrics: %s (set metrics-port = 0 to turn them off)", err);
 			goto cleanup;
 		}
+		if (!ms)
+			log_warn("metrics: %s; running without /metrics and /healthz (set "
+				 "metrics-port to choose another port)",
+				 err);
 	}
 	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, own, n_own))
 		goto cleanup;
@@ -909,7 +915,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 		 d->cfg.out_dir, (unsigned long long)d->cfg.flush_interval,
 		 d->uploader ? "uploading to " : "no upload endpoint",
 		 d->uploader ? d->cfg.endpoint : "",
-		 d->cfg.metrics_port ? "; /metrics and /healthz on the metrics port" : "");
+		 ms ? "; /metrics and /healthz on the metrics port" : "");
 	if (!d->cfg.log_json || isatty(STDERR_FILENO))
 		fprintf(stderr, "apisonar run: the API catalog is in %s/metadata.json and %s/openapi/\n",
 			d->cfg.out_dir, d->cfg.out_dir);

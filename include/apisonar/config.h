@@ -125,6 +125,9 @@ void config_catalog_limits(const struct run_config *c, struct catalog_limits *l)
 void config_restart_keys(const struct run_config *a, const struct run_config *b, char *out,
 			 size_t outlen);
 
+/* True when a source other than the defaults set the key. */
+bool config_is_set(const struct run_config *c, const char *name);
+
 /* The --help lines of every key. */
 void config_usage(FILE *f);
 

@@ -154,6 +154,9 @@ static void test_precedence_and_lists(void **state)
 			 0);
 	assert_int_equal(config_load_env(c, env, err, sizeof(err)), 0);
 	assert_int_equal(c->flush_interval, 7);
+	assert_true(config_is_set(c, "flush-interval"));
+	assert_false(config_is_set(c, "metrics-port"));
+	assert_false(config_is_set(c, "no-such-key"));
 	assert_int_equal(c->port.n, 2);
 	assert_string_equal(c->port.v[0], "9000");
 	assert_int_equal(config_set(c, "port", "10", CFG_SRC_FLAG, err, sizeof(err)), 0);

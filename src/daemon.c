@@ -911,6 +911,17 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			goto cleanup;
 		have_upload = true;
 	}
+	/* "running" means the catalog file exists: wait for the first flush. */
+	{
+		uint64_t until = now_mono_ns() + 5000000000ull;
+
+		while (atomic_load(&d->c.flushes) == 0 && !atomic_load(&d->fatal) &&
+		       now_mono_ns() < until) {
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	log_info("running: catalog in %s (metadata.json, openapi/), flushed every %llu s; %s%s%s",
 		 d->cfg.out_dir, (unsigned long long)d->cfg.flush_interval,
 		 d->uploader ? "uploading to " : "no upload endpoint",

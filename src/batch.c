@@ -19,15 +19,6 @@
 #include "apisonar/detect.h"
 #include "apisonar/util.h"
 
-/*
- * Until the detectors land (branch detect) the guard may be absent from a
- * build: a weak reference keeps the build linking and batch_encode fails
- * closed (-ENOSYS) rather than letting an unchecked batch through.
- * TEMPORARY: removed once detect.c is merged.
- */
-#pragma weak detect_scan
-#pragma weak detect_class_name
-
 /* First output buffer of an inflate; it doubles up to the caller's cap. */
 #define BATCH_INFLATE_START (64u * 1024)
 /* Longest RFC 3339 text we write or accept ("2026-11-24T03:25:04.123456789Z"). */
@@ -182,15 +173,44 @@ static int count_catalog(const cJSON *doc, uint32_t *services, uint32_t *endpoin
 	return 0;
 }
 
-/* Replaces (or adds) a member of an object; takes ownership of item. */
+/* Adds a member to an object; takes ownership of item. */
 static int set_member(cJSON *obj, const char *name, cJSON *item)
 {
 	if (!item)
 		return -ENOMEM;
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
 	if (!cJSON_AddItemToObject(obj, name, item)) {
 		cJSON_Delete(item);
 		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The envelope members, always first and always ours. */
+static int is_envelope_key(const char *k)
+{
+	return k && (strcmp(k, "schema") == 0 || strcmp(k, "batch_id") == 0 ||
+		     strcmp(k, "sensor") == 0 || strcmp(k, "window") == 0);
+}
+
+/* Moves every non-envelope member of from (a copy) to the end of to, in
+ * order; a stale envelope in the input is dropped. */
+static int move_catalog(cJSON *from, cJSON *to)
+{
+	while (from->child) {
+		cJSON *it = cJSON_DetachItemViaPointer(from, from->child);
+		char *name = it->string;
+
+		if (is_envelope_key(name)) {
+			cJSON_Delete(it);
+			continue;
+		}
+		it->string = NULL;
+		if (!cJSON_AddItemToObject(to, name, it)) {
+			it->string = name;
+			cJSON_Delete(it);
+			return -ENOMEM;
+		}
+		cJSON_free(name);
 	}
 	return 0;
 }
@@ -236,7 +256,7 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	char ts[BATCH_TIME_MAX], te[BATCH_TIME_MAX];
 	struct batch_meta m;
 	const cJSON *schema;
-	cJSON *doc = NULL, *obj;
+	cJSON *doc = NULL, *copy = NULL, *obj;
 	char *json = NULL;
 	enum detect_class first = DC_NONE;
 	size_t matches;
@@ -265,9 +285,12 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	m.window_start_ns = window_start_ns;
 	m.window_end_ns = window_end_ns;
 
-	doc = cJSON_Duplicate(metadata, 1);
-	if (!doc)
-		return -ENOMEM;
+	copy = cJSON_Duplicate(metadata, 1);
+	doc = cJSON_CreateObject();
+	if (!copy || !doc) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	err = set_member(doc, "schema", cJSON_CreateString(CATALOG_SCHEMA));
 	if (!err)
 		err = set_member(doc, "batch_id", cJSON_CreateString(m.id));
@@ -290,6 +313,9 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	err = move_catalog(copy, doc);
+	if (err)
+		goto cleanup;
 	json = cJSON_PrintUnformatted(doc);
 	if (!json) {
 		err = -ENOMEM;
@@ -301,11 +327,6 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		goto cleanup;
 	}
 	/* The last guard: whatever the anonymizer missed does not leave. */
-	if (!detect_scan || !detect_class_name) {
-		log_error("batch refused: the sensitive-data guard is not built in");
-		err = -ENOSYS;
-		goto cleanup;
-	}
 	matches = detect_scan(json, m.json_len, &first);
 	if (matches > 0) {
 		log_warn("batch refused by the last guard: %zu detector match(es), first class %s",
@@ -320,6 +341,7 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		*meta = m;
 cleanup:
 	free(json);
+	cJSON_Delete(copy);
 	cJSON_Delete(doc);
 	return err;
 }

@@ -96,6 +96,18 @@ json.dump(doc, open(path, "w"))
 EOF
 }
 
+# make_docs COUNT PREFIX: PREFIX0.json .. PREFIX<COUNT-1>.json in one go
+# (python starts slowly on a loaded machine), i % 7 + 1 endpoints each.
+make_docs() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+for i in range(int(sys.argv[1])):
+    eps = [{"method": "GET", "path": "/items/{id}/part%d" % k} for k in range(i % 7 + 1)]
+    doc = {"schema": "apisonar.metadata/v1", "services": [{"name": "shop", "endpoints": eps}]}
+    json.dump(doc, open("%s%d.json" % (sys.argv[2], i), "w"))
+EOF
+}
+
 # spool_count DIR: batch files waiting in a spool.
 spool_count() {
 	find "$1" -maxdepth 1 -name '*.batch' | wc -l

@@ -85,6 +85,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(n)
+        if len(body) < n:
+            # The client went away mid-body (killed): not an upload at all.
+            record({"time": time.time(), "truncated": True, "bytes": len(body)})
+            self.close_connection = True
+            return
         entry = {
             "time": time.time(),
             "path": self.path,

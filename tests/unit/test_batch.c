@@ -250,6 +250,139 @@ static void test_decode_cap_edge(void **state)
 	free(b);
 }
 
+static const char *const DOC =
+	"{\"schema\":\"apisonar.metadata/v1\",\"services\":[{\"name\":\"shop\",\"endpoints\":["
+	"{\"method\":\"GET\",\"path\":\"/users/{id}\",\"params\":[{\"in\":\"query\","
+	"\"name\":\"email\",\"type\":\"string\",\"format\":\"email\",\"sensitive\":\"email\"}]},"
+	"{\"method\":\"POST\",\"path\":\"/orders\"}]},{\"name\":\"empty\",\"endpoints\":[]}]}";
+
+static void test_encode_decode_roundtrip(void **state)
+{
+	struct batch_sensor sensor = { .id = "node-1", .version = "0.1.0" };
+	struct batch_meta em, dm;
+	cJSON *in = cJSON_Parse(DOC), *out = NULL;
+	unsigned char *gzb = NULL;
+	char err[128], *a, *b;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(in);
+	assert_int_equal(batch_encode(in, &sensor, 1795479904123456789ull, 1795479964000000000ull,
+				      &gzb, &n, &em),
+			 0);
+	assert_true(n > 18 && gzb[0] == 0x1f && gzb[1] == 0x8b);
+	assert_true(is_uuid(em.id));
+	assert_int_equal(em.services, 2);
+	assert_int_equal(em.endpoints, 2);
+	assert_int_equal(batch_decode(gzb, n, 0, &out, &dm, err, sizeof(err)), 0);
+	assert_string_equal(dm.id, em.id);
+	assert_string_equal(dm.sensor_id, "node-1");
+	assert_string_equal(dm.sensor_version, "0.1.0");
+	assert_int_equal(dm.window_start_ns, 1795479904123456789ull);
+	assert_int_equal(dm.window_end_ns, 1795479964000000000ull);
+	assert_int_equal(dm.services, 2);
+	assert_int_equal(dm.endpoints, 2);
+	assert_int_equal(dm.json_len, em.json_len);
+	assert_string_equal(cJSON_GetObjectItem(out, "batch_id")->valuestring, em.id);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "window"), "start")->valuestring,
+			    "2026-11-24T00:25:04.123456789Z");
+	/* The catalog itself is unchanged: drop the envelope and compare. */
+	cJSON_DeleteItemFromObject(out, "batch_id");
+	cJSON_DeleteItemFromObject(out, "sensor");
+	cJSON_DeleteItemFromObject(out, "window");
+	a = cJSON_PrintUnformatted(in);
+	b = cJSON_PrintUnformatted(out);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	/* The input document was not touched. */
+	assert_null(cJSON_GetObjectItem(in, "batch_id"));
+	cJSON_Delete(out);
+	cJSON_Delete(in);
+	free(gzb);
+}
+
+/* An envelope already present (a re-batched document) is replaced. */
+static void test_encode_replaces_envelope(void **state)
+{
+	struct batch_sensor sensor = { .id = "sat-1", .version = "0.1.0" };
+	cJSON *in = cJSON_Parse("{\"batch_id\":\"" GOOD_ID "\",\"sensor\":{\"id\":\"old\"},"
+				"\"services\":[]}"),
+	      *out = NULL;
+	struct batch_meta m;
+	unsigned char *gzb = NULL;
+	char err[128];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(batch_encode(in, &sensor, 5, 5, &gzb, &n, &m), 0);
+	assert_string_not_equal(m.id, GOOD_ID);
+	assert_int_equal(batch_decode(gzb, n, 0, &out, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.sensor_id, "sat-1");
+	assert_int_equal(cJSON_GetArraySize(out), 5); /* schema, batch_id, sensor, window, services */
+	cJSON_Delete(out);
+	cJSON_Delete(in);
+	free(gzb);
+}
+
+static void test_encode_invalid(void **state)
+{
+	struct batch_sensor sensor = { .id = "n", .version = "1" }, nover = { .id = "n" };
+	cJSON *ok = cJSON_Parse("{\"services\":[]}");
+	cJSON *v2 = cJSON_Parse("{\"schema\":\"apisonar.metadata/v2\",\"services\":[]}");
+	cJSON *nosvc = cJSON_Parse("{\"schema\":\"apisonar.metadata/v1\"}");
+	cJSON *badsvc = cJSON_Parse("{\"services\":[{\"endpoints\":{}}]}");
+	cJSON *arr = cJSON_Parse("[]");
+	unsigned char *gzb = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(batch_encode(v2, &sensor, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(nosvc, &sensor, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(badsvc, &sensor, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(arr, &sensor, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(ok, &nover, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(ok, &sensor, 3, 2, &gzb, &n, NULL), -EINVAL);
+	assert_int_equal(batch_encode(ok, NULL, 1, 2, &gzb, &n, NULL), -EINVAL);
+	assert_null(gzb);
+	assert_int_equal(batch_encode(ok, &sensor, 1, 2, &gzb, &n, NULL), 0);
+	free(gzb);
+	cJSON_Delete(ok);
+	cJSON_Delete(v2);
+	cJSON_Delete(nosvc);
+	cJSON_Delete(badsvc);
+	cJSON_Delete(arr);
+}
+
+/* The last guard: a value the anonymizer let through stops the batch. */
+static void test_encode_guard_refuses(void **state)
+{
+	static const char *const planted[] = {
+		"alice.smith@example.com",
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+		"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+		"4111 1111 1111 1111",
+	};
+	struct batch_sensor sensor = { .id = "node-1", .version = "0.1.0" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(planted) / sizeof(planted[0]); i++) {
+		cJSON *doc = cJSON_Parse(DOC), *ep;
+		unsigned char *gzb = NULL;
+		size_t n = 0;
+
+		ep = cJSON_GetArrayItem(
+			cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "services"), 0),
+					    "endpoints"),
+			1);
+		cJSON_AddStringToObject(ep, "example", planted[i]);
+		assert_int_equal(batch_encode(doc, &sensor, 1, 2, &gzb, &n, NULL), -EPERM);
+		assert_null(gzb);
+		cJSON_Delete(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +394,10 @@ int main(void)
 		cmocka_unit_test(test_decode_not_gzip),
 		cmocka_unit_test(test_decode_gzip_bomb),
 		cmocka_unit_test(test_decode_cap_edge),
+		cmocka_unit_test(test_encode_decode_roundtrip),
+		cmocka_unit_test(test_encode_replaces_envelope),
+		cmocka_unit_test(test_encode_invalid),
+		cmocka_unit_test(test_encode_guard_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "apisonar/config.h"
@@ -451,7 +452,7 @@ int config_parse_text(struct run_config *c, const char *text, size_t len, const 
 			val[strlen(val) - 1] = '\0';
 			val++;
 		}
-		if (strcmp(key, "config") == 0 || strcmp(key, "Config") == 0) {
+		if (strcasecmp(key, "config") == 0) {
 			snprintf(err, errlen, "%s line %u: key 'config' cannot be set in a config file",
 				 where, line);
 			return -EINVAL;

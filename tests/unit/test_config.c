@@ -103,6 +103,8 @@ static void test_file_errors_name_line_and_key(void **state)
 	assert_int_equal(parse(c, "verbose = maybe\n", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "t.conf line 1: key 'verbose': want true or false");
 	assert_int_equal(parse(c, "config = /x\n", err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse(c, "CONFIG = /x\n", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.conf line 1: key 'config' cannot be set in a config file");
 	assert_int_equal(parse(c, "metrics-addr = 127.0.0.1/8\n", err, sizeof(err)), -EINVAL);
 	assert_int_equal(parse(c, "user = bad user\n", err, sizeof(err)), -EINVAL);
 	/* A secret-looking value is never repeated. */

@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Configuration of `apisonar run`: one table of keys drives the file
+ * parser, the environment, the flags, --help and the reload rules, so the
+ * three ways in can never disagree.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "apisonar/config.h"
+#include "apisonar/events.h"
+#include "apisonar/util.h"
+
+extern char **environ;
+
+enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE };
+
+/* Extra checks some keys need beyond their type. */
+enum cfg_check {
+	K_NONE = 0,
+	K_PID,
+	K_PORT,
+	K_COMM,
+	K_CIDR,
+	K_PIN,
+	K_PATH,     /* absolute path */
+	K_ENDPOINT, /* https://... */
+	K_ADDR,     /* IPv4 or IPv6 literal */
+	K_NAME,     /* user or sensor id: [A-Za-z0-9._-] */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	size_t size;        /* of the string field */
+	uint64_t min, max;  /* T_U64 */
+	enum cfg_check check;
+	bool reload;        /* SIGHUP applies it */
+	const char *help;
+};
+
+#define F(field) offsetof(struct run_config, field), sizeof(((struct run_config *)0)->field)
+
+static const struct cfg_key keys[] = {
+	{ "config", T_STR, F(config), 0, 0, K_PATH, false,
+	  "configuration file (key = value lines)" },
+	{ "out-dir", T_STR, F(out_dir), 0, 0, K_PATH, false,
+	  "catalog directory: metadata.json, openapi/ (default /var/lib/apisonar)" },
+	{ "spool-dir", T_STR, F(spool_dir), 0, 0, K_PATH, false,
+	  "spool of batches to upload (default <out-dir>/spool)" },
+	{ "flush-interval", T_U64, F(flush_interval), 1, 86400, K_NONE, true,
+	  "seconds between catalog writes and batches (default 60)" },
+	{ "queue-size", T_U64, F(queue_size), 16, 1000000, K_NONE, false,
+	  "exchanges queued between capture and catalog; a full queue drops (default 4096)" },
+	{ "shutdown-timeout", T_U64, F(shutdown_timeout), 1, 600, K_NONE, true,
+	  "seconds SIGTERM may take to flush and upload (default 10)" },
+	{ "log-level", T_LEVEL, F(log_level), 0, 0, K_NONE, true,
+	  "error, warn, info or debug (default info)" },
+	{ "log-format", T_LOGFMT, F(log_json), 0, 0, K_NONE, true,
+	  "json (default) or text" },
+	{ "metrics-addr", T_STR, F(metrics_addr), 0, 0, K_ADDR, false,
+	  "address of /metrics and /healthz (default 127.0.0.1)" },
+	{ "metrics-port", T_U64, F(metrics_port), 0, 65535, K_NONE, false,
+	  "port of /metrics and /healthz; 0 turns them off (default 9464)" },
+	{ "user", T_STR, F(user), 0, 0, K_NAME, false,
+	  "switch to this user after attaching (default: stay root, fewer capabilities)" },
+	{ "sensor-id", T_STR, F(sensor_id), 0, 0, K_NAME, false,
+	  "sensor identity in batches (default: host name)" },
+	{ "pid", T_LIST, F(pid), 0, 0, K_PID, true, "only this process (list)" },
+	{ "comm", T_LIST, F(comm), 0, 0, K_COMM, true,
+	  "only processes with this name (list)" },
+	{ "port", T_LIST, F(port), 0, 0, K_PORT, true,
+	  "only connections with this local or peer port (list)" },
+	{ "cidr", T_LIST, F(cidr), 0, 0, K_CIDR, true, "only peers in this network (list)" },
+	{ "cgroup", T_LIST, F(cgroup), 0, 0, K_NONE, true,
+	  "only processes in this cgroup v2 directory (list)" },
+	{ "role", T_ROLE, F(role), 0, 0, K_NONE, true, "server, client or both (default both)" },
+	{ "all-ports", T_BOOL, F(all_ports), 0, 0, K_NONE, true,
+	  "also database, cache and broker ports (default false)" },
+	{ "max-body", T_U64, F(max_body), 0, 64ull << 20, K_NONE, false,
+	  "body bytes kept per message for schema inference (default 65536)" },
+	{ "max-copy", T_U64, F(max_copy), 64, AS_MAX_COPY, K_NONE, false,
+	  "bytes copied per syscall in the kernel (64..16384)" },
+	{ "verbose", T_BOOL, F(verbose), 0, 0, K_NONE, false,
+	  "libbpf and verifier messages (default false)" },
+	{ "max-services", T_U64, F(max_services), 1, 100000, K_NONE, true,
+	  "services kept in the catalog (default 1000)" },
+	{ "max-endpoints", T_U64, F(max_endpoints), 1, 100000, K_NONE, true,
+	  "endpoints kept per service (default 2000)" },
+	{ "max-fields", T_U64, F(max_fields), 1, 10000, K_NONE, true,
+	  "fields kept per schema object (default 200)" },
+	{ "max-depth", T_U64, F(max_depth), 1, 64, K_NONE, true,
+	  "JSON nesting kept (default 16)" },
+	{ "endpoint", T_STR, F(endpoint), 0, 0, K_ENDPOINT, false,
+	  "upload batches to this https:// URL (default: none, catalog stays local)" },
+	{ "token-file", T_STR, F(token_file), 0, 0, K_PATH, false,
+	  "bearer token file for the endpoint" },
+	{ "ca-file", T_STR, F(ca_file), 0, 0, K_PATH, false, "CA bundle for the endpoint" },
+	{ "pin-sha256", T_LIST, F(pin_sha256), 0, 0, K_PIN, false,
+	  "pinned public key: base64 SHA-256 of its SPKI (list, at most 8)" },
+	{ "client-cert", T_STR, F(client_cert), 0, 0, K_PATH, false,
+	  "client certificate (mTLS)" },
+	{ "client-key", T_STR, F(client_key), 0, 0, K_PATH, false, "client private key" },
+	{ "spool-key-file", T_LIST, F(spool_key_file), 0, 0, K_PATH, false,
+	  "spool encryption key files, the last one writes (default <out-dir>/spool.key)" },
+	{ "audit-log", T_STR, F(audit_log), 0, 0, K_PATH, false,
+	  "upload audit log (default <out-dir>/audit.log)" },
+	{ "max-spool-bytes", T_U64, F(max_spool_bytes), 4096, 1ull << 42, K_NONE, false,
+	  "spool size cap in bytes (default 268435456)" },
+	{ "max-spool-files", T_U64, F(max_spool_files), 1, 1000000, K_NONE, false,
+	  "spool file cap (default 10000)" },
+	{ "max-rate", T_U64, F(max_rate), 0, 1ull << 40, K_NONE, false,
+	  "upload bytes per second, 0 = unlimited (default 0)" },
+	{ "upload-timeout", T_U64, F(upload_timeout), 1, 3600, K_NONE, false,
+	  "seconds one upload request may take (default 30)" },
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= sizeof(((struct run_config *)0)->src) /
+				 sizeof(((struct run_config *)0)->src[0]),
+	       "run_config.src too small");
+
+void config_default(struct run_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->out_dir, sizeof(c->out_dir), "/var/lib/apisonar");
+	c->flush_interval = 60;
+	c->queue_size = 4096;
+	c->shutdown_timeout = 10;
+	c->log_level = LOG_INFO;
+	c->log_json = true;
+	snprintf(c->metrics_addr, sizeof(c->metrics_addr), "127.0.0.1");
+	c->metrics_port = 9464;
+	c->role = 3;
+	c->max_body = AS_MAX_BODY_DEFAULT;
+	c->max_copy = AS_DEFAULT_COPY;
+	c->max_services = 1000;
+	c->max_endpoints = 2000;
+	c->max_fields = 200;
+	c->max_depth = 16;
+	c->max_spool_bytes = SPOOL_DEFAULT_MAX_BYTES;
+	c->max_spool_files = SPOOL_DEFAULT_MAX_FILES;
+	c->upload_timeout = 30;
+}
+
+/* Finds a key by name, accepting '_' for '-' and any case. */
+static int key_index(const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < N_KEYS; i++) {
+		const char *k = keys[i].name;
+
+		for (j = 0; k[j] && name[j]; j++) {
+			char a = (char)tolower((unsigned char)name[j]);
+
+			if (a == '_')
+				a = '-';
+			if (a != k[j])
+				break;
+		}
+		if (!k[j] && !name[j])
+			return (int)i;
+	}
+	return -1;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return i > 0;
+}
+
+static bool pin_ok(const char *p)
+{
+	size_t i;
+
+	if (strncmp(p, "sha256//", 8) == 0)
+		p += 8;
+	if (strlen(p) != 44 || p[43] != '=')
+		return false;
+	for (i = 0; i < 43; i++) {
+		if (!isalnum((unsigned char)p[i]) && p[i] != '+' && p[i] != '/')
+			return false;
+	}
+	return true;
+}
+
+/* Checks one scalar or list item against the key's extra rule. why gets a
+ * reason that never repeats the value. */
+static int check_item_(const struct cfg_key *k, const char *v, const char **why)
+{
+	struct as_cidr_key ck;
+	uint64_t n;
+
+	switch (k->check) {
+	case K_PID:
+		*why = "want a process id (1..4194304)";
+		return parse_u64(v, 1, 4194304, &n) ? -EINVAL : 0;
+	case K_PORT:
+		*why = "want a port (1..65535)";
+		return parse_u64(v, 1, 65535, &n) ? -EINVAL : 0;
+	case K_COMM:
+		*why = "want a process name of 1 to 15 characters";
+		return *v && strlen(v) < AS_COMM_LEN_K ? 0 : -EINVAL;
+	case K_CIDR:
+		*why = "want ADDR or ADDR/BITS (IPv4 or IPv6)";
+		return loader_parse_cidr(v, &ck) ? -EINVAL : 0;
+	case K_PIN:
+		*why = "want the base64 SHA-256 of a public key (44 characters ending in '=')";
+		return pin_ok(v) ? 0 : -EINVAL;
+	case K_PATH:
+		*why = "want an absolute path";
+		return v[0] == '/' ? 0 : -EINVAL;
+	case K_ENDPOINT:
+		*why = "want an https:// URL";
+		return strncmp(v, "https://", 8) == 0 && v[8] ? 0 : -EINVAL;
+	case K_ADDR:
+		*why = "want an IPv4 or IPv6 address";
+		return loader_parse_cidr(v, &ck) || strchr(v, '/') ? -EINVAL : 0;
+	case K_NAME:
+		*why = "want letters, digits, '.', '_' or '-'";
+		return name_ok(v) ? 0 : -EINVAL;
+	case K_NONE:
+		break;
+	}
+	return 0;
+}
+
+static int check_item(const struct cfg_key *k, const char *v, const char **why)
+{
+	const char *reason = NULL;
+	int rc = check_item_(k, v, &reason);
+
+	if (rc)
+		*why = reason;
+	return rc;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Appends the items of a comma separated value to a list. */
+static int list_add(const struct cfg_key *k, struct cfg_list *l, const char *value,
+		    const char **why)
+{
+	const char *p = value;
+
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char item[CFG_ITEM_MAX];
+
+		while (n && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		while (n && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == 0) {
+			*why = "empty list item";
+			return -EINVAL;
+		}
+		if (n >= CFG_ITEM_MAX) {
+			*why = "list item too long";
+			return -EINVAL;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (check_item(k, item, why))
+			return -EINVAL;
+		if (l->n >= CFG_LIST_MAX || (k->check == K_PIN && l->n >= UPLOADER_MAX_PINS) ||
+		    (k->off == offsetof(struct run_config, spool_key_file) && l->n >= SPOOL_MAX_KEYS)) {
+			*why = "too many items";
+			return -EINVAL;
+		}
+		memcpy(l->v[l->n++], item, n + 1);
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+int config_set(struct run_config *c, const char *name, const char *value, enum cfg_source src,
+	       char *err, size_t errlen)
+{
+	int i = key_index(name);
+	const struct cfg_key *k;
+	const char *why = NULL;
+	char *base = (char *)c;
+	uint64_t n;
+	bool b;
+
+	if (i < 0) {
+		snprintf(err, errlen, "unknown key '%.64s'", name);
+		return -ENOENT;
+	}
+	k = &keys[i];
+	switch (k->type) {
+	case T_STR:
+		if (strlen(value) >= k->size) {
+			why = "value too long";
+			break;
+		}
+		if (*value && check_item(k, value, &why))
+			break;
+		memcpy(base + k->off, value, strlen(value) + 1);
+		break;
+	case T_U64:
+		if (parse_u64(value, k->min, k->max, &n)) {
+			snprintf(err, errlen, "key '%s': want a whole number from %llu to %llu",
+				 k->name, (unsigned long long)k->min, (unsigned long long)k->max);
+			return -EINVAL;
+		}
+		memcpy(base + k->off, &n, sizeof(n));
+		break;
+	case T_BOOL:
+		if (!parse_bool(value, &b)) {
+			why = "want true or false";
+			break;
+		}
+		memcpy(base + k->off, &b, sizeof(b));
+		break;
+	case T_LEVEL:
+		if (strcmp(value, "error") == 0)
+			c->log_level = LOG_ERROR;
+		else if (strcmp(value, "warn") == 0)
+			c->log_level = LOG_WARN;
+		else if (strcmp(value, "info") == 0)
+			c->log_level = LOG_INFO;
+		else if (strcmp(value, "debug") == 0)
+			c->log_level = LOG_DEBUG;
+		else
+			why = "want error, warn, info or debug";
+		break;
+	case T_LOGFMT:
+		if (strcmp(value, "json") == 0)
+			c->log_json = true;
+		else if (strcmp(value, "text") == 0)
+			c->log_json = false;
+		else
+			why = "want json or text";
+		break;
+	case T_ROLE:
+		if (strcmp(value, "server") == 0)
+			c->role = 1;
+		else if (strcmp(value, "client") == 0)
+			c->role = 2;
+		else if (strcmp(value, "both") == 0)
+			c->role = 3;
+		else
+			why = "want server, client or both";
+		break;
+	case T_LIST: {
+		struct cfg_list *l = (struct cfg_list *)(base + k->off);
+
+		/* A later source replaces the list; "" clears it. */
+		if (c->src[i] != src)
+			l->n = 0;
+		if (*value && list_add(k, l, value, &why))
+			break;
+		break;
+	}
+	}
+	if (why) {
+		snprintf(err, errlen, "key '%s': %s", k->name, why);
+		return -EINVAL;
+	}
+	c->src[i] = src;
+	return 0;
+}
+
+int config_parse_text(struct run_config *c, const char *text, size_t len, const char *where,
+		      char *err, size_t errlen)
+{
+	size_t pos = 0;
+	unsigned line = 0;
+	char sub[384];
+
+	while (pos < len) {
+		const char *p = text + pos, *nl = memchr(p, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - p) : len - pos;
+		char buf[CFG_STR_MAX + 128], *key, *val, *eq, *end;
+
+		pos += n + (nl ? 1 : 0);
+		line++;
+		if (n >= sizeof(buf)) {
+			snprintf(err, errlen, "%s line %u: line too long", where, line);
+			return -EINVAL;
+		}
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (memchr(buf, '\0', n)) {
+			snprintf(err, errlen, "%s line %u: NUL byte", where, line);
+			return -EINVAL;
+		}
+		key = buf;
+		while (isspace((unsigned char)*key))
+			key++;
+		if (*key == '#' || *key == '\0')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s line %u: want 'key = value'", where, line);
+			return -EINVAL;
+		}
+		val = eq + 1;
+		end = eq;
+		while (end > key && isspace((unsigned char)end[-1]))
+			end--;
+		*end = '\0';
+		while (isspace((unsigned char)*val))
+			val++;
+		/* A '#' after whitespace starts a comment. */
+		end = val;
+		while (*end && !(*end == '#' && (end == val || isspace((unsigned char)end[-1]))))
+			end++;
+		while (end > val && isspace((unsigned char)end[-1]))
+			end--;
+		*end = '\0';
+		if (strlen(val) >= 2 && (val[0] == '"' || val[0] == '\'') &&
+		    val[strlen(val) - 1] == val[0]) {
+			val[strlen(val) - 1] = '\0';
+			val++;
+		}
+		if (strcasecmp(key, "config") == 0) {
+			snprintf(err, errlen, "%s line %u: key 'config' cannot be set in a config file",
+				 where, line);
+			return -EINVAL;
+		}
+		if (config_set(c, key, val, CFG_SRC_FILE, sub, sizeof(sub))) {
+			snprintf(err, errlen, "%s line %u: %s", where, line, sub);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int config_load_file(struct run_config *c, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_file_all(path, CFG_FILE_MAX, &text, &len);
+
+	if (rc) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path,
+			 rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+		return rc;
+	}
+	rc = config_parse_text(c, text, len, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+int config_load_env(struct run_config *c, char **envp, char *err, size_t errlen)
+{
+	size_t plen = strlen(CFG_ENV_PREFIX);
+	char name[128], sub[384];
+	char **e;
+
+	for (e = envp ? envp : environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t n;
+
+		if (!eq || strncmp(*e, CFG_ENV_PREFIX, plen) != 0)
+			continue;
+		n = (size_t)(eq - *e) - plen;
+		if (n == 0 || n >= sizeof(name))
+			continue;
+		memcpy(name, *e + plen, n);
+		name[n] = '\0';
+		if (key_index(name) < 0)
+			continue; /* APISONAR_SPOOL_KEY and friends belong elsewhere */
+		if (config_set(c, name, eq + 1, CFG_SRC_ENV, sub, sizeof(sub))) {
+			snprintf(err, errlen, "environment %s%s: %s", CFG_ENV_PREFIX, name, sub);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int config_check(const struct run_config *c, char *err, size_t errlen)
+{
+	if (!!c->client_cert[0] != !!c->client_key[0]) {
+		snprintf(err, errlen, "keys 'client-cert' and 'client-key' go together");
+		return -EINVAL;
+	}
+	if (!c->endpoint[0] && (c->token_file[0] || c->ca_file[0] || c->pin_sha256.n ||
+				c->client_cert[0])) {
+		snprintf(err, errlen, "key 'endpoint' is needed by token-file, ca-file, pin-sha256 "
+				      "and client-cert");
+		return -EINVAL;
+	}
+	if (!c->out_dir[0]) {
+		snprintf(err, errlen, "key 'out-dir': must not be empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+size_t config_long_options(struct option *opts, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < N_KEYS && n + 1 < cap; i++) {
+		opts[n].name = keys[i].name;
+		opts[n].has_arg = keys[i].type == T_BOOL ? optional_argument : required_argument;
+		opts[n].flag = NULL;
+		opts[n].val = CONFIG_OPT_BASE + (int)i;
+		n++;
+	}
+	memset(&opts[n], 0, sizeof(opts[n]));
+	return n;
+}
+
+const char *config_opt_name(int code)
+{
+	if (code < CONFIG_OPT_BASE || code >= CONFIG_OPT_BASE + (int)N_KEYS)
+		return NULL;
+	return keys[code - CONFIG_OPT_BASE].name;
+}
+
+/* The cgroup v2 mount point, from /proc/self/mounts. */
+static int cgroup2_root(char *out, size_t n)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(out, n, "%s", dir);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A cgroup v2 directory's id is its inode number. */
+static int cgroup_id(const char *path, uint64_t *id)
+{
+	char root[4096], full[8192];
+	struct stat st;
+
+	if (path[0] != '/' || stat(path, &st) != 0) {
+		if (cgroup2_root(root, sizeof(root)))
+			return -ENOENT;
+		snprintf(full, sizeof(full), "%s/%s", root, path[0] == '/' ? path + 1 : path);
+		if (stat(full, &st) != 0)
+			return -errno;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int config_filters(const struct run_config *c, struct loader_filters *f, char *err, size_t errlen)
+{
+	uint64_t v;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < c->pid.n; i++) {
+		if (parse_u64(c->pid.v[i], 1, 4194304, &v))
+			return -EINVAL;
+		f->pids[f->n_pids++] = (uint32_t)v;
+	}
+	for (i = 0; i < c->comm.n; i++)
+		memcpy(f->comms[f->n_comms++], c->comm.v[i], strlen(c->comm.v[i]) + 1);
+	for (i = 0; i < c->port.n; i++) {
+		if (parse_u64(c->port.v[i], 1, 65535, &v))
+			return -EINVAL;
+		f->ports[f->n_ports++] = (uint16_t)v;
+	}
+	for (i = 0; i < c->cidr.n; i++) {
+		if (loader_parse_cidr(c->cidr.v[i], &f->cidrs[f->n_cidrs]))
+			return -EINVAL;
+		f->n_cidrs++;
+	}
+	for (i = 0; i < c->cgroup.n; i++) {
+		if (cgroup_id(c->cgroup.v[i], &f->cgroups[f->n_cgroups])) {
+			snprintf(err, errlen,
+				 "key 'cgroup': item %zu is not a cgroup v2 directory (absolute, "
+				 "or relative to the cgroup2 mount)",
+				 i + 1);
+			return -EINVAL;
+		}
+		f->n_cgroups++;
+	}
+	f->role_mask = (uint32_t)c->role;
+	f->no_default_skip_ports = c->all_ports;
+	return 0;
+}
+
+void config_uploader_opts(const struct run_config *c, struct uploader_opts *o)
+{
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	o->endpoint = c->endpoint[0] ? c->endpoint : NULL;
+	o->token_file = c->token_file[0] ? c->token_file : NULL;
+	o->ca_file = c->ca_file[0] ? c->ca_file : NULL;
+	for (i = 0; i < c->pin_sha256.n && i < UPLOADER_MAX_PINS; i++) {
+		const char *p = c->pin_sha256.v[i];
+
+		o->pins[o->n_pins++] = strncmp(p, "sha256//", 8) == 0 ? p + 8 : p;
+	}
+	o->client_cert = c->client_cert[0] ? c->client_cert : NULL;
+	o->client_key = c->client_key[0] ? c->client_key : NULL;
+	for (i = 0; i < c->spool_key_file.n && i < SPOOL_MAX_KEYS; i++)
+		o->spool_key_files[o->n_spool_key_files++] = c->spool_key_file.v[i];
+	o->audit_log = c->audit_log[0] ? c->audit_log : NULL;
+	o->spool_limits.max_bytes = c->max_spool_bytes;
+	o->spool_limits.max_files = (uint32_t)c->max_spool_files;
+	o->max_rate = c->max_rate;
+	o->timeout_s = (uint32_t)c->upload_timeout;
+}
+
+void config_catalog_limits(const struct run_config *c, struct catalog_limits *l)
+{
+	l->max_services = (uint32_t)c->max_services;
+	l->max_endpoints = (uint32_t)c->max_endpoints;
+	l->max_fields = (uint32_t)c->max_fields;
+	l->max_depth = (uint32_t)c->max_depth;
+}
+
+void config_restart_keys(const struct run_config *a, const struct run_config *b, char *out,
+			 size_t outlen)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < N_KEYS; i++) {
+		const struct cfg_key *k = &keys[i];
+		const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+		size_t sz, j;
+
+		if (k->reload || strcmp(k->name, "config") == 0)
+			continue;
+		switch (k->type) {
+		case T_STR:
+			if (strcmp(pa, pb) != 0)
+				goto differs;
+			continue;
+		case T_LIST: {
+			const struct cfg_list *la = (const void *)pa, *lb = (const void *)pb;
+
+			for (j = 0; la->n == lb->n && j < la->n; j++) {
+				if (strcmp(la->v[j], lb->v[j]) != 0)
+					break;
+			}
+			if (la->n != lb->n || j < la->n)
+				goto differs;
+			continue;
+		}
+		case T_U64:
+			sz = sizeof(uint64_t);
+			break;
+		case T_BOOL:
+		case T_LOGFMT:
+			sz = sizeof(bool);
+			break;
+		default:
+			sz = sizeof(int);
+			break;
+		}
+		if (memcmp(pa, pb, sz) == 0)
+			continue;
+differs:
+		if (o + strlen(k->name) + 3 >= outlen)
+			break;
+		o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", k->name);
+	}
+}
+
+bool config_is_set(const struct run_config *c, const char *name)
+{
+	int i = key_index(name);
+
+	return i >= 0 && c->src[i] != CFG_SRC_DEFAULT;
+}
+
+void config_usage(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++)
+		fprintf(f, "  --%-18s %s\n", keys[i].name, keys[i].help);
+	fprintf(f, "\nEvery option is also a config file key (key = value) and an environment\n"
+		   "variable APISONAR_<KEY> (APISONAR_FLUSH_INTERVAL). Flags win over the\n"
+		   "environment, which wins over the file. List keys take comma separated items.\n");
+}

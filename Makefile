@@ -152,14 +152,17 @@ test: $(OUTPUT)/apisonar $(UNIT_BINS) $(FUZZ_BINS)
 DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev libelf-dev \
 	zlib1g-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
 	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
-	nodejs npm
+	util-linux time binutils systemd nodejs
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null
-	@# Validators the tests drive (HAR, OpenAPI, Kubernetes manifests).
-	cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null
+	@# Validators the tests drive (HAR, OpenAPI, JSON Schema, Kubernetes
+	@# manifests), at the versions of tests/package-lock.json. npm comes
+	@# with nodejs (NodeSource's package, as on these machines) or Debian's npm.
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+	cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 install: $(OUTPUT)/apisonar
 	install -D -m 0755 $(OUTPUT)/apisonar $(DESTDIR)$(PREFIX)/bin/apisonar

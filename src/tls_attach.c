@@ -136,12 +136,13 @@ static int attach_one(struct tls_attach *t, struct target *g, const char *open_p
 		      const char *sym, const char *prog_name, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret);
-	struct bpf_program *prog = bpf_object__find_program_by_name(t->obj, prog_name);
+	struct bpf_program *prog;
 	struct bpf_link *link;
 	int err;
 
+	prog = t->obj ? bpf_object__find_program_by_name(t->obj, prog_name) : NULL;
 	if (!prog)
-		return -ENOENT;
+		return -ESRCH;
 	link = bpf_program__attach_uprobe_opts(prog, -1, open_path, 0, &uo);
 	err = libbpf_get_error(link);
 	if (err || !link)
@@ -174,7 +175,9 @@ static void attach_target(struct tls_attach *t, struct target *g, const char *op
 		if (used < sizeof(g->reason) - 1) {
 			int n = snprintf(g->reason + used, sizeof(g->reason) - used, "%s%s: %s",
 					 used ? "; " : "", p->sym,
-					 err == -ENOENT ? "symbol not found" : strerror(-err));
+					 err == -ENOENT	  ? "symbol not found"
+					 : err == -ESRCH ? "no such BPF program"
+							 : strerror(-err));
 
 			if (n > 0)
 				used += (size_t)n < sizeof(g->reason) - used

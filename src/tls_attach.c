@@ -135,10 +135,16 @@ static struct target *find_target(struct tls_attach *t, dev_t dev, ino_t ino)
 static int attach_one(struct tls_attach *t, struct target *g, const char *open_path,
 		      const char *sym, const char *prog_name, bool ret)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret);
+	struct bpf_uprobe_opts uo;
 	struct bpf_program *prog;
 	struct bpf_link *link;
 	int err;
+
+	/* What LIBBPF_OPTS() does, spelled out for the linters. */
+	memset(&uo, 0, sizeof(uo));
+	uo.sz = sizeof(uo);
+	uo.func_name = sym;
+	uo.retprobe = ret;
 
 	prog = t->obj ? bpf_object__find_program_by_name(t->obj, prog_name) : NULL;
 	if (!prog)

@@ -23,9 +23,10 @@
  * make, that the client waits for each response before sending the next
  * request: a response pairs with the last waiting request that began before
  * it (a response never precedes its request), older ones are emitted alone.
- * A conn that has shown pipelining (two requests waiting at once, or a new
- * request while a lost one was still unanswered) never pairs again after a
- * loss: requests are emitted alone and responses dropped, counted.
+ * A conn that has shown pipelining (a request sent before the answer to an
+ * earlier one began, or a new request while a lost one was still
+ * unanswered) never pairs again after a loss: requests are emitted alone and
+ * responses dropped, counted.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -43,17 +44,17 @@
 #define H1_QUEUE_MIN 4
 
 enum h1_state {
-	ST_START,        /* between messages */
-	ST_HEAD,         /* start line and header lines */
-	ST_BODY_CL,      /* `remaining` body bytes */
-	ST_CHUNK_SIZE,   /* a chunk-size line */
-	ST_CHUNK_DATA,   /* `remaining` bytes of chunk data */
-	ST_CHUNK_CRLF,   /* the CRLF after chunk data */
-	ST_TRAILER,      /* trailer lines up to the empty line */
-	ST_BODY_CLOSE,   /* response body ended by close */
-	ST_RESYNC,       /* looking for a message start line by line */
-	ST_FOUND,        /* the line buffer holds a start line found by resync */
-	ST_WAIT,         /* request dir after Upgrade/CONNECT: wait for the answer */
+	ST_START,      /* between messages */
+	ST_HEAD,       /* start line and header lines */
+	ST_BODY_CL,    /* `remaining` body bytes */
+	ST_CHUNK_SIZE, /* a chunk-size line */
+	ST_CHUNK_DATA, /* `remaining` bytes of chunk data */
+	ST_CHUNK_CRLF, /* the CRLF after chunk data */
+	ST_TRAILER,    /* trailer lines up to the empty line */
+	ST_BODY_CLOSE, /* response body ended by close */
+	ST_RESYNC,     /* looking for a message start line by line */
+	ST_FOUND,      /* the line buffer holds a start line found by resync */
+	ST_WAIT,       /* request dir after Upgrade/CONNECT: wait for the answer */
 };
 
 /* Which exchange the response being parsed belongs to. */
@@ -86,26 +87,26 @@ struct h1_dir {
 	/* partial line, cap max_header_bytes */
 	char *line;
 	size_t line_len, line_cap;
-	bool skip_line;  /* resync: discarding an over-long line up to its LF */
-	bool quiet;      /* resync at a mid-stream start: not counted */
+	bool skip_line; /* resync: discarding an over-long line up to its LF */
+	bool quiet;	/* resync at a mid-stream start: not counted */
 	/* bytes not yet parsed, cap c->hold_max */
 	unsigned char *hold;
 	size_t hold_off, hold_len, hold_cap;
 	struct h1_seg *segs;
 	size_t seg_off, n_segs, segs_cap;
 	/* the message being parsed */
-	struct as_exchange *cx;  /* exchange being filled, NULL when dropped */
-	struct as_message *cm;   /* where headers and body go, NULL when dropped */
+	struct as_exchange *cx; /* exchange being filled, NULL when dropped */
+	struct as_message *cm;	/* where headers and body go, NULL when dropped */
 	bool first_line;
-	bool seen_message;       /* a head completed on this dir */
+	bool seen_message; /* a head completed on this dir */
 	size_t head_bytes;
 	uint64_t remaining;
-	uint64_t msg_start;      /* monotonic ts of the first byte */
-	uint64_t found_ts;       /* ts of the start line resync found */
+	uint64_t msg_start; /* monotonic ts of the first byte */
+	uint64_t found_ts;  /* ts of the start line resync found */
 	uint64_t cl;
-	bool have_cl, have_te, te_chunked, conn_close, conn_keepalive, has_upgrade;
+	bool have_cl, have_te, te_chunked, has_upgrade;
 	int version, status;
-	bool in_body;            /* head complete, body not */
+	bool in_body; /* head complete, body not */
 };
 
 struct http1_conn {
@@ -118,32 +119,39 @@ struct http1_conn {
 	struct h1_dir d[2];
 	int req_dir; /* -1 until the first message tells */
 	bool dead, midstream;
-	bool aligned;        /* FIFO pairing is exact (up to the barrier) */
-	bool barrier_on;     /* a request-side loss after the first `barrier` entries */
+	bool aligned;	 /* FIFO pairing is exact (up to the barrier) */
+	bool barrier_on; /* a request-side loss after the first `barrier` entries */
 	size_t barrier;
-	bool pipelined_seen; /* two requests were waiting at once */
-	bool no_pair;        /* pipelining and a loss: never pair again */
-	uint64_t lost_req_ts;  /* start of a request lost part-way (0: none) */
+	bool pipelined_seen;	  /* a request was sent before an earlier answer began */
+	bool no_pair;		  /* pipelining and a loss: never pair again */
+	uint64_t lost_req_ts;	  /* start of a request lost part-way (0: none) */
 	uint64_t resp_after_loss; /* start of the first response after it (0: none) */
+	uint64_t last_resp_start; /* start of the last response paired */
 	/* requests waiting, a ring */
 	struct h1_pend *q;
 	size_t q_head, q_len, q_cap;
 	uint64_t trailing_ghosts; /* overflow-dropped requests after the tail */
-	bool req_in_tail;         /* the request being parsed is the queue tail */
-	bool req_ghost;           /* the request being parsed was overflow-dropped */
+	bool req_in_tail;	  /* the request being parsed is the queue tail */
+	bool req_ghost;		  /* the request being parsed was overflow-dropped */
 	enum h1_rx rx;
+	/* An event on one direction (a request queued or done, a response
+	 * decided or done, a loss, the role learnt) lets the other direction's
+	 * held bytes go first, so results never depend on how the bytes were
+	 * cut into feeds. */
+	bool yield;
+	int yield_dir;
 };
 
 static const char *const amb_names[HTTP1_AMB_NR] = {
-	[HTTP1_AMB_CL_AND_TE] = "cl_and_te",
-	[HTTP1_AMB_DUP_CL] = "dup_cl",
-	[HTTP1_AMB_OBS_FOLD] = "obs_fold",
-	[HTTP1_AMB_BARE_EOL] = "bare_eol",
-	[HTTP1_AMB_SPACE_BEFORE_COLON] = "space_before_colon",
-	[HTTP1_AMB_CHUNK_JUNK] = "chunk_junk",
-	[HTTP1_AMB_CHUNK_TOO_LONG] = "chunk_too_long",
-	[HTTP1_AMB_CHUNK_EXT] = "chunk_ext",
-	[HTTP1_AMB_HEADERS_TOO_BIG] = "headers_too_big",
+    [HTTP1_AMB_CL_AND_TE] = "cl_and_te",
+    [HTTP1_AMB_DUP_CL] = "dup_cl",
+    [HTTP1_AMB_OBS_FOLD] = "obs_fold",
+    [HTTP1_AMB_BARE_EOL] = "bare_eol",
+    [HTTP1_AMB_SPACE_BEFORE_COLON] = "space_before_colon",
+    [HTTP1_AMB_CHUNK_JUNK] = "chunk_junk",
+    [HTTP1_AMB_CHUNK_TOO_LONG] = "chunk_too_long",
+    [HTTP1_AMB_CHUNK_EXT] = "chunk_ext",
+    [HTTP1_AMB_HEADERS_TOO_BIG] = "headers_too_big",
 };
 
 /* Metric names must never change once shipped. */
@@ -156,16 +164,16 @@ const char *http1_ambiguity_name(enum http1_ambiguity a)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* RFC 9110 tchar, as a table for speed. */
+/* RFC 9110 tchar (alphanumerics and !#$%&'*+-.^_`|~) as a bitmap: header
+ * names are checked byte by byte on the hot path. */
+static const uint64_t tchar_map[2] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull};
+
 static bool is_tchar(unsigned char ch)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-		return true;
-	return ch && memchr(extra, ch, sizeof(extra) - 1) != NULL;
+	return ch < 128 && (tchar_map[ch >> 6] >> (ch & 63)) & 1;
 }
 
+/* Method names and header names are non-empty tokens. */
 static bool span_is_token(const char *s, size_t n)
 {
 	size_t i;
@@ -178,6 +186,7 @@ static bool span_is_token(const char *s, size_t n)
 	return true;
 }
 
+/* Header names and codings compare case-insensitively. */
 static bool ieq(const char *s, size_t n, const char *lit)
 {
 	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
@@ -202,16 +211,19 @@ static int parse_dec(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* The queue is a ring; i counts from its head. */
 static struct h1_pend *q_at(struct http1_conn *c, size_t i)
 {
 	return &c->q[(c->q_head + i) % c->q_cap];
 }
 
+/* The oldest waiting request: the one the next response answers. */
 static struct h1_pend *q_first(struct http1_conn *c)
 {
 	return c->q_len ? q_at(c, 0) : NULL;
 }
 
+/* The newest: the one whose body may still be arriving. */
 static struct h1_pend *q_tail(struct http1_conn *c)
 {
 	return c->q_len ? q_at(c, c->q_len - 1) : NULL;
@@ -242,12 +254,22 @@ static int q_reserve(struct http1_conn *c)
 	return 0;
 }
 
+/* Drops the head; the barrier, counted in entries, moves with it. */
 static void q_pop(struct http1_conn *c)
 {
 	c->q_head = (c->q_head + 1) % c->q_cap;
 	c->q_len--;
 	if (c->barrier_on && c->barrier)
 		c->barrier--;
+}
+
+/* Direction dir changed something the other one may be waiting on. */
+static void poke(struct http1_conn *c, int dir)
+{
+	if (dir >= 0 && c->d[1 - dir].n_segs) {
+		c->yield = true;
+		c->yield_dir = dir;
+	}
 }
 
 /* ---- emitting ----------------------------------------------------------- */
@@ -343,6 +365,7 @@ static void conn_give_up(struct http1_conn *c)
 
 /* ---- losses ------------------------------------------------------------- */
 
+/* Forgets the message in progress on d (its exchange is owned elsewhere). */
 static void dir_reset_msg(struct h1_dir *d)
 {
 	d->cx = NULL;
@@ -358,11 +381,11 @@ static void dir_reset_msg(struct h1_dir *d)
 static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 {
 	struct h1_dir *d = &c->d[dir];
+	bool ghosts = c->trailing_ghosts != 0;
 	struct h1_pend *e;
 	size_t i;
 
-	bool ghosts = c->trailing_ghosts != 0;
-
+	poke(c, dir);
 	for (i = 0; i < c->q_len; i++)
 		ghosts = ghosts || q_at(c, i)->ghosts_before;
 	if (garbage)
@@ -392,9 +415,15 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 		}
 	} else if (c->rx != RX_NONE) {
 		if (c->rx == RX_REAL) {
+			/* a response whose head was complete is kept, cut */
 			e = q_first(c);
-			e->resp_lost = true;
 			e->x->flags |= AS_X_RESP_GAP;
+			if (d->in_body) {
+				e->resp_done = true;
+				e->x->resp.body_truncated = true;
+			} else {
+				e->resp_lost = true;
+			}
 		}
 		c->rx = RX_NONE;
 		if (c->req_dir >= 0 && c->d[c->req_dir].st == ST_WAIT)
@@ -412,6 +441,7 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 	try_emit(c);
 }
 
+/* Ambiguous framing is never guessed: counted, and the message dropped. */
 static void ambiguous(struct http1_conn *c, int dir, enum http1_ambiguity a)
 {
 	c->st->ambiguous[a]++;
@@ -459,6 +489,8 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 	}
 	if (c->no_pair)
 		goto drop;
+	if (e && (e->resp_done || e->resp_lost) && !e->ghosts_before)
+		return false; /* its answer is known or gone: wait for its request to end */
 	if (c->aligned) {
 		if (!e) {
 			if (!c->trailing_ghosts)
@@ -470,8 +502,9 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 			c->rx = RX_GHOST;
 			return true;
 		}
-		if (e->resp_done)
-			return false; /* early response: the request is still coming */
+		if (c->q_len > 1 && q_at(c, 1)->req_start < ts)
+			c->pipelined_seen = true; /* the next request did not wait */
+		c->last_resp_start = ts;
 		c->rx = RX_REAL;
 		return true;
 	}
@@ -490,7 +523,7 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 		goto drop;
 	}
 	cand = q_at(c, k - 1);
-	if (c->lost_req_ts && cand->req_start > c->lost_req_ts &&
+	if (c->lost_req_ts && cand->req_start >= c->lost_req_ts &&
 	    !(c->resp_after_loss && c->resp_after_loss < cand->req_start)) {
 		/* it was sent while a lost request was still unanswered */
 		stop_pairing(c);
@@ -500,14 +533,15 @@ static bool resp_begin(struct http1_conn *c, uint64_t ts)
 		flush_requests(c, k - 1, &c->st->unpaired_requests);
 	c->aligned = true;
 	c->lost_req_ts = 0;
+	c->last_resp_start = ts;
 	c->rx = RX_REAL;
 	return true;
 drop:
-	c->st->unpaired_responses++;
-	c->rx = RX_SCRATCH;
+	c->rx = RX_SCRATCH; /* counted once its head shows a final response */
 	return true;
 }
 
+/* A message starts on dir: reset the framing facts, pick its exchange. */
 static void dir_begin(struct http1_conn *c, int dir, uint64_t ts)
 {
 	struct h1_dir *d = &c->d[dir];
@@ -516,7 +550,7 @@ static void dir_begin(struct http1_conn *c, int dir, uint64_t ts)
 	d->first_line = true;
 	d->head_bytes = 0;
 	d->have_cl = d->have_te = d->te_chunked = false;
-	d->conn_close = d->conn_keepalive = d->has_upgrade = false;
+	d->has_upgrade = false;
 	d->cl = 0;
 	d->version = d->status = 0;
 	d->in_body = false;
@@ -539,6 +573,7 @@ static void req_done(struct http1_conn *c, uint64_t ts)
 	struct h1_dir *d = &c->d[c->req_dir];
 	struct h1_pend *e;
 
+	poke(c, c->req_dir);
 	dir_reset_msg(d);
 	d->st = ST_START;
 	if (c->req_ghost) {
@@ -562,6 +597,7 @@ static void resp_done(struct http1_conn *c, uint64_t ts)
 	struct h1_dir *d = &c->d[1 - c->req_dir];
 	struct h1_pend *e = q_first(c);
 
+	poke(c, 1 - c->req_dir);
 	dir_reset_msg(d);
 	d->st = ST_START;
 	if (c->rx == RX_GHOST) {
@@ -588,6 +624,7 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 	bool is_connect = !strcmp(x->method, "CONNECT");
 	int err;
 
+	poke(c, c->req_dir);
 	c->st->requests++;
 	err = q_reserve(c);
 	if (err == -E2BIG) {
@@ -605,11 +642,8 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 	}
 	if (err)
 		return err;
-	if (c->q_len) {
-		e = q_tail(c);
-		if (!e->resp_started && !e->resp_done && !e->resp_lost)
-			c->pipelined_seen = true;
-	}
+	if (d->msg_start < c->last_resp_start)
+		c->pipelined_seen = true; /* sent before an earlier answer began */
 	e = q_at(c, c->q_len);
 	memset(e, 0, sizeof(*e));
 	e->x = x;
@@ -627,6 +661,7 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 
 /* ---- head lines --------------------------------------------------------- */
 
+/* "METHOD target HTTP/1.x"; -EPROTONOSUPPORT for the HTTP/2 preface. */
 static int parse_request_line(struct http1_conn *c, struct h1_dir *d, const char *l, size_t n)
 {
 	const char *sp1, *sp2, *ver;
@@ -667,13 +702,16 @@ static int parse_request_line(struct http1_conn *c, struct h1_dir *d, const char
 	return 0;
 }
 
+/* "HTTP/1.x NNN reason"; a missing reason is allowed. */
 static int parse_status_line(struct h1_dir *d, const char *l, size_t n)
 {
 	size_t i;
 
 	if (n < 12 || memcmp(l, "HTTP/1.", 7) || (l[7] != '0' && l[7] != '1') || l[8] != ' ')
 		return -EINVAL;
-	for (i = 9; i < 12; i++)
+	if (l[9] < '1' || l[9] > '9')
+		return -EINVAL; /* 1xx to 9xx: a code below 100 is not a status */
+	for (i = 10; i < 12; i++)
 		if (l[i] < '0' || l[i] > '9')
 			return -EINVAL;
 	if (n > 12 && l[12] != ' ')
@@ -738,28 +776,6 @@ static void note_te(struct h1_dir *d, const char *v, size_t n)
 	d->te_chunked = ieq(s, len, "chunked");
 }
 
-/* Does a comma list contain this token (case-insensitive)? */
-static bool list_has(const char *v, size_t n, const char *tok)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e > s && ieq(v + s, e - s, tok))
-			return true;
-	}
-	return false;
-}
-
 enum { LINE_OK = 0, LINE_END, LINE_GARBAGE, LINE_AMB, LINE_NOMEM };
 
 /* Checks a line's ending and content: CRLF only, no bare CR, no NUL.
@@ -802,8 +818,13 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 		*amb = HTTP1_AMB_SPACE_BEFORE_COLON;
 		return LINE_AMB;
 	}
-	if (!span_is_token(l, nl))
+	if (!span_is_token(l, nl)) {
+		if (memchr(l, '\r', nl)) {
+			*amb = HTTP1_AMB_BARE_EOL;
+			return LINE_AMB;
+		}
 		return LINE_GARBAGE;
+	}
 	v = colon + 1;
 	ve = l + n;
 	while (v < ve && (*v == ' ' || *v == '\t'))
@@ -813,8 +834,12 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 	for (i = 0; i < (size_t)(ve - v); i++) {
 		unsigned char ch = (unsigned char)v[i];
 
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return LINE_GARBAGE;
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			if (ch != '\r')
+				return LINE_GARBAGE;
+			*amb = HTTP1_AMB_BARE_EOL;
+			return LINE_AMB;
+		}
 	}
 	if (!store)
 		return LINE_OK;
@@ -829,11 +854,6 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 			return LINE_GARBAGE;
 	} else if (ieq(l, nl, "transfer-encoding")) {
 		note_te(d, v, (size_t)(ve - v));
-	} else if (ieq(l, nl, "connection")) {
-		if (list_has(v, (size_t)(ve - v), "close"))
-			d->conn_close = true;
-		if (list_has(v, (size_t)(ve - v), "keep-alive"))
-			d->conn_keepalive = true;
 	} else if (ieq(l, nl, "upgrade")) {
 		d->has_upgrade = true;
 	}
@@ -881,6 +901,7 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 	}
 
 	/* a response */
+	poke(c, dir);
 	e = q_first(c);
 	if (c->rx == RX_REAL) {
 		is_head = e->is_head;
@@ -900,6 +921,8 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 		return LINE_OK;
 	}
 	c->st->responses++;
+	if (c->rx == RX_SCRATCH)
+		c->st->unpaired_responses++;
 	if (c->rx == RX_REAL) {
 		e->resp_start = d->msg_start;
 		e->resp_started = true;
@@ -945,11 +968,15 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 	return LINE_OK;
 }
 
+static int start_line_find(const char *l, size_t n, size_t *off);
+static int line_keep(struct h1_dir *d, const char *l, size_t ll);
+
 /* One complete line (LF included) of a head. */
 static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uint64_t ts,
 		     enum http1_ambiguity *amb)
 {
 	struct h1_dir *d = &c->d[dir];
+	size_t whole = n, off;
 	int r;
 
 	d->head_bytes += n;
@@ -957,9 +984,18 @@ static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uin
 		*amb = HTTP1_AMB_HEADERS_TOO_BIG;
 		return LINE_AMB;
 	}
-	r = line_check(l, &n, amb);
-	if (r)
-		return r;
+	if (n < 2 || l[n - 2] != '\r') {
+		*amb = HTTP1_AMB_BARE_EOL;
+		return LINE_AMB;
+	}
+	if (d->first_line || n == 2) {
+		/* header lines check their own bytes (header_line), once */
+		r = line_check(l, &n, amb);
+		if (r)
+			return r;
+	} else {
+		n -= 2;
+	}
 	if (d->first_line) {
 		d->first_line = false;
 		if (dir == c->req_dir) {
@@ -978,6 +1014,17 @@ static int head_line(struct http1_conn *c, int dir, const char *l, size_t n, uin
 		}
 		if (r == -ENOMEM)
 			return LINE_NOMEM;
+		if (r && start_line_find(l, whole, &off) == (dir == c->req_dir ? 0 : 1) && off &&
+		    (d->seen_message || c->midstream)) {
+			/* junk ran into a start line: resync right there */
+			garbage(c, dir);
+			if (c->dead || line_keep(d, l + off, whole - off))
+				return LINE_NOMEM;
+			c->st->resyncs++;
+			d->found_ts = d->msg_start;
+			d->st = ST_FOUND;
+			return LINE_END;
+		}
 		return r ? LINE_GARBAGE : LINE_OK;
 	}
 	if (!n)
@@ -1036,8 +1083,8 @@ static int chunk_size_line(struct http1_conn *c, struct h1_dir *d, const char *l
 
 /* Takes bytes up to and including the next LF. Returns 1 with the complete
  * line (pointing into p when it is whole there, else into the line buffer),
- * 0 when p ran out (bytes kept), -E2BIG when the line would pass cap,
- * -ENOMEM. */
+ * 0 when p ran out (bytes kept), -E2BIG when the line would pass cap (the
+ * bytes up to the cap are consumed and forgotten), -ENOMEM. */
 static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *i, size_t cap,
 		    const char **l, size_t *ll)
 {
@@ -1045,14 +1092,17 @@ static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *
 	const unsigned char *nl = memchr(s, '\n', n - *i);
 	size_t take = nl ? (size_t)(nl - s) + 1 : n - *i;
 
+	if (d->line_len + take > cap) {
+		/* consume exactly up to the cap, however the bytes were cut */
+		*i += cap > d->line_len ? cap - d->line_len : 0;
+		return -E2BIG;
+	}
 	if (!d->line_len && nl) {
 		*l = (const char *)s;
 		*ll = take;
 		*i += take;
 		return 1;
 	}
-	if (d->line_len + take > cap)
-		return -E2BIG;
 	if (d->line_len + take > d->line_cap) {
 		size_t want = d->line_cap ? d->line_cap : 256;
 		char *b;
@@ -1080,11 +1130,7 @@ static int get_line(struct h1_dir *d, const unsigned char *p, size_t n, size_t *
 /* Copies a line that get_line handed back in place into the line buffer. */
 static int line_keep(struct h1_dir *d, const char *l, size_t ll)
 {
-	if (l >= d->line && l < d->line + d->line_len) {
-		memmove(d->line, l, ll);
-		d->line_len = ll;
-		return 0;
-	}
+	/* l may point into the line buffer itself: then ll <= line_cap */
 	if (ll > d->line_cap) {
 		char *b = realloc(d->line, ll);
 
@@ -1093,7 +1139,7 @@ static int line_keep(struct h1_dir *d, const char *l, size_t ll)
 		d->line = b;
 		d->line_cap = ll;
 	}
-	memcpy(d->line, l, ll);
+	memmove(d->line, l, ll);
 	d->line_len = ll;
 	return 0;
 }
@@ -1129,8 +1175,8 @@ static int start_line_kind(const char *l, size_t n)
  * sets *off, or -1. */
 static int start_line_find(const char *l, size_t n, size_t *off)
 {
-	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE",
-					       "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	static const char *const methods[] = {"GET",	 "HEAD",    "POST",  "PUT",  "DELETE",
+					      "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 	const char *h, *sp;
 	size_t o, end, run, k;
 
@@ -1139,7 +1185,8 @@ static int start_line_find(const char *l, size_t n, size_t *off)
 		return start_line_kind(l, n);
 	if (n < 14 || l[n - 2] != '\r')
 		return -1;
-	for (h = memmem(l, n, "HTTP/1.", 7); h; h = memmem(h + 1, n - (size_t)(h + 1 - l), "HTTP/1.", 7)) {
+	for (h = memmem(l, n, "HTTP/1.", 7); h;
+	     h = memmem(h + 1, n - (size_t)(h + 1 - l), "HTTP/1.", 7)) {
 		o = (size_t)(h - l);
 		if (start_line_kind(h, n - o) == 1) {
 			*off = o;
@@ -1218,7 +1265,7 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 	size_t ll;
 	int r;
 
-	while (i < n && !c->dead) {
+	while (i < n && !c->dead && !c->yield) {
 		switch (d->st) {
 		case ST_START:
 			if (p[i] == '\r' || p[i] == '\n') {
@@ -1234,6 +1281,9 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 					c->req_dir = 1 - dir;
 				else
 					return i; /* cannot tell yet */
+				poke(c, dir);
+				if (c->yield)
+					return i;
 			}
 			if (dir != c->req_dir && !resp_begin(c, ts))
 				return i;
@@ -1336,8 +1386,10 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 				d->line_len = 0;
 				break;
 			}
-			if (c->req_dir < 0)
+			if (c->req_dir < 0) {
 				c->req_dir = r == 0 ? dir : 1 - dir;
+				poke(c, dir);
+			}
 			/* keep the line: ST_FOUND parses it once it may */
 			if ((l != d->line || take) && line_keep(d, l + take, ll - take)) {
 				conn_give_up(c);
@@ -1367,6 +1419,18 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 }
 
 /* ---- held bytes --------------------------------------------------------- */
+
+/* The held bytes would pass the cap: forget them; the direction loses its
+ * place and looks for the next message start. */
+static void hold_drop(struct http1_conn *c, int dir)
+{
+	struct h1_dir *d = &c->d[dir];
+
+	c->st->hold_overflow++;
+	d->hold_off = d->hold_len = 0;
+	d->seg_off = d->n_segs = 0;
+	dir_lose(c, dir, true);
+}
 
 /* Appends bytes (or a gap when data is NULL) to dir's hold. Over the cap the
  * hold is dropped and the direction loses its place. */
@@ -1426,10 +1490,7 @@ static void hold_append(struct http1_conn *c, int dir, const void *data, size_t 
 	s->gap = data ? 0 : gap;
 	return;
 overflow:
-	c->st->hold_overflow++;
-	d->hold_off = d->hold_len = 0;
-	d->seg_off = d->n_segs = 0;
-	dir_lose(c, dir, true);
+	hold_drop(c, dir);
 	return;
 nomem:
 	conn_give_up(c);
@@ -1459,11 +1520,13 @@ static bool drain(struct http1_conn *c, int dir)
 		}
 		used = dir_process(c, dir, d->hold + d->hold_off, s->len, s->ts);
 		if (!used && c->req_dir < 0 && d->st == ST_START && d->n_segs > 1 && !s[1].gap) {
-			/* the role peek needs bytes spread over marks: join them */
-			s[1].len += s->len;
-			s[1].ts = s->ts;
-			d->seg_off++;
-			d->n_segs--;
+			/* the role peek needs one more byte, held under the next
+			 * mark: lend it (the bytes are contiguous) */
+			s->len++;
+			if (!--s[1].len) {
+				memmove(&s[1], &s[2], (d->n_segs - 2) * sizeof(*s));
+				d->n_segs--;
+			}
 			continue;
 		}
 		if (used)
@@ -1471,10 +1534,12 @@ static bool drain(struct http1_conn *c, int dir)
 		d->hold_off += used;
 		d->hold_len -= used;
 		s->len -= used;
-		if (s->len)
+		if (!s->len) {
+			d->seg_off++;
+			d->n_segs--;
+		}
+		if (s->len || c->yield)
 			break;
-		d->seg_off++;
-		d->n_segs--;
 	}
 	if (!d->n_segs) {
 		d->seg_off = 0;
@@ -1487,12 +1552,22 @@ static bool drain(struct http1_conn *c, int dir)
 /* Lets each direction go as far as the other allows. */
 static void pump(struct http1_conn *c)
 {
-	bool a, b;
+	int next = c->yield ? 1 - c->yield_dir : 0, idle = 0;
 
-	do {
-		a = drain(c, 0);
-		b = drain(c, 1);
-	} while ((a || b) && !c->dead);
+	c->yield = false;
+	while (idle < 2 && !c->dead) {
+		bool p = drain(c, next);
+
+		if (c->yield) {
+			next = 1 - c->yield_dir;
+			c->yield = false;
+			idle = 0;
+			continue;
+		}
+		idle = p ? 0 : idle + 1;
+		next = 1 - next;
+	}
+	c->yield = false;
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -1521,6 +1596,7 @@ struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats
 	return c;
 }
 
+/* Waiting requests are freed, not emitted: close() is the way to emit. */
 void http1_conn_free(struct http1_conn *c)
 {
 	size_t i;
@@ -1541,11 +1617,14 @@ void http1_conn_free(struct http1_conn *c)
 	free(c);
 }
 
+/* Lets the caller forget a conn that will never parse again. */
 int http1_conn_dead(const struct http1_conn *c)
 {
 	return c->dead;
 }
 
+/* The first bytes may be mid-message: both directions start by resyncing,
+ * quietly, and pairing starts unaligned. */
 void http1_conn_set_midstream(struct http1_conn *c)
 {
 	int k;
@@ -1560,22 +1639,42 @@ void http1_conn_set_midstream(struct http1_conn *c)
 	}
 }
 
+/* Bytes of one direction, in order. They are parsed in place when that
+ * direction can go on, held (bounded) when it must wait for the other. */
 int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)
 {
+	const unsigned char *p = data;
 	struct h1_dir *d;
-	size_t used;
+	size_t used, room, take;
 
 	if (c->dead)
 		return -EPROTO;
 	if (dir != AS_DIR_EGRESS && dir != AS_DIR_INGRESS)
 		return -EINVAL;
 	d = &c->d[dir];
-	if (d->n_segs) {
-		hold_append(c, dir, data, len, ts_ns, 0);
-	} else if (len) {
-		used = dir_process(c, dir, data, len, ts_ns);
-		if (used < len && !c->dead)
-			hold_append(c, dir, (const unsigned char *)data + used, len - used, ts_ns, 0);
+	while (len && !c->dead) {
+		if (!d->n_segs) {
+			/* in place, the usual path */
+			used = dir_process(c, dir, p, len, ts_ns);
+			p += used;
+			len -= used;
+			if (c->yield) {
+				pump(c);
+				continue;
+			}
+			if (!len || c->dead)
+				break;
+		}
+		/* this direction must wait: keep what fits under the cap */
+		room = c->hold_max > d->hold_len ? c->hold_max - d->hold_len : 0;
+		take = len < room ? len : room;
+		if (take) {
+			hold_append(c, dir, p, take, ts_ns, 0);
+			p += take;
+			len -= take;
+		}
+		if (len && !c->dead)
+			hold_drop(c, dir);
 	}
 	if (!c->dead)
 		pump(c);
@@ -1607,6 +1706,11 @@ static void apply_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t 
 		}
 		return;
 	}
+	if ((d->st == ST_BODY_CL || d->st == ST_CHUNK_DATA) && d->cm) {
+		/* the gap runs past the end of what the framing announced */
+		d->cm->body_true_len += d->remaining;
+		d->cm->body_truncated = true;
+	}
 	if (d->st == ST_BODY_CLOSE) {
 		if (d->cm) {
 			d->cm->body_true_len += missing;
@@ -1623,6 +1727,7 @@ static void apply_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t 
 	dir_lose(c, dir, false);
 }
 
+/* A gap applies in stream order: behind bytes still held, it waits its turn. */
 void http1_conn_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts_ns)
 {
 	struct h1_dir *d;
@@ -1646,6 +1751,8 @@ void http1_conn_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts
 		pump(c);
 }
 
+/* The end: a close-delimited body is complete, a framed one is cut, and
+ * every complete request still waiting goes out without a response. */
 void http1_conn_close(struct http1_conn *c, uint64_t ts_ns)
 {
 	struct h1_pend *e;

@@ -14,7 +14,7 @@
 #include "apisonar/xio.h"
 
 /* The public names of the formats, in enum order. */
-static const char *const format_names[] = { "auto", "text", "jsonl", "har" };
+static const char *const format_names[] = {"auto", "text", "jsonl", "har"};
 
 int xio_format_parse(const char *s, enum xio_format *out)
 {
@@ -83,7 +83,7 @@ bool xio_utf8_ok(const unsigned char *s, size_t len)
 }
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Own encoder: small, and keeps bodies byte-exact through JSON. */
 char *xio_base64_encode(const unsigned char *s, size_t len)
@@ -222,13 +222,13 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } flag_names[] = {
-	{ AS_X_NO_RESPONSE, "no_response" },
-	{ AS_X_REQ_TRUNCATED, "req_truncated" },
-	{ AS_X_RESP_TRUNCATED, "resp_truncated" },
-	{ AS_X_REQ_GAP, "req_gap" },
-	{ AS_X_RESP_GAP, "resp_gap" },
-	{ AS_X_MIDSTREAM, "midstream" },
-	{ AS_X_UPGRADE, "upgrade" },
+    {AS_X_NO_RESPONSE, "no_response"},
+    {AS_X_REQ_TRUNCATED, "req_truncated"},
+    {AS_X_RESP_TRUNCATED, "resp_truncated"},
+    {AS_X_REQ_GAP, "req_gap"},
+    {AS_X_RESP_GAP, "resp_gap"},
+    {AS_X_MIDSTREAM, "midstream"},
+    {AS_X_UPGRADE, "upgrade"},
 };
 
 const char *xio_flag_name(uint32_t bit)
@@ -261,8 +261,8 @@ void xio_format_time(uint64_t ns, char *buf, size_t size)
 		snprintf(buf, size, "1970-01-01T00:00:00.000000Z");
 		return;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
 /* Reads exactly n decimal digits at *p, advancing it. -1 when not digits. */

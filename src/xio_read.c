@@ -28,24 +28,24 @@ enum rec_result {
 };
 
 struct xio_reader {
-	FILE *in;             /* not owned */
-	enum xio_format fmt;  /* AUTO until sniffed, then JSONL or HAR */
-	size_t max_line;      /* JSONL: longest record, XIO_MAX_LINE by default */
-	size_t max_har;       /* HAR: largest document, XIO_MAX_HAR by default */
+	FILE *in;	     /* not owned */
+	enum xio_format fmt; /* AUTO until sniffed, then JSONL or HAR */
+	size_t max_line;     /* JSONL: longest record, XIO_MAX_LINE by default */
+	size_t max_har;	     /* HAR: largest document, XIO_MAX_HAR by default */
 
 	unsigned char *chunk; /* read-ahead buffer of XIO_CHUNK bytes */
 	size_t pos, end;      /* unread bytes are chunk[pos..end) */
 	bool eof;
 
-	char *line;           /* current JSONL record, NUL-terminated */
+	char *line; /* current JSONL record, NUL-terminated */
 	size_t line_len, line_cap;
-	bool line_too_long;   /* discarding the rest of an over-long line */
+	bool line_too_long; /* discarding the rest of an over-long line */
 
-	bool har_loaded;      /* the document is parsed */
-	cJSON *entries;       /* HAR: entries not handed out yet */
+	bool har_loaded; /* the document is parsed */
+	cJSON *entries;	 /* HAR: entries not handed out yet */
 
-	int fatal;            /* 0, or the negative errno of a fatal error */
-	char err[128];        /* fixed text and numbers only */
+	int fatal;     /* 0, or the negative errno of a fatal error */
+	char err[128]; /* fixed text and numbers only */
 	struct xio_read_stats st;
 };
 
@@ -350,7 +350,8 @@ static int get_flags(const cJSON *o, uint32_t *flags)
 		return 0;
 	if (!cJSON_IsArray(a))
 		return REC_MALFORMED;
-	cJSON_ArrayForEach(it, a) {
+	cJSON_ArrayForEach(it, a)
+	{
 		if (!cJSON_IsString(it) || !it->valuestring)
 			return REC_MALFORMED;
 		/* Names from a newer writer are ignored. */
@@ -430,7 +431,8 @@ static int jsonl_headers(const cJSON *o, struct as_message *m)
 		return 0;
 	if (!cJSON_IsArray(a))
 		return REC_MALFORMED;
-	cJSON_ArrayForEach(it, a) {
+	cJSON_ArrayForEach(it, a)
+	{
 		char *name = NULL, *value = NULL;
 
 		if (cJSON_IsArray(it)) {
@@ -662,8 +664,8 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 			continue;
 		/* The NUL test keeps cJSON from stopping early at one. */
 		o = memchr(r->line, 0, r->line_len)
-			    ? NULL
-			    : cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
+			? NULL
+			: cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
 		if (!o) {
 			r->st.skipped_malformed++;
 			continue;
@@ -711,11 +713,12 @@ static int har_load(struct xio_reader *r)
 		if (n == 0)
 			break;
 		if (n > r->max_har - len) {
-			err = fail(r, -EFBIG, "HAR input is larger than the %zu byte limit", r->max_har);
+			err = fail(r, -EFBIG, "HAR input is larger than the %zu byte limit",
+				   r->max_har);
 			goto cleanup;
 		}
 		if (len + n + 1 > cap) {
-			size_t want = cap ? cap * 2 : 1024 * 1024;
+			size_t want = cap ? cap * 2 : XIO_CHUNK + 1;
 			char *b;
 
 			while (want < len + n + 1)
@@ -768,7 +771,8 @@ static int har_headers(const cJSON *o, struct as_message *m)
 		return 0;
 	if (!cJSON_IsArray(a))
 		return REC_MALFORMED;
-	cJSON_ArrayForEach(it, a) {
+	cJSON_ArrayForEach(it, a)
+	{
 		const char *n, *v;
 		int err;
 
@@ -875,7 +879,8 @@ static int url_split(const char *url, bool *https, const char **host, size_t *ho
 			uint32_t p = 0;
 			const char *d;
 
-			for (d = colon + 1; d < auth + alen && *d >= '0' && *d <= '9' && p <= 65535; d++)
+			for (d = colon + 1; d < auth + alen && *d >= '0' && *d <= '9' && p <= 65535;
+			     d++)
 				p = p * 10 + (uint32_t)(*d - '0');
 			if (d == auth + alen && d > colon + 1 && p <= 65535)
 				*port = (uint16_t)p;
@@ -1038,15 +1043,20 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	}
 
 	ext = cJSON_GetObjectItemCaseSensitive(e, "_apisonar");
-	if (ext && !cJSON_IsNull(ext))
-		return har_ext(ext, x);
+	if (ext && !cJSON_IsNull(ext)) {
+		err = har_ext(ext, x);
+		/* No response, no response time (as in a JSONL record). */
+		if (x->status == 0)
+			x->resp_time_ns = 0;
+		return err;
+	}
 
 	/* A HAR from a browser or another tool. */
 	x->tls = https;
 	har_foreign_addr(e, x, port);
 	if (x->status == 0)
 		x->flags |= AS_X_NO_RESPONSE;
-	else if (x->req_time_ns)
+	else if (x->req_time_ns && send + wait <= UINT64_MAX - x->req_time_ns)
 		x->resp_time_ns = x->req_time_ns + send + wait;
 	if (x->req.body_len < x->req.body_true_len)
 		x->flags |= AS_X_REQ_TRUNCATED;

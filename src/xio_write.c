@@ -18,11 +18,11 @@
 #include "apisonar/xio.h"
 
 struct xio_writer {
-	FILE *out;            /* not owned */
-	enum xio_format fmt;  /* TEXT, JSONL or HAR */
-	bool show_values;     /* print header values, bodies, query values */
-	bool har_started;     /* the HAR preamble is out */
-	uint64_t entries;     /* exchanges written */
+	FILE *out;	     /* not owned */
+	enum xio_format fmt; /* TEXT, JSONL or HAR */
+	bool show_values;    /* print header values, bodies, query values */
+	bool har_started;    /* the HAR preamble is out */
+	uint64_t entries;    /* exchanges written */
 };
 
 struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_values)
@@ -47,18 +47,22 @@ struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_valu
  * drive the terminal or fake a line. */
 static void text_escaped(FILE *f, const unsigned char *s, size_t len, bool escape_space)
 {
-	size_t i;
+	size_t i, run = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
+		if (c != '\\' && c >= 0x20 && c < 0x7f && !(escape_space && c == ' '))
+			continue;
+		/* Plain bytes go out in runs, not one call per byte. */
+		fwrite(s + run, 1, i - run, f);
+		run = i + 1;
 		if (c == '\\')
 			fputs("\\\\", f);
-		else if (c < 0x20 || c >= 0x7f || (escape_space && c == ' '))
-			fprintf(f, "\\x%02x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\x%02x", c);
 	}
+	fwrite(s + run, 1, len - run, f);
 }
 
 static void text_str(FILE *f, const char *s, bool escape_space)
@@ -471,8 +475,10 @@ static void server_end(const struct as_exchange *x, const char **addr, uint16_t 
 	}
 }
 
-/* Cap on a HAR url we build (target and host are bounded by the exchange,
- * this only sizes the buffer). */
+/* The absolute url HAR wants; *exact is false when the reader could not
+ * get the target back from it byte for byte (then _apisonar.target has it).
+ * The buffer is sized from the target (3 bytes per escaped byte) and the
+ * bounded host. */
 static char *har_url(const struct as_exchange *x, const char *target, bool *exact)
 {
 	const char *host = as_msg_header(&x->req, "Host"), *addr;
@@ -540,8 +546,8 @@ static void har_headers(bool *oom, cJSON *parent, const struct as_message *m, bo
 	size_t i;
 
 	for (i = 0; a && i < m->n_headers; i++)
-		har_nv(oom, a, m->headers[i].name, strlen(m->headers[i].name),
-		       m->headers[i].value, strlen(m->headers[i].value), values);
+		har_nv(oom, a, m->headers[i].name, strlen(m->headers[i].name), m->headers[i].value,
+		       strlen(m->headers[i].value), values);
 }
 
 /* Cookies from Cookie headers (request) or Set-Cookie headers (response). */
@@ -566,8 +572,8 @@ static void har_cookies(bool *oom, cJSON *parent, const struct as_message *m, bo
 			}
 			eq = memchr(p, '=', len);
 			if (eq && eq > p)
-				har_nv(oom, a, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1,
-				       values);
+				har_nv(oom, a, p, (size_t)(eq - p), eq + 1,
+				       len - (size_t)(eq - p) - 1, values);
 			if (response || !p[len])
 				break;
 			p += len + 1;
@@ -694,14 +700,17 @@ static cJSON *har_entry(struct xio_writer *w, const struct as_exchange *x)
 		}
 		o = jadd(&oom, resp, "content", cJSON_CreateObject());
 		if (o) {
-			jadd(&oom, o, "size", cJSON_CreateNumber(has ? (double)x->resp.body_true_len : 0));
-			jadd(&oom, o, "mimeType", has ? har_mime(&x->resp, v) : cJSON_CreateString(""));
+			jadd(&oom, o, "size",
+			     cJSON_CreateNumber(has ? (double)x->resp.body_true_len : 0));
+			jadd(&oom, o, "mimeType",
+			     has ? har_mime(&x->resp, v) : cJSON_CreateString(""));
 			if (has)
 				har_body(&oom, o, &x->resp, v);
 		}
 		jadd(&oom, resp, "redirectURL", jtext_str(loc ? loc : ""));
 		jadd(&oom, resp, "headersSize", cJSON_CreateNumber(-1));
-		jadd(&oom, resp, "bodySize", cJSON_CreateNumber(has ? (double)x->resp.body_true_len : -1));
+		jadd(&oom, resp, "bodySize",
+		     cJSON_CreateNumber(has ? (double)x->resp.body_true_len : -1));
 	}
 
 	jadd(&oom, e, "cache", cJSON_CreateObject());
@@ -747,25 +756,32 @@ static void har_preamble(struct xio_writer *w)
 {
 	if (w->har_started)
 		return;
-	fprintf(w->out,
-		"{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"apisonar\",\"version\":\"%s\"},"
-		"\"entries\":[",
-		APISONAR_VERSION);
+	fprintf(
+	    w->out,
+	    "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"apisonar\",\"version\":\"%s\"},"
+	    "\"entries\":[",
+	    APISONAR_VERSION);
 	w->har_started = true;
 }
 
 static int write_har(struct xio_writer *w, const struct as_exchange *x)
 {
 	cJSON *e = har_entry(w, x);
-	int err;
+	char *s;
 
 	if (!e)
 		return -ENOMEM;
+	s = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	/* Nothing is printed for an entry that failed, so the separators of
+	 * the next ones stay right. */
+	if (!s)
+		return -ENOMEM;
 	har_preamble(w);
 	fputs(w->entries ? ",\n" : "\n", w->out);
-	err = jprint(w->out, e);
-	cJSON_Delete(e);
-	return err;
+	fputs(s, w->out);
+	free(s);
+	return 0;
 }
 
 int xio_write(struct xio_writer *w, const struct as_exchange *x)
@@ -790,7 +806,9 @@ int xio_write(struct xio_writer *w, const struct as_exchange *x)
 	if (err)
 		return err;
 	w->entries++;
-	if (fflush(w->out) != 0 || ferror(w->out))
+	/* No flush per exchange: at line rate that is a write(2) per exchange.
+	 * The caller flushes when it is idle (capture: every poll round). */
+	if (ferror(w->out))
 		return -EIO;
 	return 0;
 }

@@ -69,4 +69,9 @@ int catalog_write_dir(const struct catalog *c, const char *dir);
 
 void catalog_get_stats(const struct catalog *c, struct catalog_stats *out);
 
+/* The OpenAPI 3.1 document of one service of a metadata document (a member
+ * of "services", as catalog_to_metadata() makes it); the caller owns it.
+ * Sensitive classes, counts and latency ride in x-apisonar-* extensions. */
+cJSON *openapi_from_service(const char *name, const cJSON *service);
+
 #endif

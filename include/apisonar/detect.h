@@ -48,6 +48,26 @@ enum detect_class detect_name(const char *s, size_t n);
  * class of the first one. Never returns or copies the match. */
 size_t detect_scan(const char *buf, size_t n, enum detect_class *first);
 
+/* The bit of a class in a detect_scan_ex() mask. */
+#define DETECT_CLASS_BIT(c) (1u << (c))
+
+/* What detect_scan() looks for: every value class except DC_IPV4 and
+ * DC_IPV6 (a service may be named by its server address) and the classes
+ * only a field name can imply (password, secret, person name, address,
+ * date of birth). */
+#define DETECT_SCAN_DEFAULT_MASK                                                    \
+	(((1u << DC__COUNT) - 1) &                                                  \
+	 ~(DETECT_CLASS_BIT(DC_NONE) | DETECT_CLASS_BIT(DC_IPV4) |                  \
+	   DETECT_CLASS_BIT(DC_IPV6) | DETECT_CLASS_BIT(DC_PASSWORD) |              \
+	   DETECT_CLASS_BIT(DC_SECRET) | DETECT_CLASS_BIT(DC_PERSON_NAME) |         \
+	   DETECT_CLASS_BIT(DC_ADDRESS) | DETECT_CLASS_BIT(DC_DOB)))
+
+/* detect_scan() limited to the classes whose DETECT_CLASS_BIT is set in
+ * class_mask. A value whose class is outside the mask is not counted and
+ * does not make the scan look for another class in the same bytes. */
+size_t detect_scan_ex(const char *buf, size_t n, unsigned int class_mask,
+		      enum detect_class *first);
+
 /* The shape of a value, for schema formats and for telling a path segment
  * or object key that is a value from a word. */
 enum detect_format {
@@ -56,7 +76,7 @@ enum detect_format {
 	DF_INTEGER,   /* -?[0-9]+ */
 	DF_NUMBER,    /* decimal or exponent */
 	DF_UUID,
-	DF_HEX,       /* >= 8 hex digits with at least one digit */
+	DF_HEX,       /* >= 8 hex chars in one case, not all digits ("deadbeef") */
 	DF_BASE64,    /* base64 / base64url-looking id or blob, >= 16 chars */
 	DF_DATE,      /* 2026-11-24 */
 	DF_DATETIME,  /* RFC 3339 */
@@ -71,7 +91,8 @@ enum detect_format {
 
 /* Stable lowercase name as used in JSON Schema "format" where one exists
  * ("date-time", "email", "uuid", "uri", "ipv4", "ipv6", "hostname",
- * "byte" for DF_BASE64; "int"/"hex"/... otherwise). */
+ * "byte" for DF_BASE64; "integer", "number", "hex", "boolean" otherwise,
+ * "" for DF_NONE). */
 const char *detect_format_name(enum detect_format f);
 
 enum detect_format detect_format(const char *s, size_t n);
@@ -80,5 +101,9 @@ enum detect_format detect_format(const char *s, size_t n);
  * a number, UUID, hex or base64 id, date, email, a detector match, or a
  * high-entropy token. "users", "v1", "api", "orders_2024" stay words. */
 int detect_is_value_like(const char *s, size_t n);
+
+/* detect_value() and detect_format() of the same value in one pass over
+ * it; fmt may be NULL. */
+enum detect_class detect_value_format(const char *s, size_t n, enum detect_format *fmt);
 
 #endif

@@ -20,14 +20,14 @@
 /* Framing that two implementations could read differently: flagged,
  * counted and never guessed. */
 enum http1_ambiguity {
-	HTTP1_AMB_CL_AND_TE,        /* Content-Length together with Transfer-Encoding */
-	HTTP1_AMB_DUP_CL,           /* Content-Length repeated with different values */
-	HTTP1_AMB_OBS_FOLD,         /* header line continued with leading whitespace */
-	HTTP1_AMB_BARE_EOL,         /* bare CR or bare LF as line end */
+	HTTP1_AMB_CL_AND_TE, /* Content-Length together with Transfer-Encoding */
+	HTTP1_AMB_DUP_CL,    /* Content-Length repeated with different values */
+	HTTP1_AMB_OBS_FOLD,  /* header line continued with leading whitespace */
+	HTTP1_AMB_BARE_EOL,  /* bare CR or bare LF as line end */
 	HTTP1_AMB_SPACE_BEFORE_COLON,
-	HTTP1_AMB_CHUNK_JUNK,       /* "123x" */
-	HTTP1_AMB_CHUNK_TOO_LONG,   /* > 16 hex digits */
-	HTTP1_AMB_CHUNK_EXT,        /* accepted, flagged */
+	HTTP1_AMB_CHUNK_JUNK,	  /* "123x" */
+	HTTP1_AMB_CHUNK_TOO_LONG, /* > 16 hex digits */
+	HTTP1_AMB_CHUNK_EXT,	  /* accepted, flagged */
 	HTTP1_AMB_HEADERS_TOO_BIG,
 	HTTP1_AMB_NR
 };
@@ -38,33 +38,37 @@ const char *http1_ambiguity_name(enum http1_ambiguity a);
 /* Counters, added to by every conn that points at it; the caller owns it. */
 struct http1_stats {
 	uint64_t requests, responses, exchanges; /* heads parsed; callbacks made */
-	uint64_t parse_errors;   /* garbage: that direction resynced or the conn was dropped */
-	uint64_t resyncs;        /* parsing picked up again at a message start after an error or gap */
-	uint64_t gaps;           /* gap notifications received */
-	uint64_t upgrades;       /* 101 or CONNECT 2xx: parsing of that conn stopped */
+	uint64_t parse_errors; /* garbage: that direction resynced or the conn was dropped */
+	uint64_t resyncs;  /* parsing picked up again at a message start after an error or gap */
+	uint64_t gaps;	   /* gap notifications received */
+	uint64_t upgrades; /* 101 or CONNECT 2xx: parsing of that conn stopped */
 	uint64_t unpaired_responses; /* a response with no request to pair with: dropped */
-	uint64_t no_response;    /* requests emitted at close without a response */
-	uint64_t truncated_bodies; /* messages emitted with body_truncated (cap, gap or close) */
-	uint64_t pending_overflow; /* pipelined requests beyond the cap: dropped */
+	uint64_t no_response;	     /* requests emitted at close without a response */
+	uint64_t truncated_bodies;   /* messages emitted with body_truncated (cap, gap or close) */
+	uint64_t pending_overflow;   /* pipelined requests beyond the cap: dropped */
 	uint64_t ambiguous[HTTP1_AMB_NR];
-	uint64_t http2;          /* "PRI * HTTP/2.0" preface seen: conn not parsed */
+	uint64_t http2; /* "PRI * HTTP/2.0" preface seen: conn not parsed */
 	/* added beyond the brief */
-	uint64_t unpaired_requests; /* requests emitted alone: their response was lost or unpairable */
-	uint64_t partial_dropped;   /* messages cut by close or a loss before their head was complete */
-	uint64_t hold_overflow;     /* bytes held for later (response before request) over the cap */
+	uint64_t
+	    unpaired_requests; /* requests emitted alone: their response was lost or unpairable */
+	uint64_t
+	    partial_dropped;	/* messages cut by close or a loss before their head was complete */
+	uint64_t hold_overflow; /* bytes held for later (response before request) over the cap */
 };
 
 struct http1_opts {
-	size_t max_body;         /* body bytes kept per message (default AS_MAX_BODY_DEFAULT) */
+	size_t max_body;	 /* body bytes kept per message (default AS_MAX_BODY_DEFAULT) */
 	size_t max_header_bytes; /* start line + headers (default 32 KiB) */
-	size_t max_pending;      /* pipelined requests waiting for responses (default 64) */
-	int64_t wall_offset_ns;  /* added to the monotonic ts of feed() to fill req/resp_time_ns */
+	size_t max_pending;	 /* pipelined requests waiting for responses (default 64) */
+	int64_t wall_offset_ns;	 /* added to the monotonic ts of feed() to fill req/resp_time_ns */
 };
 
 #define HTTP1_DEFAULT_MAX_HEADER_BYTES (32 * 1024)
 #define HTTP1_DEFAULT_MAX_PENDING 64
 
-typedef void (*http1_exchange_cb)(void *ctx, struct as_exchange *x); /* the callback owns x */
+/* The callback owns x. It runs inside feed/gap/close and must not call back
+ * into the same conn. */
+typedef void (*http1_exchange_cb)(void *ctx, struct as_exchange *x);
 
 struct http1_conn;
 

@@ -22,8 +22,8 @@
 enum xio_format { XIO_AUTO = 0, XIO_TEXT, XIO_JSONL, XIO_HAR };
 
 /* Caps on what a reader accepts. */
-#define XIO_MAX_LINE (16u * 1024 * 1024)      /* one JSONL record */
-#define XIO_MAX_HAR (256u * 1024 * 1024)      /* one whole HAR document */
+#define XIO_MAX_LINE (16u * 1024 * 1024) /* one JSONL record */
+#define XIO_MAX_HAR (256u * 1024 * 1024) /* one whole HAR document */
 
 /* "text" | "jsonl" | "har" | "auto" into *out. Returns 0 or -EINVAL. */
 int xio_format_parse(const char *s, enum xio_format *out) __attribute__((warn_unused_result));
@@ -37,9 +37,9 @@ struct xio_writer;
  * HAR. Returns NULL on a bad format or no memory. */
 struct xio_writer *xio_writer_new(FILE *out, enum xio_format fmt, bool show_values);
 
-/* Writes one exchange and flushes. Returns 0 or a negative errno. */
+/* Writes one exchange (buffered: the caller flushes out when idle). Returns 0 or a negative errno. */
 int xio_write(struct xio_writer *w, const struct as_exchange *x)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* HAR: ends the document (an empty capture still gives a valid one).
  * Flushes and frees; NULL-safe; does not fclose out. Returns 0 or a
@@ -63,7 +63,7 @@ void xio_reader_set_limits(struct xio_reader *r, size_t max_line, size_t max_har
 int xio_read(struct xio_reader *r, struct as_exchange **out) __attribute__((warn_unused_result));
 
 struct xio_read_stats {
-	uint64_t read;               /* exchanges returned */
+	uint64_t read;		     /* exchanges returned */
 	uint64_t skipped_malformed;  /* not JSON, wrong types, bad values */
 	uint64_t skipped_too_big;    /* line over the cap, too many headers */
 	uint64_t skipped_no_request; /* a record without a request */
@@ -94,7 +94,7 @@ char *xio_base64_encode(const unsigned char *s, size_t len);
  * -EINVAL on a bad character or length, or -ENOMEM. *out is NUL-terminated
  * (not counted in *out_len) and owned by the caller. */
 int xio_base64_decode(const char *s, size_t len, unsigned char **out, size_t *out_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The target with every query value replaced by '*' (`/s?q=*&page=*`); a
  * query parameter without '=' becomes '*'. Caller frees; NULL on no memory. */

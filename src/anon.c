@@ -1,0 +1,1220 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The anonymizer: one exchange -> one observation document. Every string
+ * that goes into the observation is a name we decided to keep (a path word,
+ * a parameter, header, cookie or field name that does not look like a
+ * value), a vocabulary word (type, format, class, auth kind) or a count.
+ * Values are looked at through the detectors and dropped.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apisonar/anon.h"
+#include "apisonar/catalog.h"
+#include "apisonar/detect.h"
+
+#define ANON_MAX_SEG_LEN 40  /* a longer segment is a value */
+#define ANON_MAX_TEMPLATE 1024
+#define ANON_MAX_HOST 253
+
+#define ANON_DIGIT_RUN 6 /* a run this long is an id glued to a word */
+
+/* Ids often hide behind a prefix ("u4111111111111111", "order-123456"):
+ * a long run of digits inside a word makes it a value. */
+static int long_digit_run(const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		run = (s[i] >= '0' && s[i] <= '9') ? run + 1 : 0;
+		if (run >= ANON_DIGIT_RUN)
+			return 1;
+	}
+	return 0;
+}
+
+int anon_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ANON_MAX_NAME)
+		return 0;
+	if (!doc_utf8_ok((const unsigned char *)s, n))
+		return 0;
+	/* Names are identifiers: whitespace or an inner '@' means a value
+	 * ("Jane Doe", "a@b.c") used as a key. A leading '@' stays ("@type"). */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
+			return 0;
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+}
+
+/* Singular of a path word, as an identifier: "users" -> "user",
+ * "categories" -> "category", "api-keys" -> "api_key". */
+void anon_singular(const char *seg, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (n > 3 && strncasecmp(seg + n - 3, "ies", 3) == 0) {
+		n -= 3;
+		for (i = 0; i < n && o + 2 < outlen; i++)
+			out[o++] = isalnum((unsigned char)seg[i]) ? seg[i] : '_';
+		out[o++] = 'y';
+		out[o] = '\0';
+		return;
+	}
+	if (n > 4 && (strncasecmp(seg + n - 4, "sses", 4) == 0 ||
+		      strncasecmp(seg + n - 4, "ches", 4) == 0 ||
+		      strncasecmp(seg + n - 4, "shes", 4) == 0 ||
+		      strncasecmp(seg + n - 3, "xes", 3) == 0))
+		n -= 2;
+	else if (n > 3 && (seg[n - 1] == 's' || seg[n - 1] == 'S') && seg[n - 2] != 's' &&
+		 seg[n - 2] != 'S')
+		n -= 1;
+	for (i = 0; i < n && o + 1 < outlen; i++)
+		out[o++] = isalnum((unsigned char)seg[i]) ? seg[i] : '_';
+	out[o] = '\0';
+	if (o && isdigit((unsigned char)out[0]))
+		out[0] = '\0';
+}
+
+/* The shape of one scalar value (a query value, a header, a path segment)
+ * added to a schema node: type, format and class, nothing of the value. */
+static void value_node(cJSON *node, const char *s, size_t n)
+{
+	enum detect_format f = detect_format(s, n);
+	enum detect_class cl = detect_value(s, n);
+
+	doc_count_add(node, "n", 1);
+	switch (f) {
+	case DF_INTEGER:
+		doc_set_add(node, "types", "integer", 8);
+		break;
+	case DF_NUMBER:
+		doc_set_add(node, "types", "number", 8);
+		break;
+	case DF_BOOL:
+		doc_set_add(node, "types", "boolean", 8);
+		break;
+	default:
+		doc_set_add(node, "types", "string", 8);
+		doc_set_add(node, "formats", f == DF_NONE ? "text" : detect_format_name(f), 32);
+		break;
+	}
+	if (cl != DC_NONE)
+		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+}
+
+#define ANON_NAME_CACHE 1024 /* direct-mapped; names repeat across exchanges */
+#define ANON_NAME_CACHED 48   /* longer names are not cached */
+
+/* detect_name() is pure and names repeat in every exchange of an endpoint:
+ * a small per-thread cache of name -> class (names only, never values). */
+static enum detect_class cached_name_class(const char *name)
+{
+	static __thread struct {
+		char name[ANON_NAME_CACHED + 1];
+		unsigned char cls;
+	} cache[ANON_NAME_CACHE];
+	size_t n = strlen(name);
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (n > ANON_NAME_CACHED || n == 0)
+		return detect_name(name, n);
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	h %= ANON_NAME_CACHE;
+	if (strcmp(cache[h].name, name) != 0) {
+		memcpy(cache[h].name, name, n + 1);
+		cache[h].cls = (unsigned char)detect_name(name, n);
+	}
+	return (enum detect_class)cache[h].cls;
+}
+
+static void name_class(cJSON *node, const char *name)
+{
+	enum detect_class cl = cached_name_class(name);
+
+	if (cl != DC_NONE)
+		doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+}
+
+/* A segment stays a literal only when it is short, made of path-word
+ * characters and no detector calls it a value. */
+static int literal_segment(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ANON_MAX_SEG_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == '~'))
+			return 0;
+	}
+	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+}
+
+int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
+{
+	size_t i = 0, o = 0, nseg = 0;
+	const char *prev = NULL;
+	size_t prevlen = 0;
+
+	if (outlen < 2 || len == 0 || path[0] != '/')
+		return -EINVAL;
+	while (i < len) {
+		size_t s, n;
+
+		while (i < len && path[i] == '/')
+			i++;
+		if (i >= len)
+			break;
+		s = i;
+		while (i < len && path[i] != '/')
+			i++;
+		n = i - s;
+		if (++nseg > ANON_MAX_SEGMENTS)
+			return -EINVAL;
+		if (literal_segment(path + s, n)) {
+			if (o + 1 + n + 1 > outlen)
+				return -EINVAL;
+			out[o++] = '/';
+			memcpy(out + o, path + s, n);
+			o += n;
+			prev = path + s;
+			prevlen = n;
+		} else {
+			char base[ANON_MAX_PARAM_NAME], name[ANON_MAX_PARAM_NAME + 8];
+			size_t nl;
+			int k;
+
+			base[0] = '\0';
+			if (prev)
+				anon_singular(prev, prevlen, base, sizeof(base) - 3);
+			if (base[0])
+				snprintf(name, sizeof(name), "%sId", base);
+			else
+				snprintf(name, sizeof(name), "id");
+			/* Unique within the template: id, id2, id3... */
+			for (k = 2; params && cJSON_GetObjectItemCaseSensitive(params, name) && k < 99;
+			     k++) {
+				if (base[0])
+					snprintf(name, sizeof(name), "%sId%d", base, k);
+				else
+					snprintf(name, sizeof(name), "id%d", k);
+			}
+			nl = strlen(name);
+			if (o + 3 + nl + 1 > outlen)
+				return -EINVAL;
+			out[o++] = '/';
+			out[o++] = '{';
+			memcpy(out + o, name, nl);
+			o += nl;
+			out[o++] = '}';
+			if (params) {
+				cJSON *node = cJSON_AddObjectToObject(params, name);
+
+				if (node)
+					value_node(node, path + s, n);
+			}
+			prev = NULL;
+		}
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* ---- JSON schema inference ------------------------------------------------ */
+
+#define ANON_MAP_MIN_RECORDS 24 /* keys of records (objects/arrays) that make a map */
+#define ANON_MAP_MIN_SCALARS 64 /* keys of one scalar type that make a map */
+
+/* An object whose keys behave like values: many keys whose values all have
+ * one shape ({"alice": {...}, "bob": {...}, ...}). Decided from the object
+ * alone, so it does not depend on what else was seen. */
+static int dynamic_keys(const cJSON *v)
+{
+	const cJSON *it;
+	int n = 0, type = -1;
+
+	for (it = v->child; it; it = it->next) {
+		int t = it->type & 0xff;
+
+		if (type >= 0 && t != type)
+			return 0;
+		type = t;
+		n++;
+	}
+	if (n >= ANON_MAP_MIN_RECORDS && (type == cJSON_Object || type == cJSON_Array))
+		return 1;
+	return n >= ANON_MAP_MIN_SCALARS;
+}
+
+void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon_limits *lim,
+		       struct anon_counters *cnt)
+{
+	const cJSON *it;
+	int n = 0;
+
+	doc_count_add(node, "n", 1);
+	if (cJSON_IsNull(v)) {
+		doc_set_add(node, "types", "null", 8);
+	} else if (cJSON_IsBool(v)) {
+		doc_set_add(node, "types", "boolean", 8);
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+
+		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
+			doc_set_add(node, "types", "integer", 8);
+		else
+			doc_set_add(node, "types", "number", 8);
+	} else if (cJSON_IsString(v)) {
+		size_t l = strlen(v->valuestring);
+		enum detect_format f = detect_format(v->valuestring, l);
+		enum detect_class cl = detect_value(v->valuestring, l);
+
+		doc_set_add(node, "types", "string", 8);
+		doc_set_add(node, "formats", f == DF_NONE || f == DF_INTEGER || f == DF_NUMBER ||
+						   f == DF_BOOL ?
+						     "text" :
+						     detect_format_name(f), 32);
+		if (cl != DC_NONE)
+			doc_set_add(node, "sensitive", detect_class_name(cl), 32);
+	} else if (cJSON_IsArray(v)) {
+		doc_set_add(node, "types", "array", 8);
+		if (depth >= (int)lim->max_depth) {
+			if (v->child)
+				cnt->limit_depth++;
+			return;
+		}
+		for (it = v->child; it; it = it->next) {
+			cJSON *items;
+
+			if (n++ >= ANON_MAX_ARRAY_ITEMS)
+				break;
+			items = doc_obj(node, "items");
+			if (!items)
+				return;
+			anon_schema_infer(items, it, depth + 1, lim, cnt);
+		}
+	} else if (cJSON_IsObject(v)) {
+		cJSON *props = NULL;
+		int dynamic = dynamic_keys(v);
+
+		doc_set_add(node, "types", "object", 8);
+		doc_count_add(node, "objects", 1);
+		if (depth >= (int)lim->max_depth) {
+			if (v->child)
+				cnt->limit_depth++;
+			return;
+		}
+		for (it = v->child; it; it = it->next) {
+			cJSON *child;
+			int cut = 0;
+
+			if (n++ >= ANON_MAX_FORM_FIELDS * 4) {
+				cnt->limit_fields++;
+				break;
+			}
+			if (dynamic || !it->string || !anon_name_ok(it->string, strlen(it->string))) {
+				/* A key that is a value: the object is a map. */
+				cnt->dropped_names++;
+				child = doc_obj(node, "additional");
+				if (child)
+					anon_schema_infer(child, it, depth + 1, lim, cnt);
+				continue;
+			}
+			if (!props)
+				props = doc_obj(node, "properties");
+			if (!props)
+				return;
+			child = doc_map_get(props, it->string, lim->max_fields, &cut);
+			if (cut)
+				cnt->limit_fields++;
+			if (!child)
+				continue;
+			anon_schema_infer(child, it, depth + 1, lim, cnt);
+			name_class(child, it->string);
+		}
+	}
+}
+
+/* ---- forms, queries, cookies ---------------------------------------------- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) ('+' as a space when plus) into out; returns the
+ * decoded length (at most outlen - 1); out is NUL-terminated. */
+static size_t url_decode(const char *s, size_t n, char *out, size_t outlen, int plus)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 1 < outlen; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else if (plus && s[i] == '+') {
+			out[o++] = ' ';
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+typedef void (*pair_fn)(void *arg, const char *name, size_t nl, const char *val, size_t vl);
+
+/* Walks "a=1&b=2" (sep '&', percent-encoded) or "a=1; b=2" (sep ';', raw)
+ * and calls fn with each decoded name and value. At most
+ * ANON_MAX_FORM_FIELDS pairs. */
+static void each_pair(const char *s, size_t len, char sep, pair_fn fn, void *arg)
+{
+	char nbuf[ANON_MAX_NAME * 3 + 1];
+	char *vbuf = malloc(len + 1);
+	size_t i = 0, fields = 0;
+
+	if (!vbuf)
+		return;
+	while (i < len && fields < ANON_MAX_FORM_FIELDS) {
+		size_t st, end, eq, nl, vl;
+
+		while (i < len && (s[i] == ' ' || s[i] == sep))
+			i++;
+		st = i;
+		while (i < len && s[i] != sep)
+			i++;
+		end = i;
+		if (end == st)
+			continue;
+		for (eq = st; eq < end && s[eq] != '='; eq++)
+			;
+		if (sep == '&') {
+			nl = url_decode(s + st, eq - st, nbuf, sizeof(nbuf), 1);
+			vl = eq < end ? url_decode(s + eq + 1, end - eq - 1, vbuf, len + 1, 1) : 0;
+			if (eq >= end)
+				vbuf[0] = '\0';
+		} else {
+			nl = eq - st < sizeof(nbuf) - 1 ? eq - st : sizeof(nbuf) - 1;
+			memcpy(nbuf, s + st, nl);
+			nbuf[nl] = '\0';
+			while (nl && nbuf[nl - 1] == ' ')
+				nbuf[--nl] = '\0';
+			vl = eq < end ? end - eq - 1 : 0;
+			if (vl)
+				memcpy(vbuf, s + eq + 1, vl);
+			vbuf[vl] = '\0';
+		}
+		fields++;
+		fn(arg, nbuf, strlen(nbuf) < nl ? strlen(nbuf) : nl, vbuf, vl);
+	}
+	free(vbuf);
+}
+
+struct form_ctx {
+	cJSON *props;
+	const struct anon_limits *lim;
+	struct anon_counters *cnt;
+};
+
+static void form_field(void *arg, const char *name, size_t nl, const char *val, size_t vl)
+{
+	struct form_ctx *f = arg;
+	cJSON *child;
+	int cut = 0;
+
+	if (!anon_name_ok(name, nl)) {
+		f->cnt->dropped_names++;
+		return;
+	}
+	child = doc_map_get(f->props, name, f->lim->max_fields, &cut);
+	if (cut)
+		f->cnt->limit_fields++;
+	if (!child)
+		return;
+	value_node(child, val, vl);
+	name_class(child, name);
+}
+
+void anon_form_infer(cJSON *node, const char *body, size_t len, const struct anon_limits *lim,
+		     struct anon_counters *cnt)
+{
+	struct form_ctx f = { .lim = lim, .cnt = cnt };
+
+	doc_count_add(node, "n", 1);
+	doc_set_add(node, "types", "object", 8);
+	doc_count_add(node, "objects", 1);
+	f.props = doc_obj(node, "properties");
+	if (f.props)
+		each_pair(body, len, '&', form_field, &f);
+}
+
+/* Finds needle in hay (binary-safe). */
+static const unsigned char *memfind(const unsigned char *hay, size_t hl, const char *needle,
+				    size_t nl)
+{
+	if (nl == 0 || hl < nl)
+		return NULL;
+	return memmem(hay, hl, needle, nl);
+}
+
+/* Parameter param="..." (or unquoted) of a header value, copied into out. */
+static int header_param(const char *h, size_t hl, const char *param, char *out, size_t outlen)
+{
+	size_t pl = strlen(param), i, o = 0;
+
+	for (i = 0; i + pl < hl; i++) {
+		if ((i == 0 || h[i - 1] == ';' || h[i - 1] == ' ' || h[i - 1] == '\t') &&
+		    strncasecmp(h + i, param, pl) == 0 && h[i + pl] == '=') {
+			i += pl + 1;
+			if (i < hl && h[i] == '"') {
+				i++;
+				while (i < hl && h[i] != '"' && o + 1 < outlen)
+					out[o++] = h[i++];
+			} else {
+				while (i < hl && h[i] != ';' && h[i] != ' ' && o + 1 < outlen)
+					out[o++] = h[i++];
+			}
+			out[o] = '\0';
+			return o > 0;
+		}
+	}
+	return 0;
+}
+
+int anon_multipart_infer(cJSON *node, const char *ctype, const unsigned char *body, size_t len,
+			 const struct anon_limits *lim, struct anon_counters *cnt)
+{
+	char bnd[80], delim[84];
+	const unsigned char *p, *end = body + len;
+	cJSON *props;
+	size_t dl, parts = 0;
+
+	if (!ctype || strncasecmp(ctype, "multipart/", 10) != 0 ||
+	    !header_param(ctype, strlen(ctype), "boundary", bnd, sizeof(bnd)))
+		return -EINVAL;
+	snprintf(delim, sizeof(delim), "--%s", bnd);
+	dl = strlen(delim);
+	doc_count_add(node, "n", 1);
+	doc_set_add(node, "types", "object", 8);
+	doc_count_add(node, "objects", 1);
+	props = doc_obj(node, "properties");
+	if (!props)
+		return -ENOMEM;
+	p = memfind(body, len, delim, dl);
+	while (p && parts++ < ANON_MAX_FORM_FIELDS) {
+		const unsigned char *h = p + dl, *he, *next, *cd;
+		char name[ANON_MAX_NAME + 1];
+		size_t hl;
+		int is_file;
+		cJSON *child;
+		int cut = 0;
+
+		if (end - h >= 2 && h[0] == '-' && h[1] == '-')
+			break; /* closing delimiter */
+		he = memfind(h, (size_t)(end - h), "\r\n\r\n", 4);
+		if (!he)
+			break;
+		hl = (size_t)(he - h);
+		next = memfind(he + 4, (size_t)(end - he - 4), delim, dl);
+		cd = NULL;
+		{
+			const unsigned char *q = h;
+
+			while (q < he) {
+				const unsigned char *le = memfind(q, (size_t)(he + 2 - q), "\r\n", 2);
+				size_t ll = le ? (size_t)(le - q) : (size_t)(he - q);
+
+				if (ll > 20 && strncasecmp((const char *)q, "content-disposition:", 20) == 0) {
+					cd = q;
+					hl = ll;
+					break;
+				}
+				if (!le)
+					break;
+				q = le + 2;
+			}
+		}
+		p = next;
+		if (!cd || !header_param((const char *)cd, hl, "name", name, sizeof(name)))
+			continue;
+		/* filename= (even empty) marks a file part; its name is never read. */
+		is_file = memmem(cd, hl, "filename=", 9) != NULL || memmem(cd, hl, "filename*=", 10);
+		if (!anon_name_ok(name, strlen(name))) {
+			cnt->dropped_names++;
+			continue;
+		}
+		child = doc_map_get(props, name, lim->max_fields, &cut);
+		if (cut)
+			cnt->limit_fields++;
+		if (!child)
+			continue;
+		if (is_file) {
+			doc_count_add(child, "n", 1);
+			doc_set_add(child, "types", "string", 8);
+			doc_set_add(child, "formats", "binary", 32);
+		} else {
+			const unsigned char *vs = he + 4;
+			const unsigned char *ve = next ? next : end;
+
+			if (ve - vs >= 2 && ve[-2] == '\r' && ve[-1] == '\n')
+				ve -= 2;
+			value_node(child, (const char *)vs, ve > vs ? (size_t)(ve - vs) : 0);
+		}
+		name_class(child, name);
+	}
+	return 0;
+}
+
+/* ---- content encodings ------------------------------------------------------- */
+
+#include <zlib.h>
+
+static int inflate_mode(const unsigned char *in, size_t len, size_t cap, int wbits,
+			unsigned char **out, size_t *out_len)
+{
+	z_stream z;
+	unsigned char *buf;
+	size_t have = 0, alloc = len * 4 + 256;
+	int rc, ret = 0;
+
+	if (alloc > cap)
+		alloc = cap;
+	buf = malloc(alloc + 1);
+	if (!buf)
+		return -ENOMEM;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, wbits) != Z_OK) {
+		free(buf);
+		return -ENOMEM;
+	}
+	z.next_in = (unsigned char *)in;
+	z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+	for (;;) {
+		if (have == alloc) {
+			unsigned char *nb;
+
+			if (alloc >= cap) {
+				ret = -E2BIG;
+				break;
+			}
+			alloc = alloc * 2 > cap ? cap : alloc * 2;
+			nb = realloc(buf, alloc + 1);
+			if (!nb) {
+				ret = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		z.next_out = buf + have;
+		z.avail_out = (uInt)(alloc - have);
+		rc = inflate(&z, Z_NO_FLUSH);
+		have = alloc - z.avail_out;
+		if (rc == Z_STREAM_END)
+			break;
+		if (rc != Z_OK || (z.avail_in == 0 && have < alloc)) {
+			ret = -EINVAL;
+			break;
+		}
+	}
+	inflateEnd(&z);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf[have] = '\0';
+	*out = buf;
+	*out_len = have;
+	return 0;
+}
+
+/* The output cap, not the input size, bounds memory: a zip bomb stops at
+ * cap with -E2BIG. */
+int anon_inflate(const unsigned char *in, size_t len, size_t cap, unsigned char **out,
+		 size_t *out_len)
+{
+	int rc = inflate_mode(in, len, cap, 15 + 32, out, out_len);
+
+	if (rc == -EINVAL)
+		rc = inflate_mode(in, len, cap, -15, out, out_len);
+	return rc;
+}
+
+/* ---- headers and auth ------------------------------------------------------ */
+
+/* Request headers that are protocol plumbing, not API parameters (OpenAPI
+ * also forbids Accept, Content-Type and Authorization as parameters). */
+static const char *const req_skip[] = {
+	"accept", "accept-encoding", "accept-language", "authorization", "cache-control",
+	"connection", "content-encoding", "content-length", "content-type", "cookie", "dnt",
+	"expect", "forwarded", "host", "if-match", "if-modified-since", "if-none-match",
+	"keep-alive", "origin", "pragma", "priority", "proxy-authorization", "proxy-connection",
+	"referer", "te", "trailer", "transfer-encoding", "upgrade", "upgrade-insecure-requests",
+	"user-agent", "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+	"x-real-ip", NULL,
+};
+
+static const char *const resp_skip[] = {
+	"age", "cache-control", "connection", "content-encoding", "content-length", "content-type",
+	"date", "etag", "expires", "keep-alive", "last-modified", "pragma", "server", "set-cookie",
+	"transfer-encoding", "vary", "via", NULL,
+};
+
+/* Header names that carry an API key. */
+static const char *const key_headers[] = {
+	"api-key", "apikey", "x-api-key", "x-apikey", "x-api-token", "x-auth-token",
+	"x-access-token", "x-token", "x-auth", "x-session-token", "private-token",
+	"x-goog-api-key", "ocp-apim-subscription-key", "x-csrf-token", NULL,
+};
+
+/* Query parameter names that carry an API key or token. */
+static const char *const key_queries[] = {
+	"api_key", "apikey", "api-key", "key", "access_token", "token", "auth", "auth_token",
+	"apitoken", "api_token", "sig", "signature", "code", NULL,
+};
+
+static int in_list(const char *const *l, const char *s)
+{
+	for (; *l; l++)
+		if (strcasecmp(*l, s) == 0)
+			return 1;
+	return 0;
+}
+
+static int key_header(const char *lname)
+{
+	return in_list(key_headers, lname) || strstr(lname, "api-key") || strstr(lname, "apikey") ||
+	       strstr(lname, "api_key");
+}
+
+static int session_cookie(const char *name)
+{
+	char l[ANON_MAX_NAME + 1];
+	size_t i;
+
+	for (i = 0; name[i] && i < ANON_MAX_NAME; i++)
+		l[i] = (char)tolower((unsigned char)name[i]);
+	l[i] = '\0';
+	return strstr(l, "sess") || strstr(l, "sid") || strstr(l, "auth") || strstr(l, "token") ||
+	       strstr(l, "jwt") || strstr(l, "login");
+}
+
+/* JWT by shape: three base64url parts, the first starting "eyJ". */
+static int jwt_shape(const char *s, size_t n)
+{
+	size_t i, dots = 0;
+
+	if (n < 10 || strncmp(s, "eyJ", 3) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.')
+			dots++;
+		else if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '='))
+			return 0;
+	}
+	return dots == 2;
+}
+
+static void auth_add(cJSON *auth, const char *kind, const char *name)
+{
+	char key[ANON_MAX_NAME + 40];
+
+	if (name)
+		snprintf(key, sizeof(key), "%s:%s", kind, name);
+	else
+		snprintf(key, sizeof(key), "%s", kind);
+	if (!cJSON_GetObjectItemCaseSensitive(auth, key))
+		cJSON_AddNumberToObject(auth, key, 1);
+}
+
+/* Authorization: the scheme word decides the kind; the credential after it
+ * is only tested for JWT shape. */
+static void authorization(cJSON *auth, const char *v)
+{
+	size_t sl = 0, n = strlen(v);
+	const char *cred;
+	char kind[40];
+
+	while (v[sl] && v[sl] != ' ')
+		sl++;
+	cred = v + sl;
+	while (*cred == ' ')
+		cred++;
+	if (sl == 6 && strncasecmp(v, "bearer", 6) == 0) {
+		size_t cl = n - (size_t)(cred - v);
+
+		auth_add(auth, jwt_shape(cred, cl) || detect_value(cred, cl) == DC_JWT ? "bearer_jwt" :
+											  "bearer",
+			 NULL);
+	} else if (sl == 5 && strncasecmp(v, "basic", 5) == 0) {
+		auth_add(auth, "basic", NULL);
+	} else if (*cred && sl > 0 && sl <= 20) {
+		size_t i;
+
+		for (i = 0; i < sl; i++)
+			if (!isalpha((unsigned char)v[i]) && v[i] != '-')
+				break;
+		if (i == sl) {
+			snprintf(kind, sizeof(kind), "http_");
+			for (i = 0; i < sl; i++)
+				kind[5 + i] = (char)tolower((unsigned char)v[i]);
+			kind[5 + sl] = '\0';
+			if (!detect_is_value_like(kind + 5, sl)) {
+				auth_add(auth, kind, NULL);
+				return;
+			}
+		}
+		auth_add(auth, "http_other", NULL);
+	} else {
+		auth_add(auth, "http_other", NULL);
+	}
+}
+
+static void lower_copy(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < outlen; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+struct param_ctx {
+	cJSON *params; /* the location's map */
+	cJSON *auth;
+	const char *auth_kind; /* "apikey_query" / "cookie" */
+	const struct anon_limits *lim;
+	struct anon_counters *cnt;
+	int cookie;
+};
+
+static void param_pair(void *arg, const char *name, size_t nl, const char *val, size_t vl)
+{
+	struct param_ctx *p = arg;
+	cJSON *child;
+	int cut = 0;
+
+	if (!anon_name_ok(name, nl)) {
+		p->cnt->dropped_names++;
+		return;
+	}
+	if (p->auth && ((p->cookie && session_cookie(name)) ||
+			(!p->cookie && in_list(key_queries, name)))) {
+		auth_add(p->auth, p->auth_kind, name);
+		return;
+	}
+	if (!p->params)
+		return;
+	child = doc_map_get(p->params, name, p->lim->max_fields, &cut);
+	if (cut)
+		p->cnt->limit_fields++;
+	if (!child)
+		return;
+	/* A repeated name counts once per exchange. */
+	if (cJSON_GetObjectItemCaseSensitive(child, "n"))
+		return;
+	value_node(child, val, vl);
+	name_class(child, name);
+}
+
+/* The media type without parameters, lowercased; "none" when absent and
+ * "application/octet-stream" when it is not a plain type/subtype. */
+static void media_type(const char *ct, char *out, size_t outlen)
+{
+	size_t i, k, o = 0, slash = 0, digits;
+
+	if (!ct) {
+		snprintf(out, outlen, "none");
+		return;
+	}
+	while (*ct == ' ')
+		ct++;
+	for (i = 0; ct[i] && ct[i] != ';' && ct[i] != ' ' && o + 1 < outlen; i++) {
+		char c = (char)tolower((unsigned char)ct[i]);
+
+		if (c == '/')
+			slash++;
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
+			   c == '-' || c == '_'))
+			break;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	/* Media types are words: a type/subtype with many digits is no
+	 * registered type and may carry a value, so it is not kept. */
+	for (k = 0, digits = 0; k < o; k++)
+		digits += out[k] >= '0' && out[k] <= '9';
+	if ((ct[i] && ct[i] != ';' && ct[i] != ' ') || slash != 1 || o < 3 || out[0] == '/' ||
+	    out[o - 1] == '/' || o > 80 || digits > 3)
+		snprintf(out, outlen, "application/octet-stream");
+}
+
+/* Body: size always; schema when we can decode it (JSON, forms). */
+static void body_obs(cJSON *bodies, const struct as_message *msg, const struct anon_limits *lim,
+		     struct anon_counters *cnt)
+{
+	const char *ct = as_msg_header(msg, "content-type");
+	const char *ce = as_msg_header(msg, "content-encoding");
+	char mt[128];
+	cJSON *b, *schema, *size;
+	const unsigned char *data = msg->body;
+	size_t dlen = msg->body_len, i;
+	unsigned char *inflated = NULL;
+
+	media_type(ct, mt, sizeof(mt));
+	b = doc_obj(bodies, mt);
+	if (!b)
+		return;
+	cJSON_AddNumberToObject(b, "count", 1);
+	size = doc_obj(b, "size");
+	cJSON_AddNumberToObject(size, "min", (double)msg->body_true_len);
+	cJSON_AddNumberToObject(size, "max", (double)msg->body_true_len);
+	cJSON_AddNumberToObject(size, "sum", (double)msg->body_true_len);
+	if (!data || !dlen)
+		return;
+	if (msg->body_truncated) {
+		cnt->body_undecoded++;
+		return;
+	}
+	if (ce && (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "deflate") == 0 ||
+		   strcasecmp(ce, "x-gzip") == 0)) {
+		size_t ol = 0;
+
+		if (anon_inflate(data, dlen, ANON_MAX_INFLATE, &inflated, &ol)) {
+			cnt->body_undecoded++;
+			return;
+		}
+		data = inflated;
+		dlen = ol;
+	} else if (ce && strcasecmp(ce, "identity") != 0) {
+		cnt->body_undecoded++;
+		return;
+	}
+	for (i = 0; i < dlen && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' ||
+				 data[i] == '\t');
+	     i++)
+		;
+	if (strstr(mt, "json") || (i < dlen && (data[i] == '{' || data[i] == '['))) {
+		cJSON *v = cJSON_ParseWithLength((const char *)data, dlen);
+
+		if (v) {
+			schema = doc_obj(b, "schema");
+			if (schema)
+				anon_schema_infer(schema, v, 1, lim, cnt);
+			cJSON_Delete(v);
+		} else {
+			cnt->body_undecoded++;
+		}
+	} else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+		schema = doc_obj(b, "schema");
+		if (schema)
+			anon_form_infer(schema, (const char *)data, dlen, lim, cnt);
+	} else if (strncmp(mt, "multipart/", 10) == 0) {
+		schema = doc_obj(b, "schema");
+		if (schema && anon_multipart_infer(schema, ct, data, dlen, lim, cnt)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(b, "schema");
+			cnt->body_undecoded++;
+		}
+	}
+	free(inflated);
+}
+
+static void size_obs(cJSON *parent, uint64_t n)
+{
+	cJSON *size = doc_obj(parent, "size");
+
+	cJSON_AddNumberToObject(size, "min", (double)n);
+	cJSON_AddNumberToObject(size, "max", (double)n);
+	cJSON_AddNumberToObject(size, "sum", (double)n);
+}
+
+/* A Host is identity, but one that embeds a detector match (a card number
+ * or token inside a label) is not kept; an address alone is fine. */
+static int host_clean(const char *h, size_t n)
+{
+	enum detect_class first = DC_NONE;
+	size_t hits = detect_scan(h, n, &first), i = 0;
+
+	if (hits > 1 || (hits == 1 && first != DC_IPV4 && first != DC_IPV6))
+		return 0;
+	/* Labels of 8+ bytes that look like values (ids, tokens, numbers
+	 * glued to letters); all-digit labels are address parts or ports. */
+	while (i < n) {
+		size_t st = i, k, digits = 0;
+
+		while (i < n && h[i] != '.' && h[i] != ':' && h[i] != '[' && h[i] != ']')
+			i++;
+		for (k = st; k < i; k++)
+			digits += h[k] >= '0' && h[k] <= '9';
+		if (i - st >= 8 && digits < i - st &&
+		    (long_digit_run(h + st, i - st) || detect_is_value_like(h + st, i - st)))
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+/* Service identity: the Host header when it is a host name or address,
+ * else the server's address and port. */
+static void service_name(const struct as_exchange *x, char *out, size_t outlen)
+{
+	const char *h = as_msg_header(&x->req, "host");
+	const char *addr;
+	uint16_t port;
+	size_t i, n;
+
+	if (h) {
+		n = strlen(h);
+		for (i = 0; i < n && i < ANON_MAX_HOST; i++) {
+			char c = h[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' || c == '[' ||
+			      c == ']'))
+				break;
+		}
+		if (n > 0 && i == n && host_clean(h, n)) {
+			lower_copy(h, out, outlen);
+			return;
+		}
+	}
+	if (x->role == AS_ROLE_CLIENT) {
+		addr = x->remote_addr;
+		port = x->remote_port;
+	} else {
+		addr = x->local_addr;
+		port = x->local_port;
+	}
+	if (!addr[0]) {
+		snprintf(out, outlen, "unknown");
+		return;
+	}
+	if (strchr(addr, ':'))
+		snprintf(out, outlen, "[%.*s]:%u", AS_ADDR_LEN, addr, port);
+	else
+		snprintf(out, outlen, "%.*s:%u", AS_ADDR_LEN, addr, port);
+}
+
+static int method_ok(const char *m, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (!m || !m[0])
+		return 0;
+	for (i = 0; m[i]; i++) {
+		if (i + 1 >= outlen || i >= 20 || !isalpha((unsigned char)m[i]))
+			return 0;
+		out[i] = (char)toupper((unsigned char)m[i]);
+	}
+	out[i] = '\0';
+	return 1;
+}
+
+int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
+		 struct anon_counters *cnt, cJSON **obs)
+{
+	char svc_name[ANON_MAX_HOST + 8], method[24], tmpl[ANON_MAX_TEMPLATE];
+	char key[ANON_MAX_TEMPLATE + 32], ts[32];
+	const char *target, *q, *path;
+	size_t plen, i;
+	cJSON *doc = NULL, *svc, *ep, *params, *pathp, *auth, *req, *lat, *b;
+	struct param_ctx pc = { .lim = lim, .cnt = cnt };
+	int rc = -ENOMEM;
+
+	*obs = NULL;
+	if (!x || !method_ok(x->method, method, sizeof(method)) || !x->target)
+		return -EINVAL;
+	target = x->target;
+	/* absolute-form: skip scheme://authority */
+	if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+		target = strstr(target, "://") + 3;
+		target = strchr(target, '/');
+		if (!target)
+			target = "/";
+	}
+	if (target[0] != '/')
+		return -EINVAL;
+	path = target;
+	plen = strcspn(target, "?#");
+	q = target[plen] == '?' ? target + plen + 1 : NULL;
+
+	doc = cJSON_CreateObject();
+	if (!doc)
+		return -ENOMEM;
+	cJSON_AddStringToObject(doc, "schema", CATALOG_SCHEMA);
+	service_name(x, svc_name, sizeof(svc_name));
+	svc = doc_obj(doc_obj(doc, "services"), svc_name);
+	if (!svc)
+		goto cleanup;
+	if (x->comm[0] && doc_utf8_ok((const unsigned char *)x->comm, strnlen(x->comm, AS_COMM_LEN)))
+		doc_set_add(svc, "processes", x->comm, 8);
+
+	params = cJSON_CreateObject();
+	if (!params)
+		goto cleanup;
+	pathp = doc_obj(params, "path");
+	if (anon_template_path(path, plen, tmpl, sizeof(tmpl), pathp)) {
+		cJSON_Delete(params);
+		rc = -EINVAL;
+		goto cleanup;
+	}
+	snprintf(key, sizeof(key), "%s %s", method, tmpl);
+	ep = doc_obj(doc_obj(svc, "endpoints"), key);
+	if (!ep) {
+		cJSON_Delete(params);
+		goto cleanup;
+	}
+	cJSON_AddStringToObject(ep, "method", method);
+	cJSON_AddStringToObject(ep, "path", tmpl);
+	cJSON_AddNumberToObject(ep, "count", 1);
+	if (x->req_time_ns) {
+		doc_time(x->req_time_ns, ts);
+		cJSON_AddStringToObject(ep, "first_seen", ts);
+		cJSON_AddStringToObject(ep, "last_seen", ts);
+	}
+	cJSON_AddItemToObject(ep, "parameters", params);
+	auth = doc_obj(ep, "auth");
+	pc.auth = auth;
+
+	if (q) {
+		size_t ql = strcspn(q, "#");
+
+		pc.params = doc_obj(params, "query");
+		pc.auth_kind = "apikey_query";
+		each_pair(q, ql, '&', param_pair, &pc);
+	}
+	for (i = 0; i < x->req.n_headers; i++) {
+		const struct as_header *h = &x->req.headers[i];
+		char lname[ANON_MAX_NAME + 1];
+		size_t nl = strlen(h->name);
+
+		if (nl == 0 || nl > ANON_MAX_NAME)
+			continue;
+		lower_copy(h->name, lname, sizeof(lname));
+		if (strcmp(lname, "authorization") == 0) {
+			authorization(auth, h->value);
+			continue;
+		}
+		if (strcmp(lname, "cookie") == 0) {
+			pc.params = doc_obj(params, "cookie");
+			pc.auth_kind = "cookie";
+			pc.cookie = 1;
+			each_pair(h->value, strlen(h->value), ';', param_pair, &pc);
+			pc.cookie = 0;
+			continue;
+		}
+		if (in_list(req_skip, lname) || strncmp(lname, "sec-", 4) == 0)
+			continue;
+		if (!anon_name_ok(lname, nl)) {
+			cnt->dropped_names++;
+			continue;
+		}
+		if (key_header(lname)) {
+			auth_add(auth, "apikey_header", lname);
+			continue;
+		}
+		pc.params = doc_obj(params, "header");
+		pc.auth = NULL;
+		param_pair(&pc, lname, nl, h->value, strlen(h->value));
+		pc.auth = auth;
+	}
+
+	req = doc_obj(ep, "request");
+	size_obs(req, x->req.body_true_len);
+	if (x->req.body_true_len > 0)
+		body_obs(doc_obj(req, "bodies"), &x->req, lim, cnt);
+
+	if (x->status >= 100 && x->status <= 599) {
+		char st[8];
+		cJSON *resp;
+
+		snprintf(st, sizeof(st), "%03d", x->status);
+		resp = doc_obj(doc_obj(ep, "responses"), st);
+		cJSON_AddNumberToObject(resp, "count", 1);
+		size_obs(resp, x->resp.body_true_len);
+		for (i = 0; i < x->resp.n_headers; i++) {
+			const struct as_header *h = &x->resp.headers[i];
+			char lname[ANON_MAX_NAME + 1];
+			size_t nl = strlen(h->name);
+
+			if (nl == 0 || nl > ANON_MAX_NAME)
+				continue;
+			lower_copy(h->name, lname, sizeof(lname));
+			if (strcmp(lname, "set-cookie") == 0) {
+				size_t cl = strcspn(h->value, ";");
+
+				pc.params = doc_obj(resp, "cookies");
+				pc.auth = NULL;
+				each_pair(h->value, cl, ';', param_pair, &pc);
+				pc.auth = auth;
+				continue;
+			}
+			if (in_list(resp_skip, lname))
+				continue;
+			if (!anon_name_ok(lname, nl)) {
+				cnt->dropped_names++;
+				continue;
+			}
+			pc.params = doc_obj(resp, "headers");
+			pc.auth = NULL;
+			param_pair(&pc, lname, nl, h->value, strlen(h->value));
+			pc.auth = auth;
+		}
+		if (x->resp.body_true_len > 0)
+			body_obs(doc_obj(resp, "bodies"), &x->resp, lim, cnt);
+		lat = doc_obj(ep, "latency");
+		cJSON_AddNumberToObject(lat, "count", 1);
+		b = cJSON_AddArrayToObject(lat, "buckets");
+		{
+			cJSON *pair = cJSON_CreateArray();
+
+			cJSON_AddItemToArray(pair, cJSON_CreateNumber(doc_lat_bucket(x->latency_ns)));
+			cJSON_AddItemToArray(pair, cJSON_CreateNumber(1));
+			cJSON_AddItemToArray(b, pair);
+		}
+	}
+	/* Empty containers carry nothing: drop them so documents stay small. */
+	{
+		static const char *const locs[] = { "path", "query", "header", "cookie" };
+
+		for (i = 0; i < 4; i++) {
+			cJSON *l = cJSON_GetObjectItemCaseSensitive(params, locs[i]);
+
+			if (l && !l->child)
+				cJSON_DeleteItemFromObjectCaseSensitive(params, locs[i]);
+		}
+		if (!params->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(ep, "parameters");
+		if (!auth->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(ep, "auth");
+	}
+	*obs = doc;
+	return 0;
+cleanup:
+	cJSON_Delete(doc);
+	return rc;
+}

@@ -1,0 +1,1318 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The catalog. It is kept as a metadata document (docs/metadata.md) and
+ * every change to it goes through one merge, driven by a table that says how
+ * each member merges (counts add, first/last seen are min/max, sets union
+ * and keep the smallest N, maps keep the smallest N keys, latency buckets
+ * add). An exchange becomes an observation document first (src/anon.c), so
+ * adding exchanges and merging documents are the same operation, and the
+ * result does not depend on order or grouping.
+ *
+ * The same table validates documents from outside before anything is
+ * merged: unknown keys, wrong types, bad names and bad timestamps are
+ * refused with a reason that holds no byte of the document.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "apisonar/anon.h"
+#include "apisonar/catalog.h"
+#include "apisonar/detect.h"
+#include "apisonar/util.h"
+
+#define CAT_DEF_SERVICES 256
+#define CAT_DEF_ENDPOINTS 1024
+#define CAT_DEF_FIELDS 128
+#define CAT_DEF_DEPTH 8
+#define CAT_MAX_PROCESSES 8
+#define CAT_MAX_LEARNED 64
+#define CAT_MAX_BODIES 16
+#define CAT_MAX_RESPONSES 64
+#define CAT_MAX_AUTH 32
+#define CAT_MAX_KEY 1100     /* longest map key accepted (a template + method) */
+#define CAT_LEARN_MIN 10     /* distinct literals at one position that make it a value */
+#define CAT_MAX_COUNT 9007199254740992.0 /* 2^53: counts stay exact */
+#define CAT_DOC_CAP (256u * 1024 * 1024) /* serialized metadata we write */
+
+enum spec_kind {
+	S_COUNT,   /* non-negative integer, adds */
+	S_MIN,     /* non-negative integer, min */
+	S_MAX,     /* non-negative integer, max */
+	S_TMIN,    /* RFC 3339 UTC with ms, min */
+	S_TMAX,    /* same, max */
+	S_SET,     /* sorted string array, union, capped */
+	S_MAP,     /* object keyed by names, children merge, capped */
+	S_STRUCT,  /* object with known members */
+	S_BUCKETS, /* [[bucket, count], ...] strictly increasing buckets */
+	S_DERIVED, /* number recomputed at output; ignored on merge */
+	S_CONST,   /* string set once, must not change */
+};
+
+enum cap_kind { CAP_FIXED, CAP_SERVICES, CAP_ENDPOINTS, CAP_FIELDS };
+
+struct spec;
+
+struct member {
+	const char *name;
+	const struct spec *sp;
+};
+
+struct spec {
+	enum spec_kind kind;
+	const struct spec *child;       /* S_MAP */
+	const struct member *members;   /* S_STRUCT, NULL-terminated */
+	enum cap_kind cap_kind;         /* S_MAP, S_SET */
+	size_t cap;                     /* CAP_FIXED */
+	int (*valid)(const char *s);    /* S_SET elements, S_MAP keys */
+	int (*check)(const char *key, const cJSON *v); /* S_STRUCT: consistency with its key */
+	int is_node;                    /* S_STRUCT: a schema node (depth counted) */
+};
+
+struct catalog {
+	struct catalog_limits lim;
+	cJSON *doc;               /* {"schema":..., "services": {...}} */
+	struct catalog_stats st;  /* exchanges, skipped and limit_* counters */
+	struct anon_counters ac;
+	uint64_t fresh;           /* endpoints created by exchanges */
+};
+
+/* Merge context: where we are and what the caps cut. */
+struct mctx {
+	struct catalog *c; /* NULL when only validating */
+	char *err;
+	size_t errlen;
+	const char *where; /* last spec member name, for error messages */
+	int trusted;       /* our own observation: skip the validation walk */
+};
+
+/* ---- validators (they see document strings, never echo them) ----------- */
+
+static int valid_key(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= CAT_MAX_KEY && doc_utf8_ok((const unsigned char *)s, n);
+}
+
+static int valid_type(const char *s)
+{
+	static const char *const t[] = { "array", "boolean", "integer", "null",
+					 "number", "object", "string" };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(s, t[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_format(const char *s)
+{
+	int f;
+
+	if (strcmp(s, "text") == 0 || strcmp(s, "binary") == 0)
+		return 1;
+	for (f = 1; f < DF__COUNT; f++)
+		if (strcmp(s, detect_format_name((enum detect_format)f)) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_class(const char *s)
+{
+	int c;
+
+	for (c = 1; c < DC__COUNT; c++)
+		if (strcmp(s, detect_class_name((enum detect_class)c)) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_status(const char *s)
+{
+	return strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
+	       s[2] >= '0' && s[2] <= '9';
+}
+
+static int valid_ctype(const char *s)
+{
+	size_t i, n = strlen(s), slash = 0;
+
+	if (n == 0 || n > 127)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '/') {
+			slash++;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return slash == 1 || strcmp(s, "none") == 0;
+}
+
+/* "2026-11-24T03:24:36.123Z": fixed width, so strings order as times. */
+static int valid_time(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return 0;
+	for (i = 0; i < sizeof(pat) - 1; i++) {
+		if (pat[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		} else if (s[i] != pat[i]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int endpoint_check(const char *key, const cJSON *v)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "method");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(v, "path");
+	size_t ml;
+
+	if (!cJSON_IsString(m) || !cJSON_IsString(p))
+		return 0;
+	ml = strlen(m->valuestring);
+	if (ml == 0 || ml > 32 || p->valuestring[0] != '/')
+		return 0;
+	return strncmp(key, m->valuestring, ml) == 0 && key[ml] == ' ' &&
+	       strcmp(key + ml + 1, p->valuestring) == 0;
+}
+
+/* ---- the document's shape ------------------------------------------------ */
+
+static const struct spec sp_count = { .kind = S_COUNT };
+static const struct spec sp_min = { .kind = S_MIN };
+static const struct spec sp_max = { .kind = S_MAX };
+static const struct spec sp_tmin = { .kind = S_TMIN };
+static const struct spec sp_tmax = { .kind = S_TMAX };
+static const struct spec sp_derived = { .kind = S_DERIVED };
+static const struct spec sp_const = { .kind = S_CONST };
+static const struct spec sp_buckets = { .kind = S_BUCKETS };
+static const struct spec sp_types = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 8, .valid = valid_type };
+static const struct spec sp_formats = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_format };
+static const struct spec sp_classes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_class };
+static const struct spec sp_processes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_PROCESSES, .valid = valid_key };
+static const struct spec sp_learned = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_LEARNED, .valid = valid_key };
+
+static const struct spec sp_node;
+static const struct spec sp_node_map = { .kind = S_MAP, .child = &sp_node, .cap_kind = CAP_FIELDS, .valid = valid_key };
+static const struct member node_members[] = {
+	{ "n", &sp_count },	       { "types", &sp_types },	     { "formats", &sp_formats },
+	{ "sensitive", &sp_classes },  { "objects", &sp_count },    { "properties", &sp_node_map },
+	{ "items", &sp_node },	       { "additional", &sp_node },  { NULL, NULL },
+};
+static const struct spec sp_node = { .kind = S_STRUCT, .members = node_members, .is_node = 1 };
+
+static const struct member size_members[] = {
+	{ "min", &sp_min }, { "max", &sp_max }, { "sum", &sp_count }, { NULL, NULL },
+};
+static const struct spec sp_size = { .kind = S_STRUCT, .members = size_members };
+
+static const struct member lat_members[] = {
+	{ "count", &sp_count }, { "buckets", &sp_buckets }, { "p50_ms", &sp_derived },
+	{ "p95_ms", &sp_derived }, { "p99_ms", &sp_derived }, { NULL, NULL },
+};
+static const struct spec sp_latency = { .kind = S_STRUCT, .members = lat_members };
+
+static const struct member body_members[] = {
+	{ "count", &sp_count }, { "size", &sp_size }, { "schema", &sp_node }, { NULL, NULL },
+};
+static const struct spec sp_body = { .kind = S_STRUCT, .members = body_members };
+static const struct spec sp_bodies = { .kind = S_MAP, .child = &sp_body, .cap_kind = CAP_FIXED, .cap = CAT_MAX_BODIES, .valid = valid_ctype };
+
+static const struct member params_members[] = {
+	{ "path", &sp_node_map }, { "query", &sp_node_map }, { "header", &sp_node_map },
+	{ "cookie", &sp_node_map }, { NULL, NULL },
+};
+static const struct spec sp_params = { .kind = S_STRUCT, .members = params_members };
+
+static const struct member req_members[] = {
+	{ "bodies", &sp_bodies }, { "size", &sp_size }, { NULL, NULL },
+};
+static const struct spec sp_request = { .kind = S_STRUCT, .members = req_members };
+
+static const struct member resp_members[] = {
+	{ "count", &sp_count }, { "headers", &sp_node_map }, { "cookies", &sp_node_map },
+	{ "bodies", &sp_bodies }, { "size", &sp_size }, { NULL, NULL },
+};
+static const struct spec sp_response = { .kind = S_STRUCT, .members = resp_members };
+static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = valid_status };
+
+static const struct spec sp_auth = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = CAT_MAX_AUTH, .valid = valid_key };
+
+static const struct member ep_members[] = {
+	{ "method", &sp_const },     { "path", &sp_const },	  { "count", &sp_count },
+	{ "first_seen", &sp_tmin },  { "last_seen", &sp_tmax },  { "parameters", &sp_params },
+	{ "auth", &sp_auth },	     { "request", &sp_request }, { "responses", &sp_responses },
+	{ "latency", &sp_latency },  { NULL, NULL },
+};
+static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
+static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
+
+static const struct member svc_members[] = {
+	{ "processes", &sp_processes }, { "learned", &sp_learned }, { "endpoints", &sp_endpoints },
+	{ NULL, NULL },
+};
+static const struct spec sp_service = { .kind = S_STRUCT, .members = svc_members };
+static const struct spec sp_services = { .kind = S_MAP, .child = &sp_service, .cap_kind = CAP_SERVICES, .valid = valid_key };
+
+/* ---- the merge ------------------------------------------------------------ */
+
+static int fail(struct mctx *m, const char *why)
+{
+	if (m->err && m->errlen)
+		snprintf(m->err, m->errlen, "%s: %s", m->where ? m->where : "document", why);
+	return -EINVAL;
+}
+
+static size_t spec_cap(const struct mctx *m, const struct spec *sp)
+{
+	if (!m->c)
+		return SIZE_MAX;
+	switch (sp->cap_kind) {
+	case CAP_SERVICES:
+		return m->c->lim.max_services;
+	case CAP_ENDPOINTS:
+		return m->c->lim.max_endpoints;
+	case CAP_FIELDS:
+		return m->c->lim.max_fields;
+	default:
+		return sp->cap;
+	}
+}
+
+static void count_cut(struct mctx *m, const struct spec *sp)
+{
+	if (!m->c)
+		return;
+	if (sp->cap_kind == CAP_SERVICES)
+		m->c->st.limit_services++;
+	else if (sp->cap_kind == CAP_ENDPOINTS)
+		m->c->st.limit_endpoints++;
+	else
+		m->c->st.limit_fields++;
+}
+
+static int num_ok(const cJSON *v)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	d = v->valuedouble;
+	return d >= 0 && d <= CAT_MAX_COUNT && (double)(long long)d == d;
+}
+
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth);
+
+/* Merges the members of src into dst (dst NULL: validate only). */
+static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, struct mctx *m,
+			unsigned depth)
+{
+	const cJSON *it;
+	const struct member *mb;
+	int rc;
+
+	if (!cJSON_IsObject(src))
+		return fail(m, "expected an object");
+	if (sp->is_node) {
+		depth++;
+		if (m->c && depth > m->c->lim.max_depth) {
+			/* Past the depth cap a node keeps its counts, not its children. */
+			for (it = src->child; it; it = it->next)
+				if (strcmp(it->string, "properties") == 0 ||
+				    strcmp(it->string, "items") == 0 ||
+				    strcmp(it->string, "additional") == 0) {
+					m->c->st.limit_depth++;
+					break;
+				}
+		}
+	}
+	for (it = src->child; it; it = it->next) {
+		for (mb = sp->members; mb->name; mb++)
+			if (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0)
+				break;
+		if (!mb->name)
+			return fail(m, "unknown member");
+		if (sp->is_node && m->c && depth > m->c->lim.max_depth &&
+		    (mb->sp == &sp_node || mb->sp == &sp_node_map))
+			continue;
+		m->where = mb->name;
+		rc = merge_value(dst, mb->name, NULL, it, mb->sp, m, depth);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
+		     struct mctx *m)
+{
+	const cJSON *it;
+	size_t cap = spec_cap(m, sp);
+
+	if (!cJSON_IsArray(src))
+		return fail(m, "expected an array");
+	for (it = src->child; it && !m->trusted; it = it->next) {
+		if (!cJSON_IsString(it) || !sp->valid(it->valuestring))
+			return fail(m, "bad set element");
+		if (it->prev != src->child->prev && it != src->child &&
+		    strcmp(it->prev->valuestring, it->valuestring) >= 0)
+			return fail(m, "set not sorted or not unique");
+	}
+	if (!dparent)
+		return 0;
+	if (!cJSON_GetObjectItemCaseSensitive(dparent, key))
+		cJSON_AddArrayToObject(dparent, key);
+	for (it = src->child; it; it = it->next)
+		if (doc_set_add(dparent, key, it->valuestring, cap))
+			count_cut(m, sp);
+	return 0;
+}
+
+static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, struct mctx *m)
+{
+	const cJSON *it;
+	cJSON *arr, *d;
+	long last = -1;
+
+	if (!cJSON_IsArray(src))
+		return fail(m, "expected an array");
+	for (it = src->child; it; it = it->next) {
+		const cJSON *b = cJSON_GetArrayItem(it, 0), *n = cJSON_GetArrayItem(it, 1);
+
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !num_ok(b) || !num_ok(n) ||
+		    b->valuedouble >= DOC_LAT_BUCKETS || (long)b->valuedouble <= last ||
+		    n->valuedouble < 1)
+			return fail(m, "bad latency bucket");
+		last = (long)b->valuedouble;
+	}
+	if (!dparent)
+		return 0;
+	d = cJSON_GetObjectItemCaseSensitive(dparent, key);
+	if (!d) {
+		d = cJSON_AddArrayToObject(dparent, key);
+		if (!d)
+			return -ENOMEM;
+	}
+	/* Both lists are sorted by bucket: one in-place walk adds them. */
+	arr = d->child;
+	for (it = src->child; it; it = it->next) {
+		double b = cJSON_GetArrayItem(it, 0)->valuedouble;
+		double n = cJSON_GetArrayItem(it, 1)->valuedouble;
+		cJSON *pair;
+
+		while (arr && arr->child->valuedouble < b)
+			arr = arr->next;
+		if (arr && arr->child->valuedouble == b) {
+			cJSON_SetNumberValue(arr->child->next, arr->child->next->valuedouble + n);
+			continue;
+		}
+		pair = cJSON_CreateArray();
+		if (!pair)
+			return -ENOMEM;
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(b));
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber(n));
+		if (arr) {
+			/* Link pair before arr (cJSON: head->prev is the tail). */
+			pair->next = arr;
+			pair->prev = arr->prev;
+			if (arr == d->child)
+				d->child = pair;
+			else
+				arr->prev->next = pair;
+			arr->prev = pair;
+		} else {
+			cJSON_AddItemToArray(d, pair);
+		}
+	}
+	return 0;
+}
+
+static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
+		     struct mctx *m, unsigned depth)
+{
+	const cJSON *it;
+	cJSON *dmap = NULL;
+	size_t cap = spec_cap(m, sp);
+	int rc;
+
+	if (!cJSON_IsObject(src))
+		return fail(m, "expected an object");
+	for (it = src->child; it && !m->trusted; it = it->next) {
+		const cJSON *o;
+
+		if (!sp->valid(it->string))
+			return fail(m, "bad key");
+		for (o = src->child; o != it; o = o->next)
+			if (strcmp(o->string, it->string) == 0)
+				return fail(m, "duplicate key");
+	}
+	if (dparent) {
+		dmap = doc_obj(dparent, key);
+		if (!dmap)
+			return -ENOMEM;
+	}
+	for (it = src->child; it; it = it->next) {
+		const char *w = m->where;
+
+		if (!m->trusted && sp->child->kind == S_STRUCT && sp->child->check &&
+		    !sp->child->check(it->string, it))
+			return fail(m, "member does not match its key");
+		if (!dmap) {
+			rc = merge_value(NULL, it->string, NULL, it, sp->child, m, depth);
+		} else if (sp->child->kind == S_COUNT) {
+			int cut = 0;
+
+			if (!num_ok(it))
+				return fail(m, "expected a count");
+			if (!cJSON_GetObjectItemCaseSensitive(dmap, it->string)) {
+				/* Count maps: use the same keep-smallest rule. */
+				cJSON *tmp = doc_map_get(dmap, it->string, cap, &cut);
+
+				if (cut)
+					count_cut(m, sp);
+				if (!tmp)
+					continue;
+				cJSON_DeleteItemFromObjectCaseSensitive(dmap, it->string);
+			}
+			doc_count_add(dmap, it->string, it->valuedouble);
+			rc = 0;
+		} else {
+			int cut = 0;
+			cJSON *d = doc_map_get(dmap, it->string, cap, &cut);
+
+			if (cut)
+				count_cut(m, sp);
+			if (!d)
+				continue;
+			/* d is the member itself; merge into it through its parent. */
+			rc = merge_value(dmap, it->string, d, it, sp->child, m, depth);
+		}
+		m->where = w;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* One member of a document merged into the member key of dparent (dhint:
+ * that member when the caller already found it). */
+static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
+		       const struct spec *sp, struct mctx *m, unsigned depth)
+{
+	cJSON *d = dhint ? dhint : dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
+
+	switch (sp->kind) {
+	case S_COUNT:
+	case S_MIN:
+	case S_MAX:
+		if (!num_ok(src))
+			return fail(m, "expected a non-negative integer");
+		if (!dparent)
+			return 0;
+		if (!d)
+			cJSON_AddNumberToObject(dparent, key, src->valuedouble);
+		else if (sp->kind == S_COUNT)
+			cJSON_SetNumberValue(d, d->valuedouble + src->valuedouble);
+		else if ((sp->kind == S_MIN) == (src->valuedouble < d->valuedouble))
+			cJSON_SetNumberValue(d, src->valuedouble);
+		return 0;
+	case S_TMIN:
+	case S_TMAX:
+		if (!cJSON_IsString(src) || !valid_time(src->valuestring))
+			return fail(m, "expected an RFC 3339 UTC time with milliseconds");
+		if (!dparent)
+			return 0;
+		if (!d)
+			cJSON_AddStringToObject(dparent, key, src->valuestring);
+		else if ((sp->kind == S_TMIN) == (strcmp(src->valuestring, d->valuestring) < 0))
+			cJSON_ReplaceItemInObjectCaseSensitive(dparent, key,
+							       cJSON_CreateString(src->valuestring));
+		return 0;
+	case S_DERIVED:
+		if (!cJSON_IsNumber(src))
+			return fail(m, "expected a number");
+		return 0;
+	case S_CONST:
+		if (!cJSON_IsString(src))
+			return fail(m, "expected a string");
+		if (dparent && !d)
+			cJSON_AddStringToObject(dparent, key, src->valuestring);
+		return 0;
+	case S_SET:
+		return merge_set(dparent, key, src, sp, m);
+	case S_BUCKETS:
+		return merge_buckets(dparent, key, src, m);
+	case S_MAP:
+		return merge_map(dparent, key, src, sp, m, depth);
+	case S_STRUCT:
+		if (dparent && !d) {
+			d = cJSON_AddObjectToObject(dparent, key);
+			if (!d)
+				return -ENOMEM;
+		}
+		return merge_struct(d, src, sp, m, depth);
+	}
+	return fail(m, "bad spec");
+}
+
+/* ---- path learning: literals that vary are values ------------------------- */
+
+/* Splits "/a/b" into segment pointers (within a copy). */
+static size_t split_path(char *p, char **seg, size_t max)
+{
+	size_t n = 0;
+	char *s = p;
+
+	if (*s == '/')
+		s++;
+	while (*s && n < max) {
+		char *e = strchr(s, '/');
+
+		seg[n++] = s;
+		if (!e)
+			break;
+		*e = '\0';
+		s = e + 1;
+	}
+	return n;
+}
+
+static int is_param_seg(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && s[0] == '{' && s[n - 1] == '}';
+}
+
+/* Joins segments into "/a/b", replacing segment pos with rep when rep. */
+static int join_path(char **seg, size_t n, size_t pos, const char *rep, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	if (n == 0) {
+		if (outlen < 2)
+			return -E2BIG;
+		out[0] = '/';
+		out[1] = '\0';
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const char *s = (i == pos && rep) ? rep : seg[i];
+		size_t l = strlen(s);
+
+		if (o + 1 + l + 1 > outlen)
+			return -E2BIG;
+		out[o++] = '/';
+		memcpy(out + o, s, l);
+		o += l;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+struct lrow {
+	char *group; /* "METHOD /a/ * /c" : the endpoint with pos starred */
+	char *lit;   /* the literal at pos */
+};
+
+static int lrow_cmp(const void *a, const void *b)
+{
+	const struct lrow *x = a, *y = b;
+	int c = strcmp(x->group, y->group);
+
+	return c ? c : strcmp(x->lit, y->lit);
+}
+
+/* Words APIs use beside an id at the same position (/users/me next to
+ * /users/{id}): never learned as values, whatever their siblings do. A fixed
+ * list, so the decision never depends on counts or merge order. */
+static int api_word(const char *s)
+{
+	static const char *const words[] = {
+		"all", "batch", "bulk", "config", "count", "current", "default", "export",
+		"health", "import", "latest", "login", "logout", "me", "mine", "new", "profile",
+		"register", "search", "self", "settings", "signin", "signout", "signup",
+		"stats", "status", "summary", "upload", "validate", "verify", "version", NULL,
+	};
+	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
+					     "update", "delete", NULL };
+	size_t i, l;
+
+	for (i = 0; words[i]; i++)
+		if (strcasecmp(words[i], s) == 0)
+			return 1;
+	for (i = 0; verbs[i]; i++) {
+		l = strlen(verbs[i]);
+		if (strncmp(s, verbs[i], l) == 0 && s[l] >= 'A' && s[l] <= 'Z')
+			return 1;
+	}
+	return 0;
+}
+
+/* True when endpoint (method, segs) matches pattern "METHOD /a/ * /c". */
+static int pattern_match(const char *pat, const char *method, char **seg, size_t n, size_t *pos)
+{
+	char buf[1024];
+	char *pseg[ANON_MAX_SEGMENTS];
+	const char *sp = strchr(pat, ' ');
+	size_t ml = strlen(method), pn, i, star = SIZE_MAX;
+
+	if (!sp || (size_t)(sp - pat) != ml || strncmp(pat, method, ml) != 0)
+		return 0;
+	if (strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	pn = split_path(buf, pseg, ANON_MAX_SEGMENTS);
+	if (pn != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(pseg[i], "*") == 0) {
+			if (is_param_seg(seg[i]) || api_word(seg[i]))
+				return 0;
+			star = i;
+		} else if (strcmp(pseg[i], seg[i]) != 0) {
+			return 0;
+		}
+	}
+	if (star == SIZE_MAX)
+		return 0;
+	*pos = star;
+	return 1;
+}
+
+/* The name a learned position gets: the name a sibling already uses for a
+ * parameter there, else the singular of the segment before it. */
+static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, size_t pos,
+			 char *out, size_t outlen)
+{
+	cJSON *e;
+	char best[ANON_MAX_PARAM_NAME + 3] = "";
+
+	for (e = eps->child; e; e = e->next) {
+		char buf[1024];
+		char *s2[ANON_MAX_SEGMENTS];
+		const char *sp = strchr(e->string, ' ');
+		size_t n2, i;
+		int same = 1;
+
+		if (!sp || (size_t)(sp - e->string) != strlen(method) ||
+		    strncmp(e->string, method, strlen(method)) != 0 || strlen(sp + 1) >= sizeof(buf))
+			continue;
+		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+		n2 = split_path(buf, s2, ANON_MAX_SEGMENTS);
+		if (n2 != n || !is_param_seg(s2[pos]))
+			continue;
+		for (i = 0; i < n && same; i++)
+			if (i != pos && strcmp(s2[i], seg[i]) != 0)
+				same = 0;
+		if (same && strlen(s2[pos]) < sizeof(best) && (!best[0] || strcmp(s2[pos], best) < 0))
+			snprintf(best, sizeof(best), "%s", s2[pos]);
+	}
+	if (best[0]) {
+		snprintf(out, outlen, "%.*s", (int)(strlen(best) - 2), best + 1);
+		return;
+	}
+	out[0] = '\0';
+	if (pos > 0 && !is_param_seg(seg[pos - 1]))
+		anon_singular(seg[pos - 1], strlen(seg[pos - 1]), out, outlen);
+	if (!out[0])
+		snprintf(out, outlen, "param");
+}
+
+/* Moves endpoint e of service svc under the template with a parameter at
+ * pos, merging it with what is there. */
+static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char *method,
+			    char **seg, size_t n, size_t pos)
+{
+	char name[ANON_MAX_PARAM_NAME + 1], rep[ANON_MAX_PARAM_NAME + 8], path[1024];
+	char key[1100];
+	cJSON *moved, *params, *pnode;
+	struct mctx m = { .c = c };
+	size_t i;
+	int rc, k;
+
+	learned_name(eps, method, seg, n, pos, name, sizeof(name));
+	/* A name used twice in one template gets a number. */
+	for (k = 1; k < 100; k++) {
+		int clash = 0;
+
+		if (k == 1)
+			snprintf(rep, sizeof(rep), "{%s}", name);
+		else
+			snprintf(rep, sizeof(rep), "{%s%d}", name, k);
+		for (i = 0; i < n; i++)
+			if (i != pos && strcmp(seg[i], rep) == 0)
+				clash = 1;
+		if (!clash)
+			break;
+	}
+	rc = join_path(seg, n, pos, rep, path, sizeof(path));
+	if (rc)
+		return rc;
+	snprintf(key, sizeof(key), "%s %s", method, path);
+	moved = cJSON_DetachItemViaPointer(eps, e);
+	cJSON_ReplaceItemInObjectCaseSensitive(moved, "path", cJSON_CreateString(path));
+	params = doc_obj(doc_obj(moved, "parameters"), "path");
+	snprintf(name, sizeof(name), "%.*s", (int)(strlen(rep) - 2), rep + 1);
+	pnode = doc_obj(params, name);
+	if (pnode && !cJSON_GetObjectItemCaseSensitive(pnode, "n")) {
+		cJSON *cnt = cJSON_GetObjectItemCaseSensitive(moved, "count");
+
+		doc_count_add(pnode, "n", cnt ? cnt->valuedouble : 0);
+		doc_set_add(pnode, "types", "string", 8);
+		doc_set_add(pnode, "formats", "text", 32);
+	}
+	rc = merge_value(eps, key, NULL, moved, &sp_endpoint, &m, 0);
+	cJSON_Delete(moved);
+	return rc;
+}
+
+/* Applies the learned patterns to one endpoint; returns 1 when it moved. */
+static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSON *e)
+{
+	char buf[1024];
+	char *seg[ANON_MAX_SEGMENTS];
+	char method[40];
+	const char *sp = strchr(e->string, ' ');
+	size_t n, pos;
+	cJSON *p;
+
+	if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	n = split_path(buf, seg, ANON_MAX_SEGMENTS);
+	for (p = learned->child; p; p = p->next)
+		if (pattern_match(p->valuestring, method, seg, n, &pos))
+			return rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0;
+	return 0;
+}
+
+/* Applies learned patterns to every endpoint of a service; returns how many
+ * endpoints moved. */
+static int apply_learned(struct catalog *c, cJSON *svc)
+{
+	cJSON *learned = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	cJSON *e, *next;
+	int moved = 0;
+
+	if (!learned || !eps)
+		return 0;
+	for (e = eps->child; e; e = next) {
+		next = e->next;
+		moved += apply_learned_one(c, learned, eps, e);
+	}
+	return moved;
+}
+
+/* Finds positions where one method and one surrounding template take many
+ * distinct literals (/users/alice, /users/bob, ...) and records them as
+ * learned patterns. Returns how many were learned. */
+static int learn_service(cJSON *svc)
+{
+	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	struct lrow *rows = NULL;
+	size_t nrows = 0, cap, i, j;
+	cJSON *e;
+	int learned = 0;
+
+	if (!eps)
+		return 0;
+	cap = (size_t)cJSON_GetArraySize(eps) * ANON_MAX_SEGMENTS;
+	if (cap == 0)
+		return 0;
+	rows = calloc(cap, sizeof(*rows));
+	if (!rows)
+		return 0;
+	for (e = eps->child; e; e = e->next) {
+		char buf[1024], gp[1100];
+		char *seg[ANON_MAX_SEGMENTS];
+		const char *sp = strchr(e->string, ' ');
+		size_t n, pos;
+
+		if (!sp || strlen(sp + 1) >= sizeof(buf))
+			continue;
+		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+		n = split_path(buf, seg, ANON_MAX_SEGMENTS);
+		for (pos = 0; pos < n && nrows < cap; pos++) {
+			char path[1024];
+
+			if (is_param_seg(seg[pos]) || api_word(seg[pos]) ||
+			    join_path(seg, n, pos, "*", path, sizeof(path)))
+				continue;
+			snprintf(gp, sizeof(gp), "%.*s %s", (int)(sp - e->string), e->string, path);
+			rows[nrows].group = strdup(gp);
+			rows[nrows].lit = strdup(seg[pos]);
+			if (!rows[nrows].group || !rows[nrows].lit) {
+				free(rows[nrows].group);
+				free(rows[nrows].lit);
+				goto cleanup;
+			}
+			nrows++;
+		}
+	}
+	qsort(rows, nrows, sizeof(*rows), lrow_cmp);
+	for (i = 0; i < nrows; i = j) {
+		size_t distinct = 1;
+
+		for (j = i + 1; j < nrows && strcmp(rows[j].group, rows[i].group) == 0; j++)
+			if (strcmp(rows[j].lit, rows[j - 1].lit) != 0)
+				distinct++;
+		if (distinct >= CAT_LEARN_MIN) {
+			if (!doc_set_add(svc, "learned", rows[i].group, CAT_MAX_LEARNED))
+				learned++;
+		}
+	}
+cleanup:
+	for (i = 0; i < nrows; i++) {
+		free(rows[i].group);
+		free(rows[i].lit);
+	}
+	free(rows);
+	return learned;
+}
+
+/* Learning and re-merging until stable (each round only shrinks the
+ * endpoint set, so this ends). */
+static void normalize_service(struct catalog *c, cJSON *svc)
+{
+	int round;
+
+	for (round = 0; round < 8; round++) {
+		int moved = apply_learned(c, svc);
+
+		if (!learn_service(svc) && !moved)
+			break;
+	}
+}
+
+/* ---- public interface -------------------------------------------------------- */
+
+struct catalog *catalog_new(const struct catalog_limits *lim)
+{
+	struct catalog *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (lim)
+		c->lim = *lim;
+	if (!c->lim.max_services)
+		c->lim.max_services = CAT_DEF_SERVICES;
+	if (!c->lim.max_endpoints)
+		c->lim.max_endpoints = CAT_DEF_ENDPOINTS;
+	if (!c->lim.max_fields)
+		c->lim.max_fields = CAT_DEF_FIELDS;
+	if (!c->lim.max_depth)
+		c->lim.max_depth = CAT_DEF_DEPTH;
+	c->doc = cJSON_CreateObject();
+	if (!c->doc || !cJSON_AddStringToObject(c->doc, "schema", CATALOG_SCHEMA) ||
+	    !cJSON_AddObjectToObject(c->doc, "services")) {
+		cJSON_Delete(c->doc);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void catalog_free(struct catalog *c)
+{
+	if (!c)
+		return;
+	cJSON_Delete(c->doc);
+	free(c);
+}
+
+static int valid_rfc3339(const char *s)
+{
+	/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+	size_t n = strlen(s), i = 19;
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+
+	if (n < 20)
+		return 0;
+	for (i = 0; i < 19; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
+	if (s[i] == '.') {
+		i++;
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if (s[i] == 'Z' && s[i + 1] == '\0')
+		return 1;
+	if ((s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':')
+		return 1;
+	return 0;
+}
+
+static int envelope_str(const cJSON *v, size_t max)
+{
+	return cJSON_IsString(v) && strlen(v->valuestring) > 0 && strlen(v->valuestring) <= max;
+}
+
+/* The top level: schema, services, and the transport's envelope keys
+ * (validated, then ignored). */
+static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(doc))
+		return fail(m, "expected an object");
+	it = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+	if (!cJSON_IsString(it) || strcmp(it->valuestring, CATALOG_SCHEMA) != 0)
+		return fail(m, "schema is not " CATALOG_SCHEMA);
+	for (it = doc->child; it; it = it->next) {
+		const cJSON *a, *b;
+
+		m->where = it->string;
+		if (strcmp(it->string, "schema") == 0)
+			continue;
+		if (strcmp(it->string, "batch_id") == 0) {
+			if (!envelope_str(it, 128))
+				return fail(m, "expected a string");
+		} else if (strcmp(it->string, "sensor") == 0) {
+			const cJSON *k;
+
+			if (!cJSON_IsObject(it))
+				return fail(m, "expected an object");
+			for (k = it->child; k; k = k->next)
+				if ((strcmp(k->string, "id") != 0 && strcmp(k->string, "version") != 0) ||
+				    !envelope_str(k, 256))
+					return fail(m, "bad member");
+		} else if (strcmp(it->string, "window") == 0) {
+			const cJSON *k;
+
+			if (!cJSON_IsObject(it))
+				return fail(m, "expected an object");
+			for (k = it->child; k; k = k->next)
+				if (strcmp(k->string, "start") != 0 && strcmp(k->string, "end") != 0)
+					return fail(m, "unknown member");
+			a = cJSON_GetObjectItemCaseSensitive(it, "start");
+			b = cJSON_GetObjectItemCaseSensitive(it, "end");
+			if ((a && (!cJSON_IsString(a) || !valid_rfc3339(a->valuestring))) ||
+			    (b && (!cJSON_IsString(b) || !valid_rfc3339(b->valuestring))))
+				return fail(m, "expected RFC 3339 times");
+		} else if (strcmp(it->string, "services") == 0) {
+			int rc = merge_value(c ? c->doc : NULL, "services", NULL, it, &sp_services, m, 0);
+
+			if (rc)
+				return rc;
+		} else {
+			return fail(m, "unknown member");
+		}
+	}
+	return 0;
+}
+
+int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_t errlen)
+{
+	struct mctx m = { .err = err, .errlen = errlen };
+	cJSON *svc;
+	int rc;
+
+	if (!c || !doc)
+		return -EINVAL;
+	/* Validate the whole document before touching the catalog. */
+	rc = merge_top(NULL, doc, &m);
+	if (rc)
+		return rc;
+	m.c = c;
+	rc = merge_top(c, doc, &m);
+	if (rc)
+		return rc;
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services"))
+		normalize_service(c, svc);
+	return 0;
+}
+
+int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
+{
+	struct anon_limits al;
+	struct mctx m = { 0 };
+	cJSON *obs = NULL, *svc, *osvc;
+	int rc;
+
+	if (!c || !x)
+		return -EINVAL;
+	al.max_fields = c->lim.max_fields;
+	al.max_depth = c->lim.max_depth;
+	rc = anon_observe(x, &al, &c->ac, &obs);
+	if (rc) {
+		c->st.skipped++;
+		return rc;
+	}
+	m.c = c;
+	m.trusted = 1; /* built by anon_observe from names it checked */
+	rc = merge_top(c, obs, &m);
+	if (rc) {
+		/* Our own observation failed our own merge: a bug, counted. */
+		c->st.skipped++;
+		cJSON_Delete(obs);
+		return rc;
+	}
+	c->st.exchanges++;
+	/* Re-template the service the exchange landed in when it gained an
+	 * endpoint. */
+	osvc = cJSON_GetObjectItemCaseSensitive(obs, "services");
+	if (osvc && osvc->child) {
+		svc = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(c->doc, "services"), osvc->child->string);
+		if (svc) {
+			cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+			cJSON *oe = cJSON_GetObjectItemCaseSensitive(osvc->child, "endpoints");
+			cJSON *e = oe && oe->child && eps ?
+					   cJSON_GetObjectItemCaseSensitive(eps, oe->child->string) :
+					   NULL;
+			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
+
+			/* A new endpoint first meets the learned patterns; learning
+			 * itself (a pass over every endpoint) runs on each new one
+			 * while the service is small, then on every 32nd, so
+			 * traffic of ever-new paths stays cheap. Output always
+			 * runs it in full. */
+			if (!e || (n && n->valuedouble == 1)) {
+				cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+
+				c->fresh++;
+				if (e && l && l->child)
+					apply_learned_one(c, l, eps, e);
+				if (cJSON_GetArraySize(eps) < 128 || c->fresh % 32 == 0)
+					normalize_service(c, svc);
+			}
+		}
+	}
+	cJSON_Delete(obs);
+	return 0;
+}
+
+static void sort_object(cJSON *o);
+
+static int key_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string, y->string);
+}
+
+/* Orders every object's members by key, recursively, so output bytes depend
+ * only on content. */
+static void sort_object(cJSON *o)
+{
+	cJSON **v, *it;
+	size_t n = 0, i;
+
+	for (it = o->child; it; it = it->next) {
+		if (cJSON_IsObject(it))
+			sort_object(it);
+		n++;
+	}
+	if (!cJSON_IsObject(o) || n < 2)
+		return;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return;
+	for (i = 0, it = o->child; it; it = it->next)
+		v[i++] = it;
+	qsort(v, n, sizeof(*v), key_cmp);
+	for (i = 0; i < n; i++) {
+		v[i]->prev = i ? v[i - 1] : v[n - 1];
+		v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+	}
+	o->child = v[0];
+	free(v);
+}
+
+/* p50/p95/p99 from the buckets: the upper bound of the bucket holding the
+ * rank, so every merge order reports the same figure. */
+static void add_percentiles(cJSON *lat)
+{
+	static const struct {
+		const char *name;
+		double q;
+	} qs[] = { { "p50_ms", 0.50 }, { "p95_ms", 0.95 }, { "p99_ms", 0.99 } };
+	cJSON *b = cJSON_GetObjectItemCaseSensitive(lat, "buckets"), *it;
+	double total = 0;
+	size_t i;
+
+	cJSON_ArrayForEach(it, b)
+		total += cJSON_GetArrayItem(it, 1)->valuedouble;
+	if (total <= 0)
+		return;
+	for (i = 0; i < 3; i++) {
+		double want = qs[i].q * total, acc = 0;
+		double rank = (double)(long long)want;
+
+		if (rank < want)
+			rank += 1;
+
+		cJSON_DeleteItemFromObjectCaseSensitive(lat, qs[i].name);
+		cJSON_ArrayForEach(it, b) {
+			acc += cJSON_GetArrayItem(it, 1)->valuedouble;
+			if (acc >= rank) {
+				cJSON_AddNumberToObject(
+					lat, qs[i].name,
+					doc_lat_upper_ms((unsigned)cJSON_GetArrayItem(it, 0)->valuedouble));
+				break;
+			}
+		}
+	}
+}
+
+cJSON *catalog_to_metadata(const struct catalog *c)
+{
+	struct catalog tmp;
+	cJSON *doc, *svc, *ep;
+
+	if (!c)
+		return NULL;
+	doc = cJSON_Duplicate(c->doc, 1);
+	if (!doc)
+		return NULL;
+	tmp = *c;
+	tmp.doc = doc;
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+		normalize_service(&tmp, svc);
+		cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(svc, "endpoints")) {
+			cJSON *lat = cJSON_GetObjectItemCaseSensitive(ep, "latency");
+
+			if (lat)
+				add_percentiles(lat);
+		}
+	}
+	sort_object(doc);
+	return doc;
+}
+
+/* Counts nodes (fields) and nodes with a sensitive class, recursively. */
+static void count_fields(const cJSON *o, uint64_t *fields, uint64_t *sens)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(o))
+		return;
+	if (cJSON_GetObjectItemCaseSensitive(o, "types") && cJSON_GetObjectItemCaseSensitive(o, "n")) {
+		(*fields)++;
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "sensitive")) > 0)
+			(*sens)++;
+	}
+	for (it = o->child; it; it = it->next)
+		count_fields(it, fields, sens);
+}
+
+void catalog_get_stats(const struct catalog *c, struct catalog_stats *out)
+{
+	const cJSON *svc;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return;
+	*out = c->st;
+	out->limit_fields += c->ac.limit_fields;
+	out->limit_depth += c->ac.limit_depth;
+	out->services = 0;
+	out->endpoints = 0;
+	out->fields = 0;
+	out->sensitive_fields = 0;
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services")) {
+		out->services++;
+		out->endpoints += (uint64_t)cJSON_GetArraySize(
+			cJSON_GetObjectItemCaseSensitive(svc, "endpoints"));
+		count_fields(cJSON_GetObjectItemCaseSensitive(svc, "endpoints"), &out->fields,
+			     &out->sensitive_fields);
+	}
+}
+
+/* A service name as a file name: [A-Za-z0-9._-], others become '_'. */
+static void safe_name(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < outlen; i++) {
+		char ch = s[i];
+
+		out[i] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_') ?
+				 ch :
+				 '_';
+	}
+	out[i] = '\0';
+	if (out[0] == '.' || out[0] == '\0')
+		out[0] = '_';
+}
+
+static int write_json(const char *path, const cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+	size_t len;
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	if (len > CAT_DOC_CAP) {
+		free(s);
+		return -EFBIG;
+	}
+	s[len] = '\n';
+	rc = write_file_atomic(path, s, len + 1, 0644);
+	free(s);
+	return rc;
+}
+
+int catalog_write_dir(const struct catalog *c, const char *dir)
+{
+	char path[4096], fname[256];
+	cJSON *doc, *svc;
+	int rc;
+
+	if (!c || !dir)
+		return -EINVAL;
+	doc = catalog_to_metadata(c);
+	if (!doc)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/openapi", dir);
+	rc = mkdir_p(path, 0755);
+	if (rc)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/metadata.json", dir);
+	rc = write_json(path, doc);
+	if (rc)
+		goto cleanup;
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+		cJSON *api = openapi_from_service(svc->string, svc);
+
+		if (!api) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		safe_name(svc->string, fname, sizeof(fname));
+		snprintf(path, sizeof(path), "%s/openapi/%s.json", dir, fname);
+		rc = write_json(path, api);
+		cJSON_Delete(api);
+		if (rc)
+			goto cleanup;
+	}
+cleanup:
+	cJSON_Delete(doc);
+	return rc;
+}

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The catalog: merging is associative and commutative and equals adding
+ * every exchange; documents are validated; caps cut deterministically;
+ * literals that vary are learned as parameters; output is deterministic. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "apisonar/catalog.h"
+#include "apisonar/util.h"
+#include "anon_testlib.h"
+
+#define NX 40
+
+/* A small, varied traffic set: ids, names, auth, bodies, nulls, statuses. */
+static struct as_exchange *mk(int i)
+{
+	static const char *const names[] = { "alice", "bob", "carol", "dave", "erin", "frank",
+					     "grace", "heidi", "ivan", "judy", "mallory", "oscar" };
+	const char *jh[] = { "Host: shop.example", "Content-Type: application/json",
+			     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", NULL };
+	const char *rh[] = { "Content-Type: application/json", NULL };
+	char target[128], body[256], rbody[256];
+	struct as_exchange *x;
+
+	switch (i % 4) {
+	case 0:
+		snprintf(target, sizeof(target), "/orders/%d?limit=%d", 1000 + i, i);
+		snprintf(rbody, sizeof(rbody), "{\"id\":%d,\"note\":%s,\"items\":[{\"sku\":\"s%d\"}]}",
+			 i, i % 8 ? "\"x\"" : "null", i);
+		x = tx_new("GET", target, jh, NULL, 200, rh, rbody);
+		break;
+	case 1:
+		snprintf(body, sizeof(body), "{\"qty\":%d,\"price\":%d.5}", i, i);
+		x = tx_new("POST", "/orders", jh, body, i % 3 ? 201 : 400, rh, "{\"ok\":true}");
+		break;
+	case 2:
+		snprintf(target, sizeof(target), "/users/%s", names[(i / 4) % 12]);
+		x = tx_new("GET", target, jh, NULL, 200, rh, "{\"name\":\"n\"}");
+		break;
+	default:
+		snprintf(target, sizeof(target), "/health");
+		x = tx_new("GET", target, NULL, NULL, 200, NULL, "ok");
+		break;
+	}
+	x->req_time_ns += (uint64_t)i * 1000000000ull;
+	x->latency_ns = (uint64_t)(i + 1) * 100000;
+	return x;
+}
+
+static char *doc_text(const struct catalog *c)
+{
+	cJSON *d = catalog_to_metadata(c);
+	char *s = cJSON_PrintUnformatted(d);
+
+	cJSON_Delete(d);
+	return s;
+}
+
+static struct catalog *from_range(int a, int b, const struct catalog_limits *lim)
+{
+	struct catalog *c = catalog_new(lim);
+	int i;
+
+	for (i = a; i < b; i++) {
+		struct as_exchange *x = mk(i);
+
+		assert_int_equal(catalog_add_exchange(c, x), 0);
+		as_exchange_free(x);
+	}
+	return c;
+}
+
+static void merge_into(struct catalog *dst, const struct catalog *src)
+{
+	char err[128];
+	cJSON *d = catalog_to_metadata(src);
+
+	assert_int_equal(catalog_merge_metadata(dst, d, err, sizeof(err)), 0);
+	cJSON_Delete(d);
+}
+
+static void test_merge_commutes_and_equals_direct(void **state)
+{
+	struct catalog *all = from_range(0, NX, NULL);
+	struct catalog *a = from_range(0, 17, NULL), *b = from_range(17, 29, NULL);
+	struct catalog *cc = from_range(29, NX, NULL);
+	struct catalog *ab = catalog_new(NULL), *ba = catalog_new(NULL), *grouped = catalog_new(NULL);
+	struct catalog *bc = catalog_new(NULL);
+	char *s_all, *s_ab, *s_ba, *s_gr;
+
+	(void)state;
+	merge_into(ab, a);
+	merge_into(ab, b);
+	merge_into(ab, cc);
+	merge_into(ba, cc);
+	merge_into(ba, b);
+	merge_into(ba, a);
+	/* (b + c) first, then a: a different grouping. */
+	merge_into(bc, b);
+	merge_into(bc, cc);
+	merge_into(grouped, bc);
+	merge_into(grouped, a);
+	s_all = doc_text(all);
+	s_ab = doc_text(ab);
+	s_ba = doc_text(ba);
+	s_gr = doc_text(grouped);
+	assert_string_equal(s_ab, s_all);
+	assert_string_equal(s_ba, s_all);
+	assert_string_equal(s_gr, s_all);
+	/* The learned template is there, and the names are not. */
+	assert_non_null(strstr(s_all, "\"GET /users/{user}\""));
+	assert_null(strstr(s_all, "alice"));
+	assert_null(strstr(s_all, "mallory"));
+	free(s_all);
+	free(s_ab);
+	free(s_ba);
+	free(s_gr);
+	catalog_free(all);
+	catalog_free(a);
+	catalog_free(b);
+	catalog_free(cc);
+	catalog_free(ab);
+	catalog_free(ba);
+	catalog_free(bc);
+	catalog_free(grouped);
+}
+
+static void test_merge_own_document_roundtrip(void **state)
+{
+	struct catalog *c = from_range(0, NX, NULL), *d = catalog_new(NULL);
+	char *s1, *s2;
+
+	(void)state;
+	merge_into(d, c);
+	s1 = doc_text(c);
+	s2 = doc_text(d);
+	assert_string_equal(s1, s2);
+	free(s1);
+	free(s2);
+	catalog_free(c);
+	catalog_free(d);
+}
+
+static void test_counts_times_latency(void **state)
+{
+	struct catalog *c = from_range(0, NX, NULL);
+	cJSON *d = catalog_to_metadata(c);
+	cJSON *ep = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(d, "services"), "shop.example"),
+			"endpoints"),
+		"GET /orders/{orderId}");
+	cJSON *lat, *q;
+	struct catalog_stats st;
+
+	(void)state;
+	assert_non_null(ep);
+	assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(ep, "count")->valuedouble, 10);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ep, "first_seen")->valuestring,
+			    "2025-11-24T16:00:00.000Z");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ep, "last_seen")->valuestring,
+			    "2025-11-24T16:00:36.000Z");
+	lat = cJSON_GetObjectItemCaseSensitive(ep, "latency");
+	/* latencies 0.1, 0.5, ..., 3.7 ms: p50 is the 5th (1.7 ms) bucket's top */
+	assert_true(cJSON_GetObjectItemCaseSensitive(lat, "p50_ms")->valuedouble >= 1.7);
+	assert_true(cJSON_GetObjectItemCaseSensitive(lat, "p50_ms")->valuedouble < 1.9);
+	assert_true(cJSON_GetObjectItemCaseSensitive(lat, "p99_ms")->valuedouble >= 3.7);
+	assert_true(cJSON_GetObjectItemCaseSensitive(lat, "p99_ms")->valuedouble < 4.1);
+	/* limit is present every time: required */
+	q = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+						 "query"),
+		"limit");
+	assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(q, "n")->valuedouble, 10);
+	catalog_get_stats(c, &st);
+	assert_int_equal(st.exchanges, NX);
+	assert_int_equal(st.services, 2);
+	assert_int_equal(st.endpoints, 4);
+	assert_int_equal(st.limit_endpoints, 0);
+	cJSON_Delete(d);
+	catalog_free(c);
+}
+
+static void test_validation(void **state)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{\"schema\":\"apisonar.metadata/v2\",\"services\":{}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{},\"extra\":1}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{\"endpoints\":{"
+		"\"GET /a\":{\"method\":\"GET\",\"path\":\"/b\",\"count\":1}}}}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{\"endpoints\":{"
+		"\"GET /a\":{\"method\":\"GET\",\"path\":\"/a\",\"count\":-1}}}}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{\"endpoints\":{"
+		"\"GET /a\":{\"method\":\"GET\",\"path\":\"/a\",\"first_seen\":\"SECRETVALUE\"}}}}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{\"endpoints\":{"
+		"\"GET /a\":{\"method\":\"GET\",\"path\":\"/a\",\"parameters\":{\"query\":{\"q\":{"
+		"\"types\":[\"string\"],\"example\":\"SECRETVALUE\"}}}}}}}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{\"endpoints\":{"
+		"\"GET /a\":{\"method\":\"GET\",\"path\":\"/a\",\"parameters\":{\"query\":{\"q\":{"
+		"\"types\":[\"SECRETVALUE\"]}}}}}}}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"window\":{\"start\":\"yesterday\"}}",
+		"{\"schema\":\"apisonar.metadata/v1\",\"sensor\":{\"id\":\"a\",\"x\":\"b\"}}",
+		NULL,
+	};
+	const char *good = "{\"schema\":\"apisonar.metadata/v1\",\"batch_id\":\"b-1\","
+			   "\"sensor\":{\"id\":\"node-1\",\"version\":\"0.1.0\"},"
+			   "\"window\":{\"start\":\"2026-11-24T00:00:00Z\",\"end\":\"2026-11-24T00:01:00.5+01:00\"},"
+			   "\"services\":{\"s\":{\"endpoints\":{\"GET /a\":{\"method\":\"GET\","
+			   "\"path\":\"/a\",\"count\":2}}}}}";
+	struct catalog *c = catalog_new(NULL);
+	char err[128];
+	size_t i;
+	char *s;
+
+	(void)state;
+	for (i = 0; bad[i]; i++) {
+		cJSON *d = cJSON_Parse(bad[i]);
+
+		assert_non_null(d);
+		err[0] = '\0';
+		assert_int_equal(catalog_merge_metadata(c, d, err, sizeof(err)), -EINVAL);
+		assert_true(err[0] != '\0');
+		assert_null(strstr(err, "SECRET"));
+		cJSON_Delete(d);
+	}
+	/* Nothing of a refused document was merged. */
+	s = doc_text(c);
+	assert_string_equal(s, "{\"schema\":\"apisonar.metadata/v1\",\"services\":{}}");
+	free(s);
+	{
+		cJSON *d = cJSON_Parse(good);
+
+		assert_int_equal(catalog_merge_metadata(c, d, err, sizeof(err)), 0);
+		cJSON_Delete(d);
+	}
+	s = doc_text(c);
+	/* Envelope keys are not kept. */
+	assert_string_equal(s, "{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"s\":{"
+			       "\"endpoints\":{\"GET /a\":{\"count\":2,\"method\":\"GET\","
+			       "\"path\":\"/a\"}}}}}");
+	free(s);
+	catalog_free(c);
+}
+
+static void test_endpoint_cap_keeps_smallest(void **state)
+{
+	struct catalog_limits lim = { .max_endpoints = 2 };
+	struct catalog *c = catalog_new(&lim), *d = catalog_new(&lim);
+	static const char *const paths[] = { "/c", "/a", "/d", "/b" };
+	struct catalog_stats st;
+	char *s1, *s2;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		struct as_exchange *x = tx_new("GET", paths[i], NULL, NULL, 200, NULL, NULL);
+
+		assert_int_equal(catalog_add_exchange(c, x), 0);
+		as_exchange_free(x);
+	}
+	for (i = 3; i >= 0; i--) {
+		struct as_exchange *x = tx_new("GET", paths[i], NULL, NULL, 200, NULL, NULL);
+
+		assert_int_equal(catalog_add_exchange(d, x), 0);
+		as_exchange_free(x);
+	}
+	catalog_get_stats(c, &st);
+	assert_int_equal(st.endpoints, 2);
+	assert_true(st.limit_endpoints >= 2);
+	s1 = doc_text(c);
+	s2 = doc_text(d);
+	assert_string_equal(s1, s2);
+	assert_non_null(strstr(s1, "\"GET /a\""));
+	assert_non_null(strstr(s1, "\"GET /b\""));
+	free(s1);
+	free(s2);
+	catalog_free(c);
+	catalog_free(d);
+}
+
+static void test_learned_merges_into_existing_param(void **state)
+{
+	struct catalog *c = catalog_new(NULL);
+	char target[64];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct as_exchange *x;
+
+		snprintf(target, sizeof(target), "/users/%d", 100 + i);
+		x = tx_new("GET", target, NULL, NULL, 200, NULL, NULL);
+		assert_int_equal(catalog_add_exchange(c, x), 0);
+		as_exchange_free(x);
+	}
+	for (i = 0; i < 12; i++) {
+		struct as_exchange *x;
+
+		snprintf(target, sizeof(target), "/users/name%c%c", 'a' + i, 'k' + i);
+		x = tx_new("GET", target, NULL, NULL, 200, NULL, NULL);
+		assert_int_equal(catalog_add_exchange(c, x), 0);
+		as_exchange_free(x);
+	}
+	s = doc_text(c);
+	assert_non_null(strstr(s, "\"GET /users/{userId}\":{\"count\":15"));
+	assert_null(strstr(s, "nameak"));
+	assert_non_null(strstr(s, "\"types\":[\"integer\",\"string\"]"));
+	free(s);
+	catalog_free(c);
+}
+
+static void test_write_dir_deterministic(void **state)
+{
+	struct catalog *c = from_range(0, NX, NULL);
+	char dir[] = "/tmp/apisonar-test-catalog-XXXXXX";
+	char path[256];
+	char *a = NULL, *b = NULL;
+	size_t al, bl;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(catalog_write_dir(c, dir), 0);
+	snprintf(path, sizeof(path), "%s/metadata.json", dir);
+	assert_int_equal(read_file_all(path, 1 << 24, &a, &al), 0);
+	assert_int_equal(catalog_write_dir(c, dir), 0);
+	assert_int_equal(read_file_all(path, 1 << 24, &b, &bl), 0);
+	assert_int_equal(al, bl);
+	assert_memory_equal(a, b, al);
+	free(a);
+	free(b);
+	snprintf(path, sizeof(path), "%s/openapi/shop.example.json", dir);
+	assert_int_equal(read_file_all(path, 1 << 24, &a, &al), 0);
+	assert_non_null(strstr(a, "\"openapi\":\t\"3.1.0\""));
+	assert_non_null(strstr(a, "\"bearerFormat\":\t\"JWT\""));
+	free(a);
+	snprintf(path, sizeof(path), "%s/openapi/10.0.0.1_8080.json", dir);
+	assert_int_equal(access(path, R_OK), 0);
+	catalog_free(c);
+}
+
+static void test_openapi_required_and_nullable(void **state)
+{
+	struct catalog *c = from_range(0, NX, NULL);
+	cJSON *d = catalog_to_metadata(c);
+	cJSON *svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "services"),
+						      "shop.example");
+	cJSON *api = openapi_from_service("shop.example", svc);
+	cJSON *schema;
+	char *s;
+
+	(void)state;
+	schema = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(
+						cJSON_GetObjectItemCaseSensitive(
+							cJSON_GetObjectItemCaseSensitive(
+								cJSON_GetObjectItemCaseSensitive(
+									api, "paths"),
+								"/orders/{orderId}"),
+							"get"),
+						"responses"),
+					"200"),
+				"content"),
+			"application/json"),
+		"schema");
+	s = cJSON_PrintUnformatted(schema);
+	assert_string_equal(s, "{\"type\":\"object\",\"properties\":{"
+			       "\"id\":{\"type\":\"integer\"},"
+			       "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+			       "\"properties\":{\"sku\":{\"type\":\"string\"}},\"required\":[\"sku\"]}},"
+			       "\"note\":{\"type\":[\"null\",\"string\"]}},"
+			       "\"required\":[\"id\",\"items\",\"note\"]}");
+	free(s);
+	cJSON_Delete(api);
+	cJSON_Delete(d);
+	catalog_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_commutes_and_equals_direct),
+		cmocka_unit_test(test_merge_own_document_roundtrip),
+		cmocka_unit_test(test_counts_times_latency),
+		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_endpoint_cap_keeps_smallest),
+		cmocka_unit_test(test_learned_merges_into_existing_param),
+		cmocka_unit_test(test_write_dir_deterministic),
+		cmocka_unit_test(test_openapi_required_and_nullable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

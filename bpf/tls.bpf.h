@@ -100,7 +100,14 @@ static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 outp, __u8 dir,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_call tc = { .ssl = ssl, .buf = buf, .outp = outp, .dir = dir, .ex = ex };
+	__u32 zero = 0, tgid = id >> 32;
+	struct as_filter_cfg *cfg = bpf_map_lookup_elem(&filter_cfg, &zero);
 
+	/* Processes the filters exclude are left alone from here on. */
+	if (!cfg || tgid == cfg->self_tgid)
+		return 0;
+	if (cfg->use_pid && !bpf_map_lookup_elem(&filter_pids, &tgid))
+		return 0;
 	/* OpenSSL's SSL_* never call one another, so an entry left by a call
 	 * whose return was not seen (a killed thread) is simply replaced. */
 	bpf_map_update_elem(&tls_calls, &id, &tc, BPF_ANY);

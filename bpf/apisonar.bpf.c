@@ -295,55 +295,47 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 	return off;
 }
 
-static __always_inline void emit_data(struct conn_key *key, struct conn *c, struct stash *st,
-				      __u64 ret)
+/* Whether a connection's first bytes are a TLS record header: content type
+ * 20..23 (change cipher spec, alert, handshake, application data), then
+ * major version 3. A one-byte peek (nginx does one) is judged on its type. */
+static __always_inline int looks_tls(const __u8 *p, __u32 n)
 {
-	struct scratch *s = scratch_get();
-	__u32 cap = max_copy, copied = 0, dir = st->dir;
+	if (n < 1 || p[0] < 0x14 || p[0] > 0x17)
+		return 0;
+	return n < 2 || p[1] == 0x03;
+}
+
+static __always_inline __u32 tls_mode(void)
+{
+	__u32 zero = 0;
+	struct as_filter_cfg *cfg = bpf_map_lookup_elem(&filter_cfg, &zero);
+
+	return cfg ? cfg->tls_mode : AS_TLS_ON;
+}
+
+/* Forgets a connection for good: later syscalls on its fd cost one lookup. */
+static __always_inline void conn_ignore(struct conn_key *key, __u32 why)
+{
+	count(why);
+	bpf_map_delete_elem(&conns, key);
+	mark_skip(key);
+}
+
+/* Sends s->ev + `copied` bytes of s->data for `ret` bytes moved in `dir`.
+ * `extra` is AS_F_TLS for plaintext from the SSL uprobes, which has its own
+ * stream positions (the ciphertext's are never used for a TLS connection). */
+static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
+					__u32 dir, __u64 ret, __u32 copied, int nodata, __u8 extra)
+{
 	__u64 flags, avail;
-
-	if (!s)
-		return;
-	if (cap > AS_MAX_COPY)
-		cap = AS_MAX_COPY;
-	if (st->kind == KIND_BUF) {
-		copied = copy_user(s, 0, (const void *)st->ptr, ret < cap ? ret : cap);
-	} else if (st->kind == KIND_IOV) {
-		copied = copy_iov(s, (const struct iovec *)st->ptr, st->iovcnt, ret, cap);
-	} else if (st->kind == KIND_MSG) {
-		struct user_msghdr msg;
-
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
-			copied = copy_iov(s, msg.msg_iov, (__u32)msg.msg_iovlen, ret, cap);
-	}
-
-	if (c->state == CONN_UNKNOWN) {
-		__u8 role = 0;
-
-		if (st->kind != KIND_NODATA && copied >= 5)
-			role = infer_http(s->data, copied, dir);
-		if (!role) {
-			count(AS_C_CONN_IGNORED);
-			bpf_map_delete_elem(&conns, key);
-			mark_skip(key);
-			return;
-		}
-		if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
-			c->flags |= role;
-		if (!role_allowed(c->flags)) {
-			count(AS_C_CONN_FILTERED);
-			bpf_map_delete_elem(&conns, key);
-			mark_skip(key);
-			return;
-		}
-		c->state = CONN_HTTP;
-		count(AS_C_CONN_TRACKED);
-	}
 
 	count(AS_C_SEEN);
 	s->ev.ts_ns = bpf_ktime_get_ns();
 	s->ev.conn_id = c->id;
-	s->ev.pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
+	if (extra & AS_F_TLS)
+		s->ev.pos = __sync_fetch_and_add(&c->tpos[dir & 1], ret);
+	else
+		s->ev.pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
 	s->ev.cgroup_id = bpf_get_current_cgroup_id();
 	s->ev.tgid = key->tgid;
 	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
@@ -352,10 +344,10 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 	s->ev.copied = copied;
 	s->ev.type = AS_EV_DATA;
 	s->ev.dir = dir;
-	s->ev.flags = c->flags;
+	s->ev.flags = c->flags | extra;
 	if (copied < ret)
 		s->ev.flags |= AS_F_TRUNCATED;
-	if (copied == 0 && st->kind != KIND_NODATA) {
+	if (copied == 0 && !nodata) {
 		s->ev.flags |= AS_F_COPY_FAULT;
 		count(AS_C_COPY_FAULT);
 	}
@@ -382,6 +374,71 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		else
 			count(AS_C_DELIVERED);
 	}
+}
+
+/* Ciphertext of a TLS connection is never sent. One that keeps moving
+ * ciphertext outside any SSL call before its plaintext was seen belongs to
+ * a library we do not hook (Go, GnuTLS, a stripped static binary): given
+ * up, so that it costs no more than any other non-HTTP socket. */
+static __always_inline void tls_ciphertext(struct conn_key *key, struct conn *c)
+{
+	if (c->state != CONN_TLS)
+		return;
+	if (++c->blind >= TLS_BLIND_MAX)
+		conn_ignore(key, AS_C_TLS_BLIND);
+}
+
+static __always_inline void emit_data(struct conn_key *key, struct conn *c, struct stash *st,
+				      __u64 ret)
+{
+	struct scratch *s;
+	__u32 cap = max_copy, copied = 0, dir = st->dir;
+
+	if (c->state == CONN_TLS || c->state == CONN_TLS_HTTP) {
+		tls_ciphertext(key, c);
+		return;
+	}
+	s = scratch_get();
+	if (!s)
+		return;
+	if (cap > AS_MAX_COPY)
+		cap = AS_MAX_COPY;
+	if (st->kind == KIND_BUF) {
+		copied = copy_user(s, 0, (const void *)st->ptr, ret < cap ? ret : cap);
+	} else if (st->kind == KIND_IOV) {
+		copied = copy_iov(s, (const struct iovec *)st->ptr, st->iovcnt, ret, cap);
+	} else if (st->kind == KIND_MSG) {
+		struct user_msghdr msg;
+
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
+			copied = copy_iov(s, msg.msg_iov, (__u32)msg.msg_iovlen, ret, cap);
+	}
+
+	if (c->state == CONN_UNKNOWN) {
+		__u32 mode = tls_mode();
+		__u8 role = 0;
+
+		/* A TLS handshake: the plaintext, seen at SSL_* return, decides. */
+		if (mode != AS_TLS_OFF && st->kind != KIND_NODATA && looks_tls(s->data, copied)) {
+			c->state = CONN_TLS;
+			return;
+		}
+		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)
+			role = infer_http(s->data, copied, dir);
+		if (!role) {
+			conn_ignore(key, AS_C_CONN_IGNORED);
+			return;
+		}
+		if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
+			c->flags |= role;
+		if (!role_allowed(c->flags)) {
+			conn_ignore(key, AS_C_CONN_FILTERED);
+			return;
+		}
+		c->state = CONN_HTTP;
+		count(AS_C_CONN_TRACKED);
+	}
+	emit_record(key, c, s, dir, ret, copied, st->kind == KIND_NODATA, 0);
 }
 
 static __always_inline void emit_close(struct conn_key *key, struct conn *c)
@@ -435,12 +492,14 @@ static __always_inline void on_close(__u32 fd)
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 
 	if (c) {
-		if (c->state == CONN_HTTP)
+		if (c->state == CONN_HTTP || c->state == CONN_TLS_HTTP)
 			emit_close(&key, c);
 		bpf_map_delete_elem(&conns, &key);
 	}
 	bpf_map_delete_elem(&skip, &key);
 }
+
+#include "tls.bpf.h"
 
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
@@ -541,6 +600,11 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_delete_elem(&conns, &key);
 		bpf_map_delete_elem(&skip, &key);
 		conn_get(key.tgid, key.fd, origin);
+		return 0;
+	}
+	/* Underneath an SSL call: that call's plaintext is what counts. */
+	if (tls_underneath(pid_tgid, &key)) {
+		bpf_map_delete_elem(&stash, &pid_tgid);
 		return 0;
 	}
 	if (ret > 0) {

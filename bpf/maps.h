@@ -8,6 +8,13 @@
 /* Connection state, BPF side only. */
 #define CONN_UNKNOWN 0 /* a TCP socket; no data seen yet */
 #define CONN_HTTP 1    /* first bytes were HTTP/1.x: every event is sent */
+#define CONN_TLS 2     /* TLS records (or an SSL call underneath): ciphertext is never
+			* sent; waits for the plaintext of an SSL_* return */
+#define CONN_TLS_HTTP 3 /* TLS whose plaintext is HTTP/1.x: plaintext is sent */
+
+/* Ciphertext syscalls (outside any SSL call) a CONN_TLS connection may make
+ * before it is given up as one whose library we do not see. */
+#define TLS_BLIND_MAX 64
 
 struct conn_key {
 	__u32 tgid;
@@ -17,7 +24,9 @@ struct conn_key {
 struct conn {
 	__u64 id;
 	__u64 pos[2];   /* next byte offset per direction (AS_DIR_*) */
+	__u64 tpos[2];  /* the same for TLS plaintext */
 	__u8 state;     /* CONN_* */
+	__u8 blind;     /* ciphertext syscalls seen outside SSL calls (CONN_TLS) */
 	__u8 flags;     /* AS_F_MIDSTREAM / ACCEPTED / CONNECTED */
 	__u16 family;
 	__u16 lport;
@@ -41,6 +50,25 @@ struct stash {
 #define KIND_NODATA 4 /* sendfile: bytes move, none we can copy */
 #define KIND_ACCEPT 5 /* accept/accept4: the return value is the new fd */
 #define KIND_CONNECT 6
+
+/* A thread inside SSL_read/SSL_write (or the _ex forms), from the entry
+ * uprobe to the return uprobe. */
+struct tls_call {
+	__u64 ssl;   /* the SSL * */
+	__u64 buf;   /* the plaintext buffer */
+	__u64 outp;  /* _ex forms: the size_t * that receives the byte count */
+	__u32 fd;    /* socket read or written underneath, when have_fd */
+	__u8 have_fd;
+	__u8 dir;    /* AS_DIR_INGRESS for SSL_read, EGRESS for SSL_write */
+	__u8 ex;     /* an _ex form: the return value is 1/0, the count in *outp */
+	__u8 _pad;
+};
+
+struct tls_ssl_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 _pad;
+};
 
 /* One record under construction: header and payload, per CPU. Only
  * AS_MAX_COPY bytes are ever used; the room beyond is what lets the
@@ -83,6 +111,27 @@ struct {
 	__type(key, __u64);
 	__type(value, struct stash);
 } stash SEC(".maps");
+
+/* Threads inside an SSL call, by pid_tgid. Written by the SSL_* entry
+ * uprobes and by sys_exit (the fd underneath), consumed by the return
+ * uprobe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* The socket of each SSL session, by (tgid, SSL *): an SSL_read served
+ * from OpenSSL's own buffer makes no syscall, so its socket comes from
+ * here. Written at SSL_* return, deleted by SSL_free. LRU: a session
+ * freed without SSL_free only costs a slot until evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tls_ssl_key);
+	__type(value, __u32);
+} tls_fds SEC(".maps");
 
 /* Per-CPU record buffers; max_entries is set to the CPU count by the
  * loader (a per-CPU map's value may not exceed 32 KiB). */

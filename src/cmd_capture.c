@@ -66,6 +66,9 @@ static void usage(FILE *f)
 		"  --cgroup PATH        only processes in this cgroup v2 directory (repeatable)\n"
 		"  --role ROLE          server, client or both (default both)\n"
 		"  --all-ports          also look at database, cache and broker ports\n"
+		"  --tls MODE           on (default): plaintext sockets and TLS plaintext through\n"
+		"                       OpenSSL uprobes; off: no uprobes, TLS is ignored; only:\n"
+		"                       TLS plaintext only\n"
 		"  --format FMT         text (default), jsonl or har\n"
 		"  -o, --output FILE    write exchanges to FILE instead of stdout\n"
 		"  --show-values        print header values and bodies (off by default)\n"
@@ -130,6 +133,7 @@ enum {
 	OPT_MAX_BODY,
 	OPT_MAX_COPY,
 	OPT_VERBOSE,
+	OPT_TLS,
 };
 
 static const struct option options[] = {
@@ -148,6 +152,7 @@ static const struct option options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-copy", required_argument, NULL, OPT_MAX_COPY },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "tls", required_argument, NULL, OPT_TLS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -160,6 +165,27 @@ static int bad(const char *opt, const char *arg, const char *why)
 }
 
 /* One line per counter group; the first line checks the kernel's books. */
+/* What TLS attached to and what it saw; the per-target lines say why a
+ * library or executable could not be attached. */
+static void print_tls(FILE *f, const struct sensor_stats *st, const struct tls_attach *t)
+{
+	const uint64_t *k = st->kernel;
+
+	if (!t) {
+		fprintf(f, "  tls: off\n");
+		return;
+	}
+	fprintf(f,
+		"  tls: %u libraries and %u static executables attached, %u failed, %u processes "
+		"using them; %llu https conns, %llu http/2 conns (not parsed), %llu calls without "
+		"a tracked socket, %llu blind conns; %llu scans (%.1f ms)\n",
+		st->tls.libs, st->tls.exes, st->tls.failed, st->tls.procs,
+		(unsigned long long)k[AS_C_TLS_CONN], (unsigned long long)k[AS_C_TLS_HTTP2],
+		(unsigned long long)k[AS_C_TLS_NO_SOCKET], (unsigned long long)k[AS_C_TLS_BLIND],
+		(unsigned long long)st->tls.scans, (double)st->tls.scan_ns / 1e6);
+	tls_attach_report(t, f);
+}
+
 static void print_summary(FILE *f, const struct sensor_stats *st, const struct capture *c,
 			  double secs)
 {
@@ -216,8 +242,9 @@ int cmd_capture(int argc, char **argv)
 	uint64_t duration_ns = 0, v, start, last_live = 0;
 	struct sensor *s = NULL;
 	struct sensor_stats st;
-	FILE *out = stdout;
-	char err[512];
+	FILE *out = stdout, *tls_out;
+	char err[512], *tls_text = NULL;
+	size_t tls_len = 0;
 	int opt, rc = 0;
 
 	sensor_opts_default(&so);
@@ -308,6 +335,16 @@ int cmd_capture(int argc, char **argv)
 		case OPT_VERBOSE:
 			so.loader.verbose = true;
 			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "on") == 0)
+				flt->tls_mode = AS_TLS_ON;
+			else if (strcmp(optarg, "off") == 0)
+				flt->tls_mode = AS_TLS_OFF;
+			else if (strcmp(optarg, "only") == 0)
+				flt->tls_mode = AS_TLS_ONLY;
+			else
+				return bad("tls", optarg, "want on, off or only");
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -380,8 +417,16 @@ int cmd_capture(int argc, char **argv)
 	 * open (their finished requests are written too). */
 	sensor_poll(s, 0);
 	sensor_get_stats(s, &st);
+	tls_out = open_memstream(&tls_text, &tls_len);
+	if (tls_out) {
+		print_tls(tls_out, &st, sensor_tls(s));
+		fclose(tls_out);
+	}
 	sensor_free(s);
 	print_summary(stderr, &st, &cap, (double)(now_mono_ns() - start) / 1e9);
+	if (tls_text)
+		fputs(tls_text, stderr);
+	free(tls_text);
 out:
 	if (xio_writer_close(cap.out))
 		rc = 1;

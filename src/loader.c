@@ -58,6 +58,10 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_CONN_IGNORED] = "conns_not_http",
 	[AS_C_CONN_FILTERED] = "conns_filtered",
 	[AS_C_CONN_MAP_FULL] = "conns_map_full",
+	[AS_C_TLS_CONN] = "tls_conns_http",
+	[AS_C_TLS_HTTP2] = "tls_conns_http2",
+	[AS_C_TLS_NO_SOCKET] = "tls_calls_no_socket",
+	[AS_C_TLS_BLIND] = "tls_conns_blind",
 };
 
 const char *loader_counter_name(enum as_counter c)
@@ -214,6 +218,7 @@ int loader_set_filters(struct loader *l, const struct loader_filters *f)
 	cfg.use_cgroup = f->n_cgroups > 0;
 	cfg.use_cidr = f->n_cidrs > 0;
 	cfg.role_mask = f->role_mask ? f->role_mask : 3;
+	cfg.tls_mode = f->tls_mode;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.filter_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
@@ -289,7 +294,9 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "cannot write the filter maps: %s", strerror(-rc));
 		goto fail;
 	}
-	/* raw_tp sys_enter/sys_exit need no tracefs mount. */
+	/* raw_tp sys_enter/sys_exit need no tracefs mount. The SSL uprobes
+	 * have bare SEC("uprobe") names, which libbpf does not auto-attach:
+	 * src/tls_attach.c attaches them per library file. */
 	rc = apisonar__attach(l->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -310,6 +317,11 @@ void loader_close(struct loader *l)
 		return;
 	apisonar__destroy(l->skel);
 	free(l);
+}
+
+struct bpf_object *loader_object(struct loader *l)
+{
+	return l->skel->obj;
 }
 
 struct ring_buffer *loader_ring(struct loader *l, ring_buffer_sample_fn cb, void *ctx)

@@ -13,6 +13,7 @@
 
 struct sensor {
 	struct loader *loader;
+	struct tls_attach *tls; /* NULL with --tls off */
 	struct ring_buffer *ring;
 	struct conntrack *ct;
 	struct http1_stats http;
@@ -32,6 +33,7 @@ struct sconn {
 	char comm[AS_COMM_LEN];
 	char laddr[AS_ADDR_LEN], raddr[AS_ADDR_LEN];
 	uint16_t lport, rport;
+	bool tls; /* plaintext from the SSL uprobes */
 };
 
 void sensor_opts_default(struct sensor_opts *o)
@@ -67,6 +69,7 @@ static void on_exchange(void *ctx, struct as_exchange *x)
 	memcpy(x->remote_addr, c->raddr, sizeof(x->remote_addr));
 	x->local_port = c->lport;
 	x->remote_port = c->rport;
+	x->tls = c->tls;
 	c->s->cb(c->s->ctx, x);
 }
 
@@ -91,6 +94,7 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	fmt_addr(info->family, info->raddr, c->raddr);
 	c->lport = info->lport;
 	c->rport = info->rport;
+	c->tls = (info->flags & AS_F_TLS) != 0;
 	return c;
 }
 
@@ -154,6 +158,21 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	s->loader = loader_open(&o->loader, err, errlen);
 	if (!s->loader)
 		goto fail;
+	if (o->loader.filters.tls_mode != AS_TLS_OFF) {
+		int rc;
+
+		s->tls = tls_attach_new(loader_object(s->loader));
+		if (!s->tls) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		rc = tls_attach_scan(s->tls);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot scan /proc for TLS libraries: %s",
+				 strerror(-rc));
+			goto fail;
+		}
+	}
 	s->ring = loader_ring(s->loader, on_record, s);
 	if (!s->ring) {
 		snprintf(err, errlen, "cannot set up the ring buffer reader: %s", strerror(errno));
@@ -173,6 +192,7 @@ void sensor_free(struct sensor *s)
 	if (s->ring)
 		ring_buffer__consume(s->ring);
 	ring_buffer__free(s->ring);
+	tls_attach_free(s->tls);
 	loader_close(s->loader);
 	ct_free(s->ct);
 	free(s);
@@ -193,6 +213,7 @@ int sensor_poll(struct sensor *s, int timeout_ms)
 		ct_tick(s->ct, now);
 		s->last_tick = now;
 	}
+	tls_attach_tick(s->tls, now);
 	if (rc < 0 && rc != -EINTR)
 		return rc;
 	return rc == -EINTR ? -EINTR : (int)(s->records - before);
@@ -212,4 +233,10 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	out->http = s->http;
 	out->active_conns = ct_active(s->ct);
 	out->records = s->records;
+	tls_attach_get_stats(s->tls, &out->tls);
+}
+
+const struct tls_attach *sensor_tls(const struct sensor *s)
+{
+	return s->tls;
 }

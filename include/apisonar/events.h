@@ -36,6 +36,7 @@
 #define AS_F_ACCEPTED (1u << 2)  /* fd came from accept/accept4 */
 #define AS_F_CONNECTED (1u << 3) /* fd came from connect */
 #define AS_F_COPY_FAULT (1u << 4) /* user memory could not be read */
+#define AS_F_TLS (1u << 5)        /* plaintext of a TLS session, from SSL_* uprobes */
 
 struct as_event {
 	__u64 ts_ns;   /* bpf_ktime_get_ns() at syscall exit */
@@ -73,6 +74,11 @@ enum as_counter {
 	AS_C_CONN_IGNORED,   /* sockets found not to (or filtered out) */
 	AS_C_CONN_FILTERED,  /* sockets excluded by a filter */
 	AS_C_CONN_MAP_FULL,  /* connections not tracked: `conns` was full */
+	AS_C_TLS_CONN,       /* TLS connections whose plaintext is HTTP/1.x */
+	AS_C_TLS_HTTP2,      /* TLS connections whose plaintext is HTTP/2 (not parsed) */
+	AS_C_TLS_NO_SOCKET,  /* SSL call plaintext not tied to a tracked socket (filtered, or
+			     * no syscall of it seen yet): not sent */
+	AS_C_TLS_BLIND,      /* TLS connections given up: ciphertext, no plaintext seen */
 	AS_C_NR,
 };
 
@@ -88,8 +94,13 @@ struct as_filter_cfg {
 	__u32 role_mask;     /* 1 = server side (accepted), 2 = client side; 3 = both */
 	__u32 max_copy;      /* bytes copied per syscall, <= AS_MAX_COPY */
 	__u32 wakeup_bytes;  /* wake userspace when this much is pending */
-	__u32 _pad;
+	__u32 tls_mode;      /* AS_TLS_*: what to do with TLS connections */
 };
+
+/* as_filter_cfg.tls_mode */
+#define AS_TLS_ON 0   /* plaintext sockets and TLS plaintext (the default) */
+#define AS_TLS_OFF 1  /* TLS records are not HTTP: such connections are ignored */
+#define AS_TLS_ONLY 2 /* only TLS plaintext; plaintext HTTP sockets are ignored */
 
 /* Key of `filter_cidrs` (an LPM trie): prefix length then address. */
 struct as_cidr_key {

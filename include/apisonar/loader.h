@@ -32,6 +32,7 @@ struct loader_filters {
 	size_t n_cidrs;
 	uint32_t role_mask; /* 1 server, 2 client, 3 both */
 	bool no_default_skip_ports; /* capture databases' ports too */
+	uint32_t tls_mode; /* AS_TLS_ON (default), AS_TLS_OFF or AS_TLS_ONLY */
 };
 
 struct loader_opts {
@@ -63,6 +64,9 @@ struct ring_buffer *loader_ring(struct loader *l, ring_buffer_sample_fn cb, void
 
 /* Sums the per-CPU counters (enum as_counter) into out[AS_C_NR]. */
 int loader_counters(struct loader *l, uint64_t out[AS_C_NR]) __attribute__((warn_unused_result));
+
+/* The loaded BPF object, for modules that attach more programs (TLS). */
+struct bpf_object *loader_object(struct loader *l);
 
 /* Names of the counters, for summaries and metrics. */
 const char *loader_counter_name(enum as_counter c);

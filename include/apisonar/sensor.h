@@ -13,6 +13,7 @@
 #include "apisonar/exchange.h"
 #include "apisonar/http1.h"
 #include "apisonar/loader.h"
+#include "apisonar/tls_attach.h"
 
 struct sensor_opts {
 	struct loader_opts loader;
@@ -31,6 +32,7 @@ struct sensor_stats {
 	struct http1_stats http;
 	uint32_t active_conns;
 	uint64_t records;         /* ring buffer records consumed */
+	struct tls_attach_stats tls; /* zero with --tls off */
 };
 
 struct sensor;
@@ -50,5 +52,8 @@ int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
 	__attribute__((warn_unused_result));
 
 void sensor_get_stats(struct sensor *s, struct sensor_stats *out);
+
+/* The TLS attach state, for the summary; NULL with --tls off. */
+const struct tls_attach *sensor_tls(const struct sensor *s);
 
 #endif

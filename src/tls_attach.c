@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Finding TLS libraries in /proc and attaching the SSL uprobes to them.
+ * See include/apisonar/tls_attach.h for what is attached and when.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "apisonar/tls_attach.h"
+#include "apisonar/util.h"
+
+/* Scans of a process in its first seconds (it may load libssl late, as
+ * python does on `import ssl`); after that it is rescanned every
+ * RESCAN_EVERY scans. */
+#define EARLY_SCANS 10
+#define RESCAN_EVERY 30
+#define SCAN_INTERVAL_NS (1000ull * 1000 * 1000)
+#define REASON_LEN 160
+#define MAPS_LINE 4608
+
+static bool openssl_match(const char *base)
+{
+	return strncmp(base, "libssl.so", 9) == 0;
+}
+
+/* OpenSSL 1.1.1 and 3.x (the _ex forms are 1.1.1+: optional), and
+ * BoringSSL, which keeps the names. */
+static const struct tls_lib_ops openssl_ops = {
+	.name = "openssl",
+	.match_lib = openssl_match,
+	.static_sym = "SSL_write",
+	.probes = {
+		{ "SSL_read", "as_ssl_read", "as_ssl_ret", true },
+		{ "SSL_write", "as_ssl_write", "as_ssl_ret", true },
+		{ "SSL_read_ex", "as_ssl_read_ex", "as_ssl_ret", false },
+		{ "SSL_write_ex", "as_ssl_write_ex", "as_ssl_ret", false },
+		{ "SSL_free", "as_ssl_free", NULL, false },
+	},
+	.nprobes = 5,
+};
+
+const struct tls_lib_ops *const tls_libs[] = { &openssl_ops };
+const size_t tls_nlibs = sizeof(tls_libs) / sizeof(tls_libs[0]);
+
+struct target {
+	dev_t dev;
+	ino_t ino;
+	char path[PATH_MAX];   /* as the process sees it, for the report */
+	const struct tls_lib_ops *ops;
+	bool exe;              /* a static executable, not a library */
+	bool ok;
+	char reason[REASON_LEN]; /* why it failed, or what was optional and missing */
+	struct bpf_link *links[2 * TLS_MAX_PROBES];
+	size_t nlinks;
+	uint32_t procs;
+};
+
+struct pid_ent {
+	uint32_t pid;
+	uint16_t scans;
+	bool uses;  /* found using a target: not scanned again */
+};
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct tls_attach {
+	struct bpf_object *obj;
+	struct target *targets;
+	size_t ntargets;
+	struct file_id *plain;  /* executables without TLS symbols */
+	size_t nplain;
+	struct pid_ent *pids;   /* sorted by pid */
+	size_t npids;
+	uint64_t last_scan;
+	pid_t self;
+	struct tls_attach_stats st;
+};
+
+struct tls_attach *tls_attach_new(struct bpf_object *obj)
+{
+	struct tls_attach *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->obj = obj;
+	t->self = getpid();
+	t->targets = calloc(TLS_MAX_TARGETS, sizeof(*t->targets));
+	t->plain = calloc(TLS_MAX_PLAIN_EXES, sizeof(*t->plain));
+	if (!t->targets || !t->plain) {
+		tls_attach_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tls_attach_free(struct tls_attach *t)
+{
+	size_t i, j;
+
+	if (!t)
+		return;
+	for (i = 0; t->targets && i < t->ntargets; i++)
+		for (j = 0; j < t->targets[i].nlinks; j++)
+			bpf_link__destroy(t->targets[i].links[j]);
+	free(t->targets);
+	free(t->plain);
+	free(t->pids);
+	free(t);
+}
+
+static struct target *find_target(struct tls_attach *t, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < t->ntargets; i++)
+		if (t->targets[i].dev == dev && t->targets[i].ino == ino)
+			return &t->targets[i];
+	return NULL;
+}
+
+/* One uprobe. Returns 0 or a negative errno, with the reason. */
+static int attach_one(struct tls_attach *t, struct target *g, const char *open_path,
+		      const char *sym, const char *prog_name, bool ret)
+{
+	struct bpf_uprobe_opts uo;
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int err;
+
+	/* What LIBBPF_OPTS() does, spelled out for the linters. */
+	memset(&uo, 0, sizeof(uo));
+	uo.sz = sizeof(uo);
+	uo.func_name = sym;
+	uo.retprobe = ret;
+
+	prog = t->obj ? bpf_object__find_program_by_name(t->obj, prog_name) : NULL;
+	if (!prog)
+		return -ESRCH;
+	link = bpf_program__attach_uprobe_opts(prog, -1, open_path, 0, &uo);
+	err = libbpf_get_error(link);
+	if (err || !link)
+		return err ? err : -EINVAL;
+	g->links[g->nlinks++] = link;
+	return 0;
+}
+
+/* Attaches every probe of the target's ops. The target is ok when every
+ * required probe is in place; a missing optional one is noted. */
+static void attach_target(struct tls_attach *t, struct target *g, const char *open_path)
+{
+	const struct tls_lib_ops *ops = g->ops;
+	size_t i, used = 0;
+	int err;
+
+	g->ok = true;
+	for (i = 0; i < ops->nprobes; i++) {
+		const struct tls_probe *p = &ops->probes[i];
+
+		err = 0;
+		if (p->entry)
+			err = attach_one(t, g, open_path, p->sym, p->entry, false);
+		if (!err && p->ret)
+			err = attach_one(t, g, open_path, p->sym, p->ret, true);
+		if (!err)
+			continue;
+		if (p->required)
+			g->ok = false;
+		if (used < sizeof(g->reason) - 1) {
+			int n = snprintf(g->reason + used, sizeof(g->reason) - used, "%s%s: %s",
+					 used ? "; " : "", p->sym,
+					 err == -ENOENT	  ? "symbol not found"
+					 : err == -ESRCH ? "no such BPF program"
+							 : strerror(-err));
+
+			if (n > 0)
+				used += (size_t)n < sizeof(g->reason) - used
+						? (size_t)n
+						: sizeof(g->reason) - used - 1;
+		}
+	}
+	if (!g->ok) {
+		for (i = 0; i < g->nlinks; i++)
+			bpf_link__destroy(g->links[i]);
+		g->nlinks = 0;
+		t->st.failed++;
+	} else if (g->exe) {
+		t->st.exes++;
+	} else {
+		t->st.libs++;
+	}
+}
+
+/* A new target, attached at once; NULL when the table is full. */
+static struct target *add_target(struct tls_attach *t, dev_t dev, ino_t ino,
+				 const struct tls_lib_ops *ops, bool exe, const char *shown,
+				 const char *open_path)
+{
+	struct target *g;
+
+	if (t->ntargets >= TLS_MAX_TARGETS) {
+		t->st.dropped++;
+		return NULL;
+	}
+	g = &t->targets[t->ntargets++];
+	memset(g, 0, sizeof(*g));
+	g->dev = dev;
+	g->ino = ino;
+	g->ops = ops;
+	g->exe = exe;
+	snprintf(g->path, sizeof(g->path), "%s", shown);
+	attach_target(t, g, open_path);
+	return g;
+}
+
+/* Whether the ELF file defines a function named sym (in .symtab or
+ * .dynsym): an executable that links the TLS library statically. */
+static bool elf_defines(const char *path, const char *sym)
+{
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	Elf *e;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		goto out;
+	while (!found && (scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !sh.sh_entsize)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Sym s;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(s.st_info) != STT_FUNC)
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (name && strcmp(name, sym) == 0) {
+				found = true;
+				break;
+			}
+		}
+	}
+	elf_end(e);
+out:
+	close(fd);
+	return found;
+}
+
+static bool plain_known(const struct tls_attach *t, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < t->nplain; i++)
+		if (t->plain[i].dev == dev && t->plain[i].ino == ino)
+			return true;
+	return false;
+}
+
+/* The process's executable, when it links a TLS library statically. */
+static bool scan_exe(struct tls_attach *t, uint32_t pid)
+{
+	char link[64], shown[PATH_MAX];
+	struct target *g;
+	struct stat st;
+	ssize_t n;
+	size_t i;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	if (stat(link, &st) != 0)
+		return false; /* a kernel thread, or gone */
+	g = find_target(t, st.st_dev, st.st_ino);
+	if (g) {
+		g->procs += g->ok;
+		return g->ok;
+	}
+	if (plain_known(t, st.st_dev, st.st_ino))
+		return false;
+	for (i = 0; i < tls_nlibs; i++) {
+		if (!elf_defines(link, tls_libs[i]->static_sym))
+			continue;
+		n = readlink(link, shown, sizeof(shown) - 1);
+		shown[n > 0 ? n : 0] = '\0';
+		g = add_target(t, st.st_dev, st.st_ino, tls_libs[i], true, shown, link);
+		if (g && g->ok)
+			g->procs++;
+		return g && g->ok;
+	}
+	if (t->nplain < TLS_MAX_PLAIN_EXES) {
+		t->plain[t->nplain].dev = st.st_dev;
+		t->plain[t->nplain].ino = st.st_ino;
+		t->nplain++;
+	}
+	return false;
+}
+
+/* The TLS libraries one process maps. Returns whether it uses any. */
+static bool scan_pid(struct tls_attach *t, uint32_t pid)
+{
+	char path[64], line[MAPS_LINE], open_path[PATH_MAX + 64];
+	bool uses = false, any = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		unsigned long ino;
+		const char *file, *base;
+		char *nl;
+		int off = 0;
+		size_t i;
+
+		if (sscanf(line, "%*x-%*x %*s %*x %x:%x %lu %n", &maj, &min, &ino, &off) != 3 ||
+		    !off || ino == 0)
+			continue;
+		file = line + off;
+		if (file[0] != '/')
+			continue;
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strstr(file, " (deleted)"))
+			continue;
+		base = strrchr(file, '/') + 1;
+		for (i = 0; i < tls_nlibs && !any; i++) {
+			dev_t dev = makedev(maj, min);
+			struct target *g;
+
+			if (!tls_libs[i]->match_lib(base))
+				continue;
+			any = true;
+			g = find_target(t, dev, (ino_t)ino);
+			if (!g) {
+				/* The path is in the process's mount namespace. */
+				snprintf(open_path, sizeof(open_path), "/proc/%u/root%s", pid, file);
+				g = add_target(t, dev, (ino_t)ino, tls_libs[i], false, file,
+					       open_path);
+			}
+			uses = g && g->ok;
+			if (uses)
+				g->procs++;
+		}
+		/* One library is enough; every mapping of it repeats its line. */
+		if (any)
+			break;
+	}
+	fclose(f);
+	if (!any)
+		uses = scan_exe(t, pid);
+	return uses;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	const struct pid_ent *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int tls_attach_scan(struct tls_attach *t)
+{
+	size_t before = t->ntargets, n = 0, i;
+	uint64_t start = now_mono_ns();
+	struct pid_ent *now, key, *old;
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	now = calloc(TLS_MAX_PIDS, sizeof(*now));
+	if (!now) {
+		closedir(dir);
+		return -ENOMEM;
+	}
+	while ((d = readdir(dir)) != NULL && n < TLS_MAX_PIDS) {
+		uint64_t pid;
+
+		if (!isdigit((unsigned char)d->d_name[0]) || parse_u64(d->d_name, 1, UINT32_MAX, &pid))
+			continue;
+		if ((pid_t)pid == t->self)
+			continue;
+		now[n++].pid = (uint32_t)pid;
+	}
+	closedir(dir);
+	qsort(now, n, sizeof(*now), cmp_pid);
+	for (i = 0; i < n; i++) {
+		key.pid = now[i].pid;
+		old = t->npids ? bsearch(&key, t->pids, t->npids, sizeof(*t->pids), cmp_pid) : NULL;
+		if (old) {
+			now[i].scans = old->scans;
+			now[i].uses = old->uses;
+		}
+		if (now[i].uses)
+			continue;
+		if (now[i].scans >= EARLY_SCANS && t->st.scans % RESCAN_EVERY != 0)
+			continue;
+		if (now[i].scans < UINT16_MAX)
+			now[i].scans++;
+		now[i].uses = scan_pid(t, now[i].pid);
+		if (now[i].uses)
+			t->st.procs++;
+	}
+	free(t->pids);
+	t->pids = now;
+	t->npids = n;
+	t->st.scans++;
+	t->st.scan_ns += now_mono_ns() - start;
+	t->last_scan = now_mono_ns();
+	return (int)(t->ntargets - before);
+}
+
+void tls_attach_tick(struct tls_attach *t, uint64_t now_ns)
+{
+	if (!t || now_ns - t->last_scan < SCAN_INTERVAL_NS)
+		return;
+	if (tls_attach_scan(t) < 0)
+		t->last_scan = now_ns; /* /proc unreadable: try again in a second */
+}
+
+void tls_attach_get_stats(const struct tls_attach *t, struct tls_attach_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t)
+		*out = t->st;
+}
+
+void tls_attach_report(const struct tls_attach *t, FILE *f)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ntargets; i++) {
+		const struct target *g = &t->targets[i];
+
+		fprintf(f, "    %s %s %s (%u processes)%s%s%s\n", g->ok ? "attached" : "FAILED",
+			g->ops->name, g->path, g->procs, g->reason[0] ? ": " : "",
+			g->ok && g->reason[0] ? "optional, " : "", g->reason);
+	}
+	if (t->st.dropped)
+		fprintf(f, "    %u more not attached: at most %d targets\n", t->st.dropped,
+			TLS_MAX_TARGETS);
+}

@@ -79,45 +79,6 @@ static void usage(FILE *f)
 		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY);
 }
 
-/* The cgroup v2 mount point, from /proc/self/mounts. */
-static int cgroup2_root(char *out, size_t n)
-{
-	char dev[256], dir[4096], type[64];
-	FILE *f = fopen("/proc/self/mounts", "re");
-	int found = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
-		if (strcmp(type, "cgroup2") == 0) {
-			snprintf(out, n, "%s", dir);
-			found = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* A cgroup v2 directory's id is its inode number. */
-static int cgroup_id(const char *path, uint64_t *id)
-{
-	char root[4096], full[8192];
-	struct stat st;
-
-	if (path[0] != '/' || stat(path, &st) != 0) {
-		if (cgroup2_root(root, sizeof(root)))
-			return -ENOENT;
-		snprintf(full, sizeof(full), "%s/%s", root, path[0] == '/' ? path + 1 : path);
-		if (stat(full, &st) != 0)
-			return -errno;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	*id = (uint64_t)st.st_ino;
-	return 0;
-}
-
 enum {
 	OPT_DURATION = 256,
 	OPT_COUNT,
@@ -293,7 +254,7 @@ int cmd_capture(int argc, char **argv)
 		case OPT_CGROUP:
 			if (flt->n_cgroups >= LOADER_MAX_LIST)
 				return bad("cgroup", optarg, "too many --cgroup");
-			if (cgroup_id(optarg, &flt->cgroups[flt->n_cgroups]))
+			if (loader_cgroup_id(optarg, &flt->cgroups[flt->n_cgroups]))
 				return bad("cgroup", optarg,
 					   "not a cgroup v2 directory (absolute, or relative to "
 					   "the cgroup2 mount)");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -105,6 +106,45 @@ int loader_parse_cidr(const char *s, struct as_cidr_key *out)
 		return -EINVAL;
 	/* The family word is part of the key, so its 32 bits always match. */
 	out->prefixlen = 32 + (uint32_t)bits;
+	return 0;
+}
+
+/* The cgroup v2 mount point, from /proc/self/mounts. */
+static int cgroup2_root(char *out, size_t n)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(out, n, "%s", dir);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A cgroup v2 directory's id is its inode number. */
+int loader_cgroup_id(const char *path, uint64_t *id)
+{
+	char root[4096], full[8192];
+	struct stat st;
+
+	if (path[0] != '/' || stat(path, &st) != 0) {
+		if (cgroup2_root(root, sizeof(root)))
+			return -ENOENT;
+		snprintf(full, sizeof(full), "%s/%s", root, path[0] == '/' ? path + 1 : path);
+		if (stat(full, &st) != 0)
+			return -errno;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*id = (uint64_t)st.st_ino;
 	return 0;
 }
 

@@ -48,6 +48,11 @@ void loader_opts_default(struct loader_opts *o);
 /* Parses "10.0.0.0/8", "::1/128" or an address into a trie key. */
 int loader_parse_cidr(const char *s, struct as_cidr_key *out) __attribute__((warn_unused_result));
 
+/* The id of a cgroup v2 directory (its inode number): an absolute path,
+ * or one relative to the cgroup2 mount found in /proc/self/mounts (hosts
+ * with a hybrid hierarchy mount it at /sys/fs/cgroup/unified). */
+int loader_cgroup_id(const char *path, uint64_t *id) __attribute__((warn_unused_result));
+
 struct loader;
 
 /* Checks, opens, loads and attaches. On failure returns NULL and writes an

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "apisonar/anon.h"
+#include "apisonar/util.h"
 #include "apisonar/catalog.h"
 #include "apisonar/detect.h"
 
@@ -1092,7 +1093,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	cJSON_AddItemToObjectCS(ep, "path", cJSON_CreateString(tmpl));
 	doc_countk(ep, "count", 1);
 	if (x->req_time_ns) {
-		doc_time(x->req_time_ns, ts);
+		time_format_rfc3339(x->req_time_ns, 3, ts, sizeof(ts));
 		cJSON_AddItemToObjectCS(ep, "first_seen", cJSON_CreateString(ts));
 		cJSON_AddItemToObjectCS(ep, "last_seen", cJSON_CreateString(ts));
 	}

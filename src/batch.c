@@ -63,88 +63,6 @@ static int is_uuid(const char *s)
 	return 1;
 }
 
-/* Wall-clock nanoseconds as RFC 3339 UTC with nanoseconds: a window must
- * order exactly, and a string survives every JSON implementation. */
-static int format_time(uint64_t ns, char *out, size_t outlen)
-{
-	time_t sec = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char base[32];
-	int n;
-
-	if (!gmtime_r(&sec, &tm))
-		return -EINVAL;
-	if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return -EINVAL;
-	n = snprintf(out, outlen, "%s.%09uZ", base, (unsigned)(ns % 1000000000ull));
-	if (n < 0 || (size_t)n >= outlen)
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Parses YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z (UTC only, as we write it). */
-static int parse_time(const char *s, uint64_t *ns)
-{
-	int y, mo, d, h, mi, se, frac = 0, fd = 0;
-	size_t len = strlen(s);
-	struct tm tm = {0};
-	time_t t;
-	const char *p;
-
-	if (len < 20 || len >= BATCH_TIME_MAX)
-		return -EINVAL;
-	if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-	    s[16] != ':')
-		return -EINVAL;
-	if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
-	    parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
-	    parse_digits(s + 17, 2, &se))
-		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-		return -EINVAL;
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			if (fd == 9)
-				return -EINVAL;
-			frac = frac * 10 + (*p - '0');
-			fd++;
-			p++;
-		}
-		if (fd == 0)
-			return -EINVAL;
-		while (fd++ < 9)
-			frac *= 10;
-	}
-	if ((*p != 'Z' && *p != 'z') || p[1] != '\0')
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	t = timegm(&tm);
-	if (t < 0)
-		return -EINVAL;
-	*ns = (uint64_t)t * 1000000000ull + (uint64_t)frac;
-	return 0;
-}
-
 /* The catalog's "services" holds service objects, each with an
  * "endpoints" collection. The anonymizer writes both as objects keyed by
  * name ("GET /users/{id}"); arrays are accepted too. Returns -EINVAL when
@@ -278,9 +196,9 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	err = count_catalog(metadata, &m.services, &m.endpoints);
 	if (err)
 		return err;
-	if (format_time(window_start_ns, ts, sizeof(ts)) ||
-	    format_time(window_end_ns, te, sizeof(te)))
-		return -EINVAL;
+	/* Nanoseconds: a window must order exactly. */
+	time_format_rfc3339(window_start_ns, 9, ts, sizeof(ts));
+	time_format_rfc3339(window_end_ns, 9, te, sizeof(te));
 	err = batch_uuid4(m.id);
 	if (err)
 		return err;
@@ -511,11 +429,11 @@ static int validate(const cJSON *doc, struct batch_meta *m, char *err, size_t er
 	}
 	s = str_member(window, "start");
 	v = str_member(window, "end");
-	if (!s || parse_time(s, &m->window_start_ns)) {
+	if (!s || time_parse_rfc3339(s, &m->window_start_ns)) {
 		snprintf(err, errlen, "window.start is not an RFC 3339 UTC time");
 		return -EINVAL;
 	}
-	if (!v || parse_time(v, &m->window_end_ns)) {
+	if (!v || time_parse_rfc3339(v, &m->window_end_ns)) {
 		snprintf(err, errlen, "window.end is not an RFC 3339 UTC time");
 		return -EINVAL;
 	}

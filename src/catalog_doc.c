@@ -153,19 +153,6 @@ cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 	return o;
 }
 
-void doc_time(uint64_t ns, char out[32])
-{
-	time_t s = (time_t)(ns / 1000000000ull);
-	unsigned ms = (unsigned)((ns / 1000000ull) % 1000);
-	struct tm tm;
-	char buf[96];
-
-	gmtime_r(&s, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-	snprintf(out, 32, "%.31s", buf);
-}
-
 /* 2^(k/8) for k = 0..7: the sub-buckets of one doubling. The build links
  * no libm, so the buckets are found by comparison, not log2(). */
 static const double lat_sub[8] = {

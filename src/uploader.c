@@ -506,18 +506,6 @@ static size_t on_body(char *b, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-static void format_now(char *out, size_t outlen)
-{
-	uint64_t ns = now_wall_ns();
-	time_t sec = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, outlen, "%s.%03uZ", base, (unsigned)(ns / 1000000ull % 1000));
-}
-
 /* One JSON line per attempt, appended and fsync'd: what left, where, when
  * and how it went. Ids, counts, sizes and a digest only. */
 static void audit(struct uploader *u, const struct batch_meta *m, size_t len, const char *digest,
@@ -530,7 +518,7 @@ static void audit(struct uploader *u, const struct batch_meta *m, size_t len, co
 
 	if (u->audit_fd < 0)
 		return;
-	format_now(ts, sizeof(ts));
+	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
 	o = cJSON_CreateObject();
 	if (!o)
 		return;

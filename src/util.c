@@ -226,3 +226,115 @@ uint64_t now_mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
 }
+
+void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t size)
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	unsigned frac = (unsigned)(ns % 1000000000u), i;
+	struct tm tm;
+
+	if (frac_digits < 1 || frac_digits > 9)
+		frac_digits = 9;
+	for (i = frac_digits; i < 9; i++)
+		frac /= 10;
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, size, "1970-01-01T00:00:00.%0*uZ", (int)frac_digits, 0u);
+		return;
+	}
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%0*uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac_digits, frac);
+}
+
+/* Reads exactly n decimal digits at *p, advancing it. -1 when not digits. */
+static int take_digits(const char **p, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	return v;
+}
+
+int time_parse_rfc3339(const char *s, uint64_t *ns)
+{
+	int year, mon, day, hour, min, sec, off = 0;
+	uint64_t frac = 0, scale = 100000000u, secs;
+	const char *p = s;
+	struct tm tm;
+	time_t t;
+
+	year = take_digits(&p, 4);
+	if (year < 0 || *p++ != '-')
+		return -EINVAL;
+	mon = take_digits(&p, 2);
+	if (mon < 1 || mon > 12 || *p++ != '-')
+		return -EINVAL;
+	day = take_digits(&p, 2);
+	if (day < 1 || day > 31 || (*p != 'T' && *p != 't' && *p != ' '))
+		return -EINVAL;
+	p++;
+	hour = take_digits(&p, 2);
+	if (hour < 0 || hour > 23 || *p++ != ':')
+		return -EINVAL;
+	min = take_digits(&p, 2);
+	if (min < 0 || min > 59 || *p++ != ':')
+		return -EINVAL;
+	sec = take_digits(&p, 2);
+	if (sec < 0 || sec > 60)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		/* Digits past nanoseconds are read and dropped. */
+		while (*p >= '0' && *p <= '9') {
+			frac += (uint64_t)(*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, oh, om;
+
+		p++;
+		oh = take_digits(&p, 2);
+		if (oh < 0 || oh > 23)
+			return -EINVAL;
+		if (*p == ':')
+			p++;
+		om = take_digits(&p, 2);
+		if (om < 0 || om > 59)
+			return -EINVAL;
+		off = sign * (oh * 3600 + om * 60);
+	} else {
+		return -EINVAL;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -ERANGE;
+	t -= off;
+	if (t < 0)
+		return -ERANGE;
+	secs = (uint64_t)t;
+	if (secs > (UINT64_MAX - frac) / 1000000000u)
+		return -ERANGE;
+	*ns = secs * 1000000000u + frac;
+	return 0;
+}

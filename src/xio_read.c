@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apisonar/util.h"
 #include "apisonar/xio.h"
 
 #define XIO_CHUNK (64 * 1024) /* bytes read from the stream at a time */
@@ -367,7 +368,7 @@ static int get_time(const cJSON *o, const char *key, uint64_t *ns)
 
 	if (err || !s)
 		return err;
-	return xio_parse_time(s, ns) ? REC_MALFORMED : 0;
+	return time_parse_rfc3339(s, ns) ? REC_MALFORMED : 0;
 }
 
 static int get_version(const cJSON *o, const char *key, int *ver, bool strict)

@@ -382,7 +382,7 @@ static int write_jsonl(struct xio_writer *w, const struct as_exchange *x)
 
 	if (!root)
 		return -ENOMEM;
-	xio_format_time(x->req_time_ns, tbuf, sizeof(tbuf));
+	time_format_rfc3339(x->req_time_ns, 6, tbuf, sizeof(tbuf));
 	jadd(&oom, root, "time", cJSON_CreateString(tbuf));
 	jadd(&oom, root, "pid", cJSON_CreateNumber(x->pid));
 	jadd(&oom, root, "comm", jbytes(x->comm, strnlen(x->comm, AS_COMM_LEN)));
@@ -410,7 +410,7 @@ static int write_jsonl(struct xio_writer *w, const struct as_exchange *x)
 		resp = jadd(&oom, root, "response", cJSON_CreateObject());
 		if (resp) {
 			if (x->resp_time_ns) {
-				xio_format_time(x->resp_time_ns, tbuf, sizeof(tbuf));
+				time_format_rfc3339(x->resp_time_ns, 6, tbuf, sizeof(tbuf));
 				jadd(&oom, resp, "time", cJSON_CreateString(tbuf));
 			}
 			jadd(&oom, resp, "status", cJSON_CreateNumber(x->status));
@@ -656,7 +656,7 @@ static cJSON *har_entry(struct xio_writer *w, const struct as_exchange *x)
 		}
 		target = masked;
 	}
-	xio_format_time(x->req_time_ns, tbuf, sizeof(tbuf));
+	time_format_rfc3339(x->req_time_ns, 6, tbuf, sizeof(tbuf));
 	jadd(&oom, e, "startedDateTime", cJSON_CreateString(tbuf));
 	jadd(&oom, e, "time", cJSON_CreateNumber(ms));
 
@@ -735,7 +735,7 @@ static cJSON *har_entry(struct xio_writer *w, const struct as_exchange *x)
 		jflags(&oom, ext, x->flags);
 		jadd(&oom, ext, "values", cJSON_CreateBool(v));
 		if (x->resp_time_ns) {
-			xio_format_time(x->resp_time_ns, tbuf, sizeof(tbuf));
+			time_format_rfc3339(x->resp_time_ns, 6, tbuf, sizeof(tbuf));
 			jadd(&oom, ext, "response_time", cJSON_CreateString(tbuf));
 		}
 		/* The url cannot carry this target byte for byte. */

@@ -115,9 +115,6 @@ cJSON *doc_objk(cJSON *obj, const char *name);
 void doc_countk(cJSON *obj, const char *name, double v);
 int doc_set_add_static(cJSON *obj, const char *name, const char *s, size_t cap);
 
-/* The current time in RFC 3339 with milliseconds, from ns. */
-void doc_time(uint64_t ns, char out[32]);
-
 /* Sketch bucket of a latency in ns: fixed log buckets, 8 per doubling of
  * microseconds, bucket 0 under 1 us. */
 #define DOC_LAT_BUCKETS 256

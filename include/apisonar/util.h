@@ -43,6 +43,14 @@ int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode
 /* mkdir -p with the given mode for the directories it creates. */
 int mkdir_p(const char *path, mode_t mode) __attribute__((warn_unused_result));
 
+/* Wall-clock ns as RFC 3339 UTC ("2026-11-24T12:00:01.234Z") with 1 to 9
+ * fraction digits (cut, not rounded). Every timestamp apisonar writes. */
+void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t size);
+
+/* Parses RFC 3339 (T or space, optional fraction up to ns, Z or an offset)
+ * into wall-clock ns. Returns 0, -EINVAL, or -ERANGE (before 1970). */
+int time_parse_rfc3339(const char *s, uint64_t *ns) __attribute__((warn_unused_result));
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

@@ -106,14 +106,6 @@ const char *xio_flag_name(uint32_t bit);
 /* The bit for a flag name, or 0 when unknown. */
 uint32_t xio_flag_bit(const char *name);
 
-/* RFC 3339 UTC with microseconds ("2026-11-24T12:00:01.234567Z") into buf
- * (at least 32 bytes). */
-void xio_format_time(uint64_t ns, char *buf, size_t size);
-
-/* Parses RFC 3339 / ISO 8601 date-times (fraction up to 9 digits, Z or a
- * ±HH:MM offset) into ns since the epoch. Returns 0 or -EINVAL / -ERANGE. */
-int xio_parse_time(const char *s, uint64_t *ns) __attribute__((warn_unused_result));
-
 /* "HTTP/1.1" for 11; "" for 0. */
 void xio_format_version(int v, char *buf, size_t size);
 

@@ -284,17 +284,17 @@ static void test_helpers(void **state)
 	assert_string_equal(s, "/plain");
 	free(s);
 
-	xio_format_time(T0, buf, sizeof(buf));
+	time_format_rfc3339(T0, 6, buf, sizeof(buf));
 	assert_string_equal(buf, "2023-11-14T22:13:21.234567Z");
-	assert_int_equal(xio_parse_time(buf, &ns), 0);
+	assert_int_equal(time_parse_rfc3339(buf, &ns), 0);
 	assert_int_equal(ns, T0);
-	assert_int_equal(xio_parse_time("2023-11-14T23:13:21.234567891+01:00", &ns), 0);
+	assert_int_equal(time_parse_rfc3339("2023-11-14T23:13:21.234567891+01:00", &ns), 0);
 	assert_int_equal(ns, T0 + 891);
-	assert_int_equal(xio_parse_time("2023-11-14T22:13:21Z", &ns), 0);
+	assert_int_equal(time_parse_rfc3339("2023-11-14T22:13:21Z", &ns), 0);
 	assert_int_equal(ns, 1700000001000000000ull);
-	assert_int_equal(xio_parse_time("2023-11-14 22:13:21", &ns), -EINVAL);
-	assert_int_equal(xio_parse_time("1969-12-31T23:59:59Z", &ns), -ERANGE);
-	assert_int_equal(xio_parse_time("2023-13-14T22:13:21Z", &ns), -EINVAL);
+	assert_int_equal(time_parse_rfc3339("2023-11-14 22:13:21", &ns), -EINVAL);
+	assert_int_equal(time_parse_rfc3339("1969-12-31T23:59:59Z", &ns), -ERANGE);
+	assert_int_equal(time_parse_rfc3339("2023-13-14T22:13:21Z", &ns), -EINVAL);
 
 	assert_int_equal(xio_parse_version("HTTP/1.1"), 11);
 	assert_int_equal(xio_parse_version("HTTP/1.0"), 10);

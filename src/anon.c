@@ -355,17 +355,6 @@ void anon_schema_infer(cJSON *node, const cJSON *v, int depth, const struct anon
 
 /* ---- forms, queries, cookies ---------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) ('+' as a space when plus) into out; returns the
  * decoded length (at most outlen - 1); out is NUL-terminated. */
 static size_t url_decode(const char *s, size_t n, char *out, size_t outlen, int plus)
@@ -373,8 +362,8 @@ static size_t url_decode(const char *s, size_t n, char *out, size_t outlen, int 
 	size_t i, o = 0;
 
 	for (i = 0; i < n && o + 1 < outlen; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+			out[o++] = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
 			i += 2;
 		} else if (plus && s[i] == '+') {
 			out[o++] = ' ';

@@ -97,17 +97,6 @@ void spool_keys_free(struct spool_keys *k)
 	free(k);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Adds raw key bytes and derives the id; the newest key writes. */
 static int keys_add_raw(struct spool_keys *k, const unsigned char key[SPOOL_KEY_LEN])
 {
@@ -147,7 +136,7 @@ static int parse_hex_key(const char *s, size_t n, unsigned char key[SPOOL_KEY_LE
 	if (n != 2 * SPOOL_KEY_LEN)
 		return -EINVAL;
 	for (i = 0; i < SPOOL_KEY_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -258,7 +247,7 @@ static int id_ok(const char *s, size_t n)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return 0;
-		} else if (hexval(s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F')) {
+		} else if (hex_value(s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F')) {
 			return 0;
 		}
 	}
@@ -275,7 +264,7 @@ static int parse_name(const char *name, uint64_t *seq, char id[BATCH_ID_LEN + 1]
 	    strcmp(name + 17 + BATCH_ID_LEN, SPOOL_SUFFIX) != 0)
 		return 0;
 	for (i = 0; i < 16; i++) {
-		int h = hexval(name[i]);
+		int h = hex_value(name[i]);
 
 		if (h < 0 || (name[i] >= 'A' && name[i] <= 'F'))
 			return 0;

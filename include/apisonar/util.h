@@ -25,6 +25,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* The value of one hex digit, or -1. */
+int hex_value(int c);
+
 /* Parses a whole decimal string into [min, max]. Returns 0 or -EINVAL /
  * -ERANGE; *out is untouched on error. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

@@ -704,7 +704,7 @@ static int session_cookie(const char *name)
 	char l[ANON_MAX_NAME + 1];
 	size_t i;
 
-	for (i = 0; name[i] && i < ANON_MAX_NAME; i++)
+	for (i = 0; i < ANON_MAX_NAME && name[i]; i++)
 		l[i] = (char)tolower((unsigned char)name[i]);
 	l[i] = '\0';
 	return strstr(l, "sess") || strstr(l, "sid") || strstr(l, "auth") || strstr(l, "token") ||

@@ -834,6 +834,16 @@ static int replay_journal(struct sat_server *s)
 	if (!dir)
 		return -errno;
 	while ((de = readdir(dir))) {
+		/* A journal entry whose write a crash cut short: its batch was
+		 * never acknowledged (the 2xx follows the rename), so the sensor
+		 * sends it again. Without this they pile up, one per crash. */
+		if (strlen(de->d_name) > BATCH_ID_LEN + 3 &&
+		    strncmp(de->d_name + BATCH_ID_LEN, ".gz.tmp.", 8) == 0) {
+			if (snprintf(path, sizeof(path), "%s/%s", s->journal_dir, de->d_name) <
+			    (int)sizeof(path))
+				unlink(path);
+			continue;
+		}
 		if (strlen(de->d_name) != BATCH_ID_LEN + 3 ||
 		    strcmp(de->d_name + BATCH_ID_LEN, ".gz") != 0)
 			continue;

@@ -33,7 +33,7 @@ static uint64_t dd_hash(const struct sat_dedup *d, const char *id)
 	uint64_t h = 1469598103934665603ull ^ d->seed;
 	size_t i;
 
-	for (i = 0; id[i] && i < BATCH_ID_LEN; i++) {
+	for (i = 0; i < BATCH_ID_LEN && id[i]; i++) {
 		h ^= (unsigned char)id[i];
 		h *= 1099511628211ull;
 	}

@@ -97,7 +97,10 @@ static struct rl_entry *rl_slot(struct sat_ratelim *rl, const char *key, uint64_
 			lru = e;
 	}
 	if (!free_e) {
+		/* The table is full, so the loop saw at least one used entry
+		 * (sat_rl_new refuses max_sensors == 0): lru is set. */
 		free_e = lru;
+		// cppcheck-suppress nullPointer
 		/* A bucket whose time has come is as good as a new one. */
 		if (free_e->tat > now_ns)
 			rl->evictions++;

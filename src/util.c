@@ -92,17 +92,21 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 int read_file_all(const char *path, size_t cap, char **buf, size_t *len)
 {
 	size_t have = 0, size = 4096;
-	char *b = NULL, *nb;
+	char *b, *nb;
 	int fd, err = 0;
 	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	b = malloc(size);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
 	for (;;) {
-		if (have + 1 >= size || !b) {
-			if (b)
-				size *= 2;
+		if (have + 1 >= size) {
+			size *= 2;
 			nb = realloc(b, size);
 			if (!nb) {
 				err = -ENOMEM;

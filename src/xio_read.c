@@ -647,12 +647,36 @@ static int count_skip(struct xio_reader *r, int err)
 	return 0;
 }
 
+/* Turns one parsed record into an exchange with parse (jsonl_record or
+ * har_record), consuming rec. Returns 1 with *out set, 0 when the record
+ * was skipped and counted, or a fatal negative errno. */
+static int take_record(struct xio_reader *r, cJSON *rec,
+		       int (*parse)(const cJSON *rec, struct as_exchange *x),
+		       struct as_exchange **out)
+{
+	struct as_exchange *x = as_exchange_new();
+	int err;
+
+	if (!x) {
+		cJSON_Delete(rec);
+		return fail(r, -ENOMEM, "out of memory");
+	}
+	err = parse(rec, x);
+	cJSON_Delete(rec);
+	if (err) {
+		as_exchange_free(x);
+		return count_skip(r, err);
+	}
+	r->st.read++;
+	*out = x;
+	return 1;
+}
+
 static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 {
 	for (;;) {
-		struct as_exchange *x;
 		cJSON *o;
-		int rc, err;
+		int rc;
 
 		rc = next_line(r);
 		if (rc <= 0)
@@ -671,23 +695,9 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 			r->st.skipped_malformed++;
 			continue;
 		}
-		x = as_exchange_new();
-		if (!x) {
-			cJSON_Delete(o);
-			return fail(r, -ENOMEM, "out of memory");
-		}
-		err = jsonl_record(o, x);
-		cJSON_Delete(o);
-		if (err) {
-			as_exchange_free(x);
-			err = count_skip(r, err);
-			if (err)
-				return err;
-			continue;
-		}
-		r->st.read++;
-		*out = x;
-		return 1;
+		rc = take_record(r, o, jsonl_record, out);
+		if (rc != 0)
+			return rc;
 	}
 }
 
@@ -1079,28 +1089,13 @@ static int read_har(struct xio_reader *r, struct as_exchange **out)
 			return err;
 	}
 	for (;;) {
-		struct as_exchange *x;
 		cJSON *e = cJSON_DetachItemFromArray(r->entries, 0);
 
 		if (!e)
 			return 0;
-		x = as_exchange_new();
-		if (!x) {
-			cJSON_Delete(e);
-			return fail(r, -ENOMEM, "out of memory");
-		}
-		err = har_record(e, x);
-		cJSON_Delete(e);
-		if (err) {
-			as_exchange_free(x);
-			err = count_skip(r, err);
-			if (err)
-				return err;
-			continue;
-		}
-		r->st.read++;
-		*out = x;
-		return 1;
+		err = take_record(r, e, har_record, out);
+		if (err != 0)
+			return err;
 	}
 }
 

@@ -164,12 +164,17 @@ deps:
 	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 	cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
+# The configuration and environment files are installed only when absent:
+# a reinstall never overwrites what the admin changed.
 install: $(OUTPUT)/apisonar
 	install -D -m 0755 $(OUTPUT)/apisonar $(DESTDIR)$(PREFIX)/bin/apisonar
-	@if [ -f deploy/systemd/apisonar.service ]; then \
-		install -D -m 0644 deploy/systemd/apisonar.service $(DESTDIR)/etc/systemd/system/apisonar.service; fi
-	@if [ -f deploy/apisonar.conf.example ]; then \
-		install -D -m 0644 deploy/apisonar.conf.example $(DESTDIR)/etc/apisonar/apisonar.conf.example; fi
+	install -D -m 0644 deploy/systemd/apisonar.service $(DESTDIR)/etc/systemd/system/apisonar.service
+	sed -i 's|/usr/local/bin/apisonar|$(PREFIX)/bin/apisonar|' $(DESTDIR)/etc/systemd/system/apisonar.service
+	install -D -m 0644 deploy/apisonar.conf.example $(DESTDIR)/etc/apisonar/apisonar.conf.example
+	[ -e $(DESTDIR)/etc/apisonar/apisonar.conf ] || \
+		install -m 0640 deploy/apisonar.conf.example $(DESTDIR)/etc/apisonar/apisonar.conf
+	[ -e $(DESTDIR)/etc/apisonar/apisonar.env ] || \
+		install -m 0640 deploy/systemd/apisonar.env $(DESTDIR)/etc/apisonar/apisonar.env
 
 format:
 	clang-format -i $(SRCS) $(HDRS) $(BPF_SRCS) $(wildcard bpf/*.h) $(UNIT_SRCS) $(FUZZ_SRCS)

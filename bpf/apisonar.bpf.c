@@ -588,13 +588,14 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	key.fd = st->fd;
 
 	if (st->kind == KIND_ACCEPT || st->kind == KIND_CONNECT) {
-		__u8 origin = st->kind == KIND_ACCEPT ? AS_F_ACCEPTED : AS_F_CONNECTED;
+		__u32 kind = st->kind; /* st is gone once deleted */
+		__u8 origin = kind == KIND_ACCEPT ? AS_F_ACCEPTED : AS_F_CONNECTED;
 
-		if (st->kind == KIND_ACCEPT)
+		if (kind == KIND_ACCEPT)
 			key.fd = (__u32)ret;
 		bpf_map_delete_elem(&stash, &pid_tgid);
 		/* -EINPROGRESS (115) is a connect under way: the same socket. */
-		if (ret < 0 && !(st->kind == KIND_CONNECT && ret == -115))
+		if (ret < 0 && !(kind == KIND_CONNECT && ret == -115))
 			return 0;
 		/* A new connection on this fd: forget what the fd was before. */
 		bpf_map_delete_elem(&conns, &key);

@@ -182,6 +182,8 @@ static __always_inline struct conn *conn_get(__u32 tgid, __u32 fd, __u8 origin)
 	}
 	nc.id = new_conn_id();
 	nc.flags = origin;
+	nc.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(nc.comm, sizeof(nc.comm));
 	/* NOEXIST: another thread may have classified the fd meanwhile. */
 	bpf_map_update_elem(&conns, &key, &nc, BPF_NOEXIST);
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -321,6 +323,22 @@ static __always_inline void conn_ignore(struct conn_key *key, __u32 why)
 	mark_skip(key);
 }
 
+/* The first HTTP bytes decided: record the role they imply (unless accept
+ * or connect already told) and apply the role filter. Returns 0 when the
+ * connection is kept, now in `state`; -1 when the filter let it go. */
+static __always_inline int conn_adopt(struct conn_key *key, struct conn *c, __u8 role, __u8 state)
+{
+	if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
+		c->flags |= role;
+	if (!role_allowed(c->flags)) {
+		conn_ignore(key, AS_C_CONN_FILTERED);
+		return -1;
+	}
+	c->state = state;
+	count(AS_C_CONN_TRACKED);
+	return 0;
+}
+
 /* Sends s->ev + `copied` bytes of s->data for `ret` bytes moved in `dir`.
  * `extra` is AS_F_TLS for plaintext from the SSL uprobes, which has its own
  * stream positions (the ciphertext's are never used for a TLS connection). */
@@ -336,7 +354,7 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 		s->ev.pos = __sync_fetch_and_add(&c->tpos[dir & 1], ret);
 	else
 		s->ev.pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
-	s->ev.cgroup_id = bpf_get_current_cgroup_id();
+	s->ev.cgroup_id = c->cgroup_id;
 	s->ev.tgid = key->tgid;
 	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
 	s->ev.fd = key->fd;
@@ -358,7 +376,7 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 	s->ev.rport = c->rport;
 	__builtin_memcpy(s->ev.laddr, c->laddr, 16);
 	__builtin_memcpy(s->ev.raddr, c->raddr, 16);
-	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
+	__builtin_memcpy(s->ev.comm, c->comm, sizeof(s->ev.comm));
 
 	/* Wake the consumer only when enough is pending; it also drains on a
 	 * short timer, so nothing waits long. */
@@ -429,14 +447,8 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 			conn_ignore(key, AS_C_CONN_IGNORED);
 			return;
 		}
-		if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
-			c->flags |= role;
-		if (!role_allowed(c->flags)) {
-			conn_ignore(key, AS_C_CONN_FILTERED);
+		if (conn_adopt(key, c, role, CONN_HTTP))
 			return;
-		}
-		c->state = CONN_HTTP;
-		count(AS_C_CONN_TRACKED);
 	}
 	emit_record(key, c, s, dir, ret, copied, st->kind == KIND_NODATA, 0);
 }

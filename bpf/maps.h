@@ -33,6 +33,8 @@ struct conn {
 	__u16 rport;
 	__u8 laddr[16];
 	__u8 raddr[16];
+	__u64 cgroup_id;           /* of the process that owns the fd, */
+	char comm[AS_COMM_LEN_K];  /* read once when it is classified */
 };
 
 /* What sys_enter saw, for sys_exit of the same thread. */

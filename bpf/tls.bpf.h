@@ -83,14 +83,8 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 				conn_ignore(key, AS_C_CONN_IGNORED);
 			return;
 		}
-		if (!(c->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
-			c->flags |= role;
-		if (!role_allowed(c->flags)) {
-			conn_ignore(key, AS_C_CONN_FILTERED);
+		if (conn_adopt(key, c, role, CONN_TLS_HTTP))
 			return;
-		}
-		c->state = CONN_TLS_HTTP;
-		count(AS_C_CONN_TRACKED);
 		count(AS_C_TLS_CONN);
 	}
 	emit_record(key, c, s, dir, n, copied, 0, AS_F_TLS);

@@ -51,6 +51,9 @@ mkcerts() {
 
 # sat_start [options...]: starts the satellite on a free port, sets PORT.
 sat_start() {
+	# Emptied here, not by the background job's redirection: that may come
+	# after the first read below, which would then see the last run's port.
+	: >"$T/sat.log"
 	"$BIN" satellite --listen 127.0.0.1:0 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
 		--out-dir "$T/out" "$@" >"$T/sat.log" 2>&1 &
 	SAT_PID=$!

@@ -136,7 +136,7 @@ static int move_catalog(cJSON *from, cJSON *to)
 	return 0;
 }
 
-static int gzip_bytes(const char *in, size_t len, unsigned char **out, size_t *out_len)
+int batch_gzip(const void *in, size_t len, unsigned char **out, size_t *out_len)
 {
 	z_stream zs;
 	unsigned char *buf = NULL;
@@ -174,6 +174,14 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		 uint64_t window_end_ns, unsigned char **out, size_t *out_len,
 		 struct batch_meta *meta)
 {
+	return batch_encode_as(metadata, sensor, NULL, window_start_ns, window_end_ns, out, out_len,
+			       meta);
+}
+
+int batch_encode_as(const cJSON *metadata, const struct batch_sensor *sensor, const char *id,
+		    uint64_t window_start_ns, uint64_t window_end_ns, unsigned char **out,
+		    size_t *out_len, struct batch_meta *meta)
+{
 	char ts[BATCH_TIME_MAX], te[BATCH_TIME_MAX];
 	struct batch_meta m;
 	const cJSON *schema;
@@ -199,9 +207,15 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 	/* Nanoseconds: a window must order exactly. */
 	time_format_rfc3339(window_start_ns, 9, ts, sizeof(ts));
 	time_format_rfc3339(window_end_ns, 9, te, sizeof(te));
-	err = batch_uuid4(m.id);
-	if (err)
-		return err;
+	if (id) {
+		if (strlen(id) != BATCH_ID_LEN)
+			return -EINVAL;
+		memcpy(m.id, id, BATCH_ID_LEN + 1);
+	} else {
+		err = batch_uuid4(m.id);
+		if (err)
+			return err;
+	}
 	snprintf(m.sensor_id, sizeof(m.sensor_id), "%s", sensor->id);
 	snprintf(m.sensor_version, sizeof(m.sensor_version), "%s", sensor->version);
 	m.window_start_ns = window_start_ns;
@@ -257,7 +271,7 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		err = -EPERM;
 		goto cleanup;
 	}
-	err = gzip_bytes(json, m.json_len, out, out_len);
+	err = batch_gzip(json, m.json_len, out, out_len);
 	if (err)
 		goto cleanup;
 	if (meta)

@@ -36,13 +36,7 @@ static void fwd_wait(struct sat_forward *f, uint64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	timespec_after_ms(CLOCK_MONOTONIC, ms, &ts);
 	if (!f->stop)
 		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 }

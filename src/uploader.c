@@ -30,6 +30,7 @@
 struct uploader {
 	struct uploader_opts o;
 	char url[UPLOADER_URL_CAP];
+	char raw_url[UPLOADER_URL_CAP]; /* <endpoint>/v1/exchanges (raw-forward) */
 	char pins[UPLOADER_MAX_PINS * (UPLOADER_PIN_LEN + 9) + 1]; /* "sha256//x;..." */
 	CURL *curl;
 	int audit_fd;
@@ -432,6 +433,7 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 	while (n > 8 && o->endpoint[n - 1] == '/')
 		n--;
 	snprintf(u->url, sizeof(u->url), "%.*s/v1/batches", (int)n, o->endpoint);
+	snprintf(u->raw_url, sizeof(u->raw_url), "%.*s/v1/exchanges", (int)n, o->endpoint);
 	for (i = 0; i < o->n_pins; i++) {
 		int w = snprintf(u->pins + off, sizeof(u->pins) - off, "%ssha256//%s", i ? ";" : "",
 				 o->pins[i]);
@@ -508,8 +510,8 @@ static size_t on_body(char *b, size_t size, size_t nmemb, void *ud)
 
 /* One JSON line per attempt, appended and fsync'd: what left, where, when
  * and how it went. Ids, counts, sizes and a digest only. */
-static void audit(struct uploader *u, const struct batch_meta *m, size_t len, const char *digest,
-		  const struct upload_result *r)
+static void audit(struct uploader *u, const char *url, const struct batch_meta *m, size_t len,
+		  const char *digest, const struct upload_result *r)
 {
 	static const char *const verdicts[] = {"delivered", "retry", "rejected"};
 	char ts[48], *line = NULL;
@@ -524,7 +526,7 @@ static void audit(struct uploader *u, const struct batch_meta *m, size_t len, co
 		return;
 	cJSON_AddStringToObject(o, "time", ts);
 	cJSON_AddStringToObject(o, "batch_id", m->id);
-	cJSON_AddStringToObject(o, "endpoint", u->url);
+	cJSON_AddStringToObject(o, "endpoint", url);
 	cJSON_AddStringToObject(o, "result", verdicts[r->verdict]);
 	cJSON_AddStringToObject(o, "kind", r->kind);
 	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
@@ -532,7 +534,10 @@ static void audit(struct uploader *u, const struct batch_meta *m, size_t len, co
 	cJSON_AddNumberToObject(o, "endpoints", m->endpoints);
 	cJSON_AddNumberToObject(o, "bytes", (double)len);
 	cJSON_AddNumberToObject(o, "json_bytes", (double)m->json_len);
-	cJSON_AddStringToObject(o, "sha256", digest);
+	if (digest)
+		cJSON_AddStringToObject(o, "sha256", digest);
+	else
+		cJSON_AddStringToObject(o, "kind_of_batch", "raw_exchanges");
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)
@@ -546,9 +551,14 @@ static void audit(struct uploader *u, const struct batch_meta *m, size_t len, co
 	free(line);
 }
 
-int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
-		  struct upload_result *res)
+/* One POST of gzip'd bytes to url. A metadata batch is audited with its
+ * digest; raw exchanges (ctype not JSON) without one: a digest of values
+ * is a hash of credentials, which never leaves nor stays. */
+static int post(struct uploader *u, const char *url, const char *ctype, const void *gz,
+		size_t len, const struct batch_meta *m, struct upload_result *res)
 {
+	int raw = strcmp(ctype, "application/json") != 0;
+
 	unsigned char digest[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], hdr[UPLOADER_TOKEN_CAP + 32];
 	struct curl_slist *h = NULL, *t;
@@ -568,8 +578,12 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 	for (i = 0; i < sizeof(digest); i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+	t = curl_slist_append(h, hdr);
+	if (!t)
+		goto nomem;
+	h = t;
 	static const char *const fixed[] = {
-	    "Content-Type: application/json",
 	    "Content-Encoding: gzip",
 	    "Expect:",
 	};
@@ -598,7 +612,7 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 		h = t;
 	}
 
-	curl_easy_setopt(c, CURLOPT_URL, u->url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -649,7 +663,7 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 	} else {
 		res->verdict = UPLOAD_RETRY;
 		res->kind = curl_kind(cc);
-		log_warn("upload of batch %s to %s: %s: %s", m->id, u->url, curl_easy_strerror(cc),
+		log_warn("upload of batch %s to %s: %s: %s", m->id, url, curl_easy_strerror(cc),
 			 u->errbuf[0] ? u->errbuf : "no detail");
 	}
 	switch (res->verdict) {
@@ -664,7 +678,7 @@ int uploader_send(struct uploader *u, const void *gz, size_t len, const struct b
 		u->st.retries++;
 		break;
 	}
-	audit(u, m, len, hex, res);
+	audit(u, url, m, len, raw ? NULL : hex, res);
 	goto cleanup;
 nomem:
 	err = -ENOMEM;
@@ -675,6 +689,24 @@ cleanup:
 		free(tok);
 	}
 	return err;
+}
+
+int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
+		  struct upload_result *res)
+{
+	return post(u, u->url, "application/json", gz, len, m, res);
+}
+
+int uploader_send_raw(struct uploader *u, const void *gz, size_t len, const char *id,
+		      uint32_t exchanges, size_t json_len, struct upload_result *res)
+{
+	struct batch_meta m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	m.endpoints = exchanges;
+	m.json_len = json_len;
+	return post(u, u->raw_url, UPLOADER_RAW_CTYPE, gz, len, &m, res);
 }
 
 void uploader_get_stats(const struct uploader *u, struct uploader_stats *out)
@@ -698,13 +730,17 @@ static void sleep_ms(uint64_t ms, volatile sig_atomic_t *stop)
 	}
 }
 
-static uint64_t rand64(void)
+uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *r,
+				 uint64_t base_ms, uint64_t cap_ms)
 {
-	uint64_t r = 0;
+	uint64_t delay = uploader_backoff_ms(*attempt, base_ms ? base_ms : UPLOADER_BACKOFF_BASE_MS,
+					     cap_ms ? cap_ms : UPLOADER_BACKOFF_CAP_MS, rand_u64());
 
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-		r = now_mono_ns();
-	return r;
+	if (*attempt < 63)
+		(*attempt)++;
+	if (r->has_retry_after && r->retry_after_s * 1000 > delay)
+		delay = r->retry_after_s * 1000;
+	return delay;
 }
 
 int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit,
@@ -757,11 +793,7 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 				return err;
 			continue;
 		}
-		delay = uploader_backoff_ms(attempt, base, cap, rand64());
-		if (attempt < 63)
-			attempt++;
-		if (r.has_retry_after && r.retry_after_s * 1000 > delay)
-			delay = r.retry_after_s * 1000;
+		delay = uploader_retry_delay_ms(&attempt, &r, base, cap);
 		if (r.http_status == 401 || r.http_status == 403)
 			log_error("upload of batch %s refused with HTTP %ld: check --token-file or "
 				  "the client certificate; the batch stays in the spool",

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "apisonar/util.h"
 
 static enum log_level g_level = LOG_INFO;
@@ -352,4 +354,24 @@ int time_parse_rfc3339(const char *s, uint64_t *ns)
 		return -ERANGE;
 	*ns = secs * 1000000000u + frac;
 	return 0;
+}
+
+void timespec_after_ms(clockid_t clk, uint64_t ms, struct timespec *ts)
+{
+	clock_gettime(clk, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+uint64_t rand_u64(void)
+{
+	uint64_t r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = now_mono_ns();
+	return r;
 }

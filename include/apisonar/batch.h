@@ -45,6 +45,18 @@ int batch_encode(const cJSON *metadata, const struct batch_sensor *sensor, uint6
 		 uint64_t window_end_ns, unsigned char **out, size_t *out_len,
 		 struct batch_meta *meta) __attribute__((warn_unused_result));
 
+/* The same under a given batch id (BATCH_ID_LEN bytes, checked by the
+ * caller), for a batch made from raw exchanges that arrived under that id:
+ * the id stays the idempotency key. NULL id = a fresh one. */
+int batch_encode_as(const cJSON *metadata, const struct batch_sensor *sensor, const char *id,
+		    uint64_t window_start_ns, uint64_t window_end_ns, unsigned char **out,
+		    size_t *out_len, struct batch_meta *meta) __attribute__((warn_unused_result));
+
+/* gzip (level 6) of len bytes into a new buffer. Returns 0, -ENOMEM or
+ * -EIO. */
+int batch_gzip(const void *in, size_t len, unsigned char **out, size_t *out_len)
+	__attribute__((warn_unused_result));
+
 /* Inflates (at most max_decoded bytes), parses and validates a batch. On
  * success *doc is the metadata document with its envelope (caller frees)
  * and meta is filled. On failure returns -EINVAL (or -E2BIG past

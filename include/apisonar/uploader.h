@@ -112,6 +112,14 @@ int uploader_parse_retry_after(const char *v, time_t now, uint64_t *secs)
  * rnd (any 64-bit random number). */
 uint64_t uploader_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd);
 
+struct upload_result;
+
+/* The wait before the next try after a failed attempt: full-jitter
+ * backoff for *attempt (then counted up), or the answer's Retry-After when
+ * that is longer. base_ms/cap_ms 0 mean the defaults. */
+uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *r,
+				 uint64_t base_ms, uint64_t cap_ms);
+
 /* What one attempt means for the batch. */
 enum upload_verdict {
 	UPLOAD_DELIVERED = 0, /* 2xx: remove from the spool */
@@ -146,6 +154,15 @@ void uploader_free(struct uploader *u);
  * attempt could not even be made (out of memory, token file gone). */
 int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
 		  struct upload_result *res) __attribute__((warn_unused_result));
+
+/* Raw-forward mode (docs/run.md): one POST of gzip'd JSONL exchanges, with
+ * their values, to <endpoint>/v1/exchanges, under batch id id. Audited
+ * like a batch (exchanges in the endpoints column) but with no digest.
+ * Only over mTLS: the caller checks a client certificate is configured. */
+#define UPLOADER_RAW_CTYPE "application/x-ndjson"
+int uploader_send_raw(struct uploader *u, const void *gz, size_t len, const char *id,
+		      uint32_t exchanges, size_t json_len, struct upload_result *res)
+	__attribute__((warn_unused_result));
 
 struct uploader_stats {
 	uint64_t delivered;

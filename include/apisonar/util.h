@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 #define APISONAR_VERSION "0.1.0"
@@ -57,5 +58,13 @@ int time_parse_rfc3339(const char *s, uint64_t *ns) __attribute__((warn_unused_r
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);
+
+/* The time ms from now on clock clk, for pthread_cond_timedwait (whose
+ * clock is CLOCK_REALTIME unless the condition was made otherwise). */
+void timespec_after_ms(clockid_t clk, uint64_t ms, struct timespec *ts);
+
+/* 64 random bits from OpenSSL's RNG (the monotonic clock if it fails):
+ * backoff jitter, never secrets. */
+uint64_t rand_u64(void);
 
 #endif

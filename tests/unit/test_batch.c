@@ -24,7 +24,7 @@ static unsigned char *gz(const void *in, size_t len, size_t *out_len)
 {
 	unsigned char *out;
 
-	assert_int_equal(gzip_bytes(in, len, &out, out_len), 0);
+	assert_int_equal(batch_gzip(in, len, &out, out_len), 0);
 	return out;
 }
 

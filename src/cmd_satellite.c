@@ -18,7 +18,8 @@ static void sat_usage(FILE *f)
 		"usage: apisonar satellite --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
 		"                          --out-dir DIR [options]\n"
 		"\n"
-		"HTTPS ingest service: POST /v1/batches, GET /healthz, GET /metrics.\n"
+		"HTTPS ingest service: POST /v1/batches (and /v1/exchanges with --raw-ingest),\n"
+		"GET /healthz, GET /metrics.\n"
 		"\n"
 		"  --listen ADDR:PORT      numeric address ([::1]:8443 for IPv6); port 0 picks one\n"
 		"  --tls-cert FILE         server certificate chain (PEM)\n"
@@ -27,6 +28,9 @@ static void sat_usage(FILE *f)
 		"  --token-file FILE       require this bearer token on POST /v1/batches\n"
 		"                          (at least one of --client-ca and --token-file)\n"
 		"  --out-dir DIR           merged catalog, state and journal\n"
+		"  --raw-ingest            also take raw exchanges (values included) from sensors\n"
+		"                          in raw-forward mode on POST /v1/exchanges and anonymize\n"
+		"                          them here; needs --client-ca (off by default)\n"
 		"  --max-body BYTES        compressed request body limit (default 8388608)\n"
 		"  --max-conns N           open connections (default 1024)\n"
 		"  --rate N                batches per sensor per minute, 0 = off (default 600)\n"
@@ -88,6 +92,7 @@ int cmd_satellite(int argc, char **argv)
 		{ "client-ca", required_argument, NULL, 'A' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "out-dir", required_argument, NULL, 'o' },
+		{ "raw-ingest", no_argument, NULL, 'W' },
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "max-conns", required_argument, NULL, 'C' },
 		{ "rate", required_argument, NULL, 'r' },
@@ -156,6 +161,9 @@ int cmd_satellite(int argc, char **argv)
 			break;
 		case 'o':
 			cfg.out_dir = optarg;
+			break;
+		case 'W':
+			cfg.raw_ingest = 1;
 			break;
 		case 'B':
 			if (num_opt("--max-body", optarg, 1024, 1ull << 30, &v))
@@ -235,6 +243,11 @@ int cmd_satellite(int argc, char **argv)
 	if (!cfg.client_ca && !cfg.token_file) {
 		fprintf(stderr, "apisonar satellite: give --token-file, --client-ca or both: the "
 				"ingest API never runs without authentication\n");
+		return EXIT_USAGE;
+	}
+	if (cfg.raw_ingest && !cfg.client_ca) {
+		fprintf(stderr, "apisonar satellite: --raw-ingest needs --client-ca: raw exchanges "
+				"carry values and are taken over mutual TLS only\n");
 		return EXIT_USAGE;
 	}
 	if (uo.endpoint) {

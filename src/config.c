@@ -16,6 +16,7 @@
 
 #include "apisonar/config.h"
 #include "apisonar/events.h"
+#include "apisonar/rawfwd.h"
 #include "apisonar/util.h"
 
 extern char **environ;
@@ -121,6 +122,11 @@ static const struct cfg_key keys[] = {
 	  "upload bytes per second, 0 = unlimited (default 0)" },
 	{ "upload-timeout", T_U64, F(upload_timeout), 1, 3600, K_NONE, false,
 	  "seconds one upload request may take (default 30)" },
+	{ "raw-forward", T_BOOL, F(raw_forward), 0, 0, K_NONE, false,
+	  "send raw exchanges, values included, to a satellite over mTLS instead of "
+	  "anonymizing here (default false)" },
+	{ "raw-forward-queue", T_U64, F(raw_forward_queue), 2, 1024, K_NONE, false,
+	  "raw batches held in memory while the satellite is away (default 16)" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -144,6 +150,7 @@ void config_default(struct run_config *c)
 	c->max_copy = AS_DEFAULT_COPY;
 	c->max_services = 1000;
 	c->max_endpoints = 2000;
+	c->raw_forward_queue = RAWFWD_MAX_BATCHES_DEFAULT;
 	c->max_fields = 200;
 	c->max_depth = 16;
 	c->max_spool_bytes = SPOOL_DEFAULT_MAX_BYTES;
@@ -518,6 +525,11 @@ int config_check(const struct run_config *c, char *err, size_t errlen)
 				c->client_cert[0])) {
 		snprintf(err, errlen, "key 'endpoint' is needed by token-file, ca-file, pin-sha256 "
 				      "and client-cert");
+		return -EINVAL;
+	}
+	if (c->raw_forward && (!c->endpoint[0] || !c->client_cert[0])) {
+		snprintf(err, errlen, "key 'raw-forward' needs 'endpoint', 'client-cert' and "
+				      "'client-key': raw exchanges travel over mutual TLS only");
 		return -EINVAL;
 	}
 	if (!c->out_dir[0]) {

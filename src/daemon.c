@@ -25,6 +25,7 @@
 #include "apisonar/catalog.h"
 #include "apisonar/daemon.h"
 #include "apisonar/metrics.h"
+#include "apisonar/rawfwd.h"
 #include "apisonar/sensor.h"
 #include "apisonar/spool.h"
 #include "apisonar/uploader.h"
@@ -94,6 +95,7 @@ struct daemon {
 	pthread_cond_t sp_cv;        /* a batch was put */
 	struct spool *spool;
 	struct uploader *uploader;
+	struct rawfwd *raw;          /* raw-forward mode: no spool, no uploader */
 	char spool_dir[CFG_STR_MAX + 16];
 	char key_path[CFG_STR_MAX + 16];
 	char audit_path[CFG_STR_MAX + 16];
@@ -309,6 +311,7 @@ static void flush(struct daemon *d, struct cat_state *cs)
 		}
 	}
 	atomic_fetch_add(&d->c.flushes, 1);
+	rawfwd_seal(d->raw);
 	newlim = atomic_exchange(&d->limits_pending, 0) != 0;
 	if (newlim) {
 		pthread_mutex_lock(&d->cfg_mu);
@@ -382,7 +385,12 @@ static void *catalog_main(void *arg)
 		pthread_mutex_unlock(&d->q_mu);
 
 		for (i = 0; i < n; i++) {
-			if (catalog_add_exchange(cs.window, batch[i]))
+			if (d->raw) {
+				if (rawfwd_add(d->raw, batch[i]))
+					atomic_fetch_add(&d->c.catalog_skipped, 1);
+				else
+					atomic_fetch_add(&d->c.catalog_added, 1);
+			} else if (catalog_add_exchange(cs.window, batch[i]))
 				atomic_fetch_add(&d->c.catalog_skipped, 1);
 			else
 				atomic_fetch_add(&d->c.catalog_added, 1);
@@ -407,27 +415,12 @@ out:
 
 /* ---- upload thread --------------------------------------------------- */
 
-static uint64_t rand64(void)
-{
-	uint64_t r = 0;
-
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-		r = now_mono_ns();
-	return r;
-}
-
 /* Waits up to ms for a put or a stop. */
 static void upload_wait(struct daemon *d, uint64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	timespec_after_ms(CLOCK_REALTIME, ms, &ts);
 	pthread_mutex_lock(&d->sp_mu);
 	if (!atomic_load(&d->stop_upload))
 		pthread_cond_timedwait(&d->sp_cv, &d->sp_mu, &ts);
@@ -500,14 +493,9 @@ static void *upload_main(void *arg)
 			atomic_fetch_add(&d->c.upload_rejected, 1);
 			attempt = 0;
 		} else {
-			uint64_t delay = uploader_backoff_ms(attempt, UPLOADER_BACKOFF_BASE_MS,
-							     UPLOADER_BACKOFF_CAP_MS, rand64());
+			uint64_t delay = uploader_retry_delay_ms(&attempt, &r, 0, 0);
 
 			atomic_fetch_add(&d->c.upload_retry, 1);
-			if (attempt < 63)
-				attempt++;
-			if (r.has_retry_after && r.retry_after_s * 1000 > delay)
-				delay = r.retry_after_s * 1000;
 			if (r.http_status)
 				log_warn("upload of batch %s got HTTP %ld; retrying in %.1f s", m.id,
 					 r.http_status, (double)delay / 1000.0);
@@ -525,6 +513,44 @@ static void *upload_main(void *arg)
 }
 
 /* ---- metrics --------------------------------------------------------- */
+
+/* Raw-forward counters: batches by outcome, what is waiting in memory. */
+static void render_raw(struct daemon *d, struct metrics_text *t)
+{
+	static const char help[] = "Raw-forward batches (exchanges with values, to the "
+				   "satellite over mTLS) by outcome.";
+	struct rawfwd_stats rs;
+	size_t i;
+
+	rawfwd_get_stats(d->raw, &rs);
+	const struct {
+		const char *label;
+		uint64_t v;
+	} rows[] = {
+		{ "result=\"sealed\"", rs.batches_sealed },
+		{ "result=\"delivered\"", rs.delivered },
+		{ "result=\"retry\"", rs.retries },
+		{ "result=\"rejected\"", rs.rejected },
+		{ "result=\"dropped_full\"", rs.dropped_full },
+		{ "result=\"error\"", rs.errors },
+	};
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		metrics_sample(t, "apisonar_raw_batches_total", "counter", help, rows[i].label,
+			       (double)rows[i].v);
+	metrics_sample(t, "apisonar_raw_exchanges_total", "counter",
+		       "Exchanges put into raw-forward batches, and those lost with a dropped batch.",
+		       "result=\"batched\"", (double)rs.exchanges);
+	metrics_sample(t, "apisonar_raw_exchanges_total", "counter",
+		       "Exchanges put into raw-forward batches, and those lost with a dropped batch.",
+		       "result=\"dropped\"", (double)rs.exchanges_dropped);
+	metrics_sample(t, "apisonar_raw_queue_batches", "gauge",
+		       "Raw-forward batches waiting in memory.", "", (double)rs.queued);
+	metrics_sample(t, "apisonar_raw_queue_bytes", "gauge",
+		       "Bytes of raw-forward batches waiting in memory.", "",
+		       (double)rs.queued_bytes);
+	metrics_sample(t, "apisonar_raw_sent_bytes_total", "counter",
+		       "Gzip bytes of raw-forward batches delivered.", "", (double)rs.bytes_sent);
+}
 
 static void render(void *ctx, struct metrics_text *t)
 {
@@ -663,6 +689,8 @@ static void render(void *ctx, struct metrics_text *t)
 		       "result=\"local_error\"", (double)atomic_load(&d->c.upload_local_errors));
 	metrics_sample(t, "apisonar_upload_bytes_total", "counter", "Bytes sent by the uploader.",
 		       "", (double)us.bytes_sent);
+	if (d->raw)
+		render_raw(d, t);
 	metrics_sample(t, "apisonar_reloads_total", "counter", "SIGHUP reloads.",
 		       "result=\"ok\"", (double)atomic_load(&d->c.reloads));
 	metrics_sample(t, "apisonar_reloads_total", "counter", "SIGHUP reloads.",
@@ -755,6 +783,21 @@ static int setup_upload(struct daemon *d)
 		return err;
 	}
 	return 0;
+}
+
+/* Raw-forward: exchanges go to the satellite over mTLS, held in memory
+ * only; nothing is anonymized, spooled or uploaded as metadata here. */
+static int setup_raw(struct daemon *d)
+{
+	struct rawfwd_limits lim = { .max_batches = (unsigned)d->cfg.raw_forward_queue };
+	struct uploader_opts uo;
+
+	config_uploader_opts(&d->cfg, &uo);
+	if (!uo.audit_log) {
+		snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->cfg.out_dir);
+		uo.audit_log = d->audit_path;
+	}
+	return rawfwd_start(&uo, &lim, &d->raw);
 }
 
 static void apply_log(const struct run_config *c)
@@ -857,7 +900,10 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 		goto cleanup;
 	}
 	own[n_own++] = d->cfg.out_dir;
-	if (d->cfg.endpoint[0]) {
+	if (d->cfg.raw_forward) {
+		if (setup_raw(d))
+			goto cleanup;
+	} else if (d->cfg.endpoint[0]) {
 		if (d->cfg.spool_dir[0])
 			snprintf(d->spool_dir, sizeof(d->spool_dir), "%s", d->cfg.spool_dir);
 		else
@@ -922,10 +968,15 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			nanosleep(&ts, NULL);
 		}
 	}
+	if (d->raw)
+		log_warn("running in raw-forward mode: exchanges, values included, go to %s over "
+			 "mutual TLS every %llu s and are anonymized there; no catalog is kept here%s",
+			 d->cfg.endpoint, (unsigned long long)d->cfg.flush_interval,
+			 ms ? "; /metrics and /healthz on the metrics port" : "");
 	log_info("running: catalog in %s (metadata.json, openapi/), flushed every %llu s; %s%s%s",
 		 d->cfg.out_dir, (unsigned long long)d->cfg.flush_interval,
-		 d->uploader ? "uploading to " : "no upload endpoint",
-		 d->uploader ? d->cfg.endpoint : "",
+		 d->uploader ? "uploading to " : d->raw ? "raw-forward to " : "no upload endpoint",
+		 d->uploader || d->raw ? d->cfg.endpoint : "",
 		 ms ? "; /metrics and /healthz on the metrics port" : "");
 	if (!d->cfg.log_json || isatty(STDERR_FILENO))
 		fprintf(stderr, "apisonar run: the API catalog is in %s/metadata.json and %s/openapi/\n",
@@ -977,6 +1028,16 @@ cleanup:
 			metrics_server_stop(ms);
 			return rc;
 		}
+	}
+	if (d->raw) {
+		struct rawfwd_stats rs;
+
+		rawfwd_get_stats(d->raw, &rs);
+		rawfwd_stop(d->raw, now_mono_ns() + d->cfg.shutdown_timeout * 1000000000ull);
+		d->raw = NULL;
+		log_info("raw-forward: %llu exchanges in %llu batches, %llu delivered before the stop",
+			 (unsigned long long)rs.exchanges, (unsigned long long)rs.batches_sealed,
+			 (unsigned long long)rs.delivered);
 	}
 	metrics_server_stop(ms);
 	if (d->sensor) /* never handed to its thread */

@@ -64,13 +64,14 @@ enum sat_reason {
 	R_RATE_LIMITED,
 	R_MERGE,
 	R_STORAGE,
+	R_GUARD,
 	R__COUNT
 };
 
 static const char *const reason_names[R__COUNT] = {
 	"unauthorized", "forbidden",     "too_large",    "unsupported_media_type",
 	"invalid_gzip", "invalid_json",  "invalid_schema", "invalid_batch",
-	"rate_limited", "merge_failed",  "storage_error",
+	"rate_limited", "merge_failed",  "storage_error", "refused_by_guard",
 };
 
 struct sat_metrics {
@@ -89,6 +90,8 @@ struct sat_metrics {
 	uint64_t fwd_spooled;    /* deltas handed to the forwarding spool */
 	uint64_t fwd_refused;    /* deltas the last guard refused (dropped) */
 	uint64_t fwd_errors;     /* deltas not spooled this time (kept for the next) */
+	uint64_t raw_exchanges;  /* raw exchanges anonymized (POST /v1/exchanges) */
+	uint64_t raw_skipped;    /* raw lines that were not a usable exchange */
 };
 
 struct sat_server {
@@ -402,37 +405,108 @@ static void delta_merge(struct sat_server *s, const cJSON *doc)
 	s->delta_dirty = 1;
 }
 
+/* Duplicate and rate checks of a batch about to be merged. Returns 0 when
+ * it may go on; otherwise the reply was sent. */
+static int admit(struct sat_server *s, struct evhttp_request *req, const struct batch_meta *m,
+		 const char *cn)
+{
+	char retry[16];
+	uint32_t retry_s = 0;
+
+	if (sat_dedup_has(s->dedup, m->id)) {
+		s->m.duplicate++;
+		reply_json(req, 200, "OK", "duplicate", m->id, NULL);
+		return -1;
+	}
+	if (s->rl && !sat_rl_take(s->rl, cn[0] ? cn : m->sensor_id, now_mono_ns(), &retry_s)) {
+		snprintf(retry, sizeof(retry), "%u", retry_s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
+		reject(s, req, R_RATE_LIMITED, 429, "Too Many Requests",
+		       "rate limit for this sensor reached");
+		return -1;
+	}
+	return 0;
+}
+
+/* Journals the batch (gz, as it will be replayed), merges doc and answers
+ * 202: once we say 2xx the sender drops its copy. */
+static void commit(struct sat_server *s, struct evhttp_request *req, const cJSON *doc,
+		   const struct batch_meta *m, const void *gz, size_t len)
+{
+	char err[256], path[PATH_MAX];
+	int rc;
+
+	rc = journal_path(s, m->id, path, sizeof(path));
+	if (rc == 0)
+		rc = write_file_atomic(path, gz, len, 0600);
+	if (rc != 0) {
+		log_error("satellite: cannot journal a batch: %s", strerror(-rc));
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "cannot store the batch");
+		return;
+	}
+	err[0] = '\0';
+	rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
+	if (rc != 0) {
+		unlink(path);
+		reject(s, req, rc == -EINVAL ? R_BAD_BATCH : R_MERGE, rc == -EINVAL ? 400 : 503,
+		       rc == -EINVAL ? "Bad Request" : "Service Unavailable",
+		       err[0] ? err : "batch could not be merged");
+		return;
+	}
+	delta_merge(s, doc);
+	sat_dedup_add(s->dedup, m->id);
+	s->dirty = 1;
+	s->m.accepted++;
+	s->m.bytes_accepted += len;
+	s->m.bytes_decoded += m->json_len;
+	reply_json(req, 202, "Accepted", "accepted", m->id, NULL);
+}
+
 /* ---- POST /v1/batches -------------------------------------------------------- */
 
-static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
+/* The gzip'd body of a POST in ctype, after the size check. Returns 0 with
+ * *data and *len set; otherwise the reply was sent. */
+static int take_body(struct sat_server *s, struct evhttp_request *req, const char *ctype,
+		     const void **data, size_t *len)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(body);
-	char cn[128], err[256], path[PATH_MAX], retry[16];
+	char why[96];
+
+	*len = evbuffer_get_length(body);
+	if (!media_type_is(evhttp_find_header(in, "Content-Type"), ctype) ||
+	    !media_type_is(evhttp_find_header(in, "Content-Encoding"), "gzip")) {
+		snprintf(why, sizeof(why), "send Content-Type: %s with Content-Encoding: gzip",
+			 ctype);
+		reject(s, req, R_MEDIA_TYPE, 415, "Unsupported Media Type", why);
+		return -1;
+	}
+	if (*len > s->cfg->max_body) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large", "body over the size limit");
+		return -1;
+	}
+	*data = evbuffer_pullup(body, -1);
+	if (!*data && *len) {
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
+{
+	char cn[128], err[256];
 	struct batch_meta meta;
 	cJSON *doc = NULL;
-	const void *data;
-	uint32_t retry_s = 0;
+	const void *data = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (check_auth(s, req, ssl, cn, sizeof(cn)) != 0)
 		return;
-	if (!media_type_is(evhttp_find_header(in, "Content-Type"), "application/json") ||
-	    !media_type_is(evhttp_find_header(in, "Content-Encoding"), "gzip")) {
-		reject(s, req, R_MEDIA_TYPE, 415, "Unsupported Media Type",
-		       "send Content-Type: application/json with Content-Encoding: gzip");
+	if (take_body(s, req, "application/json", &data, &len) != 0)
 		return;
-	}
-	if (len > s->cfg->max_body) {
-		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large", "body over the size limit");
-		return;
-	}
-	data = evbuffer_pullup(body, -1);
-	if (!data && len) {
-		reject(s, req, R_STORAGE, 503, "Service Unavailable", "out of memory");
-		return;
-	}
 	err[0] = '\0';
 	rc = batch_decode(data, len, BATCH_MAX_DECODED, &doc, &meta, err, sizeof(err));
 	if (rc == -E2BIG) {
@@ -453,45 +527,80 @@ static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, 
 		reject(s, req, R_BAD_BATCH, 400, "Bad Request", "batch id is not a UUID");
 		goto out;
 	}
-	if (sat_dedup_has(s->dedup, meta.id)) {
-		s->m.duplicate++;
-		reply_json(req, 200, "OK", "duplicate", meta.id, NULL);
-		goto out;
-	}
-	if (s->rl && !sat_rl_take(s->rl, cn[0] ? cn : meta.sensor_id, now_mono_ns(), &retry_s)) {
-		snprintf(retry, sizeof(retry), "%u", retry_s);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
-		reject(s, req, R_RATE_LIMITED, 429, "Too Many Requests",
-		       "rate limit for this sensor reached");
-		goto out;
-	}
-	/* Journal before merging: once we say 2xx the sender drops its copy. */
-	rc = journal_path(s, meta.id, path, sizeof(path));
-	if (rc == 0)
-		rc = write_file_atomic(path, data, len, 0600);
-	if (rc != 0) {
-		log_error("satellite: cannot journal a batch: %s", strerror(-rc));
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-		reject(s, req, R_STORAGE, 503, "Service Unavailable", "cannot store the batch");
-		goto out;
-	}
-	err[0] = '\0';
-	rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
-	if (rc != 0) {
-		unlink(path);
-		reject(s, req, rc == -EINVAL ? R_BAD_BATCH : R_MERGE, rc == -EINVAL ? 400 : 503,
-		       rc == -EINVAL ? "Bad Request" : "Service Unavailable",
-		       err[0] ? err : "batch could not be merged");
-		goto out;
-	}
-	delta_merge(s, doc);
-	sat_dedup_add(s->dedup, meta.id);
-	s->dirty = 1;
-	s->m.accepted++;
-	s->m.bytes_accepted += len;
-	s->m.bytes_decoded += meta.json_len;
-	reply_json(req, 202, "Accepted", "accepted", meta.id, NULL);
+	if (admit(s, req, &meta, cn) == 0)
+		commit(s, req, doc, &meta, data, len);
 out:
+	cJSON_Delete(doc);
+}
+
+/* ---- POST /v1/exchanges (raw-forward mode) ------------------------------------ */
+
+/* Raw exchanges from a sensor that does not anonymize. Only with
+ * --raw-ingest, which needs --client-ca: every request here came over a
+ * verified client certificate. The exchanges become a metadata batch under
+ * the sender's batch id at once; from then on it is an ordinary batch
+ * (journal, dedup, merge, forward) and no value is kept. */
+static void handle_post_exchanges(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
+{
+	const char *id = evhttp_find_header(evhttp_request_get_input_headers(req),
+					    "X-Apisonar-Batch-Id");
+	struct batch_sensor bs = { .version = APISONAR_VERSION };
+	struct sat_raw_stats rst;
+	struct batch_meta meta;
+	unsigned char *gz = NULL;
+	size_t len = 0, gz_len = 0;
+	const void *data = NULL;
+	char cn[128], err[256];
+	cJSON *doc = NULL;
+	uint64_t now;
+	int rc;
+
+	if (!s->cfg->raw_ingest) {
+		reply_json(req, 404, "Not Found", "error", NULL,
+			   "raw ingest is off: start the satellite with --raw-ingest");
+		return;
+	}
+	if (check_auth(s, req, ssl, cn, sizeof(cn)) != 0)
+		return;
+	if (take_body(s, req, "application/x-ndjson", &data, &len) != 0)
+		return;
+	if (!id || !batch_id_ok(id)) {
+		reject(s, req, R_BAD_BATCH, 400, "Bad Request",
+		       "X-Apisonar-Batch-Id must be a UUID");
+		return;
+	}
+	memset(&meta, 0, sizeof(meta));
+	snprintf(meta.id, sizeof(meta.id), "%s", id);
+	snprintf(meta.sensor_id, sizeof(meta.sensor_id), "%s", cn[0] ? cn : "raw-forward");
+	if (admit(s, req, &meta, cn) != 0)
+		return;
+	rc = sat_raw_to_metadata(data, len, BATCH_MAX_DECODED, &doc, &rst, err, sizeof(err));
+	s->m.raw_exchanges += rst.merged;
+	s->m.raw_skipped += rst.skipped + rst.malformed;
+	if (rc == -E2BIG) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large", err);
+		return;
+	}
+	if (rc != 0) {
+		reject(s, req, rc == -ENOMEM ? R_STORAGE : R_BAD_BATCH, rc == -ENOMEM ? 503 : 400,
+		       rc == -ENOMEM ? "Service Unavailable" : "Bad Request", err);
+		return;
+	}
+	bs.id = meta.sensor_id;
+	now = now_wall_ns();
+	rc = batch_encode_as(doc, &bs, meta.id, now, now, &gz, &gz_len, &meta);
+	if (rc == -EPERM) {
+		/* What the anonymizer missed stops here too. */
+		reject(s, req, R_GUARD, 422, "Unprocessable Content",
+		       "the last guard found a value-like string in the anonymized batch");
+	} else if (rc != 0) {
+		reject(s, req, rc == -ENOMEM ? R_STORAGE : R_BAD_BATCH, rc == -ENOMEM ? 503 : 400,
+		       rc == -ENOMEM ? "Service Unavailable" : "Bad Request",
+		       "the anonymized batch could not be encoded");
+	} else {
+		commit(s, req, doc, &meta, gz, gz_len);
+	}
+	free(gz);
 	cJSON_Delete(doc);
 }
 
@@ -515,7 +624,7 @@ static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
 	  (unsigned long long)s->m.accepted);
 	P("apisonar_satellite_batches_total{result=\"duplicate\"} %llu\n",
 	  (unsigned long long)s->m.duplicate);
-	P("# HELP apisonar_satellite_batches_rejected_total Requests to /v1/batches refused, by reason.\n"
+	P("# HELP apisonar_satellite_batches_rejected_total Requests to /v1/batches and /v1/exchanges refused, by reason.\n"
 	  "# TYPE apisonar_satellite_batches_rejected_total counter\n");
 	for (i = 0; i < R__COUNT; i++)
 		P("apisonar_satellite_batches_rejected_total{reason=\"%s\"} %llu\n",
@@ -529,6 +638,12 @@ static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
 	  "apisonar_satellite_received_bytes_total{encoding=\"gzip\"} %llu\n"
 	  "apisonar_satellite_received_bytes_total{encoding=\"identity\"} %llu\n",
 	  (unsigned long long)s->m.bytes_accepted, (unsigned long long)s->m.bytes_decoded);
+	if (s->cfg->raw_ingest)
+		P("# HELP apisonar_satellite_raw_exchanges_total Raw exchanges (raw-forward mode) anonymized, or skipped as unusable.\n"
+		  "# TYPE apisonar_satellite_raw_exchanges_total counter\n"
+		  "apisonar_satellite_raw_exchanges_total{result=\"anonymized\"} %llu\n"
+		  "apisonar_satellite_raw_exchanges_total{result=\"skipped\"} %llu\n",
+		  (unsigned long long)s->m.raw_exchanges, (unsigned long long)s->m.raw_skipped);
 	P("# HELP apisonar_satellite_connections Open client connections.\n"
 	  "# TYPE apisonar_satellite_connections gauge\n"
 	  "apisonar_satellite_connections %u\n", s->conns);
@@ -625,6 +740,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/v1/batches") == 0) {
 		if (m == EVHTTP_REQ_POST)
 			handle_post_batch(s, req, ssl);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/exchanges") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			handle_post_exchanges(s, req, ssl);
 		else
 			method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/healthz") == 0) {
@@ -1036,6 +1156,10 @@ static void log_listening(struct sat_server *s)
 		}
 	}
 	log_info("satellite: listening on %s port %d", host, port);
+	if (s->cfg->raw_ingest)
+		log_warn("satellite: raw ingest is on: sensors in raw-forward mode send exchanges "
+			 "with their values to POST /v1/exchanges (mTLS); they are anonymized in "
+			 "memory and never stored");
 }
 
 int sat_run(const struct sat_config *cfg)

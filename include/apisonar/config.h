@@ -69,6 +69,8 @@ struct run_config {
 	char audit_log[CFG_STR_MAX];
 	uint64_t max_spool_bytes, max_spool_files, max_rate;
 	uint64_t upload_timeout;       /* seconds per request */
+	bool raw_forward;              /* exchanges to the satellite, not metadata */
+	uint64_t raw_forward_queue;    /* raw batches held in memory */
 
 	enum cfg_source src[64];       /* per key index: who set it last */
 };

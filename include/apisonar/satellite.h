@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "apisonar/batch.h"
 #include "apisonar/uploader.h"
 
@@ -90,6 +92,23 @@ void sat_fwd_get_stats(struct sat_forward *f, struct sat_fwd_stats *out);
  * everything. NULL-safe. */
 void sat_fwd_stop(struct sat_forward *f);
 
+/* ---- raw ingest (POST /v1/exchanges, raw-forward mode) ------------------ */
+
+struct sat_raw_stats {
+	uint64_t merged;    /* exchanges anonymized into the document */
+	uint64_t skipped;   /* exchanges the anonymizer refused */
+	uint64_t malformed; /* JSON lines that were not an exchange */
+};
+
+/* Inflates gzip'd JSON lines of exchanges (docs/exchange-format.md, at most
+ * max_decoded bytes), anonymizes them into a new metadata document (*doc,
+ * caller frees) and wipes the raw bytes. Returns 0; -E2BIG past
+ * max_decoded; -EINVAL for bad gzip, a fatal reader error or no usable
+ * exchange at all; -ENOMEM. err never holds a byte of the input. */
+int sat_raw_to_metadata(const void *gz, size_t len, size_t max_decoded, cJSON **doc,
+			struct sat_raw_stats *st, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* ---- the server --------------------------------------------------------- */
 
 struct sat_config {
@@ -110,6 +129,7 @@ struct sat_config {
 	uint32_t dedup_cap;       /* batch ids remembered */
 	const struct uploader_opts *upstream; /* NULL: no forwarding */
 	const char *sensor_id;    /* identity in forwarded batches */
+	int raw_ingest;           /* accept POST /v1/exchanges (needs client_ca) */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up

@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE };
+enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE, T_TLS };
 
 /* Extra checks some keys need beyond their type. */
 enum cfg_check {
@@ -84,6 +84,9 @@ static const struct cfg_key keys[] = {
 	{ "cgroup", T_LIST, F(cgroup), 0, 0, K_NONE, true,
 	  "only processes in this cgroup v2 directory (list)" },
 	{ "role", T_ROLE, F(role), 0, 0, K_NONE, true, "server, client or both (default both)" },
+	{ "tls", T_TLS, F(tls), 0, 0, K_NONE, false,
+	  "on (default), off or only: HTTPS plaintext through OpenSSL uprobes; on and only keep "
+	  "CAP_SYS_ADMIN and CAP_SYS_PTRACE for processes that start later" },
 	{ "all-ports", T_BOOL, F(all_ports), 0, 0, K_NONE, true,
 	  "also database, cache and broker ports (default false)" },
 	{ "max-body", T_U64, F(max_body), 0, 64ull << 20, K_NONE, false,
@@ -387,6 +390,16 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 		else
 			why = "want server, client or both";
 		break;
+	case T_TLS:
+		if (strcmp(value, "on") == 0)
+			c->tls = AS_TLS_ON;
+		else if (strcmp(value, "off") == 0)
+			c->tls = AS_TLS_OFF;
+		else if (strcmp(value, "only") == 0)
+			c->tls = AS_TLS_ONLY;
+		else
+			why = "want on, off or only";
+		break;
 	case T_LIST: {
 		struct cfg_list *l = (struct cfg_list *)(base + k->off);
 
@@ -595,6 +608,7 @@ int config_filters(const struct run_config *c, struct loader_filters *f, char *e
 		f->n_cgroups++;
 	}
 	f->role_mask = (uint32_t)c->role;
+	f->tls_mode = (uint32_t)c->tls;
 	f->no_default_skip_ports = c->all_ports;
 	return 0;
 }

@@ -180,6 +180,7 @@ static void *sensor_main(void *arg)
 			pthread_mutex_lock(&d->stats_mu);
 			d->sstats = st;
 			pthread_mutex_unlock(&d->stats_mu);
+			sensor_log_tls(d->sensor);
 			last_stats = now;
 		}
 	}
@@ -619,6 +620,18 @@ static void render(void *ctx, struct metrics_text *t)
 	metrics_sample(t, "apisonar_http_ambiguous_total", "counter",
 		       "Messages with ambiguous framing (all kinds).", "", (double)amb);
 
+	metrics_sample(t, "apisonar_tls_targets", "gauge",
+		       "TLS libraries and static executables with SSL uprobes, or that failed.",
+		       "result=\"attached\"", (double)(ss.tls.libs + ss.tls.exes));
+	metrics_sample(t, "apisonar_tls_targets", "gauge",
+		       "TLS libraries and static executables with SSL uprobes, or that failed.",
+		       "result=\"failed\"", (double)ss.tls.failed);
+	metrics_sample(t, "apisonar_tls_processes", "gauge",
+		       "Processes found using an attached TLS target.", "", (double)ss.tls.procs);
+	metrics_sample(t, "apisonar_tls_unreadable_processes", "gauge",
+		       "Processes whose /proc/PID/maps the last scan could not read (no CAP_SYS_PTRACE).",
+		       "", (double)ss.tls.unreadable);
+
 	metrics_sample(t, "apisonar_queue_exchanges_total", "counter",
 		       "Exchanges handed from capture to the catalog.", "result=\"queued\"",
 		       (double)atomic_load(&d->c.queue_pushed));
@@ -824,6 +837,7 @@ static void reload(struct daemon *d, daemon_reload_fn fn, void *ctx)
 		free(nc);
 		return;
 	}
+	f.tls_mode = (uint32_t)d->cfg.tls; /* the uprobes are as the start made them */
 	config_restart_keys(&d->cfg, nc, keys, sizeof(keys));
 	if (keys[0])
 		log_warn("reload: these keys changed but need a restart: %s", keys);
@@ -941,7 +955,8 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 				 "metrics-port to choose another port)",
 				 err);
 	}
-	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, own, n_own))
+	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, d->cfg.tls != AS_TLS_OFF,
+				   own, n_own))
 		goto cleanup;
 
 	atomic_store(&d->sensor_beat, now_mono_ns());

@@ -63,12 +63,12 @@ static bool has(const struct __user_cap_data_struct data[2], int cap)
 	return data[cap / 32].permitted & (1u << (cap % 32));
 }
 
-int daemon_drop_privileges(const char *user, const char *const *own_dirs, size_t n_dirs)
+int daemon_drop_privileges(const char *user, bool tls, const char *const *own_dirs, size_t n_dirs)
 {
 	struct __user_cap_data_struct cur[2], want[2];
-	int keep[2], n_keep = 0, cap, i;
+	int keep[4], n_keep = 0, cap, i;
 	struct passwd *pw = NULL;
-	char kept[64];
+	char kept[96];
 	size_t o = 0;
 
 	if (user) {
@@ -84,13 +84,24 @@ int daemon_drop_privileges(const char *user, const char *const *own_dirs, size_t
 		log_error("cannot read this process's capabilities: %s", strerror(errno));
 		return -errno;
 	}
-	/* Kernels before 5.8 have no CAP_BPF: CAP_SYS_ADMIN stands in. */
+	/* Kernels before 5.8 have no CAP_BPF: CAP_SYS_ADMIN stands in.
+	 *
+	 * The TLS rescan attaches uprobes to processes that start later. The
+	 * kernel lets only CAP_SYS_ADMIN create a uprobe (CAP_PERFMON could
+	 * from 5.8 until a 2025 fix, backported to stable kernels, took that
+	 * back), and lets only CAP_SYS_PTRACE read /proc/PID/maps and open
+	 * /proc/PID/root of another user's process or of one with more
+	 * capabilities than ours. With tls off, neither is kept. */
 	if (prctl(PR_CAPBSET_READ, CAP_BPF, 0, 0, 0) < 0) {
 		keep[n_keep++] = CAP_SYS_ADMIN;
 	} else {
 		keep[n_keep++] = CAP_BPF;
 		keep[n_keep++] = CAP_PERFMON;
+		if (tls)
+			keep[n_keep++] = CAP_SYS_ADMIN;
 	}
+	if (tls)
+		keep[n_keep++] = CAP_SYS_PTRACE;
 	memset(want, 0, sizeof(want));
 	for (i = 0; i < n_keep; i++) {
 		if (!has(cur, keep[i]))
@@ -98,9 +109,10 @@ int daemon_drop_privileges(const char *user, const char *const *own_dirs, size_t
 		want[keep[i] / 32].permitted |= 1u << (keep[i] % 32);
 		want[keep[i] / 32].effective |= 1u << (keep[i] % 32);
 		o += (size_t)snprintf(kept + o, sizeof(kept) - o, "%s%s", o ? ", " : "",
-				      keep[i] == CAP_BPF	? "CAP_BPF"
-				      : keep[i] == CAP_PERFMON ? "CAP_PERFMON"
-							       : "CAP_SYS_ADMIN");
+				      keep[i] == CAP_BPF	  ? "CAP_BPF"
+				      : keep[i] == CAP_PERFMON	  ? "CAP_PERFMON"
+				      : keep[i] == CAP_SYS_PTRACE ? "CAP_SYS_PTRACE"
+								  : "CAP_SYS_ADMIN");
 	}
 	if (!o)
 		snprintf(kept, sizeof(kept), "none");

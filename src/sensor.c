@@ -236,6 +236,11 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	tls_attach_get_stats(s->tls, &out->tls);
 }
 
+void sensor_log_tls(struct sensor *s)
+{
+	tls_attach_log(s->tls);
+}
+
 const struct tls_attach *sensor_tls(const struct sensor *s)
 {
 	return s->tls;

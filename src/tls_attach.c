@@ -63,6 +63,7 @@ struct target {
 	struct bpf_link *links[2 * TLS_MAX_PROBES];
 	size_t nlinks;
 	uint32_t procs;
+	bool logged;           /* tls_attach_log() told about it */
 };
 
 struct pid_ent {
@@ -86,6 +87,8 @@ struct tls_attach {
 	size_t npids;
 	uint64_t last_scan;
 	pid_t self;
+	uint32_t unreadable_now; /* processes whose maps this scan could not read */
+	bool told_unreadable;    /* tls_attach_log() warned about them once */
 	struct tls_attach_stats st;
 };
 
@@ -329,8 +332,13 @@ static bool scan_pid(struct tls_attach *t, uint32_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	f = fopen(path, "re");
-	if (!f)
+	if (!f) {
+		/* Another user's process, or one with more capabilities than
+		 * ours, without CAP_SYS_PTRACE: its libraries stay unseen. */
+		if (errno == EACCES || errno == EPERM)
+			t->unreadable_now++;
 		return false;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned int maj, min;
 		unsigned long ino;
@@ -413,6 +421,7 @@ int tls_attach_scan(struct tls_attach *t)
 	}
 	closedir(dir);
 	qsort(now, n, sizeof(*now), cmp_pid);
+	t->unreadable_now = 0;
 	for (i = 0; i < n; i++) {
 		key.pid = now[i].pid;
 		old = t->npids ? bsearch(&key, t->pids, t->npids, sizeof(*t->pids), cmp_pid) : NULL;
@@ -433,6 +442,7 @@ int tls_attach_scan(struct tls_attach *t)
 	free(t->pids);
 	t->pids = now;
 	t->npids = n;
+	t->st.unreadable = t->unreadable_now;
 	t->st.scans++;
 	t->st.scan_ns += now_mono_ns() - start;
 	t->last_scan = now_mono_ns();
@@ -452,6 +462,36 @@ void tls_attach_get_stats(const struct tls_attach *t, struct tls_attach_stats *o
 	memset(out, 0, sizeof(*out));
 	if (t)
 		*out = t->st;
+}
+
+void tls_attach_log(struct tls_attach *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ntargets; i++) {
+		struct target *g = &t->targets[i];
+
+		if (g->logged)
+			continue;
+		g->logged = true;
+		if (g->ok && g->reason[0])
+			log_info("tls: attached %s %s (optional, %s)", g->ops->name, g->path,
+				 g->reason);
+		else if (g->ok)
+			log_info("tls: attached %s %s", g->ops->name, g->path);
+		else
+			log_warn("tls: cannot attach %s %s: %s", g->ops->name, g->path, g->reason);
+	}
+	if (t->st.unreadable && !t->told_unreadable) {
+		t->told_unreadable = true;
+		log_warn("tls: cannot read /proc/PID/maps of %u processes (permission denied), so "
+			 "their HTTPS traffic is not seen: the sensor needs CAP_SYS_PTRACE for other "
+			 "users' processes (docs/run.md, Least privilege); processes that are not "
+			 "dumpable stay unseen even so",
+			 t->st.unreadable);
+	}
 }
 
 void tls_attach_report(const struct tls_attach *t, FILE *f)

@@ -51,6 +51,7 @@ struct run_config {
 	/* filters (reloadable) */
 	struct cfg_list pid, comm, port, cidr, cgroup;
 	int role;                      /* role mask: 1 server, 2 client, 3 both */
+	int tls;                       /* AS_TLS_ON (0, default), AS_TLS_OFF, AS_TLS_ONLY */
 	bool all_ports;
 	/* capture */
 	uint64_t max_body;

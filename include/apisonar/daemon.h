@@ -15,6 +15,7 @@
 #ifndef APISONAR_DAEMON_H
 #define APISONAR_DAEMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "apisonar/config.h"
@@ -30,9 +31,13 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload, void *relo
 /* Capabilities the sensor keeps after attaching, and why (docs/run.md):
  * CAP_BPF to read the kernel's counters and rewrite filter maps on SIGHUP
  * (kernels before 6.5 check it on every bpf() call while unprivileged BPF
- * is disabled), CAP_PERFMON for the uprobes attached to processes that
- * start later. Everything else, the bounding set included, is dropped. */
-int daemon_drop_privileges(const char *user, const char *const *own_dirs, size_t n_dirs)
+ * is disabled) and CAP_PERFMON for BPF tracing. With tls, for the uprobes
+ * of processes that start later, also CAP_SYS_ADMIN (creating a uprobe
+ * needs it again since the 2025 fix that took CAP_PERFMON's right to) and
+ * CAP_SYS_PTRACE (their /proc/PID/maps and /proc/PID/root, when they
+ * belong to another user or hold more capabilities). Everything else, the
+ * bounding set included, is dropped. */
+int daemon_drop_privileges(const char *user, bool tls, const char *const *own_dirs, size_t n_dirs)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -56,4 +56,7 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out);
 /* The TLS attach state, for the summary; NULL with --tls off. */
 const struct tls_attach *sensor_tls(const struct sensor *s);
 
+/* Logs TLS targets attached (or not) since the last call: tls_attach_log. */
+void sensor_log_tls(struct sensor *s);
+
 #endif

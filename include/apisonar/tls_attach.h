@@ -61,6 +61,7 @@ struct tls_attach_stats {
 	uint64_t scans;       /* /proc scans done */
 	uint64_t scan_ns;     /* time spent scanning, all scans */
 	uint32_t dropped;     /* targets not attached: TLS_MAX_TARGETS reached */
+	uint32_t unreadable;  /* processes whose maps the last scan could not read */
 };
 
 struct tls_attach;
@@ -85,6 +86,11 @@ void tls_attach_get_stats(const struct tls_attach *t, struct tls_attach_stats *o
 /* One line per target: kind, path, processes, and for a failure the
  * reason. Paths of libraries and executables, never a captured value. */
 void tls_attach_report(const struct tls_attach *t, FILE *f);
+
+/* For the daemon's log: one line per target not told about yet (attached,
+ * or why not), and one warning the first time processes' maps could not
+ * be read. */
+void tls_attach_log(struct tls_attach *t);
 
 /* The libraries known, for tests and docs. */
 extern const struct tls_lib_ops *const tls_libs[];

@@ -618,7 +618,8 @@ struct k8s *k8s_new(const struct k8s_opts *o, int *err)
 		 "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&resourceVersion=0", k->o.api,
 		 k->o.node_name);
 	k->cache = calloc(K8S_PID_CACHE, sizeof(*k->cache));
-	if (!k->cache) {
+	if (!k->cache || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		free(k->cache);
 		free(k);
 		*err = -ENOMEM;
 		return NULL;
@@ -1004,6 +1005,7 @@ void k8s_free(struct k8s *k)
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);
 	free(k);
+	curl_global_cleanup();
 }
 
 void k8s_get_stats(struct k8s *k, struct k8s_stats *st)

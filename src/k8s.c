@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "apisonar/anon.h"
 #include "apisonar/k8s.h"
 #include "apisonar/util.h"
 
@@ -1180,39 +1181,6 @@ static bool (*scalar_check(const char *name))(const char *)
 	return workload_ok;
 }
 
-/* Inserts s into the sorted array, keeping the K8S_DOC_MAX_CONTAINERS
- * smallest. Returns 0, 1 when something was cut, -ENOMEM. */
-static int set_insert(cJSON *arr, const char *s)
-{
-	cJSON *it, *n;
-	int size = cJSON_GetArraySize(arr), i = 0;
-
-	cJSON_ArrayForEach(it, arr) {
-		int c = strcmp(s, it->valuestring);
-
-		if (c == 0)
-			return 0;
-		if (c < 0)
-			break;
-		i++;
-	}
-	if (i >= K8S_DOC_MAX_CONTAINERS)
-		return 1;
-	n = cJSON_CreateString(s);
-	if (!n)
-		return -ENOMEM;
-	/* An index past the end appends (cJSON 1.7.14 and later). */
-	if (!cJSON_InsertItemInArray(arr, i, n)) {
-		cJSON_Delete(n);
-		return -ENOMEM;
-	}
-	if (size + 1 > K8S_DOC_MAX_CONTAINERS) {
-		cJSON_DeleteItemFromArray(arr, size);
-		return 1;
-	}
-	return 0;
-}
-
 /* The whole member, before anything is merged: known members only, each
  * once, names that Kubernetes could have made, a sorted unique set. */
 static int doc_validate(const cJSON *src, const char **why)
@@ -1271,7 +1239,7 @@ static int doc_validate(const cJSON *src, const char **why)
 int k8s_doc_merge(cJSON *dparent, const char *key, const cJSON *src, const char **why)
 {
 	const cJSON *it, *c;
-	cJSON *dst, *dc;
+	cJSON *dst;
 	int cut = 0, rc;
 
 	rc = doc_validate(src, why);
@@ -1290,18 +1258,12 @@ int k8s_doc_merge(cJSON *dparent, const char *key, const cJSON *src, const char 
 				return rc;
 			continue;
 		}
-		dc = cJSON_GetObjectItemCaseSensitive(dst, "containers");
-		if (!dc) {
-			dc = cJSON_AddArrayToObject(dst, "containers");
-			if (!dc)
-				return -ENOMEM;
-		}
-		cJSON_ArrayForEach(c, it) {
-			rc = set_insert(dc, c->valuestring);
-			if (rc < 0)
-				return rc;
-			cut |= rc;
-		}
+		/* The catalog's own sorted-set insert (keeps the cap smallest). */
+		if (!cJSON_GetObjectItemCaseSensitive(dst, "containers") &&
+		    !cJSON_AddArrayToObject(dst, "containers"))
+			return -ENOMEM;
+		cJSON_ArrayForEach(c, it)
+			cut |= doc_set_add(dst, "containers", c->valuestring, K8S_DOC_MAX_CONTAINERS);
 	}
 	return cut;
 }

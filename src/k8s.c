@@ -33,11 +33,13 @@
 
 /* ---- names ------------------------------------------------------------------ */
 
+/* Pod uids and container ids are hex; either case is accepted on input. */
 static bool is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* A non-empty run of hex digits. */
 static bool all_hex(const char *s, size_t n)
 {
 	size_t i;
@@ -119,6 +121,7 @@ static bool uid_take(const char *s, size_t n, char sep, char *out)
 	return true;
 }
 
+/* Segments are not NUL-terminated: substring and suffix tests by length. */
 static bool has_sub(const char *s, size_t n, const char *sub)
 {
 	size_t m = strlen(sub), i;
@@ -129,6 +132,7 @@ static bool has_sub(const char *s, size_t n, const char *sub)
 	return false;
 }
 
+/* See has_sub(). */
 static bool ends_with(const char *s, size_t n, const char *suf)
 {
 	size_t m = strlen(suf);
@@ -210,6 +214,7 @@ static bool parse_path(const char *p, size_t n, struct k8s_cgroup_id *out)
 	return pod;
 }
 
+/* Lines are found by memchr within len: the text need not be a C string. */
 int k8s_parse_cgroup(const char *text, size_t len, struct k8s_cgroup_id *out)
 {
 	int pass;
@@ -266,6 +271,7 @@ struct k8s_table {
 	struct k8s_table_stats st;
 };
 
+/* A pod owns its strings; cleared so a half-built one can be dropped. */
 static void pod_clear(struct k8s_pod *p)
 {
 	size_t i;
@@ -280,6 +286,7 @@ static void pod_clear(struct k8s_pod *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* NULL-safe, like every free here: the refresher swaps tables freely. */
 void k8s_table_free(struct k8s_table *t)
 {
 	size_t i;
@@ -292,6 +299,7 @@ void k8s_table_free(struct k8s_table *t)
 	free(t);
 }
 
+/* What the parse kept and cut, for the refresher's log and the tests. */
 void k8s_table_get_stats(const struct k8s_table *t, struct k8s_table_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -312,6 +320,7 @@ static size_t digit_suffix(const char *s, size_t min)
 	return n - 1 - d;
 }
 
+/* The workload is the name that survives pod churn (header for the rules). */
 void k8s_workload_of(const char *owner_kind, const char *owner_name, const char *template_hash,
 		     const char *pod_name, char *kind, size_t kind_len, char *name, size_t name_len)
 {
@@ -349,6 +358,7 @@ void k8s_workload_of(const char *owner_kind, const char *owner_name, const char 
 	snprintf(name, name_len, "%s", owner_name);
 }
 
+/* A string member or NULL: wrong types are treated as absent. */
 static const char *str_member(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -384,6 +394,7 @@ static int controller_of(const cJSON *meta, const char **kind, const char **name
 static int add_containers(struct k8s_pod *p, const cJSON *list, struct k8s_table_stats *st)
 {
 	const cJSON *c;
+	size_t i;
 
 	if (!cJSON_IsArray(list))
 		return 0;
@@ -409,7 +420,7 @@ static int add_containers(struct k8s_pod *p, const cJSON *list, struct k8s_table
 		k->name = strdup(name);
 		if (!k->name)
 			return -ENOMEM;
-		for (size_t i = 0; i < K8S_CID_LEN; i++)
+		for (i = 0; i < K8S_CID_LEN; i++)
 			k->id[i] = (char)tolower((unsigned char)sep[3 + i]);
 		k->id[K8S_CID_LEN] = '\0';
 		p->n_c++;
@@ -455,11 +466,14 @@ static int pod_from_item(const cJSON *item, struct k8s_pod *p, struct k8s_table_
 	return 0;
 }
 
+/* Pods are kept sorted by uid so lookups are a binary search. */
 static int pod_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct k8s_pod *)a)->uid, ((const struct k8s_pod *)b)->uid);
 }
 
+/* One pass over items into a preallocated array (the cap bounds it), then
+ * sorted; the cJSON document is freed before returning. */
 int k8s_table_parse(const char *json, size_t len, size_t max_pods, struct k8s_table **out)
 {
 	struct k8s_table *t = NULL;
@@ -533,6 +547,7 @@ cleanup:
 	return rc;
 }
 
+/* Views point into t: valid while the caller keeps t (k8s_lookup copies). */
 int k8s_table_find(const struct k8s_table *t, const char *pod_uid, const char *container_id,
 		   struct k8s_view *out)
 {
@@ -602,16 +617,17 @@ struct k8s {
 	atomic_uint_fast64_t pods, pods_cut;
 };
 
+/* Options are checked here too (the tests and the daemon both make one),
+ * and the URL is built once: the node name is a DNS name, so it needs no
+ * escaping. */
 struct k8s *k8s_new(const struct k8s_opts *o, int *err)
 {
 	struct k8s *k = calloc(1, sizeof(*k));
 	size_t n;
 
-	*err = 0;
-	if (!k) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	*err = -ENOMEM;
+	if (!k)
+		goto cleanup;
 	k->o = *o;
 	if (!k->o.refresh_s)
 		k->o.refresh_s = K8S_DEFAULT_REFRESH;
@@ -620,9 +636,8 @@ struct k8s *k8s_new(const struct k8s_opts *o, int *err)
 		k->o.api[--n] = '\0';
 	if (strncmp(k->o.api, "https://", 8) != 0 || !k->o.api[8] ||
 	    !k8s_name_ok(k->o.node_name, K8S_MAX_NAME) || !k->o.token_file[0] || !k->o.ca_file[0]) {
-		free(k);
 		*err = -EINVAL;
-		return NULL;
+		goto cleanup;
 	}
 	/* resourceVersion=0: answered from the API server's watch cache, the
 	 * cheap read every node agent should make. */
@@ -630,15 +645,17 @@ struct k8s *k8s_new(const struct k8s_opts *o, int *err)
 		 "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&resourceVersion=0", k->o.api,
 		 k->o.node_name);
 	k->cache = calloc(K8S_PID_CACHE, sizeof(*k->cache));
-	if (!k->cache || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		free(k->cache);
-		free(k);
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!k->cache || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		goto cleanup;
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
+	*err = 0;
 	return k;
+cleanup:
+	if (k)
+		free(k->cache);
+	free(k);
+	return NULL;
 }
 
 /* Reads a small file into buf (NUL-terminated), without the heap, so a
@@ -700,6 +717,8 @@ static int read_token(const char *path, char *buf, size_t cap)
 	return (int)(len - st);
 }
 
+/* A start-time check, so a wrong path fails where it is set, not 30 s
+ * later in the refresher; the token is wiped at once. */
 int k8s_check_files(const struct k8s *k)
 {
 	char tok[K8S_MAX_TOKEN], ca[64];
@@ -908,6 +927,8 @@ static void log_state(struct k8s *k, enum k8s_state st, long code, size_t pods)
 	}
 }
 
+/* The swap holds the lock only for two pointer moves; the old table is
+ * freed outside it, so a lookup never waits on a free. */
 void k8s_set_table(struct k8s *k, struct k8s_table *t)
 {
 	struct k8s_table *old;
@@ -921,6 +942,8 @@ void k8s_set_table(struct k8s *k, struct k8s_table *t)
 	k8s_table_free(old);
 }
 
+/* One fetch and parse; a new table replaces the old only when both
+ * worked, so a bad answer never empties what lookups see. */
 static void refresh_once(struct k8s *k)
 {
 	struct body b = { 0 };
@@ -958,6 +981,8 @@ static void refresh_once(struct k8s *k)
 	}
 }
 
+/* Fetch, then sleep until the next refresh, a kick or stop: the thread
+ * is the only one that talks to the API server. */
 static void *refresher_main(void *arg)
 {
 	struct k8s *k = arg;
@@ -1000,6 +1025,7 @@ static void *refresher_main(void *arg)
 	return NULL;
 }
 
+/* Separate from k8s_new() so the daemon starts it after privileges drop. */
 int k8s_start(struct k8s *k)
 {
 	if (pthread_create(&k->thread, NULL, refresher_main, k) != 0)
@@ -1008,6 +1034,8 @@ int k8s_start(struct k8s *k)
 	return 0;
 }
 
+/* Stop is seen by the wait (broadcast) and by curl's progress callback,
+ * so the join is quick even in the middle of a request. */
 void k8s_free(struct k8s *k)
 {
 	if (!k)
@@ -1026,6 +1054,8 @@ void k8s_free(struct k8s *k)
 	curl_global_cleanup();
 }
 
+/* Atomics only, so /metrics never takes the lookup lock. NULL-safe (k8s
+ * off: all zero). */
 void k8s_get_stats(struct k8s *k, struct k8s_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -1074,6 +1104,7 @@ static bool pid_ids(struct k8s *k, uint32_t pid, struct k8s_cgroup_id *id)
 	return in_pod;
 }
 
+/* Copies a table string into the exchange, which outlives the table. */
 static int dup_into(char **dst, const char *s)
 {
 	if (!s)
@@ -1082,6 +1113,8 @@ static int dup_into(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* The cgroup read happens outside the table lock; only the binary search
+ * and the copies hold it. */
 int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 {
 	struct k8s_cgroup_id cg;
@@ -1120,12 +1153,15 @@ int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 
 /* ---- the catalog's kubernetes member ------------------------------------------- */
 
+/* Exchanges can be built by hand (tests, files): the identity is checked
+ * again before it names a service. */
 static bool identity_ok(const struct as_identity *id)
 {
 	return id && k8s_name_ok(id->ns, 63) && kind_ok(id->kind) &&
 	       k8s_name_ok(id->workload, K8S_MAX_NAME);
 }
 
+/* The in-cluster DNS form: what the workload's clients call it. */
 int k8s_doc_service_key(const struct as_identity *id, char *out, size_t outlen)
 {
 	int n;
@@ -1136,6 +1172,8 @@ int k8s_doc_service_key(const struct as_identity *id, char *out, size_t outlen)
 	return n > 0 && (size_t)n < outlen ? 0 : -ENOENT;
 }
 
+/* The member an observation carries; the catalog merges it like any
+ * document's (k8s_doc_merge). */
 int k8s_doc_add(cJSON *svc, const struct as_identity *id)
 {
 	cJSON *m, *cs;
@@ -1178,11 +1216,13 @@ static int merge_least(cJSON *dst, const char *name, const cJSON *v, bool (*ok)(
 	return 0;
 }
 
+/* Per-member checks for merge_least(). */
 static bool ns_ok(const char *s)
 {
 	return k8s_name_ok(s, 63);
 }
 
+/* See ns_ok(). */
 static bool workload_ok(const char *s)
 {
 	return k8s_name_ok(s, K8S_MAX_NAME);
@@ -1253,6 +1293,8 @@ static int doc_validate(const cJSON *src, const char **why)
 	return 0;
 }
 
+/* Validation first, over the whole member, so a bad document changes
+ * nothing; then each member merges on its own. */
 int k8s_doc_merge(cJSON *dparent, const char *key, const cJSON *src, const char **why)
 {
 	const cJSON *it, *c;

@@ -581,6 +581,9 @@ static bool env_host_ok(const char *h, const char *port)
 	return true;
 }
 
+/* The defaults come from what Kubernetes puts in every pod's environment
+ * (and the DaemonSet's NODE_NAME), so a sensor in a pod needs no k8s key;
+ * auto must never fail a start outside a cluster. */
 int config_k8s(const struct run_config *c, struct k8s_opts *o, bool *on, char *err,
 	       size_t errlen)
 {

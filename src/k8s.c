@@ -556,6 +556,7 @@ int k8s_table_find(const struct k8s_table *t, const char *pod_uid, const char *c
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
+	memset(&key, 0, sizeof(key));
 	if (!t || !pod_uid || strlen(pod_uid) != K8S_UID_LEN)
 		return -ENOENT;
 	memcpy(key.uid, pod_uid, K8S_UID_LEN + 1);

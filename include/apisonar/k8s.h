@@ -38,7 +38,9 @@
 #define K8S_MAX_CONTAINERS 32      /* containers kept per pod */
 #define K8S_MAX_NAME 253           /* longest namespace, workload or container name */
 #define K8S_MAX_KIND 63            /* longest workload kind */
-#define K8S_MAX_RESPONSE (16u << 20) /* largest pod list read: a node's list is a few MiB, and its cJSON tree several times that */
+/* Largest pod list read: a node's list is a few MiB, its cJSON tree several
+ * times that, and both must fit the DaemonSet's memory limit. */
+#define K8S_MAX_RESPONSE (16u << 20)
 #define K8S_MAX_TOKEN (16u << 10)  /* largest token file read */
 #define K8S_DOC_MAX_CONTAINERS 8   /* container names kept per catalog service */
 #define K8S_STR_MAX 1024

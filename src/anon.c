@@ -17,6 +17,7 @@
 #include "apisonar/util.h"
 #include "apisonar/catalog.h"
 #include "apisonar/detect.h"
+#include "apisonar/k8s.h"
 
 #define ANON_MAX_SEG_LEN 40  /* a longer segment is a value */
 #define ANON_MAX_TEMPLATE 1024
@@ -968,8 +969,19 @@ static int host_clean(const char *h, size_t n)
 	return 1;
 }
 
-/* Service identity: the Host header when it is a host name or address,
- * else the server's address and port. */
+/* A server whose Kubernetes workload is known is that workload, named as
+ * in-cluster DNS names it; a client's identity says nothing about the
+ * server it calls. */
+static int k8s_service_name(const struct as_exchange *x, char *out, size_t outlen)
+{
+	if (x->role != AS_ROLE_SERVER)
+		return -ENOENT;
+	return k8s_doc_service_key(&x->identity, out, outlen);
+}
+
+/* Service identity: the Kubernetes workload of a server when known, else
+ * the Host header when it is a host name or address, else the server's
+ * address and port. */
 static void service_name(const struct as_exchange *x, char *out, size_t outlen)
 {
 	const char *h = as_msg_header(&x->req, "host");
@@ -977,6 +989,8 @@ static void service_name(const struct as_exchange *x, char *out, size_t outlen)
 	uint16_t port;
 	size_t i, n;
 
+	if (k8s_service_name(x, out, outlen) == 0)
+		return;
 	if (h) {
 		n = strlen(h);
 		for (i = 0; i < n && i < ANON_MAX_HOST; i++) {
@@ -1027,7 +1041,7 @@ static int method_ok(const char *m, char *out, size_t outlen)
 int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		 struct anon_counters *cnt, cJSON **obs)
 {
-	char svc_name[ANON_MAX_HOST + 8], method[24], tmpl[ANON_MAX_TEMPLATE];
+	char svc_name[ANON_MAX_HOST + K8S_MAX_NAME + 72], method[24], tmpl[ANON_MAX_TEMPLATE];
 	char key[ANON_MAX_TEMPLATE + 32], ts[32];
 	const char *target, *q, *path;
 	size_t plen, i;
@@ -1062,6 +1076,8 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		goto cleanup;
 	if (x->comm[0] && doc_utf8_ok((const unsigned char *)x->comm, strnlen(x->comm, AS_COMM_LEN)))
 		doc_set_add(svc, "processes", x->comm, 8);
+	if (x->role == AS_ROLE_SERVER && k8s_doc_add(svc, &x->identity) == -ENOMEM)
+		goto cleanup;
 
 	params = cJSON_CreateObject();
 	if (!params)

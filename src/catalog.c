@@ -22,6 +22,7 @@
 #include "apisonar/anon.h"
 #include "apisonar/catalog.h"
 #include "apisonar/detect.h"
+#include "apisonar/k8s.h"
 #include "apisonar/util.h"
 
 #define CAT_DEF_SERVICES 256
@@ -50,6 +51,7 @@ enum spec_kind {
 	S_BUCKETS, /* [[bucket, count], ...] strictly increasing buckets */
 	S_DERIVED, /* number recomputed at output; ignored on merge */
 	S_CONST,   /* string set once, must not change */
+	S_EXTERN,  /* validated and merged by the spec's own function */
 };
 
 enum cap_kind { CAP_FIXED, CAP_SERVICES, CAP_ENDPOINTS, CAP_FIELDS };
@@ -70,6 +72,9 @@ struct spec {
 	int (*valid)(const char *s);    /* S_SET elements, S_MAP keys */
 	int (*check)(const char *key, const cJSON *v); /* S_STRUCT: consistency with its key */
 	int is_node;                    /* S_STRUCT: a schema node (depth counted) */
+	/* S_EXTERN: validates src and, with dparent, merges it into dparent's
+	 * member key; 0, 1 when a cap cut something, or -EINVAL with *why. */
+	int (*merge)(cJSON *dparent, const char *key, const cJSON *src, const char **why);
 };
 
 struct catalog {
@@ -263,9 +268,12 @@ static const struct member ep_members[] = {
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
 
+/* The workload identity of a server (docs/metadata.md, src/k8s.c). */
+static const struct spec sp_kubernetes = { .kind = S_EXTERN, .merge = k8s_doc_merge };
+
 static const struct member svc_members[] = {
 	{ "processes", &sp_processes }, { "learned", &sp_learned }, { "endpoints", &sp_endpoints },
-	{ NULL, NULL },
+	{ "kubernetes", &sp_kubernetes }, { NULL, NULL },
 };
 static const struct spec sp_service = { .kind = S_STRUCT, .members = svc_members };
 static const struct spec sp_services = { .kind = S_MAP, .child = &sp_service, .cap_kind = CAP_SERVICES, .valid = valid_key };
@@ -522,6 +530,23 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 	return 0;
 }
 
+/* A member with a merge of its own: its reason becomes ours, a cut is
+ * counted like a set's. */
+static int merge_extern(cJSON *dparent, const char *key, const cJSON *src, const struct spec *sp,
+			struct mctx *m)
+{
+	const char *why = "bad member";
+	int rc = sp->merge(dparent, key, src, &why);
+
+	if (rc == -EINVAL)
+		return fail(m, why);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		count_cut(m, sp);
+	return 0;
+}
+
 /* One member of a document merged into the member key of dparent (dhint:
  * that member when the caller already found it). */
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
@@ -572,6 +597,8 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		return merge_buckets(dparent, key, src, m);
 	case S_MAP:
 		return merge_map(dparent, key, src, sp, m, depth);
+	case S_EXTERN:
+		return merge_extern(dparent, key, src, sp, m);
 	case S_STRUCT:
 		if (dparent && !d) {
 			d = cJSON_AddObjectToObject(dparent, key);

@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE, T_TLS };
+enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE, T_TLS, T_K8S };
 
 /* Extra checks some keys need beyond their type. */
 enum cfg_check {
@@ -35,6 +35,7 @@ enum cfg_check {
 	K_ENDPOINT, /* https://... */
 	K_ADDR,     /* IPv4 or IPv6 literal */
 	K_NAME,     /* user or sensor id: [A-Za-z0-9._-] */
+	K_DNS,      /* a Kubernetes node name: [a-z0-9.-] */
 };
 
 struct cfg_key {
@@ -130,6 +131,19 @@ static const struct cfg_key keys[] = {
 	  "anonymizing here (default false)" },
 	{ "raw-forward-queue", T_U64, F(raw_forward_queue), 2, 1024, K_NONE, false,
 	  "raw batches held in memory while the satellite is away (default 16)" },
+	{ "k8s", T_K8S, F(k8s), 0, 0, K_NONE, false,
+	  "Kubernetes workload identity: auto, on or off (default auto: on when "
+	  "KUBERNETES_SERVICE_HOST is set)" },
+	{ "k8s-api", T_STR, F(k8s_api), 0, 0, K_ENDPOINT, false,
+	  "API server URL (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)" },
+	{ "k8s-token-file", T_STR, F(k8s_token_file), 0, 0, K_PATH, false,
+	  "service account token, read on every refresh (default " K8S_DEFAULT_TOKEN ")" },
+	{ "k8s-ca-file", T_STR, F(k8s_ca_file), 0, 0, K_PATH, false,
+	  "CA of the API server (default " K8S_DEFAULT_CA ")" },
+	{ "k8s-node-name", T_STR, F(k8s_node_name), 0, 0, K_DNS, false,
+	  "this node's name: only its pods are listed (default $NODE_NAME)" },
+	{ "k8s-refresh", T_U64, F(k8s_refresh), 1, 3600, K_NONE, false,
+	  "seconds between pod list fetches (default 30)" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -159,6 +173,8 @@ void config_default(struct run_config *c)
 	c->max_spool_bytes = SPOOL_DEFAULT_MAX_BYTES;
 	c->max_spool_files = SPOOL_DEFAULT_MAX_FILES;
 	c->upload_timeout = 30;
+	c->k8s = CFG_K8S_AUTO;
+	c->k8s_refresh = K8S_DEFAULT_REFRESH;
 }
 
 /* Finds a key by name, accepting '_' for '-' and any case. */
@@ -244,6 +260,9 @@ static int check_item_(const struct cfg_key *k, const char *v, const char **why)
 	case K_NAME:
 		*why = "want letters, digits, '.', '_' or '-'";
 		return name_ok(v) ? 0 : -EINVAL;
+	case K_DNS:
+		*why = "want a Kubernetes node name (lowercase letters, digits, '.', '-')";
+		return k8s_name_ok(v, K8S_MAX_NAME) ? 0 : -EINVAL;
 	case K_NONE:
 		break;
 	}
@@ -400,6 +419,16 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 		else
 			why = "want on, off or only";
 		break;
+	case T_K8S:
+		if (strcmp(value, "auto") == 0)
+			c->k8s = CFG_K8S_AUTO;
+		else if (strcmp(value, "on") == 0)
+			c->k8s = CFG_K8S_ON;
+		else if (strcmp(value, "off") == 0)
+			c->k8s = CFG_K8S_OFF;
+		else
+			why = "want auto, on or off";
+		break;
 	case T_LIST: {
 		struct cfg_list *l = (struct cfg_list *)(base + k->off);
 
@@ -549,6 +578,83 @@ int config_check(const struct run_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "key 'out-dir': must not be empty");
 		return -EINVAL;
 	}
+	{
+		struct k8s_opts ko;
+		bool on;
+		char why[256];
+
+		if (config_k8s(c, &ko, &on, why, sizeof(why))) {
+			snprintf(err, errlen, "%s", why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The address the in-cluster environment gives: a host name or an IPv4 or
+ * IPv6 address and a port, nothing that could change the URL's shape. */
+static bool env_host_ok(const char *h, const char *port)
+{
+	uint64_t n;
+	size_t i;
+
+	if (!h || !h[0] || strlen(h) > 253 || parse_u64(port, 1, 65535, &n))
+		return false;
+	for (i = 0; h[i]; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != ':')
+			return false;
+	return true;
+}
+
+/* The defaults come from what Kubernetes puts in every pod's environment
+ * (and the DaemonSet's NODE_NAME), so a sensor in a pod needs no k8s key;
+ * auto must never fail a start outside a cluster. */
+int config_k8s(const struct run_config *c, struct k8s_opts *o, bool *on, char *err,
+	       size_t errlen)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *node = getenv("NODE_NAME");
+	bool must = c->k8s == CFG_K8S_ON;
+	const char *miss = NULL;
+
+	memset(o, 0, sizeof(*o));
+	*on = false;
+	err[0] = '\0';
+	if (c->k8s == CFG_K8S_OFF)
+		return 0;
+	if (c->k8s == CFG_K8S_AUTO && !(host && host[0])) {
+		snprintf(err, errlen, "KUBERNETES_SERVICE_HOST is not set");
+		return 0;
+	}
+	if (!port || !port[0])
+		port = "443";
+	if (c->k8s_api[0]) {
+		snprintf(o->api, sizeof(o->api), "%s", c->k8s_api);
+	} else if (env_host_ok(host, port)) {
+		snprintf(o->api, sizeof(o->api), strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
+			 host, port);
+	} else {
+		miss = "key 'k8s-api': not set, and KUBERNETES_SERVICE_HOST/_PORT do not name an "
+		       "address";
+	}
+	snprintf(o->token_file, sizeof(o->token_file), "%s",
+		 c->k8s_token_file[0] ? c->k8s_token_file : K8S_DEFAULT_TOKEN);
+	snprintf(o->ca_file, sizeof(o->ca_file), "%s",
+		 c->k8s_ca_file[0] ? c->k8s_ca_file : K8S_DEFAULT_CA);
+	if (c->k8s_node_name[0])
+		snprintf(o->node_name, sizeof(o->node_name), "%s", c->k8s_node_name);
+	else if (node && k8s_name_ok(node, K8S_MAX_NAME))
+		snprintf(o->node_name, sizeof(o->node_name), "%s", node);
+	else if (!miss)
+		miss = "key 'k8s-node-name': not set, and NODE_NAME is not in the environment (give "
+		       "it from the downward API: fieldRef spec.nodeName)";
+	o->refresh_s = (uint32_t)c->k8s_refresh;
+	if (miss) {
+		snprintf(err, errlen, "%s", miss);
+		return must ? -EINVAL : 0;
+	}
+	*on = true;
 	return 0;
 }
 

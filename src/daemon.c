@@ -24,6 +24,7 @@
 #include "apisonar/batch.h"
 #include "apisonar/catalog.h"
 #include "apisonar/daemon.h"
+#include "apisonar/k8s.h"
 #include "apisonar/metrics.h"
 #include "apisonar/rawfwd.h"
 #include "apisonar/sensor.h"
@@ -96,6 +97,7 @@ struct daemon {
 	struct spool *spool;
 	struct uploader *uploader;
 	struct rawfwd *raw;          /* raw-forward mode: no spool, no uploader */
+	struct k8s *k8s;             /* pod identity; NULL when off */
 	char spool_dir[CFG_STR_MAX + 16];
 	char key_path[CFG_STR_MAX + 16];
 	char audit_path[CFG_STR_MAX + 16];
@@ -338,6 +340,15 @@ static void flush(struct daemon *d, struct cat_state *cs)
 		  (unsigned long long)ws.exchanges, (unsigned long long)ts.endpoints);
 }
 
+/* The Kubernetes identity of the exchange's process, here and not in the
+ * sensor thread: a lookup may read /proc, and the sensor must never wait.
+ * Unknown leaves the identity empty: the service is then named by Host. */
+static void identify(struct daemon *d, struct as_exchange *x)
+{
+	if (d->k8s && k8s_lookup(d->k8s, x->pid, &x->identity) != 0)
+		as_identity_clear(&x->identity);
+}
+
 static void *catalog_main(void *arg)
 {
 	struct daemon *d = arg;
@@ -386,12 +397,15 @@ static void *catalog_main(void *arg)
 		pthread_mutex_unlock(&d->q_mu);
 
 		for (i = 0; i < n; i++) {
+			int rc;
+
 			if (d->raw) {
-				if (rawfwd_add(d->raw, batch[i]))
-					atomic_fetch_add(&d->c.catalog_skipped, 1);
-				else
-					atomic_fetch_add(&d->c.catalog_added, 1);
-			} else if (catalog_add_exchange(cs.window, batch[i]))
+				rc = rawfwd_add(d->raw, batch[i]);
+			} else {
+				identify(d, batch[i]);
+				rc = catalog_add_exchange(cs.window, batch[i]);
+			}
+			if (rc)
 				atomic_fetch_add(&d->c.catalog_skipped, 1);
 			else
 				atomic_fetch_add(&d->c.catalog_added, 1);
@@ -553,6 +567,31 @@ static void render_raw(struct daemon *d, struct metrics_text *t)
 		       "Gzip bytes of raw-forward batches delivered.", "", (double)rs.bytes_sent);
 }
 
+/* Pod identity: whether the pod list is fresh and how often processes
+ * were found in it (all zero when k8s is off). */
+static void render_k8s(struct daemon *d, struct metrics_text *t)
+{
+	struct k8s_stats ks;
+
+	k8s_get_stats(d->k8s, &ks);
+	metrics_sample(t, "apisonar_k8s_refreshes_total", "counter",
+		       "Pod list fetches from the API server.", "result=\"ok\"",
+		       (double)ks.refresh_ok);
+	metrics_sample(t, "apisonar_k8s_refreshes_total", "counter",
+		       "Pod list fetches from the API server.", "result=\"failed\"",
+		       (double)ks.refresh_failed);
+	metrics_sample(t, "apisonar_k8s_pods", "gauge", "Pods of this node in the pod table.", "",
+		       (double)ks.pods);
+	metrics_sample(t, "apisonar_k8s_pods_cut", "gauge",
+		       "Pods of the last list past the table's cap.", "", (double)ks.pods_cut);
+	metrics_sample(t, "apisonar_k8s_lookups_total", "counter",
+		       "Exchanges whose process was looked up.", "result=\"hit\"",
+		       (double)ks.lookup_hit);
+	metrics_sample(t, "apisonar_k8s_lookups_total", "counter",
+		       "Exchanges whose process was looked up.", "result=\"miss\"",
+		       (double)ks.lookup_miss);
+}
+
 static void render(void *ctx, struct metrics_text *t)
 {
 	struct daemon *d = ctx;
@@ -708,6 +747,7 @@ static void render(void *ctx, struct metrics_text *t)
 		       "result=\"ok\"", (double)atomic_load(&d->c.reloads));
 	metrics_sample(t, "apisonar_reloads_total", "counter", "SIGHUP reloads.",
 		       "result=\"error\"", (double)atomic_load(&d->c.reload_errors));
+	render_k8s(d, t);
 }
 
 static int health(void *ctx, char *why, size_t whylen)
@@ -811,6 +851,71 @@ static int setup_raw(struct daemon *d)
 		uo.audit_log = d->audit_path;
 	}
 	return rawfwd_start(&uo, &lim, &d->raw);
+}
+
+/* Pod identity, before privileges drop: the token and CA are read once so
+ * a bad setting fails the start (k8s = on) or turns identity off (auto),
+ * with the reason in the log. */
+static int setup_k8s(struct daemon *d)
+{
+	struct k8s_opts ko;
+	char err[512];
+	bool on;
+	int e;
+
+	if (config_k8s(&d->cfg, &ko, &on, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	if (!on) {
+		if (d->cfg.k8s == CFG_K8S_AUTO && err[0])
+			log_info("k8s: pod identity off (%s)", err);
+		return 0;
+	}
+	d->k8s = k8s_new(&ko, &e);
+	if (!d->k8s) {
+		log_error("k8s: cannot set up pod identity: %s", strerror(-e));
+		return e;
+	}
+	e = k8s_check_files(d->k8s);
+	if (e && d->cfg.k8s == CFG_K8S_AUTO) {
+		log_warn("k8s: pod identity off: the service account files cannot be read (set "
+			 "k8s = off to silence this)");
+		k8s_free(d->k8s);
+		d->k8s = NULL;
+		return 0;
+	}
+	if (e)
+		return e;
+	log_info("k8s: pod identity from %s for node %s, refreshed every %u s", ko.api,
+		 ko.node_name, ko.refresh_s);
+	return 0;
+}
+
+/* After privileges drop, the refresher must still read the token and CA
+ * (it reads them on every fetch so a rotated token works): checked again
+ * here, then the refresher starts. */
+static int start_k8s(struct daemon *d)
+{
+	int e;
+
+	if (!d->k8s)
+		return 0;
+	e = k8s_check_files(d->k8s);
+	if (e) {
+		log_error("k8s: the token and CA files must stay readable after privileges drop "
+			  "(key 'user')%s",
+			  d->cfg.k8s == CFG_K8S_AUTO ? "; pod identity off" : "");
+		if (d->cfg.k8s == CFG_K8S_ON)
+			return e;
+		k8s_free(d->k8s);
+		d->k8s = NULL;
+		return 0;
+	}
+	e = k8s_start(d->k8s);
+	if (e)
+		log_error("k8s: cannot start the pod list refresher: %s", strerror(-e));
+	return e;
 }
 
 static void apply_log(const struct run_config *c)
@@ -928,6 +1033,9 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			own[n_own++] = d->spool_dir;
 	}
 
+	if (setup_k8s(d))
+		goto cleanup;
+
 	sensor_opts_default(&so);
 	if (config_filters(&d->cfg, &so.loader.filters, err, sizeof(err))) {
 		log_error("%s", err);
@@ -957,6 +1065,8 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	}
 	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, d->cfg.tls != AS_TLS_OFF,
 				   own, n_own))
+		goto cleanup;
+	if (start_k8s(d))
 		goto cleanup;
 
 	atomic_store(&d->sensor_beat, now_mono_ns());
@@ -1044,6 +1154,11 @@ cleanup:
 			return rc;
 		}
 	}
+	/* /metrics reads the stages below: it goes first. */
+	metrics_server_stop(ms);
+	ms = NULL;
+	k8s_free(d->k8s); /* the catalog thread, its only other user, has ended */
+	d->k8s = NULL;
 	if (d->raw) {
 		struct rawfwd_stats rs;
 
@@ -1054,7 +1169,6 @@ cleanup:
 			 (unsigned long long)rs.exchanges, (unsigned long long)rs.batches_sealed,
 			 (unsigned long long)rs.delivered);
 	}
-	metrics_server_stop(ms);
 	if (d->sensor) /* never handed to its thread */
 		sensor_free(d->sensor);
 	if (d->spool) {

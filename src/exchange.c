@@ -35,7 +35,21 @@ void as_exchange_free(struct as_exchange *x)
 	free(x->reason);
 	as_msg_clear(&x->req);
 	as_msg_clear(&x->resp);
+	as_identity_clear(&x->identity);
 	free(x);
+}
+
+/* The identity's strings are owned by the exchange, so its free must
+ * release them; the daemon also clears a half-filled identity with it. */
+void as_identity_clear(struct as_identity *id)
+{
+	if (!id)
+		return;
+	free(id->ns);
+	free(id->kind);
+	free(id->workload);
+	free(id->container);
+	memset(id, 0, sizeof(*id));
 }
 
 int as_strset(char **dst, const char *s, size_t len)

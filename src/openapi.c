@@ -349,6 +349,16 @@ static const char *op_field(const char *m)
 	return NULL;
 }
 
+/* The workload a service runs as, for whoever reads the document without
+ * the catalog: an info extension, as OpenAPI allows. */
+static void add_kubernetes(cJSON *info, const cJSON *service)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(service, "kubernetes");
+
+	if (cJSON_IsObject(k))
+		cJSON_AddItemToObject(info, "x-kubernetes", cJSON_Duplicate(k, 1));
+}
+
 cJSON *openapi_from_service(const char *name, const cJSON *service)
 {
 	cJSON *doc = cJSON_CreateObject(), *info, *paths, *comp, *schemes;
@@ -365,6 +375,7 @@ cJSON *openapi_from_service(const char *name, const cJSON *service)
 	cJSON_AddStringToObject(info, "description",
 				"API observed by apisonar: endpoints, parameters and schemas "
 				"learned from traffic, without values.");
+	add_kubernetes(info, service);
 	paths = cJSON_AddObjectToObject(doc, "paths");
 	comp = cJSON_CreateObject();
 	schemes = cJSON_AddObjectToObject(comp, "securitySchemes");

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "apisonar/catalog.h"
+#include "apisonar/k8s.h"
 #include "apisonar/loader.h"
 #include "apisonar/uploader.h"
 
@@ -25,6 +26,9 @@
 #define CFG_ITEM_MAX 256     /* longest list item */
 #define CFG_FILE_MAX (1u << 20) /* largest config file read */
 #define CFG_ENV_PREFIX "APISONAR_"
+
+/* `k8s`: auto turns it on when KUBERNETES_SERVICE_HOST is set. */
+enum cfg_k8s_mode { CFG_K8S_AUTO = 0, CFG_K8S_ON, CFG_K8S_OFF };
 
 /* Where a value came from, for messages and precedence. */
 enum cfg_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE, CFG_SRC_ENV, CFG_SRC_FLAG };
@@ -72,6 +76,13 @@ struct run_config {
 	uint64_t upload_timeout;       /* seconds per request */
 	bool raw_forward;              /* exchanges to the satellite, not metadata */
 	uint64_t raw_forward_queue;    /* raw batches held in memory */
+	/* Kubernetes identity (config_k8s() resolves the defaults) */
+	int k8s;                       /* enum cfg_k8s_mode */
+	char k8s_api[CFG_STR_MAX];     /* "" = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT */
+	char k8s_token_file[CFG_STR_MAX];
+	char k8s_ca_file[CFG_STR_MAX];
+	char k8s_node_name[K8S_MAX_NAME + 1]; /* "" = $NODE_NAME */
+	uint64_t k8s_refresh;          /* seconds between pod list fetches */
 
 	enum cfg_source src[64];       /* per key index: who set it last */
 };
@@ -122,6 +133,14 @@ int config_filters(const struct run_config *c, struct loader_filters *f, char *e
 void config_uploader_opts(const struct run_config *c, struct uploader_opts *o);
 
 void config_catalog_limits(const struct run_config *c, struct catalog_limits *l);
+
+/* Resolves the k8s keys with their defaults from the environment
+ * (KUBERNETES_SERVICE_HOST/_PORT, NODE_NAME). Sets *on and fills o when
+ * identity is to run. With k8s = on, a setting that is missing is an
+ * error naming its key (-EINVAL); with auto, it turns identity off and err
+ * says why (returning 0). */
+int config_k8s(const struct run_config *c, struct k8s_opts *o, bool *on, char *err,
+	       size_t errlen) __attribute__((warn_unused_result));
 
 /* Names (comma separated, into out) of keys whose values differ between a
  * and b and that a reload cannot change; "" when none. */

@@ -59,6 +59,17 @@ struct as_message {
 	bool body_truncated;    /* body_len < body_true_len */
 };
 
+/* Who the observed process is, beyond its pid and name: its Kubernetes
+ * workload (src/k8s.c), filled in by the daemon's catalog thread. Every
+ * member is an owned string, NULL when unknown. Names only, never a pod
+ * name (pods churn; the workload is the identity). */
+struct as_identity {
+	char *ns;        /* namespace */
+	char *kind;      /* workload kind: Deployment, StatefulSet, DaemonSet, CronJob, Pod, ... */
+	char *workload;  /* workload name */
+	char *container; /* container name */
+};
+
 struct as_exchange {
 	uint64_t req_time_ns;  /* wall clock (CLOCK_REALTIME), first request byte */
 	uint64_t resp_time_ns; /* wall clock, first response byte; 0 if none */
@@ -84,10 +95,15 @@ struct as_exchange {
 	struct as_message resp;
 
 	uint32_t flags; /* enum as_xflags */
+
+	struct as_identity identity; /* filled after capture, before the anonymizer */
 };
 
 struct as_exchange *as_exchange_new(void);
 void as_exchange_free(struct as_exchange *x);
+
+/* Frees the strings of an identity and sets them to NULL; NULL-safe. */
+void as_identity_clear(struct as_identity *id);
 
 /* Copies len bytes of s into a new NUL-terminated string in *dst, freeing
  * what was there. Returns 0 or -ENOMEM. */

@@ -140,7 +140,17 @@ def nginx(port, extra="", listen=None, netns=None):
     argv = ["nginx", "-c", conf, "-p", d, "-g", "daemon off;"]
     if netns:
         argv = ["ip", "netns", "exec", netns] + argv
-    p = start(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own process group: killing the master alone would leave the
+    # worker running (reparented to init) after the test.
+    p = start(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def stop_group():
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    at_exit(stop_group)
     if not netns:
         wait_port(port)
     p.www = os.path.join(d, "www")

@@ -62,7 +62,7 @@ struct tls_call {
 	__u32 fd;    /* socket read or written underneath, when have_fd */
 	__u8 have_fd;
 	__u8 dir;    /* AS_DIR_INGRESS for SSL_read, EGRESS for SSL_write */
-	__u8 ex;     /* an _ex form: the return value is 1/0, the count in *outp */
+	__u8 ex;     /* 1: an _ex form (returns 1/0), 2: internal (> 0); count in *outp */
 	__u8 _pad;
 };
 

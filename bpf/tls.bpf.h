@@ -136,7 +136,24 @@ int BPF_KPROBE(as_ssl_write_ex, void *ssl, void *buf, __u64 num, void *written)
 	return tls_enter((__u64)ssl, (__u64)buf, (__u64)written, AS_DIR_EGRESS, 1);
 }
 
-/* The return of any of the four: the plaintext is now in buf. */
+/* int ssl_read_internal(SSL *s, void *buf, size_t num, size_t *readbytes),
+ * what all the above and OpenSSL's SSL BIO call (src/tls_elf.c): > 0 and
+ * *readbytes on success. Probed instead of the four when it can be found. */
+SEC("uprobe")
+int BPF_KPROBE(as_ssl_read_int, void *ssl, void *buf, __u64 num, void *readbytes)
+{
+	return tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, AS_DIR_INGRESS, 2);
+}
+
+/* int ssl_write_internal(SSL *s, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(as_ssl_write_int, void *ssl, void *buf, __u64 num, void *written)
+{
+	return tls_enter((__u64)ssl, (__u64)buf, (__u64)written, AS_DIR_EGRESS, 2);
+}
+
+/* The return of any of the four, or of the internal two: the plaintext
+ * is now in buf. */
 SEC("uretprobe")
 int BPF_KRETPROBE(as_ssl_ret, long rc)
 {
@@ -151,11 +168,13 @@ int BPF_KRETPROBE(as_ssl_ret, long rc)
 		return 0;
 	tc = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
-	/* Both forms return an int: the upper half of the register is junk. */
+	/* All forms return an int: the upper half of the register is junk.
+	 * The _ex forms return 1 on success, the internal ones > 0. */
 	if (tc.ex) {
 		__u64 got = 0;
 
-		if ((int)rc != 1 || bpf_probe_read_user(&got, sizeof(got), (void *)tc.outp))
+		if ((int)rc <= 0 || (tc.ex == 1 && (int)rc != 1) ||
+		    bpf_probe_read_user(&got, sizeof(got), (void *)tc.outp))
 			return 0;
 		n = got;
 	} else {

@@ -66,6 +66,19 @@ struct tls_attach_stats {
 
 struct tls_attach;
 
+/* ---- ELF look-ups (src/tls_elf.c) ---- */
+#include <gelf.h>
+
+/* The address of a defined function symbol (.symtab or .dynsym). Returns
+ * 0 or -ENOENT. */
+int tls_elf_func_vaddr(Elf *e, const char *sym, uint64_t *vaddr);
+
+/* x86-64 OpenSSL 1.1.1/3.x: the file offsets of ssl_read_internal and
+ * ssl_write_internal, found through SSL_read_ex/SSL_write_ex and confirmed
+ * by SSL_read/SSL_write calling them too (tls_elf.c says why). Returns 0,
+ * or a negative errno when they cannot be told for sure. */
+int tls_openssl_internal(const char *path, uint64_t *read_off, uint64_t *write_off);
+
 /* obj: the loaded object holding the programs named in the ops. NULL on
  * -ENOMEM. Nothing is attached until the first scan. */
 struct tls_attach *tls_attach_new(struct bpf_object *obj);

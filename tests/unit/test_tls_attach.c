@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/ssl.h>
+
 #include "../../src/tls_attach.c"
 
 /* The libssl this test binary maps (it links -lssl), from its maps. */
@@ -32,6 +34,60 @@ static int self_libssl(char *out, size_t n)
 	}
 	fclose(f);
 	return found;
+}
+
+/* The file offset of a runtime address in this process, from its maps. */
+static int runtime_to_off(uintptr_t addr, const char *path, uint64_t *off)
+{
+	char line[MAPS_LINE];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, foff;
+
+		if (!strstr(line, path) || sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &foff) != 3)
+			continue;
+		if (addr >= lo && addr < hi) {
+			*off = addr - lo + foff;
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* The internal entry points found in the ELF file are the functions this
+ * process's own SSL_read_ex and SSL_write_ex call, read from memory. */
+static void test_openssl_internal(void **state)
+{
+	const unsigned char *p;
+	char lib[PATH_MAX];
+	uint64_t rd = 0, wr = 0, want;
+	uintptr_t callee;
+	size_t i = 0;
+	int32_t rel;
+
+	(void)state;
+	assert_int_equal(self_libssl(lib, sizeof(lib)), 0);
+	assert_int_equal(tls_openssl_internal(lib, &rd, &wr), 0);
+	assert_true(rd != 0 && wr != 0 && rd != wr);
+	p = (const unsigned char *)(uintptr_t)SSL_read_ex;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		i += 4;
+	if (p[i] == 0x48 && p[i + 1] == 0x83 && p[i + 2] == 0xec)
+		i += 4;
+	assert_true(p[i] == 0xe8 || p[i] == 0xe9);
+	memcpy(&rel, p + i + 1, sizeof(rel));
+	callee = (uintptr_t)(p + i + 5) + (uintptr_t)(intptr_t)rel;
+	assert_int_equal(runtime_to_off(callee, lib, &want), 0);
+	assert_int_equal(rd, want);
+	/* Files that are not OpenSSL, or not ELF, give nothing. */
+	assert_int_equal(tls_openssl_internal("/proc/self/exe", &rd, &wr), -ENOENT);
+	assert_true(tls_openssl_internal("/proc/self/maps", &rd, &wr) < 0);
+	assert_true(tls_openssl_internal("/nonexistent/file", &rd, &wr) < 0);
 }
 
 static void test_match_lib(void **state)
@@ -109,6 +165,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match_lib),
 		cmocka_unit_test(test_elf_defines),
+		cmocka_unit_test(test_openssl_internal),
 		cmocka_unit_test(test_scan_self_one_target),
 		cmocka_unit_test(test_scan_gone_pid),
 	};

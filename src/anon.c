@@ -208,7 +208,7 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			else
 				snprintf(name, sizeof(name), "id");
 			/* Unique within the template: id, id2, id3... */
-			for (k = 2; params && cJSON_GetObjectItemCaseSensitive(params, name) && k < 99;
+			for (k = 2; params && json_get(params, name) && k < 99;
 			     k++) {
 				if (base[0])
 					snprintf(name, sizeof(name), "%sId%d", base, k);
@@ -737,7 +737,7 @@ static void auth_add(cJSON *auth, const char *kind, const char *name)
 		snprintf(key, sizeof(key), "%s:%s", kind, name);
 	else
 		snprintf(key, sizeof(key), "%s", kind);
-	if (!cJSON_GetObjectItemCaseSensitive(auth, key))
+	if (!json_get(auth, key))
 		cJSON_AddNumberToObject(auth, key, 1);
 }
 
@@ -825,7 +825,7 @@ static void param_pair(void *arg, const char *name, size_t nl, const char *val, 
 	if (!child)
 		return;
 	/* A repeated name counts once per exchange. */
-	if (cJSON_GetObjectItemCaseSensitive(child, "n"))
+	if (json_get(child, "n"))
 		return;
 	value_node(child, val, vl);
 	name_class(child, name);
@@ -1192,7 +1192,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		static const char *const locs[] = { "path", "query", "header", "cookie" };
 
 		for (i = 0; i < 4; i++) {
-			cJSON *l = cJSON_GetObjectItemCaseSensitive(params, locs[i]);
+			cJSON *l = json_get(params, locs[i]);
 
 			if (l && !l->child)
 				cJSON_DeleteItemFromObjectCaseSensitive(params, locs[i]);

@@ -179,8 +179,8 @@ static int valid_time(const char *s)
 
 static int endpoint_check(const char *key, const cJSON *v)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "method");
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(v, "path");
+	const cJSON *m = json_get(v, "method");
+	const cJSON *p = json_get(v, "path");
 	size_t ml;
 
 	if (!cJSON_IsString(m) || !cJSON_IsString(p))
@@ -361,7 +361,7 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 			if (guess && strcmp(guess->string, mb->name) == 0)
 				hint = guess;
 			else
-				hint = cJSON_GetObjectItemCaseSensitive(dst, mb->name);
+				hint = json_get(dst, mb->name);
 		}
 		guess = hint ? hint->next : NULL;
 		rc = merge_value(dst, mb->name, hint, it, mb->sp, m, depth);
@@ -388,7 +388,7 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 	}
 	if (!dparent)
 		return 0;
-	if (!cJSON_GetObjectItemCaseSensitive(dparent, key))
+	if (!json_get(dparent, key))
 		cJSON_AddArrayToObject(dparent, key);
 	for (it = src->child; it; it = it->next)
 		if (doc_set_add(dparent, key, it->valuestring, cap))
@@ -415,7 +415,7 @@ static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, stru
 	}
 	if (!dparent)
 		return 0;
-	d = cJSON_GetObjectItemCaseSensitive(dparent, key);
+	d = json_get(dparent, key);
 	if (!d) {
 		d = cJSON_AddArrayToObject(dparent, key);
 		if (!d)
@@ -492,7 +492,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 
 			if (!num_ok(it))
 				return fail(m, "expected a count");
-			if (!cJSON_GetObjectItemCaseSensitive(dmap, it->string)) {
+			if (!json_get(dmap, it->string)) {
 				/* Count maps: use the same keep-smallest rule. */
 				cJSON *tmp = doc_map_get(dmap, it->string, cap, &cut);
 
@@ -527,7 +527,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
 		       const struct spec *sp, struct mctx *m, unsigned depth)
 {
-	cJSON *d = dhint ? dhint : dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
+	cJSON *d = dhint ? dhint : dparent ? json_get(dparent, key) : NULL;
 
 	switch (sp->kind) {
 	case S_COUNT:
@@ -783,8 +783,8 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 	params = doc_obj(doc_obj(moved, "parameters"), "path");
 	snprintf(name, sizeof(name), "%.*s", (int)(strlen(rep) - 2), rep + 1);
 	pnode = doc_obj(params, name);
-	if (pnode && !cJSON_GetObjectItemCaseSensitive(pnode, "n")) {
-		cJSON *cnt = cJSON_GetObjectItemCaseSensitive(moved, "count");
+	if (pnode && !json_get(pnode, "n")) {
+		cJSON *cnt = json_get(moved, "count");
 
 		doc_count_add(pnode, "n", cnt ? cnt->valuedouble : 0);
 		doc_set_add(pnode, "types", "string", 8);
@@ -820,8 +820,8 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
  * endpoints moved. */
 static int apply_learned(struct catalog *c, cJSON *svc)
 {
-	cJSON *learned = cJSON_GetObjectItemCaseSensitive(svc, "learned");
-	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	cJSON *learned = json_get(svc, "learned");
+	cJSON *eps = json_get(svc, "endpoints");
 	cJSON *e, *next;
 	int moved = 0;
 
@@ -839,7 +839,7 @@ static int apply_learned(struct catalog *c, cJSON *svc)
  * learned patterns. Returns how many were learned. */
 static int learn_service(cJSON *svc)
 {
-	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	cJSON *eps = json_get(svc, "endpoints");
 	struct lrow *rows = NULL;
 	size_t nrows = 0, cap, i, j;
 	cJSON *e;
@@ -989,7 +989,7 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 
 	if (!cJSON_IsObject(doc))
 		return fail(m, "expected an object");
-	it = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+	it = json_get(doc, "schema");
 	if (!cJSON_IsString(it) || strcmp(it->valuestring, CATALOG_SCHEMA) != 0)
 		return fail(m, "schema is not " CATALOG_SCHEMA);
 	for (it = doc->child; it; it = it->next) {
@@ -1018,8 +1018,8 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 			for (k = it->child; k; k = k->next)
 				if (strcmp(k->string, "start") != 0 && strcmp(k->string, "end") != 0)
 					return fail(m, "unknown member");
-			a = cJSON_GetObjectItemCaseSensitive(it, "start");
-			b = cJSON_GetObjectItemCaseSensitive(it, "end");
+			a = json_get(it, "start");
+			b = json_get(it, "end");
 			if ((a && (!cJSON_IsString(a) || !valid_rfc3339(a->valuestring))) ||
 			    (b && (!cJSON_IsString(b) || !valid_rfc3339(b->valuestring))))
 				return fail(m, "expected RFC 3339 times");
@@ -1051,7 +1051,7 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	rc = merge_top(c, doc, &m);
 	if (rc)
 		return rc;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services"))
+	cJSON_ArrayForEach(svc, json_get(c->doc, "services"))
 		normalize_service(c, svc);
 	return 0;
 }
@@ -1084,17 +1084,17 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	c->st.exchanges++;
 	/* Re-template the service the exchange landed in when it gained an
 	 * endpoint. */
-	osvc = cJSON_GetObjectItemCaseSensitive(obs, "services");
+	osvc = json_get(obs, "services");
 	if (osvc && osvc->child) {
-		svc = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(c->doc, "services"), osvc->child->string);
+		svc = json_get(
+			json_get(c->doc, "services"), osvc->child->string);
 		if (svc) {
-			cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
-			cJSON *oe = cJSON_GetObjectItemCaseSensitive(osvc->child, "endpoints");
+			cJSON *eps = json_get(svc, "endpoints");
+			cJSON *oe = json_get(osvc->child, "endpoints");
 			cJSON *e = oe && oe->child && eps ?
-					   cJSON_GetObjectItemCaseSensitive(eps, oe->child->string) :
+					   json_get(eps, oe->child->string) :
 					   NULL;
-			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
+			cJSON *n = e ? json_get(e, "count") : NULL;
 
 			/* A new endpoint first meets the learned patterns; learning
 			 * itself (a pass over every endpoint) runs on each new one
@@ -1102,7 +1102,7 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 			 * traffic of ever-new paths stays cheap. Output always
 			 * runs it in full. */
 			if (!e || (n && n->valuedouble == 1)) {
-				cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+				cJSON *l = json_get(svc, "learned");
 
 				c->fresh++;
 				if (e && l && l->child)
@@ -1161,7 +1161,7 @@ static void add_percentiles(cJSON *lat)
 		const char *name;
 		double q;
 	} qs[] = { { "p50_ms", 0.50 }, { "p95_ms", 0.95 }, { "p99_ms", 0.99 } };
-	cJSON *b = cJSON_GetObjectItemCaseSensitive(lat, "buckets"), *it;
+	cJSON *b = json_get(lat, "buckets"), *it;
 	double total = 0;
 	size_t i;
 
@@ -1201,10 +1201,10 @@ cJSON *catalog_to_metadata(const struct catalog *c)
 		return NULL;
 	tmp = *c;
 	tmp.doc = doc;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
 		normalize_service(&tmp, svc);
-		cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(svc, "endpoints")) {
-			cJSON *lat = cJSON_GetObjectItemCaseSensitive(ep, "latency");
+		cJSON_ArrayForEach(ep, json_get(svc, "endpoints")) {
+			cJSON *lat = json_get(ep, "latency");
 
 			if (lat)
 				add_percentiles(lat);
@@ -1221,9 +1221,9 @@ static void count_fields(const cJSON *o, uint64_t *fields, uint64_t *sens)
 
 	if (!cJSON_IsObject(o))
 		return;
-	if (cJSON_GetObjectItemCaseSensitive(o, "types") && cJSON_GetObjectItemCaseSensitive(o, "n")) {
+	if (json_get(o, "types") && json_get(o, "n")) {
 		(*fields)++;
-		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "sensitive")) > 0)
+		if (cJSON_GetArraySize(json_get(o, "sensitive")) > 0)
 			(*sens)++;
 	}
 	for (it = o->child; it; it = it->next)
@@ -1244,11 +1244,11 @@ void catalog_get_stats(const struct catalog *c, struct catalog_stats *out)
 	out->endpoints = 0;
 	out->fields = 0;
 	out->sensitive_fields = 0;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(c->doc, "services")) {
 		out->services++;
 		out->endpoints += (uint64_t)cJSON_GetArraySize(
-			cJSON_GetObjectItemCaseSensitive(svc, "endpoints"));
-		count_fields(cJSON_GetObjectItemCaseSensitive(svc, "endpoints"), &out->fields,
+			json_get(svc, "endpoints"));
+		count_fields(json_get(svc, "endpoints"), &out->fields,
 			     &out->sensitive_fields);
 	}
 }
@@ -1309,7 +1309,7 @@ int catalog_write_dir(const struct catalog *c, const char *dir)
 	rc = write_json(path, doc);
 	if (rc)
 		goto cleanup;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
 		cJSON *api = openapi_from_service(svc->string, svc);
 
 		if (!api) {

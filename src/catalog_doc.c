@@ -11,11 +11,12 @@
 #include <time.h>
 
 #include "apisonar/anon.h"
+#include "apisonar/util.h"
 
 /* Counts live as JSON numbers; integers up to 2^53 stay exact. */
 void doc_count_add(cJSON *obj, const char *name, double v)
 {
-	cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *n = json_get(obj, name);
 
 	if (n && cJSON_IsNumber(n)) {
 		cJSON_SetNumberValue(n, n->valuedouble + v);
@@ -28,7 +29,7 @@ void doc_count_add(cJSON *obj, const char *name, double v)
  * always a constant of ours (kept by reference); s is copied unless ref. */
 static int set_add(cJSON *obj, const char *name, const char *s, size_t cap, int ref)
 {
-	cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *arr = json_get(obj, name);
 	cJSON *it, *prev = NULL, *ns;
 	size_t n = 0;
 	int cmp;
@@ -92,7 +93,7 @@ int doc_set_add_static(cJSON *obj, const char *name, const char *s, size_t cap)
  * freed once per exchange. */
 cJSON *doc_objk(cJSON *obj, const char *name)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *o = json_get(obj, name);
 
 	if (o)
 		return o;
@@ -104,7 +105,7 @@ cJSON *doc_objk(cJSON *obj, const char *name)
 
 void doc_countk(cJSON *obj, const char *name, double v)
 {
-	cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *n = json_get(obj, name);
 
 	if (n && cJSON_IsNumber(n)) {
 		cJSON_SetNumberValue(n, n->valuedouble + v);
@@ -117,7 +118,7 @@ void doc_countk(cJSON *obj, const char *name, double v)
 
 cJSON *doc_obj(cJSON *obj, const char *name)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *o = json_get(obj, name);
 
 	if (o)
 		return o;

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "apisonar/util.h"
 
 static enum log_level g_level = LOG_INFO;
@@ -352,4 +354,18 @@ int time_parse_rfc3339(const char *s, uint64_t *ns)
 		return -ERANGE;
 	*ns = secs * 1000000000u + frac;
 	return 0;
+}
+
+/* Same stopping rule as cJSON's own lookup (a member without a name ends
+ * the walk), so every caller gets the answer it got before. */
+struct cJSON *json_get(const struct cJSON *obj, const char *key)
+{
+	const cJSON *it;
+
+	if (!obj || !key)
+		return NULL;
+	for (it = obj->child; it && it->string; it = it->next)
+		if (it->string[0] == key[0] && strcmp(it->string, key) == 0)
+			return (cJSON *)it;
+	return NULL;
 }

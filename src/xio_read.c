@@ -167,7 +167,7 @@ static int sniff(struct xio_reader *r)
  * *out untouched), REC_MALFORMED on a wrong type or value. */
 static int get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	double d;
 
 	if (!v || cJSON_IsNull(v))
@@ -184,7 +184,7 @@ static int get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out
 /* An optional string; NULL in *out when absent. */
 static int get_str(const cJSON *o, const char *key, const char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 
 	*out = NULL;
 	if (!v || cJSON_IsNull(v))
@@ -197,7 +197,7 @@ static int get_str(const cJSON *o, const char *key, const char **out)
 
 static int get_bool(const cJSON *o, const char *key, bool *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 
 	if (!v || cJSON_IsNull(v))
 		return 0;
@@ -211,7 +211,7 @@ static int get_bool(const cJSON *o, const char *key, bool *out)
  * values (HAR's -1, "not known") count as absent. */
 static int get_ms(const cJSON *o, const char *key, uint64_t *ns)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	double d;
 
 	if (!v || cJSON_IsNull(v))
@@ -240,7 +240,7 @@ static int get_bytes(const cJSON *v, unsigned char **out, size_t *len)
 	}
 	if (!cJSON_IsObject(v))
 		return REC_MALFORMED;
-	b = cJSON_GetObjectItemCaseSensitive(v, "base64");
+	b = json_get(v, "base64");
 	if (!cJSON_IsString(b) || !b->valuestring)
 		return REC_MALFORMED;
 	err = xio_base64_decode(b->valuestring, strlen(b->valuestring), out, len);
@@ -298,7 +298,7 @@ static int get_role(const cJSON *o, enum as_role *role)
 /* {addr, port} into a fixed address buffer and a port. */
 static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *port)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	unsigned char *b = NULL;
 	uint64_t p = 0;
 	size_t len = 0;
@@ -312,7 +312,7 @@ static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *p
 	if (err)
 		return err;
 	*port = (uint16_t)p;
-	v = cJSON_GetObjectItemCaseSensitive(v, "addr");
+	v = json_get(v, "addr");
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	err = get_bytes(v, &b, &len);
@@ -325,7 +325,7 @@ static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *p
 
 static int get_comm(const cJSON *o, char *comm)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "comm");
+	const cJSON *v = json_get(o, "comm");
 	unsigned char *b = NULL;
 	size_t len = 0;
 	int err;
@@ -345,7 +345,7 @@ static int get_comm(const cJSON *o, char *comm)
 
 static int get_flags(const cJSON *o, uint32_t *flags)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "flags"), *it;
+	const cJSON *a = json_get(o, "flags"), *it;
 
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -425,7 +425,7 @@ static int set_true_len(struct as_message *m, uint64_t size, bool truncated)
 
 static int jsonl_headers(const cJSON *o, struct as_message *m)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "headers"), *it;
+	const cJSON *a = json_get(o, "headers"), *it;
 	int err = 0;
 
 	if (!a || cJSON_IsNull(a))
@@ -459,7 +459,7 @@ static int jsonl_headers(const cJSON *o, struct as_message *m)
 
 static int jsonl_message(const cJSON *o, struct as_message *m)
 {
-	const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body");
+	const cJSON *body = json_get(o, "body");
 	uint64_t size = UINT64_MAX;
 	bool truncated = false;
 	const char *enc;
@@ -507,7 +507,7 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 
 	if (!cJSON_IsObject(o))
 		return REC_MALFORMED;
-	req = cJSON_GetObjectItemCaseSensitive(o, "request");
+	req = json_get(o, "request");
 	if (!req || cJSON_IsNull(req))
 		return REC_NO_REQUEST;
 	if (!cJSON_IsObject(req))
@@ -534,11 +534,11 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		return err;
 	x->pid = (uint32_t)pid;
 
-	if (!cJSON_HasObjectItem(req, "method") || !cJSON_HasObjectItem(req, "target"))
+	if (!json_get(req, "method") || !json_get(req, "target"))
 		return REC_MALFORMED;
-	err = get_cstr(cJSON_GetObjectItemCaseSensitive(req, "method"), &x->method);
+	err = get_cstr(json_get(req, "method"), &x->method);
 	if (!err)
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(req, "target"), &x->target);
+		err = get_cstr(json_get(req, "target"), &x->target);
 	if (!err)
 		err = get_version(req, "version", &x->req_version, true);
 	if (!err)
@@ -548,7 +548,7 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 	if (!x->method[0])
 		return REC_MALFORMED;
 
-	resp = cJSON_GetObjectItemCaseSensitive(o, "response");
+	resp = json_get(o, "response");
 	if (!resp || cJSON_IsNull(resp))
 		return 0;
 	if (!cJSON_IsObject(resp))
@@ -558,9 +558,9 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		err = REC_MALFORMED;
 	if (!err)
 		err = get_time(resp, "time", &x->resp_time_ns);
-	if (!err && cJSON_HasObjectItem(resp, "reason") &&
-	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(resp, "reason")))
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(resp, "reason"), &x->reason);
+	if (!err && json_get(resp, "reason") &&
+	    !cJSON_IsNull(json_get(resp, "reason")))
+		err = get_cstr(json_get(resp, "reason"), &x->reason);
 	if (!err)
 		err = get_version(resp, "version", &x->resp_version, true);
 	if (!err)
@@ -760,8 +760,8 @@ static int har_load(struct xio_reader *r)
 		err = fail(r, -EINVAL, "HAR input is not valid JSON (error at byte %zu)", at);
 		goto cleanup;
 	}
-	log = cJSON_GetObjectItemCaseSensitive(doc, "log");
-	entries = cJSON_IsObject(log) ? cJSON_GetObjectItemCaseSensitive(log, "entries") : NULL;
+	log = json_get(doc, "log");
+	entries = cJSON_IsObject(log) ? json_get(log, "entries") : NULL;
 	if (!cJSON_IsArray(entries)) {
 		err = fail(r, -EINVAL, "not a HAR document: no log.entries array");
 		goto cleanup;
@@ -776,7 +776,7 @@ cleanup:
 /* HAR [{name, value}] into headers. */
 static int har_headers(const cJSON *o, struct as_message *m)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "headers"), *it;
+	const cJSON *a = json_get(o, "headers"), *it;
 
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -840,7 +840,7 @@ static int har_body(const cJSON *o, struct as_message *m, const cJSON *size_from
 		set_body(m, b, len);
 	}
 	/* Browsers write -1 or leave sizes out when they do not know. */
-	sz = cJSON_GetObjectItemCaseSensitive(size_from, size_key);
+	sz = json_get(size_from, size_key);
 	if (cJSON_IsNumber(sz) && isfinite(sz->valuedouble) && sz->valuedouble >= 0 &&
 	    sz->valuedouble <= (double)((uint64_t)1 << 53) &&
 	    (uint64_t)sz->valuedouble >= m->body_len)
@@ -938,8 +938,8 @@ static int har_ext(const cJSON *ext, struct as_exchange *x)
 		err = get_flags(ext, &x->flags);
 	if (!err)
 		err = get_time(ext, "response_time", &x->resp_time_ns);
-	if (!err && cJSON_HasObjectItem(ext, "target"))
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(ext, "target"), &x->target);
+	if (!err && json_get(ext, "target"))
+		err = get_cstr(json_get(ext, "target"), &x->target);
 	x->pid = (uint32_t)pid;
 	return err;
 }
@@ -948,7 +948,7 @@ static int har_ext(const cJSON *ext, struct as_exchange *x)
  * brackets) and the url's port. */
 static void har_foreign_addr(const cJSON *e, struct as_exchange *x, uint16_t port)
 {
-	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(e, "serverIPAddress");
+	const cJSON *ip = json_get(e, "serverIPAddress");
 	const char *s;
 	size_t len;
 
@@ -978,7 +978,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 
 	if (!cJSON_IsObject(e))
 		return REC_MALFORMED;
-	req = cJSON_GetObjectItemCaseSensitive(e, "request");
+	req = json_get(e, "request");
 	if (!req || cJSON_IsNull(req))
 		return REC_NO_REQUEST;
 	if (!cJSON_IsObject(req))
@@ -1002,12 +1002,12 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	if (!err)
 		err = har_headers(req, &x->req);
 	if (!err)
-		err = har_body(cJSON_GetObjectItemCaseSensitive(req, "postData"), &x->req, req,
+		err = har_body(json_get(req, "postData"), &x->req, req,
 			       "bodySize");
 	if (err)
 		return err;
 
-	timings = cJSON_GetObjectItemCaseSensitive(e, "timings");
+	timings = json_get(e, "timings");
 	if (timings && !cJSON_IsObject(timings))
 		return REC_MALFORMED;
 	err = get_ms(timings, "wait", &wait);
@@ -1017,7 +1017,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 		return err;
 	x->latency_ns = wait;
 
-	resp = cJSON_GetObjectItemCaseSensitive(e, "response");
+	resp = json_get(e, "response");
 	if (resp && !cJSON_IsNull(resp)) {
 		const char *reason;
 
@@ -1025,7 +1025,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 			return REC_MALFORMED;
 		/* Browsers write 0 (or -1) for a request that got no answer. */
 		{
-			const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "status");
+			const cJSON *st = json_get(resp, "status");
 
 			if (cJSON_IsNumber(st) && st->valuedouble < 0)
 				status = 0;
@@ -1044,7 +1044,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 			if (!err)
 				err = har_headers(resp, &x->resp);
 			if (!err) {
-				const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "content");
+				const cJSON *c = json_get(resp, "content");
 
 				err = har_body(c, &x->resp, c, "size");
 			}
@@ -1053,7 +1053,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 		}
 	}
 
-	ext = cJSON_GetObjectItemCaseSensitive(e, "_apisonar");
+	ext = json_get(e, "_apisonar");
 	if (ext && !cJSON_IsNull(ext)) {
 		err = har_ext(ext, x);
 		/* No response, no response time (as in a JSONL record). */

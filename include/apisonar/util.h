@@ -54,6 +54,14 @@ void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t si
  * into wall-clock ns. Returns 0, -EINVAL, or -ERANGE (before 1970). */
 int time_parse_rfc3339(const char *s, uint64_t *ns) __attribute__((warn_unused_result));
 
+struct cJSON;
+
+/* The first member key of a cJSON object, or NULL: what
+ * cJSON_GetObjectItemCaseSensitive answers, but a first-byte test skips
+ * most strcmp calls (lookups are a hot path of the anonymizer and the
+ * readers, and member names rarely share a first byte). */
+struct cJSON *json_get(const struct cJSON *obj, const char *key);
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

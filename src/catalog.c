@@ -1061,13 +1061,18 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	struct anon_limits al;
 	struct mctx m = { 0 };
 	cJSON *obs = NULL, *svc, *osvc;
-	int rc;
+	int rc, armed;
 
 	if (!c || !x)
 		return -EINVAL;
 	al.max_fields = c->lim.max_fields;
 	al.max_depth = c->lim.max_depth;
+	/* The observation (and the bodies parsed for it) dies in this call:
+	 * built in the cJSON arena; the merge below runs unarmed, since what
+	 * it adds to the catalog must outlive the call. */
+	armed = json_arena_arm(1);
 	rc = anon_observe(x, &al, &c->ac, &obs);
+	json_arena_arm(armed);
 	if (rc) {
 		c->st.skipped++;
 		return rc;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,4 +369,112 @@ struct cJSON *json_get(const struct cJSON *obj, const char *key)
 		if (it->string[0] == key[0] && strcmp(it->string, key) == 0)
 			return (cJSON *)it;
 	return NULL;
+}
+
+/* One arena per thread: no lock, and a tree never outlives the call that
+ * built it, so it is always freed on the thread that took the memory. */
+struct json_arena {
+	unsigned char *base; /* JSON_ARENA_CAP bytes, made on first use */
+	size_t used;	     /* bytes handed out since the last start over */
+	size_t live;	     /* allocations not freed yet */
+	int armed;
+};
+
+static __thread struct json_arena json_arena;
+static pthread_once_t json_hooks_once = PTHREAD_ONCE_INIT;
+static pthread_key_t json_arena_key; /* frees a thread's block at its exit */
+
+#define JSON_ARENA_ALIGN 16
+
+/* Under AddressSanitizer (tests, fuzzing) the arena keeps ASan's view:
+ * memory not handed out is poisoned, each allocation is followed by a
+ * poisoned gap, and a start over poisons everything again. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JSON_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JSON_ARENA_ASAN 1
+#endif
+#endif
+#ifdef JSON_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define JSON_ARENA_GAP 16
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define JSON_ARENA_GAP 0
+#endif
+
+/* Unarmed, or full: plain malloc, so any thread may free what it gets. */
+static void *json_arena_malloc(size_t n)
+{
+	struct json_arena *a = &json_arena;
+	size_t need = (n + JSON_ARENA_GAP + JSON_ARENA_ALIGN - 1) & ~(size_t)(JSON_ARENA_ALIGN - 1);
+	void *p;
+
+	if (!a->armed || !a->base || need < n || need > JSON_ARENA_CAP - a->used)
+		return malloc(n);
+	p = a->base + a->used;
+	a->used += need;
+	a->live++;
+	ASAN_UNPOISON_MEMORY_REGION(p, n);
+	return p;
+}
+
+/* Arena memory is given back all at once, when its last allocation goes;
+ * anything else was malloc'ed. */
+static void json_arena_free(void *p)
+{
+	struct json_arena *a = &json_arena;
+
+	if (a->base && (unsigned char *)p >= a->base && (unsigned char *)p < a->base + JSON_ARENA_CAP) {
+		if (a->live && --a->live == 0) {
+			ASAN_POISON_MEMORY_REGION(a->base, a->used);
+			a->used = 0;
+		}
+		return;
+	}
+	free(p);
+}
+
+/* A block still holding live trees is left alone: they may yet be freed
+ * (by then as plain pointers that are no longer recognised), which is a
+ * bug of the caller, but a leak is safer than freeing under them. */
+static void json_arena_exit(void *base)
+{
+	if (!json_arena.live) {
+		ASAN_UNPOISON_MEMORY_REGION(base, JSON_ARENA_CAP);
+		free(base);
+	}
+}
+
+/* Both hooks behave as malloc and free on a thread that never armed, so
+ * installing them while other threads use cJSON changes nothing there. */
+static void json_hooks_install(void)
+{
+	cJSON_Hooks h = { .malloc_fn = json_arena_malloc, .free_fn = json_arena_free };
+
+	if (pthread_key_create(&json_arena_key, json_arena_exit) == 0)
+		cJSON_InitHooks(&h);
+}
+
+/* The arena block is made on the first arm and kept for the thread's
+ * life: one block per thread that anonymizes, at most JSON_ARENA_CAP. */
+int json_arena_arm(int on)
+{
+	struct json_arena *a = &json_arena;
+	int prev = a->armed;
+
+	pthread_once(&json_hooks_once, json_hooks_install);
+	if (on && !a->base) {
+		a->base = malloc(JSON_ARENA_CAP);
+		if (a->base && pthread_setspecific(json_arena_key, a->base)) {
+			free(a->base);
+			a->base = NULL;
+		}
+		if (a->base)
+			ASAN_POISON_MEMORY_REGION(a->base, JSON_ARENA_CAP);
+	}
+	a->armed = on;
+	return prev;
 }

@@ -676,7 +676,7 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 {
 	for (;;) {
 		cJSON *o;
-		int rc;
+		int rc, armed;
 
 		rc = next_line(r);
 		if (rc <= 0)
@@ -687,15 +687,20 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 		}
 		if (blank(r->line, r->line_len))
 			continue;
-		/* The NUL test keeps cJSON from stopping early at one. */
+		/* The NUL test keeps cJSON from stopping early at one. The
+		 * record's tree lives only until take_record deletes it: it
+		 * comes from the thread's cJSON arena, not from malloc. */
+		armed = json_arena_arm(1);
 		o = memchr(r->line, 0, r->line_len)
 			? NULL
 			: cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
 		if (!o) {
+			json_arena_arm(armed);
 			r->st.skipped_malformed++;
 			continue;
 		}
 		rc = take_record(r, o, jsonl_record, out);
+		json_arena_arm(armed);
 		if (rc != 0)
 			return rc;
 	}

@@ -62,6 +62,17 @@ struct cJSON;
  * readers, and member names rarely share a first byte). */
 struct cJSON *json_get(const struct cJSON *obj, const char *key);
 
+/* Short-lived cJSON trees (one JSONL record, one observation) cost a
+ * malloc and a free per node. While armed on a thread, cJSON allocations
+ * of that thread come from a bump arena of JSON_ARENA_CAP bytes (then from
+ * malloc again when it is full); a free of arena memory only counts, and
+ * the arena starts over once everything taken from it was freed. Arm only
+ * around code whose cJSON memory is freed with cJSON_Delete on the same
+ * thread and never handed to free(): parsing and building, not printing.
+ * json_arena_arm returns the previous state for json_arena_arm to restore. */
+#define JSON_ARENA_CAP (1u << 20)
+int json_arena_arm(int on);
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "apisonar/exchange.h"
 #include "apisonar/util.h"
 
@@ -81,6 +83,74 @@ static void test_atomic_write_and_read(void **state)
 	assert_int_equal(read_file_all("/proc/self/apisonar-no-such-file", 2, &buf, &len), -ENOENT);
 }
 
+/* json_get answers what cJSON's own lookup answers, duplicates included. */
+static void test_json_get(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"body\":1,\"body_size\":2,\"b\":3,\"body\":4}");
+	cJSON *a = cJSON_Parse("[1,2]");
+
+	(void)state;
+	assert_non_null(o);
+	assert_ptr_equal(json_get(o, "body"), cJSON_GetObjectItemCaseSensitive(o, "body"));
+	assert_int_equal(json_get(o, "body")->valueint, 1);
+	assert_int_equal(json_get(o, "body_size")->valueint, 2);
+	assert_int_equal(json_get(o, "b")->valueint, 3);
+	assert_null(json_get(o, "Body"));
+	assert_null(json_get(o, ""));
+	assert_null(json_get(o, NULL));
+	assert_null(json_get(NULL, "body"));
+	assert_null(json_get(a, "body"));
+	cJSON_Delete(a);
+	cJSON_Delete(o);
+}
+
+/* Armed, trees come from the arena and its memory is reused once every
+ * tree is gone; trees made before arming, and trees too big for the
+ * arena, are ordinary malloc memory and free as such. */
+static void test_json_arena(void **state)
+{
+	cJSON *before, *t1, *t2, *t3, *big;
+	char *s;
+	int prev;
+
+	(void)state;
+	before = cJSON_Parse("{\"a\":[1,2,3]}");
+	prev = json_arena_arm(1);
+	assert_int_equal(prev, 0);
+	t1 = cJSON_Parse("{\"x\":\"y\"}");
+	assert_non_null(t1);
+	t2 = cJSON_Parse("[true]");
+	cJSON_Delete(t1);
+	t3 = cJSON_Parse("{\"x\":\"y\"}");
+	/* t2 still lives: t3 cannot take t1's place. */
+	assert_ptr_not_equal(t3, t1);
+	cJSON_Delete(t2);
+	cJSON_Delete(t3);
+	t2 = cJSON_Parse("{\"x\":\"y\"}");
+	assert_ptr_equal(t2, t1); /* all freed: the arena started over */
+	cJSON_Delete(before);     /* malloc memory freed while armed */
+	s = malloc(JSON_ARENA_CAP + 16);
+	assert_non_null(s);
+	memset(s, 'a', JSON_ARENA_CAP + 15);
+	s[0] = '"';
+	s[JSON_ARENA_CAP + 14] = '"';
+	s[JSON_ARENA_CAP + 15] = '\0';
+	big = cJSON_Parse(s); /* its string does not fit: malloc */
+	assert_non_null(big);
+	assert_int_equal(strlen(big->valuestring), JSON_ARENA_CAP + 13);
+	assert_int_equal(json_arena_arm(prev), 1);
+	cJSON_Delete(big); /* unarmed: both kinds still free right */
+	cJSON_Delete(t2);
+	t1 = cJSON_CreateObject(); /* unarmed: malloc, printable and free()able */
+	assert_non_null(t1);
+	s[0] = '\0';
+	free(s);
+	s = cJSON_PrintUnformatted(t1);
+	assert_string_equal(s, "{}");
+	free(s);
+	cJSON_Delete(t1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -88,6 +158,8 @@ int main(void)
 		cmocka_unit_test(test_body_cap_keeps_true_length),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_atomic_write_and_read),
+		cmocka_unit_test(test_json_get),
+		cmocka_unit_test(test_json_arena),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

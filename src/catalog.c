@@ -317,6 +317,20 @@ static int num_ok(const cJSON *v)
 	return d >= 0 && d <= CAT_MAX_COUNT && (double)(long long)d == d;
 }
 
+/* Adds item to obj under key, a name with static storage (a member name of
+ * the spec tables, or a literal): kept by reference, not copied, which also
+ * lets merge_struct find it again by pointer. NULL when item is NULL. */
+static cJSON *add_static(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return NULL;
+	if (!cJSON_AddItemToObjectCS(obj, key, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
 		       const struct spec *sp, struct mctx *m, unsigned depth);
 
@@ -355,10 +369,12 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 			continue;
 		m->where = mb->name;
 		/* Members usually come in the order the catalog stored them:
-		 * try the one after the last match before scanning. */
+		 * try the one after the last match before scanning. The
+		 * catalog names its members with the table's own strings
+		 * (merge_value), so the test is mostly a pointer compare. */
 		hint = NULL;
 		if (dst) {
-			if (guess && strcmp(guess->string, mb->name) == 0)
+			if (guess && (guess->string == mb->name || strcmp(guess->string, mb->name) == 0))
 				hint = guess;
 			else
 				hint = json_get(dst, mb->name);
@@ -389,7 +405,7 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 	if (!dparent)
 		return 0;
 	if (!json_get(dparent, key))
-		cJSON_AddArrayToObject(dparent, key);
+		add_static(dparent, key, cJSON_CreateArray());
 	for (it = src->child; it; it = it->next)
 		if (doc_set_add(dparent, key, it->valuestring, cap))
 			count_cut(m, sp);
@@ -417,7 +433,7 @@ static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, stru
 		return 0;
 	d = json_get(dparent, key);
 	if (!d) {
-		d = cJSON_AddArrayToObject(dparent, key);
+		d = add_static(dparent, key, cJSON_CreateArray());
 		if (!d)
 			return -ENOMEM;
 	}
@@ -475,7 +491,9 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 				return fail(m, "duplicate key");
 	}
 	if (dparent) {
-		dmap = doc_obj(dparent, key);
+		dmap = json_get(dparent, key);
+		if (!dmap)
+			dmap = add_static(dparent, key, cJSON_CreateObject());
 		if (!dmap)
 			return -ENOMEM;
 	}
@@ -523,7 +541,9 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 }
 
 /* One member of a document merged into the member key of dparent (dhint:
- * that member when the caller already found it). */
+ * that member when the caller already found it). A member it creates is
+ * named by key itself, so key must have static storage whenever the member
+ * may be missing (callers with a transient key pass it in dhint). */
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
 		       const struct spec *sp, struct mctx *m, unsigned depth)
 {
@@ -538,7 +558,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		if (!dparent)
 			return 0;
 		if (!d)
-			cJSON_AddNumberToObject(dparent, key, src->valuedouble);
+			add_static(dparent, key, cJSON_CreateNumber(src->valuedouble));
 		else if (sp->kind == S_COUNT)
 			cJSON_SetNumberValue(d, d->valuedouble + src->valuedouble);
 		else if ((sp->kind == S_MIN) == (src->valuedouble < d->valuedouble))
@@ -550,11 +570,19 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 			return fail(m, "expected an RFC 3339 UTC time with milliseconds");
 		if (!dparent)
 			return 0;
-		if (!d)
-			cJSON_AddStringToObject(dparent, key, src->valuestring);
-		else if ((sp->kind == S_TMIN) == (strcmp(src->valuestring, d->valuestring) < 0))
-			cJSON_ReplaceItemInObjectCaseSensitive(dparent, key,
-							       cJSON_CreateString(src->valuestring));
+		if (!d) {
+			add_static(dparent, key, cJSON_CreateString(src->valuestring));
+		} else if ((sp->kind == S_TMIN) == (strcmp(src->valuestring, d->valuestring) < 0)) {
+			/* Valid times have one width: overwrite in place. */
+			size_t l = strlen(src->valuestring);
+
+			if (cJSON_IsString(d) && !(d->type & cJSON_IsReference) &&
+			    strlen(d->valuestring) == l)
+				memcpy(d->valuestring, src->valuestring, l + 1);
+			else
+				cJSON_ReplaceItemInObjectCaseSensitive(
+					dparent, key, cJSON_CreateString(src->valuestring));
+		}
 		return 0;
 	case S_DERIVED:
 		if (!cJSON_IsNumber(src))
@@ -564,7 +592,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		if (!cJSON_IsString(src))
 			return fail(m, "expected a string");
 		if (dparent && !d)
-			cJSON_AddStringToObject(dparent, key, src->valuestring);
+			add_static(dparent, key, cJSON_CreateString(src->valuestring));
 		return 0;
 	case S_SET:
 		return merge_set(dparent, key, src, sp, m);
@@ -574,7 +602,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		return merge_map(dparent, key, src, sp, m, depth);
 	case S_STRUCT:
 		if (dparent && !d) {
-			d = cJSON_AddObjectToObject(dparent, key);
+			d = add_static(dparent, key, cJSON_CreateObject());
 			if (!d)
 				return -ENOMEM;
 		}
@@ -790,7 +818,10 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 		doc_set_add(pnode, "types", "string", 8);
 		doc_set_add(pnode, "formats", "text", 32);
 	}
-	rc = merge_value(eps, key, NULL, moved, &sp_endpoint, &m, 0);
+	/* key is on the stack: make the endpoint here, merge_value only
+	 * fills it. */
+	pnode = doc_obj(eps, key);
+	rc = pnode ? merge_value(eps, key, pnode, moved, &sp_endpoint, &m, 0) : -ENOMEM;
 	cJSON_Delete(moved);
 	return rc;
 }

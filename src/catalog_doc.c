@@ -133,7 +133,7 @@ cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 	size_t n = 0;
 
 	for (it = map->child; it; it = it->next) {
-		if (strcmp(it->string, key) == 0)
+		if (it->string[0] == key[0] && strcmp(it->string, key) == 0)
 			return it;
 		n++;
 	}

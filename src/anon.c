@@ -38,7 +38,7 @@ static int long_digit_run(const char *s, size_t n)
 	return 0;
 }
 
-int anon_name_ok(const char *s, size_t n)
+static int name_ok_full(const char *s, size_t n)
 {
 	size_t i;
 
@@ -52,6 +52,35 @@ int anon_name_ok(const char *s, size_t n)
 		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
 			return 0;
 	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+}
+
+#define ANON_OK_CACHE 1024 /* direct-mapped slots of names that passed */
+#define ANON_OK_CACHED 48  /* longer names are always checked in full */
+
+/* The check above is pure and the same keys come in every exchange of an
+ * endpoint, so names that passed are remembered per thread. Only those:
+ * a name refused as a value is never stored, here or anywhere. */
+int anon_name_ok(const char *s, size_t n)
+{
+	static __thread struct {
+		unsigned char len; /* 0: empty slot */
+		char name[ANON_OK_CACHED];
+	} cache[ANON_OK_CACHE];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (n == 0 || n > ANON_OK_CACHED)
+		return name_ok_full(s, n);
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	h %= ANON_OK_CACHE;
+	if (cache[h].len == n && memcmp(cache[h].name, s, n) == 0)
+		return 1;
+	if (!name_ok_full(s, n))
+		return 0;
+	cache[h].len = (unsigned char)n;
+	memcpy(cache[h].name, s, n);
+	return 1;
 }
 
 /* Singular of a path word, as an identifier: "users" -> "user",
@@ -944,7 +973,7 @@ static void size_obs(cJSON *parent, uint64_t n)
 
 /* A Host is identity, but one that embeds a detector match (a card number
  * or token inside a label) is not kept; an address alone is fine. */
-static int host_clean(const char *h, size_t n)
+static int host_clean_full(const char *h, size_t n)
 {
 	enum detect_class first = DC_NONE;
 	size_t hits = detect_scan(h, n, &first), i = 0;
@@ -967,6 +996,34 @@ static int host_clean(const char *h, size_t n)
 	}
 	return 1;
 }
+
+#define ANON_HOST_CACHE 64 /* direct-mapped slots of hosts that passed */
+
+/* Traffic comes from few hosts: hosts that passed are remembered per
+ * thread (a host that failed is not kept). */
+static int host_clean(const char *h, size_t n)
+{
+	static __thread struct {
+		size_t len; /* 0: empty slot */
+		char host[ANON_MAX_HOST];
+	} cache[ANON_HOST_CACHE];
+	uint32_t k = 2166136261u;
+	size_t i;
+
+	if (n == 0 || n > ANON_MAX_HOST)
+		return host_clean_full(h, n);
+	for (i = 0; i < n; i++)
+		k = (k ^ (unsigned char)h[i]) * 16777619u;
+	k %= ANON_HOST_CACHE;
+	if (cache[k].len == n && memcmp(cache[k].host, h, n) == 0)
+		return 1;
+	if (!host_clean_full(h, n))
+		return 0;
+	memcpy(cache[k].host, h, n);
+	cache[k].len = n;
+	return 1;
+}
+
 
 /* Service identity: the Host header when it is a host name or address,
  * else the server's address and port. */

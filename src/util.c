@@ -245,22 +245,60 @@ uint64_t now_mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+#define TIME_TEXT_MAX 64 /* "YYYY-MM-DDTHH:MM:SS." of any year, and more */
+
+/* Consecutive timestamps mostly share their second (the anonymizer formats
+ * one per exchange): the text up to the fraction is kept per thread for
+ * the last second, and the fraction is written by hand. Same bytes as one
+ * snprintf of the whole, cut to size the same way. */
 void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t size)
 {
+	static __thread char head[TIME_TEXT_MAX];
+	static __thread size_t head_len;
+	static __thread time_t head_sec = -1;
+	char out[TIME_TEXT_MAX + 16];
 	time_t sec = (time_t)(ns / 1000000000u);
 	unsigned frac = (unsigned)(ns % 1000000000u), i;
+	size_t len;
 	struct tm tm;
+	int n;
 
 	if (frac_digits < 1 || frac_digits > 9)
 		frac_digits = 9;
 	for (i = frac_digits; i < 9; i++)
 		frac /= 10;
-	if (!gmtime_r(&sec, &tm)) {
-		snprintf(buf, size, "1970-01-01T00:00:00.%0*uZ", (int)frac_digits, 0u);
-		return;
+	if (sec != head_sec) {
+		if (!gmtime_r(&sec, &tm)) {
+			snprintf(buf, size, "1970-01-01T00:00:00.%0*uZ", (int)frac_digits, 0u);
+			return;
+		}
+		n = snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (n < 0 || (size_t)n >= sizeof(head)) {
+			head_sec = -1;
+			snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%0*uZ", tm.tm_year + 1900,
+				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+				 (int)frac_digits, frac);
+			return;
+		}
+		head_len = (size_t)n;
+		head_sec = sec;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%0*uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac_digits, frac);
+	memcpy(out, head, head_len);
+	len = head_len;
+	/* frac < 10^frac_digits: exactly frac_digits digits, zero-padded. */
+	for (i = frac_digits; i > 0; i--) {
+		out[len + i - 1] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	len += frac_digits;
+	out[len++] = 'Z';
+	if (size == 0)
+		return;
+	if (len > size - 1)
+		len = size - 1;
+	memcpy(buf, out, len);
+	buf[len] = '\0';
 }
 
 /* Reads exactly n decimal digits at *p, advancing it. -1 when not digits. */

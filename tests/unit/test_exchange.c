@@ -83,6 +83,27 @@ static void test_atomic_write_and_read(void **state)
 	assert_int_equal(read_file_all("/proc/self/apisonar-no-such-file", 2, &buf, &len), -ENOENT);
 }
 
+/* The per-second cache must not leak a fraction or width from one call
+ * into the next, and cuts like snprintf. */
+static void test_time_format(void **state)
+{
+	char b[40];
+
+	(void)state;
+	time_format_rfc3339(1764000000123456789ull, 3, b, sizeof(b));
+	assert_string_equal(b, "2025-11-24T16:00:00.123Z");
+	time_format_rfc3339(1764000000000456789ull, 9, b, sizeof(b));
+	assert_string_equal(b, "2025-11-24T16:00:00.000456789Z");
+	time_format_rfc3339(1764000000999999999ull, 1, b, sizeof(b));
+	assert_string_equal(b, "2025-11-24T16:00:00.9Z");
+	time_format_rfc3339(1764000001000000000ull, 0, b, sizeof(b));
+	assert_string_equal(b, "2025-11-24T16:00:01.000000000Z");
+	time_format_rfc3339(1764000001000000000ull, 3, b, 12);
+	assert_string_equal(b, "2025-11-24T");
+	time_format_rfc3339(0, 3, b, sizeof(b));
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+}
+
 /* json_get answers what cJSON's own lookup answers, duplicates included. */
 static void test_json_get(void **state)
 {
@@ -158,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_body_cap_keeps_true_length),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_atomic_write_and_read),
+		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_json_get),
 		cmocka_unit_test(test_json_arena),
 	};

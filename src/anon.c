@@ -938,7 +938,10 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 	     i++)
 		;
 	if (strstr(mt, "json") || (i < dlen && (data[i] == '{' || data[i] == '['))) {
-		cJSON *v = cJSON_ParseWithLength((const char *)data, dlen);
+		cJSON *v = json_parse_fast((const char *)data, dlen, 0);
+
+		if (!v)
+			v = cJSON_ParseWithLength((const char *)data, dlen);
 
 		if (v) {
 			schema = doc_objk(b, "schema");

@@ -1090,6 +1090,7 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 {
 	struct anon_limits al;
+	struct json_arena_mark mark;
 	struct mctx m = { 0 };
 	cJSON *obs = NULL, *svc, *osvc;
 	int rc, armed;
@@ -1101,6 +1102,7 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	/* The observation (and the bodies parsed for it) dies in this call:
 	 * built in the cJSON arena; the merge below runs unarmed, since what
 	 * it adds to the catalog must outlive the call. */
+	json_arena_mark(&mark);
 	armed = json_arena_arm(1);
 	rc = anon_observe(x, &al, &c->ac, &obs);
 	json_arena_arm(armed);
@@ -1114,7 +1116,8 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	if (rc) {
 		/* Our own observation failed our own merge: a bug, counted. */
 		c->st.skipped++;
-		cJSON_Delete(obs);
+		if (!json_arena_release(&mark))
+			cJSON_Delete(obs);
 		return rc;
 	}
 	c->st.exchanges++;
@@ -1148,7 +1151,9 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 			}
 		}
 	}
-	cJSON_Delete(obs);
+	/* The observation is dropped with the arena, not node by node. */
+	if (!json_arena_release(&mark))
+		cJSON_Delete(obs);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,7 @@ struct json_arena {
 	unsigned char *base; /* JSON_ARENA_CAP bytes, made on first use */
 	size_t used;	     /* bytes handed out since the last start over */
 	size_t live;	     /* allocations not freed yet */
+	size_t spills;	     /* armed allocations that had to use malloc */
 	int armed;
 };
 
@@ -450,8 +452,12 @@ static void *json_arena_malloc(size_t n)
 	size_t need = (n + JSON_ARENA_GAP + JSON_ARENA_ALIGN - 1) & ~(size_t)(JSON_ARENA_ALIGN - 1);
 	void *p;
 
-	if (!a->armed || !a->base || need < n || need > JSON_ARENA_CAP - a->used)
+	if (!a->armed)
 		return malloc(n);
+	if (!a->base || need < n || need > JSON_ARENA_CAP - a->used) {
+		a->spills++;
+		return malloc(n);
+	}
 	p = a->base + a->used;
 	a->used += need;
 	a->live++;
@@ -496,6 +502,27 @@ static void json_hooks_install(void)
 		cJSON_InitHooks(&h);
 }
 
+void json_arena_mark(struct json_arena_mark *m)
+{
+	m->used = json_arena.used;
+	m->live = json_arena.live;
+	m->spills = json_arena.spills;
+}
+
+/* Going back to the mark is what freeing every allocation made since would
+ * do, as long as all of them came from the arena. */
+int json_arena_release(const struct json_arena_mark *m)
+{
+	struct json_arena *a = &json_arena;
+
+	if (a->spills != m->spills || a->used < m->used)
+		return 0;
+	ASAN_POISON_MEMORY_REGION(a->base + m->used, a->used - m->used);
+	a->used = m->used;
+	a->live = m->live;
+	return 1;
+}
+
 /* The arena block is made on the first arm and kept for the thread's
  * life: one block per thread that anonymizes, at most JSON_ARENA_CAP. */
 int json_arena_arm(int on)
@@ -515,4 +542,311 @@ int json_arena_arm(int on)
 	}
 	a->armed = on;
 	return prev;
+}
+
+/* ---- a quick JSON parser for the common case ------------------------------ */
+
+struct jfast {
+	unsigned char *p;   /* next byte of the private copy */
+	unsigned char *end; /* one past its last byte */
+	unsigned depth;
+};
+
+static cJSON *jf_value(struct jfast *j);
+
+/* cJSON's whitespace: any byte up to 32. A NUL is refused, which makes
+ * the caller fall back to cJSON (it treats NUL as whitespace and end). */
+static int jf_ws(struct jfast *j)
+{
+	while (j->p < j->end && *j->p <= 32) {
+		if (*j->p == 0)
+			return -1;
+		j->p++;
+	}
+	return 0;
+}
+
+/* A node as cJSON_New_Item makes it: from the cJSON hooks, zeroed. */
+static cJSON *jf_node(int type)
+{
+	cJSON *n = cJSON_malloc(sizeof(*n));
+
+	if (n) {
+		memset(n, 0, sizeof(*n));
+		n->type = type;
+	}
+	return n;
+}
+
+/* The string at j->p (on its opening quote), decoded in place in the
+ * private copy and NUL-terminated where its closing quote was. Only the
+ * escapes cJSON turns into one byte; \u and every other escape decline.
+ * Raw bytes are kept as they are, as cJSON keeps them. The closing quote
+ * is the first one after an even run of backslashes, which is where
+ * cJSON's byte walk stops. */
+static char *jf_string(struct jfast *j)
+{
+	unsigned char *s = j->p + 1, *q = s, *r, *b, *o;
+
+	for (;;) {
+		q = memchr(q, '"', (size_t)(j->end - q));
+		if (!q)
+			return NULL;
+		for (b = q; b > s && b[-1] == '\\'; b--)
+			;
+		if (((size_t)(q - b) & 1) == 0)
+			break;
+		q++;
+	}
+	if (memchr(s, 0, (size_t)(q - s)))
+		return NULL;
+	o = memchr(s, '\\', (size_t)(q - s));
+	for (r = o; r && r < q;) {
+		unsigned char *bs;
+
+		switch (r[1]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case '"': case '\\': case '/': *o++ = r[1]; break;
+		default:
+			return NULL;
+		}
+		r += 2;
+		bs = memchr(r, '\\', (size_t)(q - r));
+		if (!bs)
+			bs = q;
+		memmove(o, r, (size_t)(bs - r));
+		o += bs - r;
+		r = bs;
+	}
+	*(o ? o : q) = '\0';
+	j->p = q + 1;
+	return (char *)s;
+}
+
+/* Strict JSON numbers only, so that the bytes cJSON would hand to strtod
+ * are exactly the number's (the next byte is none of [0-9+-.eE]) and the
+ * value is strtod's. Short integers are exact in a double: no strtod. */
+static cJSON *jf_number(struct jfast *j)
+{
+	char buf[JSON_FAST_MAX_NUMBER + 2];
+	unsigned char *s = j->p, *q = s;
+	int simple = 1;
+	size_t n, i;
+	double d;
+	cJSON *it;
+
+	if (q < j->end && *q == '-')
+		q++;
+	if (q < j->end && *q == '0')
+		q++;
+	else if (q < j->end && *q >= '1' && *q <= '9')
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	else
+		return NULL;
+	if (q < j->end && *q == '.') {
+		simple = 0;
+		q++;
+		if (q >= j->end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < j->end && (*q == 'e' || *q == 'E')) {
+		simple = 0;
+		q++;
+		if (q < j->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= j->end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	n = (size_t)(q - s);
+	if (n > JSON_FAST_MAX_NUMBER ||
+	    (q < j->end && ((*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.' ||
+			    *q == 'e' || *q == 'E')))
+		return NULL;
+	if (simple && n - (*s == '-') <= 15) {
+		long long v = 0;
+
+		for (i = (*s == '-'); i < n; i++)
+			v = v * 10 + (s[i] - '0');
+		d = (double)v;
+		if (*s == '-')
+			d = -d;
+	} else {
+		/* cJSON hands strtod the locale's decimal point. */
+		char dp = localeconv()->decimal_point[0];
+		char *after = NULL;
+
+		for (i = 0; i < n; i++)
+			buf[i] = s[i] == '.' ? dp : (char)s[i];
+		buf[n] = '\0';
+		d = strtod(buf, &after);
+		if (after != buf + n)
+			return NULL;
+	}
+	it = jf_node(cJSON_Number);
+	if (!it)
+		return NULL;
+	it->valuedouble = d;
+	if (d >= INT_MAX)
+		it->valueint = INT_MAX;
+	else if (d <= (double)INT_MIN)
+		it->valueint = INT_MIN;
+	else
+		it->valueint = (int)d;
+	j->p = q;
+	return it;
+}
+
+/* Members or elements up to the closing bracket; head->prev is the tail,
+ * as cJSON links them. */
+static cJSON *jf_container(struct jfast *j, int obj)
+{
+	cJSON *c = jf_node(obj ? cJSON_Object : cJSON_Array), *tail = NULL, *it;
+	unsigned char close = obj ? '}' : ']';
+	char *key = NULL;
+
+	if (!c || ++j->depth > JSON_FAST_MAX_DEPTH)
+		goto fail;
+	j->p++;
+	if (jf_ws(j))
+		goto fail;
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return c;
+	}
+	for (;;) {
+		if (obj) {
+			if (jf_ws(j) || j->p >= j->end || *j->p != '"')
+				goto fail;
+			key = jf_string(j);
+			if (!key || jf_ws(j) || j->p >= j->end || *j->p != ':')
+				goto fail;
+			j->p++;
+		}
+		if (jf_ws(j))
+			goto fail;
+		it = jf_value(j);
+		if (!it)
+			goto fail;
+		it->string = key; /* in the copy: not freed with the item */
+		it->type |= cJSON_StringIsConst;
+		key = NULL;
+		if (tail) {
+			tail->next = it;
+			it->prev = tail;
+		} else {
+			c->child = it;
+		}
+		tail = it;
+		c->child->prev = tail;
+		if (jf_ws(j) || j->p >= j->end)
+			goto fail;
+		if (*j->p == close)
+			break;
+		if (*j->p != ',')
+			goto fail;
+		j->p++;
+	}
+	j->p++;
+	j->depth--;
+	return c;
+fail:
+	cJSON_Delete(c);
+	return NULL;
+}
+
+/* One value at j->p (whitespace already skipped). */
+static cJSON *jf_value(struct jfast *j)
+{
+	size_t left = (size_t)(j->end - j->p);
+	cJSON *it;
+
+	if (!left)
+		return NULL;
+	switch (*j->p) {
+	case 'n':
+		if (left < 4 || memcmp(j->p, "null", 4) != 0)
+			return NULL;
+		j->p += 4;
+		return jf_node(cJSON_NULL);
+	case 'f':
+		if (left < 5 || memcmp(j->p, "false", 5) != 0)
+			return NULL;
+		j->p += 5;
+		return jf_node(cJSON_False);
+	case 't':
+		if (left < 4 || memcmp(j->p, "true", 4) != 0)
+			return NULL;
+		it = jf_node(cJSON_True);
+		if (it) {
+			it->valueint = 1;
+			j->p += 4;
+		}
+		return it;
+	case '"':
+		/* A reference: the text lives in the copy, freed with the root. */
+		it = jf_node(cJSON_String | cJSON_IsReference);
+		if (it) {
+			it->valuestring = jf_string(j);
+			if (!it->valuestring) {
+				cJSON_Delete(it);
+				return NULL;
+			}
+		}
+		return it;
+	case '[':
+		return jf_container(j, 0);
+	case '{':
+		return jf_container(j, 1);
+	default:
+		return jf_number(j);
+	}
+}
+
+/* Most records and bodies are plain JSON; cJSON spends much of its time
+ * on generic paths (strncmp per literal, strtod per integer) and on one
+ * allocation per string. This one parses a private copy of the text in
+ * place: strings and names point into it, and the copy hangs off the root
+ * (an object or array, whose valuestring cJSON never uses) so that
+ * cJSON_Delete of the root frees it. The tree must therefore be read and
+ * deleted, never taken apart or duplicated. Declining is always safe: the
+ * caller falls back to cJSON. */
+cJSON *json_parse_fast(const char *s, size_t len, int whole)
+{
+	struct jfast j;
+	unsigned char *copy;
+	cJSON *v;
+
+	if (!s || !len || (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0))
+		return NULL;
+	copy = cJSON_malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	j.p = copy;
+	j.end = copy + len;
+	j.depth = 0;
+	v = NULL;
+	if (jf_ws(&j) == 0 && j.p < j.end && (*j.p == '{' || *j.p == '['))
+		v = jf_value(&j);
+	if (v && whole && (jf_ws(&j) || j.p != j.end)) {
+		cJSON_Delete(v);
+		v = NULL;
+	}
+	if (!v) {
+		cJSON_free(copy);
+		return NULL;
+	}
+	v->valuestring = (char *)copy;
+	return v;
 }

@@ -647,22 +647,31 @@ static int count_skip(struct xio_reader *r, int err)
 	return 0;
 }
 
+/* Frees a record: dropped with the arena back to mark when it was built
+ * there (JSONL), else deleted node by node. */
+static void drop_record(cJSON *rec, const struct json_arena_mark *mark)
+{
+	if (!mark || !json_arena_release(mark))
+		cJSON_Delete(rec);
+}
+
 /* Turns one parsed record into an exchange with parse (jsonl_record or
- * har_record), consuming rec. Returns 1 with *out set, 0 when the record
- * was skipped and counted, or a fatal negative errno. */
+ * har_record), consuming rec (see drop_record for mark). Returns 1 with
+ * *out set, 0 when the record was skipped and counted, or a fatal negative
+ * errno. */
 static int take_record(struct xio_reader *r, cJSON *rec,
 		       int (*parse)(const cJSON *rec, struct as_exchange *x),
-		       struct as_exchange **out)
+		       const struct json_arena_mark *mark, struct as_exchange **out)
 {
 	struct as_exchange *x = as_exchange_new();
 	int err;
 
 	if (!x) {
-		cJSON_Delete(rec);
+		drop_record(rec, mark);
 		return fail(r, -ENOMEM, "out of memory");
 	}
 	err = parse(rec, x);
-	cJSON_Delete(rec);
+	drop_record(rec, mark);
 	if (err) {
 		as_exchange_free(x);
 		return count_skip(r, err);
@@ -675,6 +684,7 @@ static int take_record(struct xio_reader *r, cJSON *rec,
 static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 {
 	for (;;) {
+		struct json_arena_mark mark;
 		cJSON *o;
 		int rc, armed;
 
@@ -688,18 +698,22 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 		if (blank(r->line, r->line_len))
 			continue;
 		/* The NUL test keeps cJSON from stopping early at one. The
-		 * record's tree lives only until take_record deletes it: it
+		 * record's tree lives only until take_record drops it: it
 		 * comes from the thread's cJSON arena, not from malloc. */
+		json_arena_mark(&mark);
 		armed = json_arena_arm(1);
-		o = memchr(r->line, 0, r->line_len)
-			? NULL
-			: cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
+		o = NULL;
+		if (!memchr(r->line, 0, r->line_len)) {
+			o = json_parse_fast(r->line, r->line_len, 1);
+			if (!o)
+				o = cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
+		}
 		if (!o) {
 			json_arena_arm(armed);
 			r->st.skipped_malformed++;
 			continue;
 		}
-		rc = take_record(r, o, jsonl_record, out);
+		rc = take_record(r, o, jsonl_record, &mark, out);
 		json_arena_arm(armed);
 		if (rc != 0)
 			return rc;
@@ -1098,7 +1112,7 @@ static int read_har(struct xio_reader *r, struct as_exchange **out)
 
 		if (!e)
 			return 0;
-		err = take_record(r, e, har_record, out);
+		err = take_record(r, e, har_record, NULL, out);
 		if (err != 0)
 			return err;
 	}

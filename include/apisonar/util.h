@@ -73,6 +73,33 @@ struct cJSON *json_get(const struct cJSON *obj, const char *key);
 #define JSON_ARENA_CAP (1u << 20)
 int json_arena_arm(int on);
 
+/* Where the arena stands, to drop at once every tree built after it. */
+struct json_arena_mark {
+	size_t used, live, spills;
+};
+
+void json_arena_mark(struct json_arena_mark *m);
+
+/* Drops every tree built in the arena since m without walking them: 1 when
+ * done (those trees are gone; do not cJSON_Delete them), 0 when some of
+ * their memory came from malloc (the arena was full), and the caller
+ * deletes them as usual. Only for trees made on this thread since m while
+ * nothing older than m was freed. */
+int json_arena_release(const struct json_arena_mark *m);
+
+/* A strict, quick JSON parser for the common case, building the very tree
+ * cJSON_ParseWithLengthOpts(s, ...) would build (same nodes, types, number
+ * values, order). It declines, with NULL, whatever it does not handle
+ * exactly like cJSON: \u escapes, NUL bytes, a leading BOM, numbers
+ * outside strict JSON or longer than JSON_FAST_MAX_NUMBER, nesting deeper
+ * than JSON_FAST_MAX_DEPTH, and every malformed input; the caller then
+ * asks cJSON, which decides. whole: only whitespace (bytes <= 32) may
+ * follow the value, as with cJSON's require_null_terminated; else trailing
+ * bytes are ignored, as cJSON_ParseWithLength does. */
+#define JSON_FAST_MAX_DEPTH 64
+#define JSON_FAST_MAX_NUMBER 62
+struct cJSON *json_parse_fast(const char *s, size_t len, int whole);
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

@@ -172,6 +172,72 @@ static void test_json_arena(void **state)
 	cJSON_Delete(t1);
 }
 
+/* Release drops what was built since the mark, once; a tree that spilled
+ * to malloc is refused and deleted the usual way. */
+static void test_json_arena_release(void **state)
+{
+	struct json_arena_mark m;
+	cJSON *t, *again, *big;
+	char *s;
+	int prev;
+
+	(void)state;
+	prev = json_arena_arm(1);
+	json_arena_mark(&m);
+	t = cJSON_Parse("{\"a\":{\"b\":[1,2,\"c\"]}}");
+	assert_non_null(t);
+	assert_int_equal(json_arena_release(&m), 1);
+	again = cJSON_Parse("{\"a\":1}");
+	assert_ptr_equal(again, t); /* the same memory, handed out again */
+	cJSON_Delete(again);
+	s = malloc(JSON_ARENA_CAP + 8);
+	assert_non_null(s);
+	memset(s, 'a', JSON_ARENA_CAP + 7);
+	s[0] = '"';
+	s[JSON_ARENA_CAP + 6] = '"';
+	s[JSON_ARENA_CAP + 7] = '\0';
+	json_arena_mark(&m);
+	big = cJSON_Parse(s);
+	assert_non_null(big);
+	assert_int_equal(json_arena_release(&m), 0);
+	cJSON_Delete(big);
+	free(s);
+	json_arena_arm(prev);
+}
+
+/* The fast parser gives cJSON's tree, declines what it does not do alike,
+ * and its strings live as long as the root. */
+static void test_json_parse_fast(void **state)
+{
+	static const char rec[] = " {\"a\":[1,-0,2.5e3,true,false,null],\"s\":\"x\\\"y\\\\z\\n\",\"o\":{}} ";
+	cJSON *f = json_parse_fast(rec, sizeof(rec) - 1, 1), *c = cJSON_Parse(rec);
+	char *pf, *pc;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(c);
+	pf = cJSON_PrintUnformatted(f);
+	pc = cJSON_PrintUnformatted(c);
+	assert_string_equal(pf, pc);
+	assert_string_equal(json_get(f, "s")->valuestring, "x\"y\\z\n");
+	assert_true(cJSON_IsTrue(cJSON_GetArrayItem(json_get(f, "a"), 3)));
+	assert_int_equal(cJSON_GetArrayItem(json_get(f, "a"), 3)->valueint, 1);
+	free(pf);
+	free(pc);
+	cJSON_Delete(f);
+	cJSON_Delete(c);
+	assert_null(json_parse_fast("{\"a\":\"\\u00e9\"}", 14, 1));  /* \\u: cJSON's */
+	assert_null(json_parse_fast("{\"a\":01}", 8, 1));            /* not strict */
+	assert_null(json_parse_fast("{\"a\":1} x", 9, 1));          /* trailing */
+	f = json_parse_fast("{\"a\":1} x", 9, 0);                    /* allowed */
+	assert_non_null(f);
+	cJSON_Delete(f);
+	assert_null(json_parse_fast("\"top\"", 5, 1));               /* scalar root */
+	assert_null(json_parse_fast("[1,]", 4, 1));
+	assert_null(json_parse_fast("{\"a\" 1}", 7, 1));
+	assert_null(json_parse_fast("", 0, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +248,8 @@ int main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_json_get),
 		cmocka_unit_test(test_json_arena),
+		cmocka_unit_test(test_json_arena_release),
+		cmocka_unit_test(test_json_parse_fast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,7 +360,8 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 	}
 	for (it = src->child; it; it = it->next) {
 		for (mb = sp->members; mb->name; mb++)
-			if (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0)
+			if (mb->name == it->string ||
+			    (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0))
 				break;
 		if (!mb->name)
 			return fail(m, "unknown member");

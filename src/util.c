@@ -397,7 +397,9 @@ int time_parse_rfc3339(const char *s, uint64_t *ns)
 }
 
 /* Same stopping rule as cJSON's own lookup (a member without a name ends
- * the walk), so every caller gets the answer it got before. */
+ * the walk), so every caller gets the answer it got before. Names kept by
+ * reference to a literal are often found by pointer: the linker merges
+ * equal literals, so the lookup's key is the very same string. */
 struct cJSON *json_get(const struct cJSON *obj, const char *key)
 {
 	const cJSON *it;
@@ -405,7 +407,7 @@ struct cJSON *json_get(const struct cJSON *obj, const char *key)
 	if (!obj || !key)
 		return NULL;
 	for (it = obj->child; it && it->string; it = it->next)
-		if (it->string[0] == key[0] && strcmp(it->string, key) == 0)
+		if (it->string == key || (it->string[0] == key[0] && strcmp(it->string, key) == 0))
 			return (cJSON *)it;
 	return NULL;
 }
@@ -578,51 +580,46 @@ static cJSON *jf_node(int type)
 	return n;
 }
 
+/* Bytes that end a run of plain string bytes. */
+static const unsigned char jf_stop[256] = { [0] = 1, ['"'] = 1, ['\\'] = 1 };
+
 /* The string at j->p (on its opening quote), decoded in place in the
  * private copy and NUL-terminated where its closing quote was. Only the
  * escapes cJSON turns into one byte; \u and every other escape decline.
- * Raw bytes are kept as they are, as cJSON keeps them. The closing quote
- * is the first one after an even run of backslashes, which is where
- * cJSON's byte walk stops. */
+ * Raw bytes are kept as they are, as cJSON keeps them (a NUL declines:
+ * cJSON keeps it and so cuts the string). An escape takes the byte after
+ * the backslash, which is how cJSON's walk finds the closing quote too. */
 static char *jf_string(struct jfast *j)
 {
-	unsigned char *s = j->p + 1, *q = s, *r, *b, *o;
+	unsigned char *s = j->p + 1, *q = s, *o;
 
-	for (;;) {
-		q = memchr(q, '"', (size_t)(j->end - q));
-		if (!q)
-			return NULL;
-		for (b = q; b > s && b[-1] == '\\'; b--)
-			;
-		if (((size_t)(q - b) & 1) == 0)
-			break;
+	while (q < j->end && !jf_stop[*q])
 		q++;
-	}
-	if (memchr(s, 0, (size_t)(q - s)))
+	if (q >= j->end || *q == 0)
 		return NULL;
-	o = memchr(s, '\\', (size_t)(q - s));
-	for (r = o; r && r < q;) {
-		unsigned char *bs;
-
-		switch (r[1]) {
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case '"': case '\\': case '/': *o++ = r[1]; break;
-		default:
+	o = q;
+	while (*q != '"') {
+		if (*q == 0 || q + 1 >= j->end)
 			return NULL;
+		if (*q == '\\') {
+			switch (q[1]) {
+			case 'b': *o++ = '\b'; break;
+			case 'f': *o++ = '\f'; break;
+			case 'n': *o++ = '\n'; break;
+			case 'r': *o++ = '\r'; break;
+			case 't': *o++ = '\t'; break;
+			case '"': case '\\': case '/': *o++ = q[1]; break;
+			default:
+				return NULL;
+			}
+			q += 2;
+		} else {
+			*o++ = *q++;
 		}
-		r += 2;
-		bs = memchr(r, '\\', (size_t)(q - r));
-		if (!bs)
-			bs = q;
-		memmove(o, r, (size_t)(bs - r));
-		o += bs - r;
-		r = bs;
+		if (q >= j->end)
+			return NULL;
 	}
-	*(o ? o : q) = '\0';
+	*o = '\0';
 	j->p = q + 1;
 	return (char *)s;
 }

@@ -624,15 +624,24 @@ static char *jf_string(struct jfast *j)
 	return (char *)s;
 }
 
+/* Powers of ten that a double holds exactly. */
+static const double jf_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
 /* Strict JSON numbers only, so that the bytes cJSON would hand to strtod
  * are exactly the number's (the next byte is none of [0-9+-.eE]) and the
- * value is strtod's. Short integers are exact in a double: no strtod. */
+ * value is strtod's. Short integers are exact in a double: no strtod.
+ * Short decimals without exponent ("9.99") take the classic exact path:
+ * digits m < 10^15 and 10^k are both exact doubles, so m / 10^k is one
+ * correctly rounded division, which is what strtod returns. */
 static cJSON *jf_number(struct jfast *j)
 {
 	char buf[JSON_FAST_MAX_NUMBER + 2];
 	unsigned char *s = j->p, *q = s;
-	int simple = 1;
-	size_t n, i;
+	int simple = 1, expo = 0;
+	size_t n, i, frac = 0;
 	double d;
 	cJSON *it;
 
@@ -650,11 +659,14 @@ static cJSON *jf_number(struct jfast *j)
 		q++;
 		if (q >= j->end || *q < '0' || *q > '9')
 			return NULL;
-		while (q < j->end && *q >= '0' && *q <= '9')
+		while (q < j->end && *q >= '0' && *q <= '9') {
 			q++;
+			frac++;
+		}
 	}
 	if (q < j->end && (*q == 'e' || *q == 'E')) {
 		simple = 0;
+		expo = 1;
 		q++;
 		if (q < j->end && (*q == '+' || *q == '-'))
 			q++;
@@ -668,12 +680,15 @@ static cJSON *jf_number(struct jfast *j)
 	    (q < j->end && ((*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.' ||
 			    *q == 'e' || *q == 'E')))
 		return NULL;
-	if (simple && n - (*s == '-') <= 15) {
+	if (!expo && n - (*s == '-') - (frac > 0) <= 15) {
 		long long v = 0;
 
 		for (i = (*s == '-'); i < n; i++)
-			v = v * 10 + (s[i] - '0');
+			if (s[i] != '.')
+				v = v * 10 + (s[i] - '0');
 		d = (double)v;
+		if (!simple)
+			d /= jf_pow10[frac];
 		if (*s == '-')
 			d = -d;
 	} else {

@@ -268,6 +268,34 @@ static int get_cstr(const cJSON *v, char **dst)
 	return 0;
 }
 
+/* The same byte string as get_cstr, without a copy when it is a plain JSON
+ * string (the common case: header names and values are copied once more by
+ * as_msg_add_header anyway). *s points into v or into *owned, which the
+ * caller frees (NULL when nothing was allocated). */
+static int get_cview(const cJSON *v, const char **s, size_t *len, unsigned char **owned)
+{
+	unsigned char *b = NULL;
+	int err;
+
+	*owned = NULL;
+	if (cJSON_IsString(v) && v->valuestring) {
+		/* A cJSON string holds no NUL: nothing to refuse. */
+		*s = v->valuestring;
+		*len = strlen(v->valuestring);
+		return 0;
+	}
+	err = get_bytes(v, &b, len);
+	if (err)
+		return err;
+	if (memchr(b, 0, *len)) {
+		free(b);
+		return REC_MALFORMED;
+	}
+	*owned = b;
+	*s = (const char *)b;
+	return 0;
+}
+
 /* Copies s into a fixed char array of size cap, or REC_MALFORMED when it
  * does not fit. */
 static int set_fixed(char *dst, size_t cap, const char *s, size_t len)
@@ -434,23 +462,24 @@ static int jsonl_headers(const cJSON *o, struct as_message *m)
 		return REC_MALFORMED;
 	cJSON_ArrayForEach(it, a)
 	{
-		char *name = NULL, *value = NULL;
+		unsigned char *nown = NULL, *vown = NULL;
+		const char *name = NULL, *value = "";
+		size_t nlen = 0, vlen = 0;
 
 		if (cJSON_IsArray(it)) {
-			if (cJSON_GetArraySize(it) != 2)
+			if (!it->child || !it->child->next || it->child->next->next)
 				return REC_MALFORMED;
-			err = get_cstr(cJSON_GetArrayItem(it, 0), &name);
+			err = get_cview(it->child, &name, &nlen, &nown);
 			if (!err)
-				err = get_cstr(cJSON_GetArrayItem(it, 1), &value);
+				err = get_cview(it->child->next, &value, &vlen, &vown);
 		} else {
 			/* A file written without values: names only. */
-			err = get_cstr(it, &name);
+			err = get_cview(it, &name, &nlen, &nown);
 		}
 		if (!err)
-			err = add_header(m, name, strlen(name), value ? value : "",
-					 value ? strlen(value) : 0);
-		free(name);
-		free(value);
+			err = add_header(m, name, nlen, value, vlen);
+		free(nown);
+		free(vown);
 		if (err)
 			return err;
 	}

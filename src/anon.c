@@ -232,10 +232,10 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			base[0] = '\0';
 			if (prev)
 				anon_singular(prev, prevlen, base, sizeof(base) - 3);
-			if (base[0])
-				snprintf(name, sizeof(name), "%sId", base);
-			else
-				snprintf(name, sizeof(name), "id");
+			/* base fits with room for "Id" (see the cut above). */
+			nl = strlen(base);
+			memcpy(name, base, nl);
+			memcpy(name + nl, nl ? "Id" : "id", 3);
 			/* Unique within the template: id, id2, id3... */
 			for (k = 2; params && json_get(params, name) && k < 99;
 			     k++) {
@@ -714,10 +714,14 @@ static const char *const key_queries[] = {
 	"apitoken", "api_token", "sig", "signature", "code", NULL,
 };
 
+/* The lists are lowercase: most entries are passed over on their first
+ * byte, without a strcasecmp call (every header meets two lists). */
 static int in_list(const char *const *l, const char *s)
 {
+	int c = tolower((unsigned char)s[0]);
+
 	for (; *l; l++)
-		if (strcasecmp(*l, s) == 0)
+		if ((*l)[0] == c && strcasecmp(*l, s) == 0)
 			return 1;
 	return 0;
 }
@@ -762,10 +766,13 @@ static void auth_add(cJSON *auth, const char *kind, const char *name)
 {
 	char key[ANON_MAX_NAME + 40];
 
-	if (name)
-		snprintf(key, sizeof(key), "%s:%s", kind, name);
-	else
-		snprintf(key, sizeof(key), "%s", kind);
+	/* A kind alone (short, fixed words) is its own key: no copy. */
+	if (!name) {
+		if (!json_get(auth, kind))
+			cJSON_AddNumberToObject(auth, kind, 1);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s:%s", kind, name);
 	if (!json_get(auth, key))
 		cJSON_AddNumberToObject(auth, key, 1);
 }
@@ -1132,7 +1139,15 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		rc = -EINVAL;
 		goto cleanup;
 	}
-	snprintf(key, sizeof(key), "%s %s", method, tmpl);
+	/* method is at most 20 bytes and tmpl under ANON_MAX_TEMPLATE: the
+	 * key always fits, "METHOD /template". */
+	{
+		size_t ml = strlen(method), tl = strlen(tmpl);
+
+		memcpy(key, method, ml);
+		key[ml] = ' ';
+		memcpy(key + ml + 1, tmpl, tl + 1);
+	}
 	ep = doc_obj(doc_objk(svc, "endpoints"), key);
 	if (!ep) {
 		cJSON_Delete(params);
@@ -1202,7 +1217,10 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		char st[8];
 		cJSON *resp;
 
-		snprintf(st, sizeof(st), "%03d", x->status);
+		st[0] = (char)('0' + x->status / 100);
+		st[1] = (char)('0' + x->status / 10 % 10);
+		st[2] = (char)('0' + x->status % 10);
+		st[3] = '\0';
 		resp = doc_obj(doc_objk(ep, "responses"), st);
 		doc_countk(resp, "count", 1);
 		size_obs(resp, x->resp.body_true_len);

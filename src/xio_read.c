@@ -268,6 +268,17 @@ static int get_cstr(const cJSON *v, char **dst)
 	return 0;
 }
 
+/* Copies s into a fixed char array of size cap, or REC_MALFORMED when it
+ * does not fit. */
+static int set_fixed(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (len >= cap || memchr(s, 0, len))
+		return REC_MALFORMED;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
 /* The same byte string as get_cstr, without a copy when it is a plain JSON
  * string (the common case: header names and values are copied once more by
  * as_msg_add_header anyway). *s points into v or into *owned, which the
@@ -296,17 +307,6 @@ static int get_cview(const cJSON *v, const char **s, size_t *len, unsigned char 
 	return 0;
 }
 
-/* Copies s into a fixed char array of size cap, or REC_MALFORMED when it
- * does not fit. */
-static int set_fixed(char *dst, size_t cap, const char *s, size_t len)
-{
-	if (len >= cap || memchr(s, 0, len))
-		return REC_MALFORMED;
-	memcpy(dst, s, len);
-	dst[len] = '\0';
-	return 0;
-}
-
 static int get_role(const cJSON *o, enum as_role *role)
 {
 	const char *s;
@@ -328,6 +328,7 @@ static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *p
 {
 	const cJSON *v = json_get(o, key);
 	unsigned char *b = NULL;
+	const char *a;
 	uint64_t p = 0;
 	size_t len = 0;
 	int err;
@@ -343,10 +344,10 @@ static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *p
 	v = json_get(v, "addr");
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	err = get_bytes(v, &b, &len);
+	err = get_cview(v, &a, &len, &b);
 	if (err)
 		return err;
-	err = set_fixed(addr, AS_ADDR_LEN, (char *)b, len);
+	err = set_fixed(addr, AS_ADDR_LEN, a, len);
 	free(b);
 	return err;
 }
@@ -355,18 +356,27 @@ static int get_comm(const cJSON *o, char *comm)
 {
 	const cJSON *v = json_get(o, "comm");
 	unsigned char *b = NULL;
+	const char *c;
 	size_t len = 0;
 	int err;
 
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	err = get_bytes(v, &b, &len);
-	if (err)
-		return err;
+	/* A plain string is read in place; a base64 form is decoded (a NUL
+	 * past the cut below is allowed, as it always was). */
+	if (cJSON_IsString(v) && v->valuestring) {
+		c = v->valuestring;
+		len = strlen(c);
+	} else {
+		err = get_bytes(v, &b, &len);
+		if (err)
+			return err;
+		c = (const char *)b;
+	}
 	/* The kernel keeps 15 bytes; a longer name is cut, not refused. */
 	if (len >= AS_COMM_LEN)
 		len = AS_COMM_LEN - 1;
-	err = set_fixed(comm, AS_COMM_LEN, (char *)b, len);
+	err = set_fixed(comm, AS_COMM_LEN, c, len);
 	free(b);
 	return err;
 }

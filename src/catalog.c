@@ -1088,6 +1088,17 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	return 0;
 }
 
+/* cJSON_GetArraySize(o) >= n, walking at most n members (an endpoint map
+ * may hold a thousand). */
+static int size_at_least(const cJSON *o, size_t n)
+{
+	const cJSON *it;
+
+	for (it = o ? o->child : NULL; it && n; it = it->next)
+		n--;
+	return n == 0;
+}
+
 int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 {
 	struct anon_limits al;
@@ -1126,14 +1137,11 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	 * endpoint. */
 	osvc = json_get(obs, "services");
 	if (osvc && osvc->child) {
-		svc = json_get(
-			json_get(c->doc, "services"), osvc->child->string);
+		svc = doc_map_find(json_get(c->doc, "services"), osvc->child->string);
 		if (svc) {
 			cJSON *eps = json_get(svc, "endpoints");
 			cJSON *oe = json_get(osvc->child, "endpoints");
-			cJSON *e = oe && oe->child && eps ?
-					   json_get(eps, oe->child->string) :
-					   NULL;
+			cJSON *e = oe && oe->child && eps ? doc_map_find(eps, oe->child->string) : NULL;
 			cJSON *n = e ? json_get(e, "count") : NULL;
 
 			/* A new endpoint first meets the learned patterns; learning
@@ -1147,7 +1155,7 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 				c->fresh++;
 				if (e && l && l->child)
 					apply_learned_one(c, l, eps, e);
-				if (cJSON_GetArraySize(eps) < 128 || c->fresh % 32 == 0)
+				if (!size_at_least(eps, 128) || c->fresh % 32 == 0)
 					normalize_service(c, svc);
 			}
 		}

@@ -474,7 +474,9 @@ static void json_arena_free(void *p)
 	struct json_arena *a = &json_arena;
 
 	if (a->base && (unsigned char *)p >= a->base && (unsigned char *)p < a->base + JSON_ARENA_CAP) {
-		if (a->live && --a->live == 0) {
+		if (a->live)
+			a->live--;
+		if (!a->live) {
 			ASAN_POISON_MEMORY_REGION(a->base, a->used);
 			a->used = 0;
 		}
@@ -504,6 +506,8 @@ static void json_hooks_install(void)
 		cJSON_InitHooks(&h);
 }
 
+/* A mark is the arena's three counters, nothing more: cheap to take per
+ * exchange. */
 void json_arena_mark(struct json_arena_mark *m)
 {
 	m->used = json_arena.used;
@@ -725,7 +729,8 @@ static cJSON *jf_container(struct jfast *j, int obj)
 	unsigned char close = obj ? '}' : ']';
 	char *key = NULL;
 
-	if (!c || ++j->depth > JSON_FAST_MAX_DEPTH)
+	j->depth++;
+	if (!c || j->depth > JSON_FAST_MAX_DEPTH)
 		goto fail;
 	j->p++;
 	if (jf_ws(j))

@@ -237,8 +237,7 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			memcpy(name, base, nl);
 			memcpy(name + nl, nl ? "Id" : "id", 3);
 			/* Unique within the template: id, id2, id3... */
-			for (k = 2; params && json_get(params, name) && k < 99;
-			     k++) {
+			for (k = 2; params && json_get(params, name) && k < 99; k++) {
 				if (base[0])
 					snprintf(name, sizeof(name), "%sId%d", base, k);
 				else

@@ -375,7 +375,8 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 		 * (merge_value), so the test is mostly a pointer compare. */
 		hint = NULL;
 		if (dst) {
-			if (guess && (guess->string == mb->name || strcmp(guess->string, mb->name) == 0))
+			if (guess &&
+			    (guess->string == mb->name || strcmp(guess->string, mb->name) == 0))
 				hint = guess;
 			else
 				hint = json_get(dst, mb->name);
@@ -1141,7 +1142,8 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 		if (svc) {
 			cJSON *eps = json_get(svc, "endpoints");
 			cJSON *oe = json_get(osvc->child, "endpoints");
-			cJSON *e = oe && oe->child && eps ? doc_map_find(eps, oe->child->string) : NULL;
+			cJSON *e =
+			    oe && oe->child && eps ? doc_map_find(eps, oe->child->string) : NULL;
 			cJSON *n = e ? json_get(e, "count") : NULL;
 
 			/* A new endpoint first meets the learned patterns; learning
@@ -1296,10 +1298,8 @@ void catalog_get_stats(const struct catalog *c, struct catalog_stats *out)
 	out->sensitive_fields = 0;
 	cJSON_ArrayForEach(svc, json_get(c->doc, "services")) {
 		out->services++;
-		out->endpoints += (uint64_t)cJSON_GetArraySize(
-			json_get(svc, "endpoints"));
-		count_fields(json_get(svc, "endpoints"), &out->fields,
-			     &out->sensitive_fields);
+		out->endpoints += (uint64_t)cJSON_GetArraySize(json_get(svc, "endpoints"));
+		count_fields(json_get(svc, "endpoints"), &out->fields, &out->sensitive_fields);
 	}
 }
 

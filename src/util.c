@@ -273,13 +273,14 @@ void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t si
 			snprintf(buf, size, "1970-01-01T00:00:00.%0*uZ", (int)frac_digits, 0u);
 			return;
 		}
-		n = snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
-			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		n = snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d.",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec);
 		if (n < 0 || (size_t)n >= sizeof(head)) {
 			head_sec = -1;
-			snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%0*uZ", tm.tm_year + 1900,
-				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-				 (int)frac_digits, frac);
+			snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%0*uZ",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				 tm.tm_min, tm.tm_sec, (int)frac_digits, frac);
 			return;
 		}
 		head_len = (size_t)n;
@@ -473,7 +474,8 @@ static void json_arena_free(void *p)
 {
 	struct json_arena *a = &json_arena;
 
-	if (a->base && (unsigned char *)p >= a->base && (unsigned char *)p < a->base + JSON_ARENA_CAP) {
+	if (a->base && (unsigned char *)p >= a->base &&
+	    (unsigned char *)p < a->base + JSON_ARENA_CAP) {
 		if (a->live)
 			a->live--;
 		if (!a->live) {
@@ -607,12 +609,26 @@ static char *jf_string(struct jfast *j)
 			return NULL;
 		if (*q == '\\') {
 			switch (q[1]) {
-			case 'b': *o++ = '\b'; break;
-			case 'f': *o++ = '\f'; break;
-			case 'n': *o++ = '\n'; break;
-			case 'r': *o++ = '\r'; break;
-			case 't': *o++ = '\t'; break;
-			case '"': case '\\': case '/': *o++ = q[1]; break;
+			case 'b':
+				*o++ = '\b';
+				break;
+			case 'f':
+				*o++ = '\f';
+				break;
+			case 'n':
+				*o++ = '\n';
+				break;
+			case 'r':
+				*o++ = '\r';
+				break;
+			case 't':
+				*o++ = '\t';
+				break;
+			case '"':
+			case '\\':
+			case '/':
+				*o++ = q[1];
+				break;
 			default:
 				return NULL;
 			}

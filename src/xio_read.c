@@ -597,8 +597,7 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		err = REC_MALFORMED;
 	if (!err)
 		err = get_time(resp, "time", &x->resp_time_ns);
-	if (!err && json_get(resp, "reason") &&
-	    !cJSON_IsNull(json_get(resp, "reason")))
+	if (!err && json_get(resp, "reason") && !cJSON_IsNull(json_get(resp, "reason")))
 		err = get_cstr(json_get(resp, "reason"), &x->reason);
 	if (!err)
 		err = get_version(resp, "version", &x->resp_version, true);
@@ -1060,8 +1059,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	if (!err)
 		err = har_headers(req, &x->req);
 	if (!err)
-		err = har_body(json_get(req, "postData"), &x->req, req,
-			       "bodySize");
+		err = har_body(json_get(req, "postData"), &x->req, req, "bodySize");
 	if (err)
 		return err;
 

@@ -523,7 +523,9 @@ int json_arena_release(const struct json_arena_mark *m)
 {
 	struct json_arena *a = &json_arena;
 
-	if (a->spills != m->spills || a->used < m->used)
+	/* Nothing taken from the arena since the mark means the trees came
+	 * from elsewhere (say, someone else's cJSON_InitHooks): delete them. */
+	if (a->spills != m->spills || a->used <= m->used)
 		return 0;
 	ASAN_POISON_MEMORY_REGION(a->base + m->used, a->used - m->used);
 	a->used = m->used;

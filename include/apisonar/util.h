@@ -69,7 +69,9 @@ struct cJSON *json_get(const struct cJSON *obj, const char *key);
  * the arena starts over once everything taken from it was freed. Arm only
  * around code whose cJSON memory is freed with cJSON_Delete on the same
  * thread and never handed to free(): parsing and building, not printing.
- * json_arena_arm returns the previous state for json_arena_arm to restore. */
+ * json_arena_arm returns the previous state for json_arena_arm to restore.
+ * The arena owns the process's cJSON hooks: nothing else may call
+ * cJSON_InitHooks. */
 #define JSON_ARENA_CAP (1u << 20)
 int json_arena_arm(int on);
 

@@ -39,7 +39,7 @@ static int long_digit_run(const char *s, size_t n)
 	return 0;
 }
 
-int anon_name_ok(const char *s, size_t n)
+static int name_ok_full(const char *s, size_t n)
 {
 	size_t i;
 
@@ -53,6 +53,35 @@ int anon_name_ok(const char *s, size_t n)
 		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
 			return 0;
 	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+}
+
+#define ANON_OK_CACHE 1024 /* direct-mapped slots of names that passed */
+#define ANON_OK_CACHED 48  /* longer names are always checked in full */
+
+/* The check above is pure and the same keys come in every exchange of an
+ * endpoint, so names that passed are remembered per thread. Only those:
+ * a name refused as a value is never stored, here or anywhere. */
+int anon_name_ok(const char *s, size_t n)
+{
+	static __thread struct {
+		unsigned char len; /* 0: empty slot */
+		char name[ANON_OK_CACHED];
+	} cache[ANON_OK_CACHE];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (n == 0 || n > ANON_OK_CACHED)
+		return name_ok_full(s, n);
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	h %= ANON_OK_CACHE;
+	if (cache[h].len == n && memcmp(cache[h].name, s, n) == 0)
+		return 1;
+	if (!name_ok_full(s, n))
+		return 0;
+	cache[h].len = (unsigned char)n;
+	memcpy(cache[h].name, s, n);
+	return 1;
 }
 
 /* Singular of a path word, as an identifier: "users" -> "user",
@@ -204,13 +233,12 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			base[0] = '\0';
 			if (prev)
 				anon_singular(prev, prevlen, base, sizeof(base) - 3);
-			if (base[0])
-				snprintf(name, sizeof(name), "%sId", base);
-			else
-				snprintf(name, sizeof(name), "id");
+			/* base fits with room for "Id" (see the cut above). */
+			nl = strlen(base);
+			memcpy(name, base, nl);
+			memcpy(name + nl, nl ? "Id" : "id", 3);
 			/* Unique within the template: id, id2, id3... */
-			for (k = 2; params && cJSON_GetObjectItemCaseSensitive(params, name) && k < 99;
-			     k++) {
+			for (k = 2; params && json_get(params, name) && k < 99; k++) {
 				if (base[0])
 					snprintf(name, sizeof(name), "%sId%d", base, k);
 				else
@@ -686,10 +714,14 @@ static const char *const key_queries[] = {
 	"apitoken", "api_token", "sig", "signature", "code", NULL,
 };
 
+/* The lists are lowercase: most entries are passed over on their first
+ * byte, without a strcasecmp call (every header meets two lists). */
 static int in_list(const char *const *l, const char *s)
 {
+	int c = tolower((unsigned char)s[0]);
+
 	for (; *l; l++)
-		if (strcasecmp(*l, s) == 0)
+		if ((*l)[0] == c && strcasecmp(*l, s) == 0)
 			return 1;
 	return 0;
 }
@@ -734,11 +766,14 @@ static void auth_add(cJSON *auth, const char *kind, const char *name)
 {
 	char key[ANON_MAX_NAME + 40];
 
-	if (name)
-		snprintf(key, sizeof(key), "%s:%s", kind, name);
-	else
-		snprintf(key, sizeof(key), "%s", kind);
-	if (!cJSON_GetObjectItemCaseSensitive(auth, key))
+	/* A kind alone (short, fixed words) is its own key: no copy. */
+	if (!name) {
+		if (!json_get(auth, kind))
+			cJSON_AddNumberToObject(auth, kind, 1);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s:%s", kind, name);
+	if (!json_get(auth, key))
 		cJSON_AddNumberToObject(auth, key, 1);
 }
 
@@ -826,7 +861,7 @@ static void param_pair(void *arg, const char *name, size_t nl, const char *val, 
 	if (!child)
 		return;
 	/* A repeated name counts once per exchange. */
-	if (cJSON_GetObjectItemCaseSensitive(child, "n"))
+	if (json_get(child, "n"))
 		return;
 	value_node(child, val, vl);
 	name_class(child, name);
@@ -910,7 +945,10 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 	     i++)
 		;
 	if (strstr(mt, "json") || (i < dlen && (data[i] == '{' || data[i] == '['))) {
-		cJSON *v = cJSON_ParseWithLength((const char *)data, dlen);
+		cJSON *v = json_parse_fast((const char *)data, dlen, 0);
+
+		if (!v)
+			v = cJSON_ParseWithLength((const char *)data, dlen);
 
 		if (v) {
 			schema = doc_objk(b, "schema");
@@ -945,7 +983,7 @@ static void size_obs(cJSON *parent, uint64_t n)
 
 /* A Host is identity, but one that embeds a detector match (a card number
  * or token inside a label) is not kept; an address alone is fine. */
-static int host_clean(const char *h, size_t n)
+static int host_clean_full(const char *h, size_t n)
 {
 	enum detect_class first = DC_NONE;
 	size_t hits = detect_scan(h, n, &first), i = 0;
@@ -966,6 +1004,33 @@ static int host_clean(const char *h, size_t n)
 			return 0;
 		i++;
 	}
+	return 1;
+}
+
+#define ANON_HOST_CACHE 64 /* direct-mapped slots of hosts that passed */
+
+/* Traffic comes from few hosts: hosts that passed are remembered per
+ * thread (a host that failed is not kept). */
+static int host_clean(const char *h, size_t n)
+{
+	static __thread struct {
+		size_t len; /* 0: empty slot */
+		char host[ANON_MAX_HOST];
+	} cache[ANON_HOST_CACHE];
+	uint32_t k = 2166136261u;
+	size_t i;
+
+	if (n == 0 || n > ANON_MAX_HOST)
+		return host_clean_full(h, n);
+	for (i = 0; i < n; i++)
+		k = (k ^ (unsigned char)h[i]) * 16777619u;
+	k %= ANON_HOST_CACHE;
+	if (cache[k].len == n && memcmp(cache[k].host, h, n) == 0)
+		return 1;
+	if (!host_clean_full(h, n))
+		return 0;
+	memcpy(cache[k].host, h, n);
+	cache[k].len = n;
 	return 1;
 }
 
@@ -1088,7 +1153,15 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		rc = -EINVAL;
 		goto cleanup;
 	}
-	snprintf(key, sizeof(key), "%s %s", method, tmpl);
+	/* method is at most 20 bytes and tmpl under ANON_MAX_TEMPLATE: the
+	 * key always fits, "METHOD /template". */
+	{
+		size_t ml = strlen(method), tl = strlen(tmpl);
+
+		memcpy(key, method, ml);
+		key[ml] = ' ';
+		memcpy(key + ml + 1, tmpl, tl + 1);
+	}
 	ep = doc_obj(doc_objk(svc, "endpoints"), key);
 	if (!ep) {
 		cJSON_Delete(params);
@@ -1158,7 +1231,10 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		char st[8];
 		cJSON *resp;
 
-		snprintf(st, sizeof(st), "%03d", x->status);
+		st[0] = (char)('0' + x->status / 100);
+		st[1] = (char)('0' + x->status / 10 % 10);
+		st[2] = (char)('0' + x->status % 10);
+		st[3] = '\0';
 		resp = doc_obj(doc_objk(ep, "responses"), st);
 		doc_countk(resp, "count", 1);
 		size_obs(resp, x->resp.body_true_len);
@@ -1208,7 +1284,7 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 		static const char *const locs[] = { "path", "query", "header", "cookie" };
 
 		for (i = 0; i < 4; i++) {
-			cJSON *l = cJSON_GetObjectItemCaseSensitive(params, locs[i]);
+			cJSON *l = json_get(params, locs[i]);
 
 			if (l && !l->child)
 				cJSON_DeleteItemFromObjectCaseSensitive(params, locs[i]);

@@ -184,8 +184,8 @@ static int valid_time(const char *s)
 
 static int endpoint_check(const char *key, const cJSON *v)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "method");
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(v, "path");
+	const cJSON *m = json_get(v, "method");
+	const cJSON *p = json_get(v, "path");
 	size_t ml;
 
 	if (!cJSON_IsString(m) || !cJSON_IsString(p))
@@ -325,6 +325,20 @@ static int num_ok(const cJSON *v)
 	return d >= 0 && d <= CAT_MAX_COUNT && (double)(long long)d == d;
 }
 
+/* Adds item to obj under key, a name with static storage (a member name of
+ * the spec tables, or a literal): kept by reference, not copied, which also
+ * lets merge_struct find it again by pointer. NULL when item is NULL. */
+static cJSON *add_static(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return NULL;
+	if (!cJSON_AddItemToObjectCS(obj, key, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
 		       const struct spec *sp, struct mctx *m, unsigned depth);
 
@@ -354,7 +368,8 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 	}
 	for (it = src->child; it; it = it->next) {
 		for (mb = sp->members; mb->name; mb++)
-			if (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0)
+			if (mb->name == it->string ||
+			    (mb->name[0] == it->string[0] && strcmp(mb->name, it->string) == 0))
 				break;
 		if (!mb->name)
 			return fail(m, "unknown member");
@@ -363,13 +378,16 @@ static int merge_struct(cJSON *dst, const cJSON *src, const struct spec *sp, str
 			continue;
 		m->where = mb->name;
 		/* Members usually come in the order the catalog stored them:
-		 * try the one after the last match before scanning. */
+		 * try the one after the last match before scanning. The
+		 * catalog names its members with the table's own strings
+		 * (merge_value), so the test is mostly a pointer compare. */
 		hint = NULL;
 		if (dst) {
-			if (guess && strcmp(guess->string, mb->name) == 0)
+			if (guess &&
+			    (guess->string == mb->name || strcmp(guess->string, mb->name) == 0))
 				hint = guess;
 			else
-				hint = cJSON_GetObjectItemCaseSensitive(dst, mb->name);
+				hint = json_get(dst, mb->name);
 		}
 		guess = hint ? hint->next : NULL;
 		rc = merge_value(dst, mb->name, hint, it, mb->sp, m, depth);
@@ -396,8 +414,8 @@ static int merge_set(cJSON *dparent, const char *key, const cJSON *src, const st
 	}
 	if (!dparent)
 		return 0;
-	if (!cJSON_GetObjectItemCaseSensitive(dparent, key))
-		cJSON_AddArrayToObject(dparent, key);
+	if (!json_get(dparent, key))
+		add_static(dparent, key, cJSON_CreateArray());
 	for (it = src->child; it; it = it->next)
 		if (doc_set_add(dparent, key, it->valuestring, cap))
 			count_cut(m, sp);
@@ -423,9 +441,9 @@ static int merge_buckets(cJSON *dparent, const char *key, const cJSON *src, stru
 	}
 	if (!dparent)
 		return 0;
-	d = cJSON_GetObjectItemCaseSensitive(dparent, key);
+	d = json_get(dparent, key);
 	if (!d) {
-		d = cJSON_AddArrayToObject(dparent, key);
+		d = add_static(dparent, key, cJSON_CreateArray());
 		if (!d)
 			return -ENOMEM;
 	}
@@ -483,7 +501,9 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 				return fail(m, "duplicate key");
 	}
 	if (dparent) {
-		dmap = doc_obj(dparent, key);
+		dmap = json_get(dparent, key);
+		if (!dmap)
+			dmap = add_static(dparent, key, cJSON_CreateObject());
 		if (!dmap)
 			return -ENOMEM;
 	}
@@ -500,7 +520,7 @@ static int merge_map(cJSON *dparent, const char *key, const cJSON *src, const st
 
 			if (!num_ok(it))
 				return fail(m, "expected a count");
-			if (!cJSON_GetObjectItemCaseSensitive(dmap, it->string)) {
+			if (!json_get(dmap, it->string)) {
 				/* Count maps: use the same keep-smallest rule. */
 				cJSON *tmp = doc_map_get(dmap, it->string, cap, &cut);
 
@@ -548,11 +568,13 @@ static int merge_extern(cJSON *dparent, const char *key, const cJSON *src, const
 }
 
 /* One member of a document merged into the member key of dparent (dhint:
- * that member when the caller already found it). */
+ * that member when the caller already found it). A member it creates is
+ * named by key itself, so key must have static storage whenever the member
+ * may be missing (callers with a transient key pass it in dhint). */
 static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSON *src,
 		       const struct spec *sp, struct mctx *m, unsigned depth)
 {
-	cJSON *d = dhint ? dhint : dparent ? cJSON_GetObjectItemCaseSensitive(dparent, key) : NULL;
+	cJSON *d = dhint ? dhint : dparent ? json_get(dparent, key) : NULL;
 
 	switch (sp->kind) {
 	case S_COUNT:
@@ -563,7 +585,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		if (!dparent)
 			return 0;
 		if (!d)
-			cJSON_AddNumberToObject(dparent, key, src->valuedouble);
+			add_static(dparent, key, cJSON_CreateNumber(src->valuedouble));
 		else if (sp->kind == S_COUNT)
 			cJSON_SetNumberValue(d, d->valuedouble + src->valuedouble);
 		else if ((sp->kind == S_MIN) == (src->valuedouble < d->valuedouble))
@@ -575,11 +597,19 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 			return fail(m, "expected an RFC 3339 UTC time with milliseconds");
 		if (!dparent)
 			return 0;
-		if (!d)
-			cJSON_AddStringToObject(dparent, key, src->valuestring);
-		else if ((sp->kind == S_TMIN) == (strcmp(src->valuestring, d->valuestring) < 0))
-			cJSON_ReplaceItemInObjectCaseSensitive(dparent, key,
-							       cJSON_CreateString(src->valuestring));
+		if (!d) {
+			add_static(dparent, key, cJSON_CreateString(src->valuestring));
+		} else if ((sp->kind == S_TMIN) == (strcmp(src->valuestring, d->valuestring) < 0)) {
+			/* Valid times have one width: overwrite in place. */
+			size_t l = strlen(src->valuestring);
+
+			if (cJSON_IsString(d) && !(d->type & cJSON_IsReference) &&
+			    strlen(d->valuestring) == l)
+				memcpy(d->valuestring, src->valuestring, l + 1);
+			else
+				cJSON_ReplaceItemInObjectCaseSensitive(
+					dparent, key, cJSON_CreateString(src->valuestring));
+		}
 		return 0;
 	case S_DERIVED:
 		if (!cJSON_IsNumber(src))
@@ -589,7 +619,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		if (!cJSON_IsString(src))
 			return fail(m, "expected a string");
 		if (dparent && !d)
-			cJSON_AddStringToObject(dparent, key, src->valuestring);
+			add_static(dparent, key, cJSON_CreateString(src->valuestring));
 		return 0;
 	case S_SET:
 		return merge_set(dparent, key, src, sp, m);
@@ -601,7 +631,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 		return merge_extern(dparent, key, src, sp, m);
 	case S_STRUCT:
 		if (dparent && !d) {
-			d = cJSON_AddObjectToObject(dparent, key);
+			d = add_static(dparent, key, cJSON_CreateObject());
 			if (!d)
 				return -ENOMEM;
 		}
@@ -810,14 +840,17 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 	params = doc_obj(doc_obj(moved, "parameters"), "path");
 	snprintf(name, sizeof(name), "%.*s", (int)(strlen(rep) - 2), rep + 1);
 	pnode = doc_obj(params, name);
-	if (pnode && !cJSON_GetObjectItemCaseSensitive(pnode, "n")) {
-		cJSON *cnt = cJSON_GetObjectItemCaseSensitive(moved, "count");
+	if (pnode && !json_get(pnode, "n")) {
+		cJSON *cnt = json_get(moved, "count");
 
 		doc_count_add(pnode, "n", cnt ? cnt->valuedouble : 0);
 		doc_set_add(pnode, "types", "string", 8);
 		doc_set_add(pnode, "formats", "text", 32);
 	}
-	rc = merge_value(eps, key, NULL, moved, &sp_endpoint, &m, 0);
+	/* key is on the stack: make the endpoint here, merge_value only
+	 * fills it. */
+	pnode = doc_obj(eps, key);
+	rc = pnode ? merge_value(eps, key, pnode, moved, &sp_endpoint, &m, 0) : -ENOMEM;
 	cJSON_Delete(moved);
 	return rc;
 }
@@ -847,8 +880,8 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
  * endpoints moved. */
 static int apply_learned(struct catalog *c, cJSON *svc)
 {
-	cJSON *learned = cJSON_GetObjectItemCaseSensitive(svc, "learned");
-	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	cJSON *learned = json_get(svc, "learned");
+	cJSON *eps = json_get(svc, "endpoints");
 	cJSON *e, *next;
 	int moved = 0;
 
@@ -866,7 +899,7 @@ static int apply_learned(struct catalog *c, cJSON *svc)
  * learned patterns. Returns how many were learned. */
 static int learn_service(cJSON *svc)
 {
-	cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
+	cJSON *eps = json_get(svc, "endpoints");
 	struct lrow *rows = NULL;
 	size_t nrows = 0, cap, i, j;
 	cJSON *e;
@@ -1016,7 +1049,7 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 
 	if (!cJSON_IsObject(doc))
 		return fail(m, "expected an object");
-	it = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+	it = json_get(doc, "schema");
 	if (!cJSON_IsString(it) || strcmp(it->valuestring, CATALOG_SCHEMA) != 0)
 		return fail(m, "schema is not " CATALOG_SCHEMA);
 	for (it = doc->child; it; it = it->next) {
@@ -1045,8 +1078,8 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 			for (k = it->child; k; k = k->next)
 				if (strcmp(k->string, "start") != 0 && strcmp(k->string, "end") != 0)
 					return fail(m, "unknown member");
-			a = cJSON_GetObjectItemCaseSensitive(it, "start");
-			b = cJSON_GetObjectItemCaseSensitive(it, "end");
+			a = json_get(it, "start");
+			b = json_get(it, "end");
 			if ((a && (!cJSON_IsString(a) || !valid_rfc3339(a->valuestring))) ||
 			    (b && (!cJSON_IsString(b) || !valid_rfc3339(b->valuestring))))
 				return fail(m, "expected RFC 3339 times");
@@ -1078,23 +1111,41 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	rc = merge_top(c, doc, &m);
 	if (rc)
 		return rc;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services"))
+	cJSON_ArrayForEach(svc, json_get(c->doc, "services"))
 		normalize_service(c, svc);
 	return 0;
+}
+
+/* cJSON_GetArraySize(o) >= n, walking at most n members (an endpoint map
+ * may hold a thousand). */
+static int size_at_least(const cJSON *o, size_t n)
+{
+	const cJSON *it;
+
+	for (it = o ? o->child : NULL; it && n; it = it->next)
+		n--;
+	return n == 0;
 }
 
 int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 {
 	struct anon_limits al;
+	struct json_arena_mark mark;
 	struct mctx m = { 0 };
 	cJSON *obs = NULL, *svc, *osvc;
-	int rc;
+	int rc, armed;
 
 	if (!c || !x)
 		return -EINVAL;
 	al.max_fields = c->lim.max_fields;
 	al.max_depth = c->lim.max_depth;
+	/* The observation (and the bodies parsed for it) dies in this call:
+	 * built in the cJSON arena; the merge below runs unarmed, since what
+	 * it adds to the catalog must outlive the call. */
+	json_arena_mark(&mark);
+	armed = json_arena_arm(1);
 	rc = anon_observe(x, &al, &c->ac, &obs);
+	json_arena_arm(armed);
 	if (rc) {
 		c->st.skipped++;
 		return rc;
@@ -1105,23 +1156,22 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 	if (rc) {
 		/* Our own observation failed our own merge: a bug, counted. */
 		c->st.skipped++;
-		cJSON_Delete(obs);
+		if (!json_arena_release(&mark))
+			cJSON_Delete(obs);
 		return rc;
 	}
 	c->st.exchanges++;
 	/* Re-template the service the exchange landed in when it gained an
 	 * endpoint. */
-	osvc = cJSON_GetObjectItemCaseSensitive(obs, "services");
+	osvc = json_get(obs, "services");
 	if (osvc && osvc->child) {
-		svc = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(c->doc, "services"), osvc->child->string);
+		svc = doc_map_find(json_get(c->doc, "services"), osvc->child->string);
 		if (svc) {
-			cJSON *eps = cJSON_GetObjectItemCaseSensitive(svc, "endpoints");
-			cJSON *oe = cJSON_GetObjectItemCaseSensitive(osvc->child, "endpoints");
-			cJSON *e = oe && oe->child && eps ?
-					   cJSON_GetObjectItemCaseSensitive(eps, oe->child->string) :
-					   NULL;
-			cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "count") : NULL;
+			cJSON *eps = json_get(svc, "endpoints");
+			cJSON *oe = json_get(osvc->child, "endpoints");
+			cJSON *e =
+			    oe && oe->child && eps ? doc_map_find(eps, oe->child->string) : NULL;
+			cJSON *n = e ? json_get(e, "count") : NULL;
 
 			/* A new endpoint first meets the learned patterns; learning
 			 * itself (a pass over every endpoint) runs on each new one
@@ -1129,17 +1179,19 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 			 * traffic of ever-new paths stays cheap. Output always
 			 * runs it in full. */
 			if (!e || (n && n->valuedouble == 1)) {
-				cJSON *l = cJSON_GetObjectItemCaseSensitive(svc, "learned");
+				cJSON *l = json_get(svc, "learned");
 
 				c->fresh++;
 				if (e && l && l->child)
 					apply_learned_one(c, l, eps, e);
-				if (cJSON_GetArraySize(eps) < 128 || c->fresh % 32 == 0)
+				if (!size_at_least(eps, 128) || c->fresh % 32 == 0)
 					normalize_service(c, svc);
 			}
 		}
 	}
-	cJSON_Delete(obs);
+	/* The observation is dropped with the arena, not node by node. */
+	if (!json_arena_release(&mark))
+		cJSON_Delete(obs);
 	return 0;
 }
 
@@ -1188,7 +1240,7 @@ static void add_percentiles(cJSON *lat)
 		const char *name;
 		double q;
 	} qs[] = { { "p50_ms", 0.50 }, { "p95_ms", 0.95 }, { "p99_ms", 0.99 } };
-	cJSON *b = cJSON_GetObjectItemCaseSensitive(lat, "buckets"), *it;
+	cJSON *b = json_get(lat, "buckets"), *it;
 	double total = 0;
 	size_t i;
 
@@ -1228,10 +1280,10 @@ cJSON *catalog_to_metadata(const struct catalog *c)
 		return NULL;
 	tmp = *c;
 	tmp.doc = doc;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
 		normalize_service(&tmp, svc);
-		cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(svc, "endpoints")) {
-			cJSON *lat = cJSON_GetObjectItemCaseSensitive(ep, "latency");
+		cJSON_ArrayForEach(ep, json_get(svc, "endpoints")) {
+			cJSON *lat = json_get(ep, "latency");
 
 			if (lat)
 				add_percentiles(lat);
@@ -1248,9 +1300,9 @@ static void count_fields(const cJSON *o, uint64_t *fields, uint64_t *sens)
 
 	if (!cJSON_IsObject(o))
 		return;
-	if (cJSON_GetObjectItemCaseSensitive(o, "types") && cJSON_GetObjectItemCaseSensitive(o, "n")) {
+	if (json_get(o, "types") && json_get(o, "n")) {
 		(*fields)++;
-		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "sensitive")) > 0)
+		if (cJSON_GetArraySize(json_get(o, "sensitive")) > 0)
 			(*sens)++;
 	}
 	for (it = o->child; it; it = it->next)
@@ -1271,12 +1323,10 @@ void catalog_get_stats(const struct catalog *c, struct catalog_stats *out)
 	out->endpoints = 0;
 	out->fields = 0;
 	out->sensitive_fields = 0;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(c->doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(c->doc, "services")) {
 		out->services++;
-		out->endpoints += (uint64_t)cJSON_GetArraySize(
-			cJSON_GetObjectItemCaseSensitive(svc, "endpoints"));
-		count_fields(cJSON_GetObjectItemCaseSensitive(svc, "endpoints"), &out->fields,
-			     &out->sensitive_fields);
+		out->endpoints += (uint64_t)cJSON_GetArraySize(json_get(svc, "endpoints"));
+		count_fields(json_get(svc, "endpoints"), &out->fields, &out->sensitive_fields);
 	}
 }
 
@@ -1336,7 +1386,7 @@ int catalog_write_dir(const struct catalog *c, const char *dir)
 	rc = write_json(path, doc);
 	if (rc)
 		goto cleanup;
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(doc, "services")) {
+	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
 		cJSON *api = openapi_from_service(svc->string, svc);
 
 		if (!api) {

@@ -6,16 +6,18 @@
  * the fixed latency buckets. Every choice here is deterministic so merges
  * commute.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "apisonar/anon.h"
+#include "apisonar/util.h"
 
 /* Counts live as JSON numbers; integers up to 2^53 stay exact. */
 void doc_count_add(cJSON *obj, const char *name, double v)
 {
-	cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *n = json_get(obj, name);
 
 	if (n && cJSON_IsNumber(n)) {
 		cJSON_SetNumberValue(n, n->valuedouble + v);
@@ -28,7 +30,7 @@ void doc_count_add(cJSON *obj, const char *name, double v)
  * always a constant of ours (kept by reference); s is copied unless ref. */
 static int set_add(cJSON *obj, const char *name, const char *s, size_t cap, int ref)
 {
-	cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *arr = json_get(obj, name);
 	cJSON *it, *prev = NULL, *ns;
 	size_t n = 0;
 	int cmp;
@@ -92,7 +94,7 @@ int doc_set_add_static(cJSON *obj, const char *name, const char *s, size_t cap)
  * freed once per exchange. */
 cJSON *doc_objk(cJSON *obj, const char *name)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *o = json_get(obj, name);
 
 	if (o)
 		return o;
@@ -104,7 +106,7 @@ cJSON *doc_objk(cJSON *obj, const char *name)
 
 void doc_countk(cJSON *obj, const char *name, double v)
 {
-	cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *n = json_get(obj, name);
 
 	if (n && cJSON_IsNumber(n)) {
 		cJSON_SetNumberValue(n, n->valuedouble + v);
@@ -117,11 +119,54 @@ void doc_countk(cJSON *obj, const char *name, double v)
 
 cJSON *doc_obj(cJSON *obj, const char *name)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, name);
+	cJSON *o = json_get(obj, name);
 
 	if (o)
 		return o;
 	return cJSON_AddObjectToObject(obj, name);
+}
+
+/* Maps can hold many members (1,024 endpoints per service): an object
+ * member of a map carries a hash of its key in valueint, which cJSON does
+ * not use for objects, and a lookup compares hashes before names. 0 means
+ * "not known" (a member made elsewhere, or parsed) and is compared by name,
+ * so a member without its hash is never missed. Never 0 once computed. */
+static int map_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return (int)(h | 1u);
+}
+
+/* The member key of map, or NULL; *n counts the members passed. */
+static cJSON *map_find(const cJSON *map, const char *key, int h, size_t *n)
+{
+	cJSON *it;
+
+	*n = 0;
+	for (it = map->child; it; it = it->next) {
+		int obj = (it->type & 0xff) == cJSON_Object;
+
+		if (!(obj && it->valueint && it->valueint != h) && it->string[0] == key[0] &&
+		    strcmp(it->string, key) == 0) {
+			if (obj)
+				it->valueint = h;
+			return it;
+		}
+		(*n)++;
+	}
+	return NULL;
+}
+
+cJSON *doc_map_find(const cJSON *map, const char *key)
+{
+	size_t n;
+
+	if (!map || !key)
+		return NULL;
+	return map_find(map, key, map_hash(key), &n);
 }
 
 /* Keeping the cap smallest keys makes the kept set the same whatever the
@@ -129,13 +174,12 @@ cJSON *doc_obj(cJSON *obj, const char *name)
 cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 {
 	cJSON *it, *max = NULL, *o;
+	int h = map_hash(key);
 	size_t n = 0;
 
-	for (it = map->child; it; it = it->next) {
-		if (strcmp(it->string, key) == 0)
-			return it;
-		n++;
-	}
+	it = map_find(map, key, h, &n);
+	if (it)
+		return it;
 	if (n >= cap) {
 		/* Only a full map needs its largest key. */
 		for (it = map->child; it; it = it->next)
@@ -149,6 +193,7 @@ cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut)
 	o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
+	o->valueint = h;
 	cJSON_AddItemToObject(map, key, o);
 	return o;
 }

@@ -167,7 +167,7 @@ static int sniff(struct xio_reader *r)
  * *out untouched), REC_MALFORMED on a wrong type or value. */
 static int get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	double d;
 
 	if (!v || cJSON_IsNull(v))
@@ -184,7 +184,7 @@ static int get_uint(const cJSON *o, const char *key, uint64_t max, uint64_t *out
 /* An optional string; NULL in *out when absent. */
 static int get_str(const cJSON *o, const char *key, const char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 
 	*out = NULL;
 	if (!v || cJSON_IsNull(v))
@@ -197,7 +197,7 @@ static int get_str(const cJSON *o, const char *key, const char **out)
 
 static int get_bool(const cJSON *o, const char *key, bool *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 
 	if (!v || cJSON_IsNull(v))
 		return 0;
@@ -211,7 +211,7 @@ static int get_bool(const cJSON *o, const char *key, bool *out)
  * values (HAR's -1, "not known") count as absent. */
 static int get_ms(const cJSON *o, const char *key, uint64_t *ns)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	double d;
 
 	if (!v || cJSON_IsNull(v))
@@ -240,7 +240,7 @@ static int get_bytes(const cJSON *v, unsigned char **out, size_t *len)
 	}
 	if (!cJSON_IsObject(v))
 		return REC_MALFORMED;
-	b = cJSON_GetObjectItemCaseSensitive(v, "base64");
+	b = json_get(v, "base64");
 	if (!cJSON_IsString(b) || !b->valuestring)
 		return REC_MALFORMED;
 	err = xio_base64_decode(b->valuestring, strlen(b->valuestring), out, len);
@@ -279,6 +279,34 @@ static int set_fixed(char *dst, size_t cap, const char *s, size_t len)
 	return 0;
 }
 
+/* The same byte string as get_cstr, without a copy when it is a plain JSON
+ * string (the common case: header names and values are copied once more by
+ * as_msg_add_header anyway). *s points into v or into *owned, which the
+ * caller frees (NULL when nothing was allocated). */
+static int get_cview(const cJSON *v, const char **s, size_t *len, unsigned char **owned)
+{
+	unsigned char *b = NULL;
+	int err;
+
+	*owned = NULL;
+	if (cJSON_IsString(v) && v->valuestring) {
+		/* A cJSON string holds no NUL: nothing to refuse. */
+		*s = v->valuestring;
+		*len = strlen(v->valuestring);
+		return 0;
+	}
+	err = get_bytes(v, &b, len);
+	if (err)
+		return err;
+	if (memchr(b, 0, *len)) {
+		free(b);
+		return REC_MALFORMED;
+	}
+	*owned = b;
+	*s = (const char *)b;
+	return 0;
+}
+
 static int get_role(const cJSON *o, enum as_role *role)
 {
 	const char *s;
@@ -298,8 +326,9 @@ static int get_role(const cJSON *o, enum as_role *role)
 /* {addr, port} into a fixed address buffer and a port. */
 static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *port)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = json_get(o, key);
 	unsigned char *b = NULL;
+	const char *a;
 	uint64_t p = 0;
 	size_t len = 0;
 	int err;
@@ -312,40 +341,49 @@ static int get_endpoint(const cJSON *o, const char *key, char *addr, uint16_t *p
 	if (err)
 		return err;
 	*port = (uint16_t)p;
-	v = cJSON_GetObjectItemCaseSensitive(v, "addr");
+	v = json_get(v, "addr");
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	err = get_bytes(v, &b, &len);
+	err = get_cview(v, &a, &len, &b);
 	if (err)
 		return err;
-	err = set_fixed(addr, AS_ADDR_LEN, (char *)b, len);
+	err = set_fixed(addr, AS_ADDR_LEN, a, len);
 	free(b);
 	return err;
 }
 
 static int get_comm(const cJSON *o, char *comm)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "comm");
+	const cJSON *v = json_get(o, "comm");
 	unsigned char *b = NULL;
+	const char *c;
 	size_t len = 0;
 	int err;
 
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	err = get_bytes(v, &b, &len);
-	if (err)
-		return err;
+	/* A plain string is read in place; a base64 form is decoded (a NUL
+	 * past the cut below is allowed, as it always was). */
+	if (cJSON_IsString(v) && v->valuestring) {
+		c = v->valuestring;
+		len = strlen(c);
+	} else {
+		err = get_bytes(v, &b, &len);
+		if (err)
+			return err;
+		c = (const char *)b;
+	}
 	/* The kernel keeps 15 bytes; a longer name is cut, not refused. */
 	if (len >= AS_COMM_LEN)
 		len = AS_COMM_LEN - 1;
-	err = set_fixed(comm, AS_COMM_LEN, (char *)b, len);
+	err = set_fixed(comm, AS_COMM_LEN, c, len);
 	free(b);
 	return err;
 }
 
 static int get_flags(const cJSON *o, uint32_t *flags)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "flags"), *it;
+	const cJSON *a = json_get(o, "flags"), *it;
 
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -425,7 +463,7 @@ static int set_true_len(struct as_message *m, uint64_t size, bool truncated)
 
 static int jsonl_headers(const cJSON *o, struct as_message *m)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "headers"), *it;
+	const cJSON *a = json_get(o, "headers"), *it;
 	int err = 0;
 
 	if (!a || cJSON_IsNull(a))
@@ -434,23 +472,24 @@ static int jsonl_headers(const cJSON *o, struct as_message *m)
 		return REC_MALFORMED;
 	cJSON_ArrayForEach(it, a)
 	{
-		char *name = NULL, *value = NULL;
+		unsigned char *nown = NULL, *vown = NULL;
+		const char *name = NULL, *value = "";
+		size_t nlen = 0, vlen = 0;
 
 		if (cJSON_IsArray(it)) {
-			if (cJSON_GetArraySize(it) != 2)
+			if (!it->child || !it->child->next || it->child->next->next)
 				return REC_MALFORMED;
-			err = get_cstr(cJSON_GetArrayItem(it, 0), &name);
+			err = get_cview(it->child, &name, &nlen, &nown);
 			if (!err)
-				err = get_cstr(cJSON_GetArrayItem(it, 1), &value);
+				err = get_cview(it->child->next, &value, &vlen, &vown);
 		} else {
 			/* A file written without values: names only. */
-			err = get_cstr(it, &name);
+			err = get_cview(it, &name, &nlen, &nown);
 		}
 		if (!err)
-			err = add_header(m, name, strlen(name), value ? value : "",
-					 value ? strlen(value) : 0);
-		free(name);
-		free(value);
+			err = add_header(m, name, nlen, value, vlen);
+		free(nown);
+		free(vown);
 		if (err)
 			return err;
 	}
@@ -459,7 +498,7 @@ static int jsonl_headers(const cJSON *o, struct as_message *m)
 
 static int jsonl_message(const cJSON *o, struct as_message *m)
 {
-	const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body");
+	const cJSON *body = json_get(o, "body");
 	uint64_t size = UINT64_MAX;
 	bool truncated = false;
 	const char *enc;
@@ -507,7 +546,7 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 
 	if (!cJSON_IsObject(o))
 		return REC_MALFORMED;
-	req = cJSON_GetObjectItemCaseSensitive(o, "request");
+	req = json_get(o, "request");
 	if (!req || cJSON_IsNull(req))
 		return REC_NO_REQUEST;
 	if (!cJSON_IsObject(req))
@@ -534,11 +573,11 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		return err;
 	x->pid = (uint32_t)pid;
 
-	if (!cJSON_HasObjectItem(req, "method") || !cJSON_HasObjectItem(req, "target"))
+	if (!json_get(req, "method") || !json_get(req, "target"))
 		return REC_MALFORMED;
-	err = get_cstr(cJSON_GetObjectItemCaseSensitive(req, "method"), &x->method);
+	err = get_cstr(json_get(req, "method"), &x->method);
 	if (!err)
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(req, "target"), &x->target);
+		err = get_cstr(json_get(req, "target"), &x->target);
 	if (!err)
 		err = get_version(req, "version", &x->req_version, true);
 	if (!err)
@@ -548,7 +587,7 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 	if (!x->method[0])
 		return REC_MALFORMED;
 
-	resp = cJSON_GetObjectItemCaseSensitive(o, "response");
+	resp = json_get(o, "response");
 	if (!resp || cJSON_IsNull(resp))
 		return 0;
 	if (!cJSON_IsObject(resp))
@@ -558,9 +597,8 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		err = REC_MALFORMED;
 	if (!err)
 		err = get_time(resp, "time", &x->resp_time_ns);
-	if (!err && cJSON_HasObjectItem(resp, "reason") &&
-	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(resp, "reason")))
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(resp, "reason"), &x->reason);
+	if (!err && json_get(resp, "reason") && !cJSON_IsNull(json_get(resp, "reason")))
+		err = get_cstr(json_get(resp, "reason"), &x->reason);
 	if (!err)
 		err = get_version(resp, "version", &x->resp_version, true);
 	if (!err)
@@ -647,22 +685,31 @@ static int count_skip(struct xio_reader *r, int err)
 	return 0;
 }
 
+/* Frees a record: dropped with the arena back to mark when it was built
+ * there (JSONL), else deleted node by node. */
+static void drop_record(cJSON *rec, const struct json_arena_mark *mark)
+{
+	if (!mark || !json_arena_release(mark))
+		cJSON_Delete(rec);
+}
+
 /* Turns one parsed record into an exchange with parse (jsonl_record or
- * har_record), consuming rec. Returns 1 with *out set, 0 when the record
- * was skipped and counted, or a fatal negative errno. */
+ * har_record), consuming rec (see drop_record for mark). Returns 1 with
+ * *out set, 0 when the record was skipped and counted, or a fatal negative
+ * errno. */
 static int take_record(struct xio_reader *r, cJSON *rec,
 		       int (*parse)(const cJSON *rec, struct as_exchange *x),
-		       struct as_exchange **out)
+		       const struct json_arena_mark *mark, struct as_exchange **out)
 {
 	struct as_exchange *x = as_exchange_new();
 	int err;
 
 	if (!x) {
-		cJSON_Delete(rec);
+		drop_record(rec, mark);
 		return fail(r, -ENOMEM, "out of memory");
 	}
 	err = parse(rec, x);
-	cJSON_Delete(rec);
+	drop_record(rec, mark);
 	if (err) {
 		as_exchange_free(x);
 		return count_skip(r, err);
@@ -675,8 +722,9 @@ static int take_record(struct xio_reader *r, cJSON *rec,
 static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 {
 	for (;;) {
+		struct json_arena_mark mark;
 		cJSON *o;
-		int rc;
+		int rc, armed;
 
 		rc = next_line(r);
 		if (rc <= 0)
@@ -687,15 +735,24 @@ static int read_jsonl(struct xio_reader *r, struct as_exchange **out)
 		}
 		if (blank(r->line, r->line_len))
 			continue;
-		/* The NUL test keeps cJSON from stopping early at one. */
-		o = memchr(r->line, 0, r->line_len)
-			? NULL
-			: cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
+		/* The NUL test keeps cJSON from stopping early at one. The
+		 * record's tree lives only until take_record drops it: it
+		 * comes from the thread's cJSON arena, not from malloc. */
+		json_arena_mark(&mark);
+		armed = json_arena_arm(1);
+		o = NULL;
+		if (!memchr(r->line, 0, r->line_len)) {
+			o = json_parse_fast(r->line, r->line_len, 1);
+			if (!o)
+				o = cJSON_ParseWithLengthOpts(r->line, r->line_len + 1, NULL, true);
+		}
 		if (!o) {
+			json_arena_arm(armed);
 			r->st.skipped_malformed++;
 			continue;
 		}
-		rc = take_record(r, o, jsonl_record, out);
+		rc = take_record(r, o, jsonl_record, &mark, out);
+		json_arena_arm(armed);
 		if (rc != 0)
 			return rc;
 	}
@@ -760,8 +817,8 @@ static int har_load(struct xio_reader *r)
 		err = fail(r, -EINVAL, "HAR input is not valid JSON (error at byte %zu)", at);
 		goto cleanup;
 	}
-	log = cJSON_GetObjectItemCaseSensitive(doc, "log");
-	entries = cJSON_IsObject(log) ? cJSON_GetObjectItemCaseSensitive(log, "entries") : NULL;
+	log = json_get(doc, "log");
+	entries = cJSON_IsObject(log) ? json_get(log, "entries") : NULL;
 	if (!cJSON_IsArray(entries)) {
 		err = fail(r, -EINVAL, "not a HAR document: no log.entries array");
 		goto cleanup;
@@ -776,7 +833,7 @@ cleanup:
 /* HAR [{name, value}] into headers. */
 static int har_headers(const cJSON *o, struct as_message *m)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "headers"), *it;
+	const cJSON *a = json_get(o, "headers"), *it;
 
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -840,7 +897,7 @@ static int har_body(const cJSON *o, struct as_message *m, const cJSON *size_from
 		set_body(m, b, len);
 	}
 	/* Browsers write -1 or leave sizes out when they do not know. */
-	sz = cJSON_GetObjectItemCaseSensitive(size_from, size_key);
+	sz = json_get(size_from, size_key);
 	if (cJSON_IsNumber(sz) && isfinite(sz->valuedouble) && sz->valuedouble >= 0 &&
 	    sz->valuedouble <= (double)((uint64_t)1 << 53) &&
 	    (uint64_t)sz->valuedouble >= m->body_len)
@@ -938,8 +995,8 @@ static int har_ext(const cJSON *ext, struct as_exchange *x)
 		err = get_flags(ext, &x->flags);
 	if (!err)
 		err = get_time(ext, "response_time", &x->resp_time_ns);
-	if (!err && cJSON_HasObjectItem(ext, "target"))
-		err = get_cstr(cJSON_GetObjectItemCaseSensitive(ext, "target"), &x->target);
+	if (!err && json_get(ext, "target"))
+		err = get_cstr(json_get(ext, "target"), &x->target);
 	x->pid = (uint32_t)pid;
 	return err;
 }
@@ -948,7 +1005,7 @@ static int har_ext(const cJSON *ext, struct as_exchange *x)
  * brackets) and the url's port. */
 static void har_foreign_addr(const cJSON *e, struct as_exchange *x, uint16_t port)
 {
-	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(e, "serverIPAddress");
+	const cJSON *ip = json_get(e, "serverIPAddress");
 	const char *s;
 	size_t len;
 
@@ -978,7 +1035,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 
 	if (!cJSON_IsObject(e))
 		return REC_MALFORMED;
-	req = cJSON_GetObjectItemCaseSensitive(e, "request");
+	req = json_get(e, "request");
 	if (!req || cJSON_IsNull(req))
 		return REC_NO_REQUEST;
 	if (!cJSON_IsObject(req))
@@ -1002,12 +1059,11 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 	if (!err)
 		err = har_headers(req, &x->req);
 	if (!err)
-		err = har_body(cJSON_GetObjectItemCaseSensitive(req, "postData"), &x->req, req,
-			       "bodySize");
+		err = har_body(json_get(req, "postData"), &x->req, req, "bodySize");
 	if (err)
 		return err;
 
-	timings = cJSON_GetObjectItemCaseSensitive(e, "timings");
+	timings = json_get(e, "timings");
 	if (timings && !cJSON_IsObject(timings))
 		return REC_MALFORMED;
 	err = get_ms(timings, "wait", &wait);
@@ -1017,7 +1073,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 		return err;
 	x->latency_ns = wait;
 
-	resp = cJSON_GetObjectItemCaseSensitive(e, "response");
+	resp = json_get(e, "response");
 	if (resp && !cJSON_IsNull(resp)) {
 		const char *reason;
 
@@ -1025,7 +1081,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 			return REC_MALFORMED;
 		/* Browsers write 0 (or -1) for a request that got no answer. */
 		{
-			const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "status");
+			const cJSON *st = json_get(resp, "status");
 
 			if (cJSON_IsNumber(st) && st->valuedouble < 0)
 				status = 0;
@@ -1044,7 +1100,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 			if (!err)
 				err = har_headers(resp, &x->resp);
 			if (!err) {
-				const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "content");
+				const cJSON *c = json_get(resp, "content");
 
 				err = har_body(c, &x->resp, c, "size");
 			}
@@ -1053,7 +1109,7 @@ static int har_record(const cJSON *e, struct as_exchange *x)
 		}
 	}
 
-	ext = cJSON_GetObjectItemCaseSensitive(e, "_apisonar");
+	ext = json_get(e, "_apisonar");
 	if (ext && !cJSON_IsNull(ext)) {
 		err = har_ext(ext, x);
 		/* No response, no response time (as in a JSONL record). */
@@ -1093,7 +1149,7 @@ static int read_har(struct xio_reader *r, struct as_exchange **out)
 
 		if (!e)
 			return 0;
-		err = take_record(r, e, har_record, out);
+		err = take_record(r, e, har_record, NULL, out);
 		if (err != 0)
 			return err;
 	}

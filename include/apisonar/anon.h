@@ -103,6 +103,10 @@ int doc_set_add(cJSON *obj, const char *name, const char *s, size_t cap);
  * set to 1 whenever something was cut. */
 cJSON *doc_map_get(cJSON *map, const char *key, size_t cap, int *cut);
 
+/* The member key of a map made with doc_map_get, or NULL: the same answer
+ * as a lookup by name, faster on large maps (see catalog_doc.c). */
+cJSON *doc_map_find(const cJSON *map, const char *key);
+
 /* Valid UTF-8 with no control character. */
 int doc_utf8_ok(const unsigned char *s, size_t n);
 

@@ -55,6 +55,54 @@ void time_format_rfc3339(uint64_t ns, unsigned frac_digits, char *buf, size_t si
  * into wall-clock ns. Returns 0, -EINVAL, or -ERANGE (before 1970). */
 int time_parse_rfc3339(const char *s, uint64_t *ns) __attribute__((warn_unused_result));
 
+struct cJSON;
+
+/* The first member key of a cJSON object, or NULL: what
+ * cJSON_GetObjectItemCaseSensitive answers, but a first-byte test skips
+ * most strcmp calls (lookups are a hot path of the anonymizer and the
+ * readers, and member names rarely share a first byte). */
+struct cJSON *json_get(const struct cJSON *obj, const char *key);
+
+/* Short-lived cJSON trees (one JSONL record, one observation) cost a
+ * malloc and a free per node. While armed on a thread, cJSON allocations
+ * of that thread come from a bump arena of JSON_ARENA_CAP bytes (then from
+ * malloc again when it is full); a free of arena memory only counts, and
+ * the arena starts over once everything taken from it was freed. Arm only
+ * around code whose cJSON memory is freed with cJSON_Delete on the same
+ * thread and never handed to free(): parsing and building, not printing.
+ * json_arena_arm returns the previous state for json_arena_arm to restore.
+ * The arena owns the process's cJSON hooks: nothing else may call
+ * cJSON_InitHooks. */
+#define JSON_ARENA_CAP (1u << 20)
+int json_arena_arm(int on);
+
+/* Where the arena stands, to drop at once every tree built after it. */
+struct json_arena_mark {
+	size_t used, live, spills;
+};
+
+void json_arena_mark(struct json_arena_mark *m);
+
+/* Drops every tree built in the arena since m without walking them: 1 when
+ * done (those trees are gone; do not cJSON_Delete them), 0 when some of
+ * their memory came from malloc (the arena was full), and the caller
+ * deletes them as usual. Only for trees made on this thread since m while
+ * nothing older than m was freed. */
+int json_arena_release(const struct json_arena_mark *m);
+
+/* A strict, quick JSON parser for the common case, building the very tree
+ * cJSON_ParseWithLengthOpts(s, ...) would build (same nodes, types, number
+ * values, order). It declines, with NULL, whatever it does not handle
+ * exactly like cJSON: \u escapes, NUL bytes, a leading BOM, numbers
+ * outside strict JSON or longer than JSON_FAST_MAX_NUMBER, nesting deeper
+ * than JSON_FAST_MAX_DEPTH, and every malformed input; the caller then
+ * asks cJSON, which decides. whole: only whitespace (bytes <= 32) may
+ * follow the value, as with cJSON's require_null_terminated; else trailing
+ * bytes are ignored, as cJSON_ParseWithLength does. */
+#define JSON_FAST_MAX_DEPTH 64
+#define JSON_FAST_MAX_NUMBER 62
+struct cJSON *json_parse_fast(const char *s, size_t len, int whole);
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "apisonar/anon.h"
 #include "apisonar/catalog.h"
 #include "apisonar/util.h"
 #include "anon_testlib.h"
@@ -328,6 +329,36 @@ static void test_learned_merges_into_existing_param(void **state)
 	catalog_free(c);
 }
 
+/* Map members carry a hash of their key: a member made by other code
+ * (no hash) is still found, and gets one; caps still keep the smallest. */
+static void test_map_hash_index(void **state)
+{
+	cJSON *map = cJSON_CreateObject(), *a, *b, *c;
+	int cut = 0;
+
+	(void)state;
+	a = cJSON_AddObjectToObject(map, "GET /a"); /* no hash */
+	b = doc_map_get(map, "GET /b", 3, &cut);
+	assert_non_null(b);
+	assert_int_not_equal(b->valueint, 0);
+	assert_ptr_equal(doc_map_find(map, "GET /a"), a);
+	assert_int_not_equal(a->valueint, 0);
+	assert_ptr_equal(doc_map_get(map, "GET /a", 3, &cut), a);
+	assert_ptr_equal(doc_map_find(map, "GET /b"), b);
+	assert_null(doc_map_find(map, "GET /c"));
+	c = doc_map_get(map, "GET /c", 3, &cut);
+	assert_non_null(c);
+	assert_int_equal(cut, 0);
+	/* Full: a larger key is cut, a smaller one evicts the largest. */
+	assert_null(doc_map_get(map, "GET /d", 3, &cut));
+	assert_int_equal(cut, 1);
+	assert_non_null(doc_map_get(map, "GET /0", 3, &cut));
+	assert_null(doc_map_find(map, "GET /c"));
+	assert_ptr_equal(doc_map_find(map, "GET /a"), a);
+	assert_int_equal(cJSON_GetArraySize(map), 3);
+	cJSON_Delete(map);
+}
+
 static void test_write_dir_deterministic(void **state)
 {
 	struct catalog *c = from_range(0, NX, NULL);
@@ -406,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_endpoint_cap_keeps_smallest),
 		cmocka_unit_test(test_learned_merges_into_existing_param),
+		cmocka_unit_test(test_map_hash_index),
 		cmocka_unit_test(test_write_dir_deterministic),
 		cmocka_unit_test(test_openapi_required_and_nullable),
 	};

@@ -58,30 +58,36 @@ static int name_ok_full(const char *s, size_t n)
 #define ANON_OK_CACHE 1024 /* direct-mapped slots of names that passed */
 #define ANON_OK_CACHED 48  /* longer names are always checked in full */
 
-/* The check above is pure and the same keys come in every exchange of an
- * endpoint, so names that passed are remembered per thread. Only those:
- * a name refused as a value is never stored, here or anywhere. */
-int anon_name_ok(const char *s, size_t n)
+/* A direct-mapped, per-thread cache of strings that passed a pure check:
+ * the same names and hosts come in every exchange of an endpoint. Only
+ * strings that passed are stored; one refused as a value never is, here
+ * or anywhere. lens[slots], bufs[slots][width]. */
+static int passed_before(size_t *lens, char *bufs, size_t slots, size_t width, const char *s,
+			 size_t n, int (*check)(const char *, size_t))
 {
-	static __thread struct {
-		unsigned char len; /* 0: empty slot */
-		char name[ANON_OK_CACHED];
-	} cache[ANON_OK_CACHE];
 	uint32_t h = 2166136261u;
 	size_t i;
 
-	if (n == 0 || n > ANON_OK_CACHED)
-		return name_ok_full(s, n);
+	if (n == 0 || n > width)
+		return check(s, n);
 	for (i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	h %= ANON_OK_CACHE;
-	if (cache[h].len == n && memcmp(cache[h].name, s, n) == 0)
+	h %= slots;
+	if (lens[h] == n && memcmp(bufs + h * width, s, n) == 0)
 		return 1;
-	if (!name_ok_full(s, n))
+	if (!check(s, n))
 		return 0;
-	cache[h].len = (unsigned char)n;
-	memcpy(cache[h].name, s, n);
+	memcpy(bufs + h * width, s, n);
+	lens[h] = n;
 	return 1;
+}
+
+int anon_name_ok(const char *s, size_t n)
+{
+	static __thread size_t lens[ANON_OK_CACHE];
+	static __thread char bufs[ANON_OK_CACHE][ANON_OK_CACHED];
+
+	return passed_before(lens, &bufs[0][0], ANON_OK_CACHE, ANON_OK_CACHED, s, n, name_ok_full);
 }
 
 /* Singular of a path word, as an identifier: "users" -> "user",
@@ -1010,28 +1016,14 @@ static int host_clean_full(const char *h, size_t n)
 #define ANON_HOST_CACHE 64 /* direct-mapped slots of hosts that passed */
 
 /* Traffic comes from few hosts: hosts that passed are remembered per
- * thread (a host that failed is not kept). */
+ * thread (passed_before). */
 static int host_clean(const char *h, size_t n)
 {
-	static __thread struct {
-		size_t len; /* 0: empty slot */
-		char host[ANON_MAX_HOST];
-	} cache[ANON_HOST_CACHE];
-	uint32_t k = 2166136261u;
-	size_t i;
+	static __thread size_t lens[ANON_HOST_CACHE];
+	static __thread char bufs[ANON_HOST_CACHE][ANON_MAX_HOST];
 
-	if (n == 0 || n > ANON_MAX_HOST)
-		return host_clean_full(h, n);
-	for (i = 0; i < n; i++)
-		k = (k ^ (unsigned char)h[i]) * 16777619u;
-	k %= ANON_HOST_CACHE;
-	if (cache[k].len == n && memcmp(cache[k].host, h, n) == 0)
-		return 1;
-	if (!host_clean_full(h, n))
-		return 0;
-	memcpy(cache[k].host, h, n);
-	cache[k].len = n;
-	return 1;
+	return passed_before(lens, &bufs[0][0], ANON_HOST_CACHE, ANON_MAX_HOST, h, n,
+			     host_clean_full);
 }
 
 /* A server whose Kubernetes workload is known is that workload, named as

@@ -19,16 +19,22 @@
 /* Port 1 on loopback: nothing listens, every send fails at once. */
 #define NOWHERE "https://127.0.0.1:1"
 
-static struct as_exchange *exchange(const char *target)
+/* Adds n exchanges GET target -> 200 (each made and freed here). */
+static void add_exchanges(struct rawfwd *r, int n, const char *target)
 {
-	struct as_exchange *x = as_exchange_new();
+	int i;
 
-	assert_non_null(x);
-	assert_int_equal(as_strset(&x->method, "GET", 3), 0);
-	assert_int_equal(as_strset(&x->target, target, strlen(target)), 0);
-	x->req_version = 11;
-	x->status = 200;
-	return x;
+	for (i = 0; i < n; i++) {
+		struct as_exchange *x = as_exchange_new();
+
+		assert_non_null(x);
+		assert_int_equal(as_strset(&x->method, "GET", 3), 0);
+		assert_int_equal(as_strset(&x->target, target, strlen(target)), 0);
+		x->req_version = 11;
+		x->status = 200;
+		assert_int_equal(rawfwd_add(r, x), 0);
+		as_exchange_free(x);
+	}
 }
 
 /* Only readable files are checked at start; their content matters only to
@@ -88,18 +94,12 @@ static void test_queue_drops_oldest(void **state)
 	struct uploader_opts o;
 	struct rawfwd *r = NULL;
 	char audit[64];
-	int i;
 
 	(void)state;
 	opts(&o, audit, sizeof(audit));
 	assert_int_equal(rawfwd_start(&o, &lim, &r), 0);
 	/* Every exchange fills a batch of 1 byte: five sealed batches. */
-	for (i = 0; i < 5; i++) {
-		struct as_exchange *x = exchange("/users/1");
-
-		assert_int_equal(rawfwd_add(r, x), 0);
-		as_exchange_free(x);
-	}
+	add_exchanges(r, 5, "/users/1");
 	rawfwd_seal(r); /* nothing open: no sixth batch */
 	rawfwd_get_stats(r, &st);
 	assert_int_equal(st.exchanges, 5);
@@ -119,17 +119,11 @@ static void test_seal_groups_exchanges(void **state)
 	struct uploader_opts o;
 	struct rawfwd *r = NULL;
 	char audit[64];
-	int i;
 
 	(void)state;
 	opts(&o, audit, sizeof(audit));
 	assert_int_equal(rawfwd_start(&o, NULL, &r), 0);
-	for (i = 0; i < 10; i++) {
-		struct as_exchange *x = exchange("/items/7");
-
-		assert_int_equal(rawfwd_add(r, x), 0);
-		as_exchange_free(x);
-	}
+	add_exchanges(r, 10, "/items/7");
 	rawfwd_get_stats(r, &st);
 	assert_int_equal(st.batches_sealed, 0); /* 4 MiB per batch by default */
 	rawfwd_seal(r);

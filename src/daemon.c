@@ -399,12 +399,11 @@ static void *catalog_main(void *arg)
 		for (i = 0; i < n; i++) {
 			int rc;
 
-			if (d->raw) {
+			identify(d, batch[i]);
+			if (d->raw)
 				rc = rawfwd_add(d->raw, batch[i]);
-			} else {
-				identify(d, batch[i]);
+			else
 				rc = catalog_add_exchange(cs.window, batch[i]);
-			}
 			if (rc)
 				atomic_fetch_add(&d->c.catalog_skipped, 1);
 			else

@@ -381,6 +381,37 @@ static int get_comm(const cJSON *o, char *comm)
 	return err;
 }
 
+/* The process's Kubernetes identity ("identity": namespace, kind,
+ * workload, container; each optional), as the daemon found it: names, no
+ * values. The anonymizer checks them before it uses any. */
+#define XIO_MAX_IDENTITY 253
+static int get_identity(const cJSON *o, struct as_identity *id)
+{
+	static const char *const keys[] = { "namespace", "kind", "workload", "container" };
+	char **dst[] = { &id->ns, &id->kind, &id->workload, &id->container };
+	const cJSON *v = json_get(o, "identity");
+	size_t i;
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return REC_MALFORMED;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *s;
+		int err = get_str(v, keys[i], &s);
+
+		if (err)
+			return err;
+		if (!s)
+			continue;
+		if (strlen(s) > XIO_MAX_IDENTITY)
+			return REC_MALFORMED;
+		if (as_strset(dst[i], s, strlen(s)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int get_flags(const cJSON *o, uint32_t *flags)
 {
 	const cJSON *a = json_get(o, "flags"), *it;
@@ -569,6 +600,8 @@ static int jsonl_record(const cJSON *o, struct as_exchange *x)
 		err = get_ms(o, "latency_ms", &x->latency_ns);
 	if (!err)
 		err = get_flags(o, &x->flags);
+	if (!err)
+		err = get_identity(o, &x->identity);
 	if (err)
 		return err;
 	x->pid = (uint32_t)pid;

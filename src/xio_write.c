@@ -372,6 +372,26 @@ static void jsonl_message(bool *oom, cJSON *o, const struct as_message *m, bool 
 	jadd(oom, o, "body_truncated", cJSON_CreateBool(m->body_truncated));
 }
 
+/* The Kubernetes identity the daemon found, when it found one (raw-forward
+ * carries it to the satellite). Names only: written with or without
+ * values. */
+static void jidentity(bool *oom, cJSON *root, const struct as_identity *id)
+{
+	const char *const keys[] = { "namespace", "kind", "workload", "container" };
+	const char *const vals[] = { id->ns, id->kind, id->workload, id->container };
+	cJSON *o = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!vals[i])
+			continue;
+		if (!o)
+			o = jadd(oom, root, "identity", cJSON_CreateObject());
+		if (o)
+			jadd(oom, o, keys[i], cJSON_CreateString(vals[i]));
+	}
+}
+
 static int write_jsonl(struct xio_writer *w, const struct as_exchange *x)
 {
 	cJSON *root = cJSON_CreateObject(), *req, *resp;
@@ -393,6 +413,7 @@ static int write_jsonl(struct xio_writer *w, const struct as_exchange *x)
 	jadd(&oom, root, "latency_ms", cJSON_CreateNumber((double)x->latency_ns / 1e6));
 	jflags(&oom, root, x->flags);
 	jadd(&oom, root, "values", cJSON_CreateBool(w->show_values));
+	jidentity(&oom, root, &x->identity);
 
 	req = jadd(&oom, root, "request", cJSON_CreateObject());
 	if (req) {

@@ -95,6 +95,34 @@ static void test_raw_refusals(void **state)
 	assert_null(strstr(err, "api.internal"));
 }
 
+/* The Kubernetes identity a raw-forward sensor found names the service on
+ * the satellite, as it would have on the node. */
+static void test_raw_identity_names_service(void **state)
+{
+	char line[4096], *out;
+	const char *one = LINE("9");
+	struct sat_raw_stats st;
+	cJSON *doc = NULL, *svcs;
+	size_t n = strlen(one);
+	char err[256];
+
+	(void)state;
+	/* The same record with an identity member before the final brace. */
+	assert_true(n + 100 < sizeof(line));
+	memcpy(line, one, n - 2);
+	snprintf(line + n - 2, sizeof(line) - (n - 2),
+		 ",\"identity\":{\"namespace\":\"shop\",\"kind\":\"Deployment\","
+		 "\"workload\":\"web\",\"container\":\"nginx\"}}\n");
+	assert_int_equal(convert(line, 1u << 20, &doc, &st, err, sizeof(err)), 0);
+	svcs = cJSON_GetObjectItemCaseSensitive(doc, "services");
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(svcs, "web.shop"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(svcs, "api.internal"));
+	out = cJSON_PrintUnformatted(doc);
+	assert_non_null(strstr(out, "\"kubernetes\""));
+	free(out);
+	cJSON_Delete(doc);
+}
+
 static void test_encode_as_keeps_id(void **state)
 {
 	const char *id = "0b9e2a4c-1f3d-4e5a-9b7c-6d8e0f1a2b3c";
@@ -124,6 +152,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_to_metadata),
 		cmocka_unit_test(test_raw_refusals),
+		cmocka_unit_test(test_raw_identity_names_service),
 		cmocka_unit_test(test_encode_as_keeps_id),
 	};
 

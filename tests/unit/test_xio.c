@@ -193,8 +193,20 @@ static void assert_msg_equal(const struct as_message *a, const struct as_message
 
 /* Every field of two exchanges (times are written to the microsecond; the
  * fixtures are microsecond-aligned). */
+static void assert_opt_str_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
 static void assert_exchange_equal(const struct as_exchange *a, const struct as_exchange *b)
 {
+	assert_opt_str_equal(a->identity.ns, b->identity.ns);
+	assert_opt_str_equal(a->identity.kind, b->identity.kind);
+	assert_opt_str_equal(a->identity.workload, b->identity.workload);
+	assert_opt_str_equal(a->identity.container, b->identity.container);
 	assert_int_equal(a->req_time_ns, b->req_time_ns);
 	assert_int_equal(a->resp_time_ns, b->resp_time_ns);
 	assert_int_equal(a->latency_ns, b->latency_ns);
@@ -510,6 +522,12 @@ static void test_jsonl_roundtrip(void **state)
 	xs[3]->req_version = 0;
 	free(xs[3]->reason);
 	xs[3]->reason = NULL;
+	/* The Kubernetes identity rides along (raw-forward), whole or in part. */
+	assert_int_equal(as_strset(&xs[2]->identity.ns, "shop", 4), 0);
+	assert_int_equal(as_strset(&xs[2]->identity.kind, "Deployment", 10), 0);
+	assert_int_equal(as_strset(&xs[2]->identity.workload, "web", 3), 0);
+	assert_int_equal(as_strset(&xs[2]->identity.container, "nginx", 5), 0);
+	assert_int_equal(as_strset(&xs[0]->identity.ns, "default", 7), 0);
 	roundtrip(XIO_JSONL, xs, 4);
 	for (i = 0; i < 4; i++)
 		as_exchange_free(xs[i]);
@@ -802,6 +820,38 @@ static void test_jsonl_malformed(void **state)
 
 /* Lines over the cap are skipped and counted, with the default cap and a
  * lowered one, and the reader goes on with the next line. */
+/* A malformed identity skips the record, like any other bad field. */
+static void test_jsonl_identity_malformed(void **state)
+{
+	static const char in[] =
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/a\"},\"identity\":[\"web\"]}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/b\"},\"identity\":{\"namespace\":7}}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/c\"},\"identity\":null}\n"
+	    "{\"request\":{\"method\":\"GET\",\"target\":\"/d\"},"
+	    "\"identity\":{\"workload\":\"api\",\"extra\":1}}\n";
+	struct xio_read_stats st;
+	struct as_exchange *x;
+	struct xio_reader *r;
+	FILE *f;
+
+	(void)state;
+	r = reader_on(in, sizeof(in) - 1, XIO_JSONL, &f);
+	assert_int_equal(xio_read(r, &x), 1);
+	assert_string_equal(x->target, "/c");
+	assert_null(x->identity.workload);
+	as_exchange_free(x);
+	assert_int_equal(xio_read(r, &x), 1);
+	assert_string_equal(x->target, "/d");
+	assert_string_equal(x->identity.workload, "api");
+	assert_null(x->identity.ns);
+	as_exchange_free(x);
+	assert_int_equal(xio_read(r, &x), 0);
+	xio_reader_stats(r, &st);
+	assert_int_equal(st.skipped_malformed, 2);
+	xio_reader_free(r);
+	fclose(f);
+}
+
 static void test_jsonl_huge_line(void **state)
 {
 	static const char ok[] = "{\"request\":{\"method\":\"GET\",\"target\":\"/after\"}}\n";
@@ -1046,6 +1096,7 @@ int main(void)
 		cmocka_unit_test(test_har_non_utf8_header),
 		cmocka_unit_test(test_har_browser),
 		cmocka_unit_test(test_jsonl_malformed),
+		cmocka_unit_test(test_jsonl_identity_malformed),
 		cmocka_unit_test(test_jsonl_huge_line),
 		cmocka_unit_test(test_har_malformed),
 		cmocka_unit_test(test_auto_detect),

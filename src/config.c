@@ -339,6 +339,58 @@ static int list_add(const struct cfg_key *k, struct cfg_list *l, const char *val
 	}
 }
 
+/* The keys whose value is one word of a fixed list, stored as an int. */
+struct cfg_choice {
+	const char *word;
+	int value;
+};
+
+struct cfg_choices {
+	const struct cfg_choice *v;
+	size_t n;
+	const char *why; /* the error when the word is none of them */
+};
+
+static const struct cfg_choice level_words[] = {
+	{ "error", LOG_ERROR }, { "warn", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+};
+static const struct cfg_choice role_words[] = { { "server", 1 }, { "client", 2 }, { "both", 3 } };
+static const struct cfg_choice tls_words[] = {
+	{ "on", AS_TLS_ON }, { "off", AS_TLS_OFF }, { "only", AS_TLS_ONLY },
+};
+static const struct cfg_choice k8s_words[] = {
+	{ "auto", CFG_K8S_AUTO }, { "on", CFG_K8S_ON }, { "off", CFG_K8S_OFF },
+};
+#define CHOICES(a, w) { a, sizeof(a) / sizeof(a[0]), w }
+static const struct cfg_choices level_choices =
+	CHOICES(level_words, "want error, warn, info or debug");
+static const struct cfg_choices role_choices = CHOICES(role_words, "want server, client or both");
+static const struct cfg_choices tls_choices = CHOICES(tls_words, "want on, off or only");
+static const struct cfg_choices k8s_choices = CHOICES(k8s_words, "want auto, on or off");
+#undef CHOICES
+
+static const struct cfg_choices *choices_of(enum cfg_type t)
+{
+	return t == T_LEVEL ? &level_choices
+	       : t == T_ROLE ? &role_choices
+	       : t == T_TLS  ? &tls_choices
+			     : &k8s_choices;
+}
+
+/* The value of word in ch. Returns 0, or -EINVAL when it is not there. */
+static int choose(const struct cfg_choices *ch, const char *word, int *out)
+{
+	size_t i;
+
+	for (i = 0; i < ch->n; i++) {
+		if (strcmp(word, ch->v[i].word) == 0) {
+			*out = ch->v[i].value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int config_set(struct run_config *c, const char *name, const char *value, enum cfg_source src,
 	       char *err, size_t errlen)
 {
@@ -379,18 +431,6 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 		}
 		memcpy(base + k->off, &b, sizeof(b));
 		break;
-	case T_LEVEL:
-		if (strcmp(value, "error") == 0)
-			c->log_level = LOG_ERROR;
-		else if (strcmp(value, "warn") == 0)
-			c->log_level = LOG_WARN;
-		else if (strcmp(value, "info") == 0)
-			c->log_level = LOG_INFO;
-		else if (strcmp(value, "debug") == 0)
-			c->log_level = LOG_DEBUG;
-		else
-			why = "want error, warn, info or debug";
-		break;
 	case T_LOGFMT:
 		if (strcmp(value, "json") == 0)
 			c->log_json = true;
@@ -399,36 +439,19 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 		else
 			why = "want json or text";
 		break;
+	case T_LEVEL:
 	case T_ROLE:
-		if (strcmp(value, "server") == 0)
-			c->role = 1;
-		else if (strcmp(value, "client") == 0)
-			c->role = 2;
-		else if (strcmp(value, "both") == 0)
-			c->role = 3;
-		else
-			why = "want server, client or both";
-		break;
 	case T_TLS:
-		if (strcmp(value, "on") == 0)
-			c->tls = AS_TLS_ON;
-		else if (strcmp(value, "off") == 0)
-			c->tls = AS_TLS_OFF;
-		else if (strcmp(value, "only") == 0)
-			c->tls = AS_TLS_ONLY;
+	case T_K8S: {
+		const struct cfg_choices *ch = choices_of(k->type);
+		int v;
+
+		if (choose(ch, value, &v))
+			why = ch->why;
 		else
-			why = "want on, off or only";
+			memcpy(base + k->off, &v, sizeof(v));
 		break;
-	case T_K8S:
-		if (strcmp(value, "auto") == 0)
-			c->k8s = CFG_K8S_AUTO;
-		else if (strcmp(value, "on") == 0)
-			c->k8s = CFG_K8S_ON;
-		else if (strcmp(value, "off") == 0)
-			c->k8s = CFG_K8S_OFF;
-		else
-			why = "want auto, on or off";
-		break;
+	}
 	case T_LIST: {
 		struct cfg_list *l = (struct cfg_list *)(base + k->off);
 

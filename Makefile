@@ -6,9 +6,14 @@
 # make fuzz    each fuzz target for FUZZ_SECONDS
 # make install binary (and unit, config) under $(DESTDIR)$(PREFIX)
 #
-# New modules need no edit here: every src/*.c goes into the binary, every
-# tests/unit/test_*.c becomes a cmocka test, every tests/fuzz/fuzz_*.c a
-# libFuzzer target, every bpf/*.bpf.c a skeleton.
+# New modules need no edit here: every src/<stage>/*.c (and
+# src/<stage>/<sub>/*.c) goes into the binary, every
+# tests/unit/<stage>/test_*.c becomes a cmocka test, every
+# tests/fuzz/<stage>/fuzz_*.c a libFuzzer target, every bpf/*.bpf.c a
+# skeleton. docs/architecture.md says which stage a file belongs to.
+# Objects keep their folders; tests and fuzzers are named by basename, and
+# basenames stay unique across src/ (the test archives index objects by
+# basename).
 
 OUTPUT ?= build
 CLANG ?= clang
@@ -30,19 +35,23 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-SRCS := $(wildcard src/*.c)
+SRCS := $(wildcard src/*/*.c src/*/*/*.c)
 OBJS := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(SRCS))
-LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_SRCS := $(filter-out src/cli/main.c,$(SRCS))
 
 # Tests and fuzzers get their own objects, built with sanitizers.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 TOBJS := $(patsubst src/%.c,$(OUTPUT)/tobj/%.o,$(LIB_SRCS))
 FOBJS := $(patsubst src/%.c,$(OUTPUT)/fobj/%.o,$(LIB_SRCS))
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst %.c,$(OUTPUT)/tests/%,$(notdir $(UNIT_SRCS)))
+FUZZ_SRCS := $(wildcard tests/fuzz/*/fuzz_*.c)
+FUZZ_BINS := $(patsubst %.c,$(OUTPUT)/fuzz/%,$(notdir $(FUZZ_SRCS)))
+
+# Test sources live in folders that mirror src/; their binaries are flat.
+vpath test_%.c $(sort $(dir $(UNIT_SRCS)))
+vpath fuzz_%.c $(sort $(dir $(FUZZ_SRCS)))
 
 # Clang's own system include dirs, for BPF code that includes libc headers'
 # siblings (as libbpf-bootstrap does).
@@ -75,7 +84,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux is missing: build on a kernel with CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/apisonar/events.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/apisonar/sensor/events.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-Iinclude -I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
@@ -84,10 +93,11 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-HDRS := $(wildcard include/apisonar/*.h src/*.h)
+HDRS := $(wildcard include/apisonar/*/*.h include/apisonar/*/*/*.h)
 
 $(OUTPUT)/obj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
 $(OUTPUT)/apisonar: $(OBJS)
@@ -98,6 +108,7 @@ $(OUTPUT)/apisonar: $(OBJS)
 
 $(OUTPUT)/tobj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/tobj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O1 $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -DUNITTEST $(SAN) $(INCLUDES) -c $< -o $@
 
 # An archive, so a test that #includes the .c under test links without
@@ -105,25 +116,26 @@ $(OUTPUT)/tobj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/tobj
 $(OUTPUT)/libapisonar-test.a: $(TOBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libapisonar-test.a $(HDRS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: %.c $(OUTPUT)/libapisonar-test.a $(HDRS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) -g -O1 $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -DUNITTEST $(SAN) $(INCLUDES) -Isrc \
+	$(Q)$(CC) -g -O1 $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -DUNITTEST $(SAN) $(INCLUDES) -Isrc -Itests/unit \
 		$< $(OUTPUT)/libapisonar-test.a $(LDFLAGS_$*) -lcmocka $(LIBS) -o $@
 
 unit: $(UNIT_BINS)
-	$(Q)tests/run-unit $(UNIT_BINS)
+	$(Q)tests/run-unit tests/check-layout $(UNIT_BINS)
 
 # ---- fuzzing ---------------------------------------------------------------
 
 $(OUTPUT)/fobj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/fobj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -fsanitize=fuzzer-no-link,address,undefined \
 		$(INCLUDES) -c $< -o $@
 
 $(OUTPUT)/libapisonar-fuzz.a: $(FOBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(OUTPUT)/libapisonar-fuzz.a $(HDRS) | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/%: %.c $(OUTPUT)/libapisonar-fuzz.a $(HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -fsanitize=fuzzer,address,undefined \
 		$(INCLUDES) -Isrc $< $(OUTPUT)/libapisonar-fuzz.a $(LIBS) -o $@

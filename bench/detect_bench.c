@@ -2,7 +2,7 @@
 /*
  * Detector micro-benchmark. Not part of the Makefile; build by hand:
  *
- *   gcc -O2 -Iinclude bench/detect_bench.c src/detect.c -o build/detect_bench
+ *   gcc -O2 -Iinclude bench/detect_bench.c src/catalog/detect.c -o build/detect_bench
  *   build/detect_bench
  *
  * With -f it does a fixed amount of work (10000 rounds of each mix, one
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apisonar/detect.h"
+#include "apisonar/catalog/detect.h"
 
 #define BENCH_SCAN_DOC_CAP (4u << 20) /* bytes of synthetic metadata */
 

@@ -5,7 +5,7 @@
  * write syscall would deliver it), exchanges freed in the callback.
  *
  * Built by hand, not by the Makefile:
- *   gcc -O2 -D_GNU_SOURCE -Iinclude bench/http1_bench.c src/http1.c src/exchange.c \
+ *   gcc -O2 -D_GNU_SOURCE -Iinclude bench/http1_bench.c src/sensor/proto/http1.c src/exchange/exchange.c \
  *       -o build/http1_bench && build/http1_bench [exchanges]
  */
 #include <stdio.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "apisonar/events.h"
-#include "apisonar/http1.h"
+#include "apisonar/sensor/events.h"
+#include "apisonar/sensor/proto/http1.h"
 
 static unsigned long bench_seen;
 

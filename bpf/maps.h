@@ -3,7 +3,7 @@
 #ifndef APISONAR_MAPS_H
 #define APISONAR_MAPS_H
 
-#include "apisonar/events.h"
+#include "apisonar/sensor/events.h"
 
 /* Connection state, BPF side only. */
 #define CONN_UNKNOWN 0 /* a TCP socket; no data seen yet */

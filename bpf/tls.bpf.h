@@ -2,7 +2,7 @@
 /*
  * TLS plaintext through uprobes on OpenSSL's SSL_read/SSL_write and their
  * _ex forms. Included into apisonar.bpf.c so that it shares its maps and
- * helpers; userspace (src/tls_attach.c) attaches these programs to every
+ * helpers; userspace (src/sensor/tls_attach.c) attaches these programs to every
  * libssl file and every static binary that keeps the symbols.
  *
  * How plaintext finds its socket, without any struct offset of one OpenSSL
@@ -137,7 +137,7 @@ int BPF_KPROBE(as_ssl_write_ex, void *ssl, void *buf, __u64 num, void *written)
 }
 
 /* int ssl_read_internal(SSL *s, void *buf, size_t num, size_t *readbytes),
- * what all the above and OpenSSL's SSL BIO call (src/tls_elf.c): > 0 and
+ * what all the above and OpenSSL's SSL BIO call (src/sensor/tls_elf.c): > 0 and
  * *readbytes on success. Probed instead of the four when it can be found. */
 SEC("uprobe")
 int BPF_KPROBE(as_ssl_read_int, void *ssl, void *buf, __u64 num, void *readbytes)

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/util.h"
-#include "apisonar/catalog.h"
-#include "apisonar/detect.h"
-#include "apisonar/k8s.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/detect.h"
+#include "apisonar/catalog/k8s_doc.h"
+#include "apisonar/util/util.h"
 
 #define ANON_MAX_SEG_LEN 40  /* a longer segment is a value */
 #define ANON_MAX_TEMPLATE 1024

@@ -4,7 +4,7 @@
  * every change to it goes through one merge, driven by a table that says how
  * each member merges (counts add, first/last seen are min/max, sets union
  * and keep the smallest N, maps keep the smallest N keys, latency buckets
- * add). An exchange becomes an observation document first (src/anon.c), so
+ * add). An exchange becomes an observation document first (src/catalog/anon.c), so
  * adding exchanges and merging documents are the same operation, and the
  * result does not depend on order or grouping.
  *
@@ -19,11 +19,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/catalog.h"
-#include "apisonar/detect.h"
-#include "apisonar/k8s.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/detect.h"
+#include "apisonar/catalog/k8s_doc.h"
+#include "apisonar/util/util.h"
 
 #define CAT_DEF_SERVICES 256
 #define CAT_DEF_ENDPOINTS 1024
@@ -268,7 +268,7 @@ static const struct member ep_members[] = {
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
 
-/* The workload identity of a server (docs/metadata.md, src/k8s.c). */
+/* The workload identity of a server (docs/metadata.md, src/daemon/k8s.c). */
 static const struct spec sp_kubernetes = { .kind = S_EXTERN, .merge = k8s_doc_merge };
 
 static const struct member svc_members[] = {

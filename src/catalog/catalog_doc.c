@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/util/util.h"
 
 /* Counts live as JSON numbers; integers up to 2^53 stay exact. */
 void doc_count_add(cJSON *obj, const char *name, double v)

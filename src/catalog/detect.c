@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "apisonar/detect.h"
+#include "apisonar/catalog/detect.h"
 
 /* ---- character classes ---------------------------------------------------- */
 

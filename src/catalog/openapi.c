@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/catalog.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
 
 /* Formats JSON Schema / OpenAPI know; others stay in x-apisonar-formats. */
 static const char *const std_formats[] = {

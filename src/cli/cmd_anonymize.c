@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/catalog.h"
-#include "apisonar/cmd.h"
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/util/util.h"
 
 #define ANZ_MAX_INPUTS 256
 

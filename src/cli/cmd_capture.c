@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apisonar/cmd.h"
-#include "apisonar/sensor.h"
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/sensor/sensor.h"
+#include "apisonar/util/util.h"
 
 static volatile sig_atomic_t stop;
 

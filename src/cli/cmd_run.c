@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apisonar/cmd.h"
-#include "apisonar/config.h"
-#include "apisonar/daemon.h"
-#include "apisonar/util.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/daemon/config.h"
+#include "apisonar/daemon/daemon.h"
+#include "apisonar/util/util.h"
 
 #define RUN_DEFAULT_CONFIG "/etc/apisonar/apisonar.conf"
 #define RUN_MAX_OPTS 80

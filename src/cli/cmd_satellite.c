@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/cmd.h"
-#include "apisonar/satellite.h"
-#include "apisonar/util.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/satellite/satellite.h"
+#include "apisonar/util/util.h"
 
 #define SAT_ADDR_MAX 256
 

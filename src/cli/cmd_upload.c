@@ -15,12 +15,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/catalog.h"
-#include "apisonar/cmd.h"
-#include "apisonar/spool.h"
-#include "apisonar/uploader.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/spool.h"
+#include "apisonar/transport/uploader.h"
+#include "apisonar/util/util.h"
 
 #define UPLOAD_MAX_ENQUEUE 1024
 

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "apisonar/cmd.h"
-#include "apisonar/util.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/util/util.h"
 
 static const struct {
 	const char *name;

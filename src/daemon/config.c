@@ -14,10 +14,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "apisonar/config.h"
-#include "apisonar/events.h"
-#include "apisonar/rawfwd.h"
-#include "apisonar/util.h"
+#include "apisonar/daemon/config.h"
+#include "apisonar/sensor/events.h"
+#include "apisonar/transport/rawfwd.h"
+#include "apisonar/util/util.h"
 
 extern char **environ;
 

@@ -21,16 +21,16 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/catalog.h"
-#include "apisonar/daemon.h"
-#include "apisonar/k8s.h"
-#include "apisonar/metrics.h"
-#include "apisonar/rawfwd.h"
-#include "apisonar/sensor.h"
-#include "apisonar/spool.h"
-#include "apisonar/uploader.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/daemon/daemon.h"
+#include "apisonar/daemon/k8s.h"
+#include "apisonar/daemon/metrics.h"
+#include "apisonar/sensor/sensor.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/rawfwd.h"
+#include "apisonar/transport/spool.h"
+#include "apisonar/transport/uploader.h"
+#include "apisonar/util/util.h"
 
 #define DAEMON_POP_BATCH 256          /* exchanges taken per queue lock */
 #define DAEMON_STATS_EVERY_NS 500000000ull

@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "apisonar/daemon.h"
-#include "apisonar/util.h"
+#include "apisonar/daemon/daemon.h"
+#include "apisonar/util/util.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

@@ -15,8 +15,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "apisonar/metrics.h"
-#include "apisonar/util.h"
+#include "apisonar/daemon/metrics.h"
+#include "apisonar/util/util.h"
 
 void metrics_text_init(struct metrics_text *t)
 {

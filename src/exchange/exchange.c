@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 struct as_exchange *as_exchange_new(void)
 {

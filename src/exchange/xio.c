@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "apisonar/xio.h"
+#include "apisonar/exchange/xio.h"
 
 /* The public names of the formats, in enum order. */
 static const char *const format_names[] = {"auto", "text", "jsonl", "har"};

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/util/util.h"
 
 #define XIO_CHUNK (64 * 1024) /* bytes read from the stream at a time */
 

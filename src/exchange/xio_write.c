@@ -14,8 +14,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/util/util.h"
 
 struct xio_writer {
 	FILE *out;	     /* not owned */

@@ -38,10 +38,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/catalog.h"
-#include "apisonar/satellite.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/satellite/satellite.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/util/util.h"
 
 #define SAT_TOKEN_FILE_MAX 4096
 #define SAT_STATE_FILE_MAX (512u * 1024 * 1024)

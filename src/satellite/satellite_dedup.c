@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
 
 struct dd_entry {
 	uint64_t hash;

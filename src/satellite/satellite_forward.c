@@ -12,10 +12,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "apisonar/satellite.h"
-#include "apisonar/spool.h"
-#include "apisonar/uploader.h"
-#include "apisonar/util.h"
+#include "apisonar/satellite/satellite.h"
+#include "apisonar/transport/spool.h"
+#include "apisonar/transport/uploader.h"
+#include "apisonar/util/util.h"
 
 #define FWD_IDLE_MS 1000 /* re-check the spool this often when idle */
 

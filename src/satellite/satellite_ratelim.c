@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
 
 #define NS_PER_MIN 60000000000ull
 #define NS_PER_SEC 1000000000ull

@@ -13,10 +13,10 @@
 
 #include <openssl/crypto.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/catalog.h"
-#include "apisonar/satellite.h"
-#include "apisonar/xio.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/satellite/satellite.h"
 
 int sat_raw_to_metadata(const void *gz, size_t len, size_t max_decoded, cJSON **doc,
 			struct sat_raw_stats *st, char *err, size_t errlen)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/conntrack.h"
+#include "apisonar/sensor/conntrack.h"
 
 /* Bookkeeping cost charged per held segment, so that a flood of empty
  * records is bounded like a flood of full ones. */

@@ -19,8 +19,8 @@
 #include <bpf/bpf.h>
 
 #include "apisonar.skel.h"
-#include "apisonar/loader.h"
-#include "apisonar/util.h"
+#include "apisonar/sensor/loader.h"
+#include "apisonar/util/util.h"
 
 struct loader {
 	struct apisonar *skel;
@@ -336,7 +336,7 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	}
 	/* raw_tp sys_enter/sys_exit need no tracefs mount. The SSL uprobes
 	 * have bare SEC("uprobe") names, which libbpf does not auto-attach:
-	 * src/tls_attach.c attaches them per library file. */
+	 * src/sensor/tls_attach.c attaches them per library file. */
 	rc = apisonar__attach(l->skel);
 	if (rc) {
 		snprintf(err, errlen,

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/sensor.h"
-#include "apisonar/util.h"
+#include "apisonar/sensor/sensor.h"
+#include "apisonar/util/util.h"
 
 /* How often the tracker's timers run, at most. */
 #define TICK_NS (100ull * 1000 * 1000)

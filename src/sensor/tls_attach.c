@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Finding TLS libraries in /proc and attaching the SSL uprobes to them.
- * See include/apisonar/tls_attach.h for what is attached and when.
+ * See include/apisonar/sensor/tls_attach.h for what is attached and when.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -16,8 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "apisonar/tls_attach.h"
-#include "apisonar/util.h"
+#include "apisonar/sensor/tls_attach.h"
+#include "apisonar/util/util.h"
 
 /* Scans of a process in its first seconds (it may load libssl late, as
  * python does on `import ssl`); after that it is rescanned every

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apisonar/tls_attach.h"
+#include "apisonar/sensor/tls_attach.h"
 
 #define WRAPPER_BYTES 16 /* endbr64 + sub + call fit in these */
 #define CALLER_BYTES 96  /* SSL_read's call to the internal function is in these */

@@ -14,10 +14,10 @@
 #include <openssl/rand.h>
 #include <zlib.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/catalog.h"
-#include "apisonar/detect.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/detect.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/util/util.h"
 
 /* First output buffer of an inflate; it doubles up to the caller's cap. */
 #define BATCH_INFLATE_START (64u * 1024)

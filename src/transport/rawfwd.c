@@ -19,10 +19,10 @@
 
 #include <openssl/crypto.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/rawfwd.h"
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/rawfwd.h"
+#include "apisonar/util/util.h"
 
 struct raw_batch {
 	char id[BATCH_ID_LEN + 1];

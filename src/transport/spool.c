@@ -37,8 +37,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "apisonar/spool.h"
-#include "apisonar/util.h"
+#include "apisonar/transport/spool.h"
+#include "apisonar/util/util.h"
 
 #define SPOOL_MAGIC "ASPL"
 #define SPOOL_VERSION 1

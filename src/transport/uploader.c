@@ -19,8 +19,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "apisonar/uploader.h"
-#include "apisonar/util.h"
+#include "apisonar/transport/uploader.h"
+#include "apisonar/util/util.h"
 
 #define UPLOADER_URL_CAP 2048
 #define UPLOADER_PIN_LEN 44	   /* base64 of 32 bytes */

@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
-#include "apisonar/util.h"
+#include "apisonar/util/util.h"
 
 static enum log_level g_level = LOG_INFO;
 static int g_json;

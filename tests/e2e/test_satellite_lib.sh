@@ -19,7 +19,7 @@ fail() {
 	echo "FAIL: $*"
 	if grep -qs "missing services array" "$T/resp"; then
 		echo "    (batch_decode refuses the metadata format of docs/metadata.md, where"
-		echo "     services is an object keyed by name: src/batch.c must accept it)"
+		echo "     services is an object keyed by name: src/transport/batch.c must accept it)"
 	fi
 	[ -f "$T/sat.log" ] && sed 's/^/    satellite: /' "$T/sat.log" | tail -n 20
 	exit 1

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 /* An exchange: request headers as "Name: value" strings (NULL-terminated
  * list), optional bodies. status 0 means no response. */

@@ -22,7 +22,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 #define ANON_MAX_SEGMENTS 32        /* path segments templated; more = skipped */
 #define ANON_MAX_NAME 128           /* longest name kept (field, param, header) */

@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 #define CATALOG_SCHEMA "apisonar.metadata/v1"
 

@@ -16,10 +16,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "apisonar/catalog.h"
-#include "apisonar/k8s.h"
-#include "apisonar/loader.h"
-#include "apisonar/uploader.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/daemon/k8s.h"
+#include "apisonar/sensor/loader.h"
+#include "apisonar/transport/uploader.h"
 
 #define CFG_STR_MAX 1024     /* longest string value */
 #define CFG_LIST_MAX 64      /* items per list key (LOADER_MAX_LIST) */

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "apisonar/config.h"
+#include "apisonar/daemon/config.h"
 
 /* Builds the configuration again (defaults, file, environment, flags) for
  * SIGHUP. Returns 0 or a negative errno with err set. */

@@ -13,8 +13,8 @@
  *                        over HTTPS and swaps in a new table, and
  *                        k8s_lookup(): pid -> identity, never blocking on
  *                        the network
- *   k8s_doc_*()          the `kubernetes` member of a catalog service:
- *                        built, validated and merged
+ *   k8s_doc_*()          the `kubernetes` member of a catalog service
+ *                        (include/apisonar/catalog/k8s_doc.h)
  *
  * Only names leave this module (namespace, workload kind and name,
  * container name). Pod names are not kept in the catalog: they churn, the
@@ -29,20 +29,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/catalog/k8s_doc.h"
+#include "apisonar/exchange/exchange.h"
 
 #define K8S_UID_LEN 36             /* 8-4-4-4-12 hex */
 #define K8S_CID_LEN 64             /* container id: 64 hex digits */
 #define K8S_CGROUP_MAX (16u << 10) /* bytes of /proc/PID/cgroup looked at */
 #define K8S_MAX_PODS 4096          /* pods kept per table (a node runs ~110) */
 #define K8S_MAX_CONTAINERS 32      /* containers kept per pod */
-#define K8S_MAX_NAME 253           /* longest namespace, workload or container name */
-#define K8S_MAX_KIND 63            /* longest workload kind */
 /* Largest pod list read: a node's list is a few MiB, its cJSON tree several
  * times that, and both must fit the DaemonSet's memory limit. */
 #define K8S_MAX_RESPONSE (16u << 20)
 #define K8S_MAX_TOKEN (16u << 10)  /* largest token file read */
-#define K8S_DOC_MAX_CONTAINERS 8   /* container names kept per catalog service */
 #define K8S_STR_MAX 1024
 #define K8S_DEFAULT_REFRESH 30
 #define K8S_DEFAULT_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -159,27 +157,5 @@ int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 	__attribute__((warn_unused_result));
 
 void k8s_get_stats(struct k8s *k, struct k8s_stats *st);
-
-/* The same strings as a Kubernetes name would be: [a-z0-9.-], 1..max
- * bytes, starting and ending with an alphanumeric. */
-bool k8s_name_ok(const char *s, size_t max);
-
-/* ---- the catalog's `kubernetes` member ------------------------------------ */
-
-/* The service key of a server whose workload is known: "<workload>.<ns>"
- * into out. Returns 0, or -ENOENT when the identity has no workload. */
-int k8s_doc_service_key(const struct as_identity *id, char *out, size_t outlen);
-
-/* Adds {"namespace", "kind", "workload", "containers": [name]} to a
- * service object for a known identity. Returns 0 or -ENOENT / -ENOMEM. */
-int k8s_doc_add(cJSON *svc, const struct as_identity *id);
-
-/* Validates src as a `kubernetes` member and, when dparent is not NULL,
- * merges it into dparent's member key: each scalar keeps the
- * lexicographically smallest value, containers are a sorted union that
- * keeps the K8S_DOC_MAX_CONTAINERS smallest. So the merge is associative
- * and commutative. Returns 0, 1 when the container cap cut something, or
- * -EINVAL with *why (a static string that quotes nothing). */
-int k8s_doc_merge(cJSON *dparent, const char *key, const cJSON *src, const char **why);
 
 #endif

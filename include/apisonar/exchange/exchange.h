@@ -60,7 +60,7 @@ struct as_message {
 };
 
 /* Who the observed process is, beyond its pid and name: its Kubernetes
- * workload (src/k8s.c), filled in by the daemon's catalog thread. Every
+ * workload (src/daemon/k8s.c), filled in by the daemon's catalog thread. Every
  * member is an owned string, NULL when unknown. Names only, never a pod
  * name (pods churn; the workload is the identity). */
 struct as_identity {

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 enum xio_format { XIO_AUTO = 0, XIO_TEXT, XIO_JSONL, XIO_HAR };
 
@@ -80,7 +80,7 @@ enum xio_format xio_reader_format(const struct xio_reader *r);
 
 void xio_reader_free(struct xio_reader *r);
 
-/* ---- helpers shared by the writer and the reader (src/xio.c) ---------- */
+/* ---- helpers shared by the writer and the reader (src/exchange/xio.c) ---------- */
 
 /* True when s[0..len) is valid UTF-8 with no NUL byte: it can travel as a
  * JSON string and come back byte for byte. */

@@ -16,8 +16,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/uploader.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/uploader.h"
 
 /* ---- per-sensor token bucket ------------------------------------------- */
 

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apisonar/events.h"
+#include "apisonar/sensor/events.h"
 
 /* What is known of a connection when its first event arrives. */
 struct ct_info {

@@ -13,7 +13,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "apisonar/events.h"
+#include "apisonar/sensor/events.h"
 
 #define LOADER_MAX_LIST 64
 

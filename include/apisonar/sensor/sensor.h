@@ -9,11 +9,11 @@
 
 #include <stdint.h>
 
-#include "apisonar/conntrack.h"
-#include "apisonar/exchange.h"
-#include "apisonar/http1.h"
-#include "apisonar/loader.h"
-#include "apisonar/tls_attach.h"
+#include "apisonar/exchange/exchange.h"
+#include "apisonar/sensor/conntrack.h"
+#include "apisonar/sensor/loader.h"
+#include "apisonar/sensor/proto/http1.h"
+#include "apisonar/sensor/tls_attach.h"
 
 struct sensor_opts {
 	struct loader_opts loader;

@@ -66,7 +66,7 @@ struct tls_attach_stats {
 
 struct tls_attach;
 
-/* ---- ELF look-ups (src/tls_elf.c) ---- */
+/* ---- ELF look-ups (src/sensor/tls_elf.c) ---- */
 #include <gelf.h>
 
 /* The address of a defined function symbol (.symtab or .dynsym). Returns

@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apisonar/exchange.h"
-#include "apisonar/uploader.h"
+#include "apisonar/exchange/exchange.h"
+#include "apisonar/transport/uploader.h"
 
 #define RAWFWD_BATCH_BYTES_DEFAULT (4u * 1024 * 1024) /* JSONL bytes per batch */
 #define RAWFWD_MAX_BATCHES_DEFAULT 16u                 /* sealed batches held */

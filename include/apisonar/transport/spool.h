@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apisonar/batch.h"
+#include "apisonar/transport/batch.h"
 
 #define SPOOL_KEY_LEN 32
 #define SPOOL_KEY_ID_LEN 8 /* first bytes of SHA-256(key) */

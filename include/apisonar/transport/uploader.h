@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/spool.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/spool.h"
 
 #define UPLOADER_MAX_PINS 8
 #define UPLOADER_TOKEN_CAP 4096 /* bytes read from a token file */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Incremental HTTP/1.x parser and request/response pairing for one TCP
- * connection. Written for apisonar; see include/apisonar/http1.h and
+ * connection. Written for apisonar; see include/apisonar/sensor/proto/http1.h and
  * docs/http1.md.
  *
  * Shape: each direction is a small state machine that consumes the caller's
@@ -34,8 +34,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apisonar/events.h"
-#include "apisonar/http1.h"
+#include "apisonar/sensor/events.h"
+#include "apisonar/sensor/proto/http1.h"
 
 /* Timestamp marks kept for held bytes; past this, later marks merge into the
  * last one (their times become slightly early). */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/anon.h"
+#include "apisonar/catalog/anon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

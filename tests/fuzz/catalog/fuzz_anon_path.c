@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/catalog.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

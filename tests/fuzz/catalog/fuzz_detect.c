@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/detect.h"
+#include "apisonar/catalog/detect.h"
 
 #define FUZZ_PTON_MAX 64 /* longer inputs cannot be addresses */
 

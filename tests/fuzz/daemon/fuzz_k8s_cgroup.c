@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/k8s.h"
+#include "apisonar/daemon/k8s.h"
 
 static int lower_hex(char c)
 {

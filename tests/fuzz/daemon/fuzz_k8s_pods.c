@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/k8s.h"
+#include "apisonar/daemon/k8s.h"
 
 static void pods(const uint8_t *data, size_t size)
 {

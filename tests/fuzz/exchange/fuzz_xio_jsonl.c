@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/xio.h"
+#include "apisonar/exchange/xio.h"
 
 #ifndef XIO_FUZZ_FORMAT
 #define XIO_FUZZ_FORMAT XIO_JSONL

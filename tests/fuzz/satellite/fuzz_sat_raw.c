@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/batch.h"
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
+#include "apisonar/transport/batch.h"
 
 #define FUZZ_CAP (1u << 20)
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/conntrack.h"
-#include "apisonar/http1.h"
+#include "apisonar/sensor/conntrack.h"
+#include "apisonar/sensor/proto/http1.h"
 
 static struct http1_stats stats;
 

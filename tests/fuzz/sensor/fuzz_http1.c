@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apisonar/http1.h"
+#include "apisonar/sensor/proto/http1.h"
 
 #define FZ_MAX_OUT 256
 

@@ -12,7 +12,7 @@
 
 #include <zlib.h>
 
-#include "apisonar/batch.h"
+#include "apisonar/transport/batch.h"
 
 #define FUZZ_CAP (1u << 20)
 

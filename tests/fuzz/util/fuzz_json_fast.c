@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/util.h"
+#include "apisonar/util/util.h"
 
 static void same(const cJSON *a, const cJSON *b)
 {

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "apisonar/anon.h"
+#include "apisonar/catalog/anon.h"
 #include "anon_testlib.h"
 
 static const struct anon_limits lim = { .max_fields = 64, .max_depth = 8 };

@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "apisonar/anon.h"
-#include "apisonar/catalog.h"
-#include "apisonar/util.h"
+#include "apisonar/catalog/anon.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/util/util.h"
 #include "anon_testlib.h"
 
 #define NX 40

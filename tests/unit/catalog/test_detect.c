@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apisonar/detect.h"
+#include "apisonar/catalog/detect.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

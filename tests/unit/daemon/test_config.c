@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apisonar/config.h"
-#include "apisonar/util.h"
+#include "apisonar/daemon/config.h"
+#include "apisonar/util/util.h"
 
 static int setup(void **state)
 {

@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "apisonar/catalog.h"
-#include "apisonar/config.h"
-#include "apisonar/k8s.h"
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/daemon/config.h"
+#include "apisonar/daemon/k8s.h"
 #include "anon_testlib.h"
 
 #define UID "0f3c5e1a-9b2d-4c7e-8a61-3d2b9e4f5a60"

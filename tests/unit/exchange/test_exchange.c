@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "apisonar/exchange.h"
-#include "apisonar/util.h"
+#include "apisonar/exchange/exchange.h"
+#include "apisonar/util/util.h"
 
 static void test_headers_grow_and_lookup(void **state)
 {

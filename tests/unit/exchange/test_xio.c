@@ -18,9 +18,9 @@
 /* cmocka needs the headers above first. */
 #include <cmocka.h>
 
-#include "apisonar/exchange.h"
-#include "apisonar/util.h"
-#include "apisonar/xio.h"
+#include "apisonar/exchange/exchange.h"
+#include "apisonar/exchange/xio.h"
+#include "apisonar/util/util.h"
 
 /* 2023-11-14T22:13:21.234567Z */
 #define T0 1700000001234567000ull

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
 
 static void mkid(char out[BATCH_ID_LEN + 1], uint32_t n)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../src/satellite.c"
+#include "satellite/satellite.c"
 
 static void test_batch_id_ok(void **state)
 {

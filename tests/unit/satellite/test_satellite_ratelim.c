@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
 
 #define SEC 1000000000ull
 

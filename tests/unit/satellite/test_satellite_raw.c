@@ -11,8 +11,8 @@
 
 #include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
-#include "apisonar/batch.h"
-#include "apisonar/satellite.h"
+#include "apisonar/satellite/satellite.h"
+#include "apisonar/transport/batch.h"
 
 /* One exchange with values: a bearer token, an email in the query, a
  * password in the body. */

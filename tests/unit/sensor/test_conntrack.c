@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "apisonar/conntrack.h"
+#include "apisonar/sensor/conntrack.h"
 
 #define MS 1000000ull
 

@@ -18,8 +18,8 @@
 /* scripts list only the fields a step needs */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#include "apisonar/events.h"
-#include "apisonar/http1.h"
+#include "apisonar/sensor/events.h"
+#include "apisonar/sensor/proto/http1.h"
 
 #define EG AS_DIR_EGRESS
 #define IN AS_DIR_INGRESS

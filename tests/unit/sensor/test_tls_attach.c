@@ -10,7 +10,7 @@
 
 #include <openssl/ssl.h>
 
-#include "../../src/tls_attach.c"
+#include "sensor/tls_attach.c"
 
 /* The libssl this test binary maps (it links -lssl), from its maps. */
 static int self_libssl(char *out, size_t n)

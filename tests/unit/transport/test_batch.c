@@ -12,7 +12,7 @@
 
 #include <zlib.h>
 
-#include "../../src/batch.c"
+#include "transport/batch.c"
 
 #define GOOD_ID "0b9e2a4c-1f3d-4e5a-9b7c-6d8e0f1a2b3c"
 #define ENVELOPE                                                                                   \

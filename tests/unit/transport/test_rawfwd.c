@@ -13,8 +13,8 @@
 
 #include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
-#include "apisonar/rawfwd.h"
-#include "apisonar/util.h"
+#include "apisonar/transport/rawfwd.h"
+#include "apisonar/util/util.h"
 
 /* Port 1 on loopback: nothing listens, every send fails at once. */
 #define NOWHERE "https://127.0.0.1:1"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
-#include "../../src/spool.c"
+#include "transport/spool.c"
 
 #define KEY_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define KEY_B "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
-#include "../../src/uploader.c"
+#include "transport/uploader.c"
 
 #define PIN "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 

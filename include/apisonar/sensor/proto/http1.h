@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apisonar/exchange.h"
+#include "apisonar/exchange/exchange.h"
 
 /* Framing that two implementations could read differently: flagged,
  * counted and never guessed. */

@@ -958,8 +958,15 @@ static int load_state(struct sat_server *s)
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
 		rc = read_file_all(path, SAT_STATE_FILE_MAX, &buf, &len);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			/* On a first start this is expected; after a lost volume it
+			 * is the one sign of what was lost: say it. */
+			log_warn("satellite: no saved state in %s: starting with an empty catalog "
+				 "and no batch ids (right on a first start; otherwise the state "
+				 "was lost: what it held is gone, and a batch sent again is merged "
+				 "again)", s->cfg->out_dir);
 			return 0;
+		}
 		legacy = 1;
 	}
 	if (rc != 0) {

@@ -168,9 +168,9 @@ void k8s_set_table(struct k8s *k, struct k8s_table *t);
 /* The identity of a process: reads /proc/PID/cgroup (cached per pid for a
  * few seconds, unknown processes too) and the current table. Fills id
  * with new strings (namespace, kind, workload; container stays NULL) and
- * returns 0, or returns -ENOENT when the process is
- * not in a pod or its pod is not (yet) known, -ENOMEM. Never waits for the
- * network. Thread-safe. */
+ * returns 0, or returns -ENOENT when the process is not in a pod or its
+ * pod is not (yet) known, -ENOMEM. Never waits for the network.
+ * Thread-safe. */
 int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 	__attribute__((warn_unused_result));
 

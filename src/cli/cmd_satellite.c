@@ -19,13 +19,15 @@ static void sat_usage(FILE *f)
 		"                          --out-dir DIR [options]\n"
 		"\n"
 		"HTTPS ingest service: POST /v1/batches (and /v1/exchanges with --raw-ingest),\n"
-		"GET /healthz, GET /metrics.\n"
+		"GET /healthz, GET /metrics (on this port with the same authentication as a post;\n"
+		"without it on the metrics listener).\n"
 		"\n"
 		"  --listen ADDR:PORT      numeric address ([::1]:8443 for IPv6); port 0 picks one\n"
 		"  --tls-cert FILE         server certificate chain (PEM)\n"
 		"  --tls-key FILE          its private key (PEM)\n"
 		"  --client-ca FILE        require client certificates signed by this CA (mTLS)\n"
-		"  --token-file FILE       require this bearer token on POST /v1/batches\n"
+		"  --token-file FILE       require this bearer token on POST /v1/batches (and\n"
+		"                          GET /metrics on this port)\n"
 		"                          (at least one of --client-ca and --token-file)\n"
 		"  --out-dir DIR           merged catalog, state and journal\n"
 		"  --raw-ingest            also take raw exchanges (values included) from sensors\n"
@@ -40,6 +42,11 @@ static void sat_usage(FILE *f)
 		"  --request-timeout SEC   a whole request (TLS handshake, headers, body) must\n"
 		"                          arrive within this (default 30)\n"
 		"  --dedup-ids N           batch ids remembered for de-duplication (default 100000)\n"
+		"  --metrics-port PORT     also serve GET /metrics and /healthz over plain HTTP,\n"
+		"                          without a token, on this port (0 picks one; off unless\n"
+		"                          given)\n"
+		"  --metrics-addr ADDR     numeric address of that listener (default 127.0.0.1;\n"
+		"                          in a pod, 0.0.0.0 for probes and scrapers)\n"
 		"  --log-json              log JSON lines\n"
 		"  -v, --verbose           debug logging\n"
 		"\n"
@@ -102,6 +109,8 @@ int cmd_satellite(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "dedup-ids", required_argument, NULL, 'D' },
 		{ "sensor-id", required_argument, NULL, 'S' },
+		{ "metrics-port", required_argument, NULL, 'P' },
+		{ "metrics-addr", required_argument, NULL, 'M' },
 		/* The uploader's options; its --token-file would clash with ours. */
 		{ "endpoint", required_argument, NULL, UPLOADER_OPT_ENDPOINT },
 		{ "upstream-token-file", required_argument, NULL, UPLOADER_OPT_TOKEN_FILE },
@@ -130,6 +139,8 @@ int cmd_satellite(int argc, char **argv)
 	};
 	struct uploader_opts uo;
 	char addr[SAT_ADDR_MAX], host[128];
+	const char *metrics_addr = NULL;
+	int have_metrics = 0;
 	int have_listen = 0, log_json = 0, verbose = 0, o, rc;
 	uint64_t v;
 
@@ -208,6 +219,20 @@ int cmd_satellite(int argc, char **argv)
 		case 'S':
 			cfg.sensor_id = optarg;
 			break;
+		case 'P':
+			if (num_opt("--metrics-port", optarg, 0, 65535, &v))
+				return EXIT_USAGE;
+			cfg.metrics_port = (uint16_t)v;
+			have_metrics = 1;
+			break;
+		case 'M':
+			if (!optarg[0] || strlen(optarg) >= SAT_ADDR_MAX) {
+				fprintf(stderr, "apisonar satellite: --metrics-addr wants a numeric "
+						"address\n");
+				return EXIT_USAGE;
+			}
+			metrics_addr = optarg;
+			break;
 		case 'J':
 			log_json = 1;
 			break;
@@ -250,6 +275,12 @@ int cmd_satellite(int argc, char **argv)
 				"carry values and are taken over mutual TLS only\n");
 		return EXIT_USAGE;
 	}
+	if (metrics_addr && !have_metrics) {
+		fprintf(stderr, "apisonar satellite: --metrics-addr needs --metrics-port\n");
+		return EXIT_USAGE;
+	}
+	if (have_metrics)
+		cfg.metrics_addr = metrics_addr ? metrics_addr : "127.0.0.1";
 	if (uo.endpoint) {
 		if (uploader_opts_check(&uo) != 0)
 			return EXIT_USAGE;

@@ -218,16 +218,11 @@ int k8s_parse_cgroup(const char *text, size_t len, struct k8s_cgroup_id *out)
 
 /* ---- the pod table ------------------------------------------------------------ */
 
-struct k8s_container {
-	char id[K8S_CID_LEN + 1];
-	char *name;
-};
-
+/* What a pod's metadata gives: no container names (they are in the pod's
+ * status, which a metadata-only list does not carry; see k8s.h). */
 struct k8s_pod {
 	char uid[K8S_UID_LEN + 1];
 	char *ns, *name, *kind, *workload;
-	struct k8s_container *c;
-	size_t n_c;
 };
 
 struct k8s_table {
@@ -239,15 +234,10 @@ struct k8s_table {
 /* A pod owns its strings; cleared so a half-built one can be dropped. */
 static void pod_clear(struct k8s_pod *p)
 {
-	size_t i;
-
 	free(p->ns);
 	free(p->name);
 	free(p->kind);
 	free(p->workload);
-	for (i = 0; i < p->n_c; i++)
-		free(p->c[i].name);
-	free(p->c);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -354,55 +344,17 @@ static int controller_of(const cJSON *meta, const char **kind, const char **name
 	return 0;
 }
 
-/* Adds the containers of one status list ("containerID":
- * "<runtime>://<64 hex>"); those not started yet have no id. */
-static int add_containers(struct k8s_pod *p, const cJSON *list, struct k8s_table_stats *st)
-{
-	const cJSON *c;
-	size_t i;
-
-	if (!cJSON_IsArray(list))
-		return 0;
-	cJSON_ArrayForEach(c, list) {
-		const char *name = str_member(c, "name"), *id = str_member(c, "containerID"), *sep;
-		struct k8s_container *k;
-
-		if (!k8s_name_ok(name, 63) || !name_clean(name) || !id)
-			continue;
-		sep = strstr(id, "://");
-		if (!sep || sep == id || strlen(sep + 3) != K8S_CID_LEN || !all_hex(sep + 3, K8S_CID_LEN))
-			continue;
-		if (p->n_c >= K8S_MAX_CONTAINERS) {
-			st->cut_containers++;
-			continue;
-		}
-		if (!p->c) {
-			p->c = calloc(K8S_MAX_CONTAINERS, sizeof(*p->c));
-			if (!p->c)
-				return -ENOMEM;
-		}
-		k = &p->c[p->n_c];
-		k->name = strdup(name);
-		if (!k->name)
-			return -ENOMEM;
-		for (i = 0; i < K8S_CID_LEN; i++)
-			k->id[i] = (char)tolower((unsigned char)sep[3 + i]);
-		k->id[K8S_CID_LEN] = '\0';
-		p->n_c++;
-	}
-	return 0;
-}
-
-/* One item of the list into p. Returns 0, -EINVAL (skip it), -ENOMEM. */
-static int pod_from_item(const cJSON *item, struct k8s_pod *p, struct k8s_table_stats *st)
+/* One item of the list into p: only its metadata is read (uid, name,
+ * namespace, the pod-template-hash label, the controller reference), the
+ * same from a PartialObjectMetadata as from a whole Pod. Returns 0,
+ * -EINVAL (skip it), -ENOMEM. */
+static int pod_from_item(const cJSON *item, struct k8s_pod *p)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(item, "metadata");
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
 	const char *uid = str_member(meta, "uid"), *ns = str_member(meta, "namespace");
 	const char *name = str_member(meta, "name"), *ok = NULL, *on = NULL;
 	char kind[K8S_MAX_KIND + 1], wl[K8S_MAX_NAME + 1];
-	int rc;
 
 	if (!cJSON_IsObject(item) || !cJSON_IsObject(meta) || !uid ||
 	    !uid_take(uid, strlen(uid), '-', p->uid) || !k8s_name_ok(ns, 63) ||
@@ -420,15 +372,23 @@ static int pod_from_item(const cJSON *item, struct k8s_pod *p, struct k8s_table_
 	p->workload = strdup(wl);
 	if (!p->ns || !p->name || !p->kind || !p->workload)
 		return -ENOMEM;
-	if (cJSON_IsObject(status)) {
-		rc = add_containers(p, cJSON_GetObjectItemCaseSensitive(status, "containerStatuses"), st);
-		if (!rc)
-			rc = add_containers(p, cJSON_GetObjectItemCaseSensitive(status, "initContainerStatuses"),
-					    st);
-		if (rc)
-			return rc;
-	}
 	return 0;
+}
+
+/* Which list the document is: 1 a PartialObjectMetadataList (what we ask
+ * for), 0 a full PodList (a server that cannot give metadata only),
+ * -EINVAL anything else (a Status, a Table, a list of another kind). */
+static int list_kind(const cJSON *doc)
+{
+	const char *kind = str_member(doc, "kind"), *api = str_member(doc, "apiVersion");
+
+	if (!kind || !api)
+		return -EINVAL;
+	if (strcmp(kind, "PartialObjectMetadataList") == 0 && strcmp(api, "meta.k8s.io/v1") == 0)
+		return 1;
+	if (strcmp(kind, "PodList") == 0 && strcmp(api, "v1") == 0)
+		return 0;
+	return -EINVAL;
 }
 
 /* Pods are kept sorted by uid so lookups are a binary search. */
@@ -445,7 +405,7 @@ int k8s_table_parse(const char *json, size_t len, size_t max_pods, struct k8s_ta
 	const cJSON *items, *it;
 	cJSON *doc;
 	size_t n = 0, i;
-	int rc = -ENOMEM;
+	int rc = -ENOMEM, lk;
 
 	*out = NULL;
 	if (!max_pods || max_pods > K8S_MAX_PODS)
@@ -454,13 +414,15 @@ int k8s_table_parse(const char *json, size_t len, size_t max_pods, struct k8s_ta
 	if (!doc)
 		return -EINVAL;
 	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
-	if (!cJSON_IsObject(doc) || !cJSON_IsArray(items)) {
+	lk = cJSON_IsObject(doc) ? list_kind(doc) : -EINVAL;
+	if (lk < 0 || !cJSON_IsArray(items)) {
 		rc = -EINVAL;
 		goto cleanup;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto cleanup;
+	t->st.full_list = lk == 0;
 	cJSON_ArrayForEach(it, items)
 		n++;
 	t->pods = calloc(n < max_pods ? n + 1 : max_pods, sizeof(*t->pods));
@@ -475,7 +437,7 @@ int k8s_table_parse(const char *json, size_t len, size_t max_pods, struct k8s_ta
 			continue;
 		}
 		p = &t->pods[t->n];
-		e = pod_from_item(it, p, &t->st);
+		e = pod_from_item(it, p);
 		if (e == -ENOMEM) {
 			pod_clear(p);
 			goto cleanup;
@@ -513,12 +475,10 @@ cleanup:
 }
 
 /* Views point into t: valid while the caller keeps t (k8s_lookup copies). */
-int k8s_table_find(const struct k8s_table *t, const char *pod_uid, const char *container_id,
-		   struct k8s_view *out)
+int k8s_table_find(const struct k8s_table *t, const char *pod_uid, struct k8s_view *out)
 {
 	struct k8s_pod key;
 	const struct k8s_pod *p;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	memset(&key, 0, sizeof(key));
@@ -532,12 +492,6 @@ int k8s_table_find(const struct k8s_table *t, const char *pod_uid, const char *c
 	out->pod = p->name;
 	out->kind = p->kind;
 	out->workload = p->workload;
-	for (i = 0; container_id && container_id[0] && i < p->n_c; i++) {
-		if (strcmp(p->c[i].id, container_id) == 0) {
-			out->container = p->c[i].name;
-			break;
-		}
-	}
 	return 0;
 }
 
@@ -577,10 +531,11 @@ struct k8s {
 	uint64_t last_fetch_ns;      /* monotonic, refresher only */
 	enum k8s_state state;        /* refresher only */
 	long state_code;
+	bool said_full;              /* the full-list fallback was logged (refresher only) */
 	struct pid_slot *cache;      /* K8S_PID_CACHE slots */
 
 	atomic_uint_fast64_t refresh_ok, refresh_failed, lookup_hit, lookup_miss;
-	atomic_uint_fast64_t pods, pods_cut;
+	atomic_uint_fast64_t pods, pods_cut, full_lists;
 };
 
 /* Options are checked here too (the tests and the daemon both make one),
@@ -605,7 +560,9 @@ struct k8s *k8s_new(const struct k8s_opts *o, int *err)
 		*err = -EINVAL;
 		goto cleanup;
 	}
-	/* resourceVersion=0: answered from the API server's watch cache, the
+	/* Only this node's pods (the field selector is applied by the API
+	 * server; RBAC cannot enforce it, see deploy/kubernetes/rbac.yaml).
+	 * resourceVersion=0: answered from the API server's watch cache, the
 	 * cheap read every node agent should make. */
 	snprintf(k->url, sizeof(k->url),
 		 "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&resourceVersion=0", k->o.api,
@@ -783,7 +740,7 @@ static enum k8s_state fetch(struct k8s *k, struct body *b, long *code)
 	OPENSSL_cleanse(tok, sizeof(tok));
 	h = curl_slist_append(NULL, hdr);
 	OPENSSL_cleanse(hdr, sizeof(hdr));
-	h2 = h ? curl_slist_append(h, "Accept: application/json") : NULL;
+	h2 = h ? curl_slist_append(h, "Accept: " K8S_ACCEPT) : NULL;
 	c = curl_easy_init();
 	if (!h2 || !c) {
 		*code = -ENOMEM;
@@ -863,7 +820,7 @@ static void log_state(struct k8s *k, enum k8s_state st, long code, size_t pods)
 			log_error("k8s: 401: the API server refused the service account token; check "
 				  "that it is mounted (automountServiceAccountToken) and current");
 		else if (code == 403)
-			log_error("k8s: 403: the ServiceAccount needs get/list on pods; see "
+			log_error("k8s: 403: the ServiceAccount needs list on pods; see "
 				  "deploy/kubernetes/rbac.yaml");
 		else
 			log_error("k8s: the API server answered %ld to the pod list; retrying every "
@@ -885,7 +842,8 @@ static void log_state(struct k8s *k, enum k8s_state st, long code, size_t pods)
 			  K8S_MAX_RESPONSE >> 20);
 		break;
 	case KS_PARSE:
-		log_error("k8s: the API server's answer is not a pod list; not used");
+		log_error("k8s: the API server's answer is not a pod list (neither a "
+			  "PartialObjectMetadataList nor a PodList); not used");
 		break;
 	default:
 		log_error("k8s: cannot refresh the pod list: %s", strerror((int)-code));
@@ -937,6 +895,16 @@ static void refresh_once(struct k8s *k)
 		if (t->st.cut_pods && k->state != KS_OK)
 			log_warn("k8s: %llu pods past the cap of %u were not kept",
 				 (unsigned long long)t->st.cut_pods, K8S_MAX_PODS);
+		if (t->st.full_list) {
+			atomic_fetch_add(&k->full_lists, 1);
+			if (!k->said_full)
+				log_warn("k8s: the API server answered with whole pods, not metadata "
+					 "only (PartialObjectMetadataList): identity works the same, "
+					 "but every refresh now brings the node's pod specs, environment "
+					 "values included, into this process (read for names only, "
+					 "freed at once)");
+			k->said_full = true;
+		}
 		k8s_set_table(k, t);
 		atomic_fetch_add(&k->refresh_ok, 1);
 		log_state(k, st, 0, n);
@@ -1031,6 +999,7 @@ void k8s_get_stats(struct k8s *k, struct k8s_stats *st)
 	st->refresh_failed = atomic_load(&k->refresh_failed);
 	st->pods = atomic_load(&k->pods);
 	st->pods_cut = atomic_load(&k->pods_cut);
+	st->full_lists = atomic_load(&k->full_lists);
 	st->lookup_hit = atomic_load(&k->lookup_hit);
 	st->lookup_miss = atomic_load(&k->lookup_miss);
 }
@@ -1094,7 +1063,7 @@ int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 		return -ENOENT;
 	}
 	pthread_mutex_lock(&k->mu);
-	rc = k8s_table_find(k->table, cg.pod_uid, cg.container_id, &v);
+	rc = k8s_table_find(k->table, cg.pod_uid, &v);
 	if (rc) {
 		/* A pod newer than the list: ask for a refresh, never wait. */
 		if (!k->kick) {
@@ -1107,8 +1076,7 @@ int k8s_lookup(struct k8s *k, uint32_t pid, struct as_identity *id)
 			rc = dup_into(&id->kind, v.kind);
 		if (!rc)
 			rc = dup_into(&id->workload, v.workload);
-		if (!rc)
-			rc = dup_into(&id->container, v.container);
+		/* id->container stays NULL: no name in a metadata-only list. */
 	}
 	pthread_mutex_unlock(&k->mu);
 	if (rc == -ENOMEM)

@@ -99,6 +99,8 @@ struct sat_server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
+	struct evhttp *mhttp;                /* the plain metrics listener (NULL: none) */
+	struct evhttp_bound_socket *mbound;
 	SSL_CTX *ssl_ctx;
 	unsigned char token_digest[SHA256_DIGEST_LENGTH];
 	int have_token;
@@ -276,6 +278,19 @@ static void reject(struct sat_server *s, struct evhttp_request *req, enum sat_re
 	reply_json(req, code, phrase, "rejected", NULL, reason);
 }
 
+/* A refusal of GET /metrics on the ingest port: answered as a post's
+ * would be, but not counted among the batches refused. */
+static void refuse_read(struct sat_server *s, struct evhttp_request *req, enum sat_reason r,
+			int code, const char *phrase, const char *reason)
+{
+	(void)s;
+	(void)r;
+	reply_json(req, code, phrase, "rejected", NULL, reason);
+}
+
+typedef void (*refuse_fn)(struct sat_server *, struct evhttp_request *, enum sat_reason, int,
+			  const char *, const char *);
+
 /* ---- auth ------------------------------------------------------------------ */
 
 /* Compares digests, so neither the token's bytes nor its length leak
@@ -289,10 +304,11 @@ static int token_matches(const struct sat_server *s, const char *tok, size_t len
 	return CRYPTO_memcmp(d, s->token_digest, sizeof(d)) == 0;
 }
 
-/* 0 when the request may post; otherwise the refusal was sent. cn gets
- * the client certificate's common name (mTLS), else "". */
-static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl, char *cn,
-		      size_t cnlen)
+/* 0 when the request may go on; otherwise the refusal was sent through
+ * refuse (reject for posts, which counts it; refuse_read for /metrics).
+ * cn gets the client certificate's common name (mTLS), else "". */
+static int check_auth_with(struct sat_server *s, struct evhttp_request *req, SSL *ssl, char *cn,
+			   size_t cnlen, refuse_fn refuse)
 {
 	cn[0] = '\0';
 	if (s->cfg->client_ca) {
@@ -300,7 +316,7 @@ static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl
 
 		if (!peer || SSL_get_verify_result(ssl) != X509_V_OK) {
 			X509_free(peer);
-			reject(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
+			refuse(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
 			       "a verified client certificate is required");
 			return -1;
 		}
@@ -316,7 +332,7 @@ static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl
 		if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
 			evhttp_add_header(evhttp_request_get_output_headers(req),
 					  "WWW-Authenticate", "Bearer realm=\"apisonar\"");
-			reject(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
+			refuse(s, req, R_UNAUTHORIZED, 401, "Unauthorized",
 			       "a bearer token is required");
 			return -1;
 		}
@@ -324,11 +340,17 @@ static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl
 		while (*h == ' ')
 			h++;
 		if (!token_matches(s, h, strlen(h))) {
-			reject(s, req, R_FORBIDDEN, 403, "Forbidden", "token not accepted");
+			refuse(s, req, R_FORBIDDEN, 403, "Forbidden", "token not accepted");
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static int check_auth(struct sat_server *s, struct evhttp_request *req, SSL *ssl, char *cn,
+		      size_t cnlen)
+{
+	return check_auth_with(s, req, ssl, cn, cnlen, reject);
 }
 
 /* "application/json" optionally followed by parameters. */
@@ -753,15 +775,46 @@ static void on_request(struct evhttp_request *req, void *arg)
 		else
 			method_not_allowed(req, "GET, HEAD");
 	} else if (strcmp(path, "/metrics") == 0) {
-		if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
-			handle_metrics(s, req);
-		else
+		/* On the ingest port only for a client that could post: the
+		 * open reader is the metrics listener (--metrics-port). */
+		char cn[128];
+
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
 			method_not_allowed(req, "GET, HEAD");
+		else if (check_auth_with(s, req, ssl, cn, sizeof(cn), refuse_read) == 0)
+			handle_metrics(s, req);
 	} else {
 		reply_json(req, 404, "Not Found", "error", NULL, "not found");
 	}
 	/* The next request on a kept-alive connection gets a fresh deadline. */
 	conn_arm(c, s->cfg->request_timeout);
+}
+
+/* The metrics listener: plain HTTP, no token, GET /metrics and /healthz
+ * only. It is meant for a scraper and probes on the same host or pod
+ * (loopback by default); everything else is 404, and it never sees a
+ * batch. */
+static void on_metrics_request(struct evhttp_request *req, void *arg)
+{
+	struct sat_server *s = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+
+	if (path && strcmp(path, "/metrics") == 0) {
+		if (get)
+			handle_metrics(s, req);
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else if (path && strcmp(path, "/healthz") == 0) {
+		if (get)
+			reply_text(req, 200, "OK", "text/plain", "ok\n");
+		else
+			method_not_allowed(req, "GET, HEAD");
+	} else {
+		reply_json(req, 404, "Not Found", "error", NULL, "not found");
+	}
 }
 
 /* ---- state, journal, flush ------------------------------------------------------ */
@@ -905,8 +958,15 @@ static int load_state(struct sat_server *s)
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
 		rc = read_file_all(path, SAT_STATE_FILE_MAX, &buf, &len);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			/* On a first start this is expected; after a lost volume it
+			 * is the one sign of what was lost: say it. */
+			log_warn("satellite: no saved state in %s: starting with an empty catalog "
+				 "and no batch ids (right on a first start; otherwise the state "
+				 "was lost: what it held is gone, and a batch sent again is merged "
+				 "again)", s->cfg->out_dir);
 			return 0;
+		}
 		legacy = 1;
 	}
 	if (rc != 0) {
@@ -1135,31 +1195,81 @@ out:
 	return rc;
 }
 
-static void log_listening(struct sat_server *s)
+/* The address and port a listening socket got (port 0 picks one). */
+static void bound_name(struct evhttp_bound_socket *b, char *host, size_t hostlen, int *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
 
-	if (getsockname(evhttp_bound_socket_get_fd(s->bound), (struct sockaddr *)&ss, &sl) == 0) {
+	snprintf(host, hostlen, "?");
+	*port = 0;
+	if (getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
+			inet_ntop(AF_INET6, &a->sin6_addr, host, (socklen_t)hostlen);
+			*port = ntohs(a->sin6_port);
 		} else {
 			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			port = ntohs(a->sin_port);
+			inet_ntop(AF_INET, &a->sin_addr, host, (socklen_t)hostlen);
+			*port = ntohs(a->sin_port);
 		}
 	}
+}
+
+static void log_listening(struct sat_server *s)
+{
+	char host[INET6_ADDRSTRLEN];
+	int port;
+
+	/* The metrics line first: "listening on" is the last word of start-up. */
+	if (s->mbound) {
+		bound_name(s->mbound, host, sizeof(host), &port);
+		log_info("satellite: metrics on %s port %d (plain HTTP, no token: /metrics, "
+			 "/healthz)", host, port);
+	}
+	bound_name(s->bound, host, sizeof(host), &port);
 	log_info("satellite: listening on %s port %d", host, port);
 	if (s->cfg->raw_ingest)
 		log_warn("satellite: raw ingest is on: sensors in raw-forward mode send exchanges "
 			 "with their values to POST /v1/exchanges (mTLS); they are anonymized in "
 			 "memory and never stored");
+}
+
+/* The metrics listener on its own evhttp (plain sockets: no bevcb), with
+ * small limits: it takes no body and short headers. */
+static int start_metrics(struct sat_server *s)
+{
+	const struct sat_config *cfg = s->cfg;
+	int rc;
+
+	s->mhttp = evhttp_new(s->base);
+	if (!s->mhttp) {
+		log_error("satellite: cannot set up the metrics listener");
+		return -ENOMEM;
+	}
+	evhttp_set_gencb(s->mhttp, on_metrics_request, s);
+	evhttp_set_max_body_size(s->mhttp, 0);
+	evhttp_set_max_headers_size(s->mhttp, 8192);
+	evhttp_set_timeout(s->mhttp, (int)cfg->idle_timeout);
+	evhttp_set_allowed_methods(s->mhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	rc = listen_socket(cfg->metrics_addr, cfg->metrics_port);
+	if (rc < 0) {
+		log_error("satellite: cannot listen for metrics on %s port %u: %s",
+			  cfg->metrics_addr, cfg->metrics_port,
+			  rc == -EINVAL ? "not a numeric address" : strerror(-rc));
+		return rc;
+	}
+	s->mbound = evhttp_accept_socket_with_handle(s->mhttp, rc);
+	if (!s->mbound) {
+		close(rc);
+		log_error("satellite: cannot accept metrics connections on %s port %u",
+			  cfg->metrics_addr, cfg->metrics_port);
+		return -EIO;
+	}
+	return 0;
 }
 
 int sat_run(const struct sat_config *cfg)
@@ -1246,6 +1356,8 @@ int sat_run(const struct sat_config *cfg)
 			  cfg->listen_port);
 		goto out;
 	}
+	if (cfg->metrics_addr && start_metrics(s) != 0)
+		goto out;
 	log_listening(s);
 	s->flush_ev = event_new(s->base, -1, EV_PERSIST, on_flush_timer, s);
 	s->sig_ev[0] = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -1272,6 +1384,8 @@ int sat_run(const struct sat_config *cfg)
 out:
 	if (s->http)
 		evhttp_free(s->http); /* frees every connection while the base lives */
+	if (s->mhttp)
+		evhttp_free(s->mhttp);
 	if (s->flush_ev)
 		event_free(s->flush_ev);
 	if (s->sig_ev[0])

@@ -8,6 +8,7 @@ TOOL="python3 $ROOT/tests/e2e/test_satellite_tool.py"
 T=$(mktemp -d /tmp/apisonar-sat.XXXXXX)
 SAT_PID=
 PORT=
+MPORT=
 
 cleanup() {
 	if [ -n "$SAT_PID" ]; then kill -9 "$SAT_PID" 2>/dev/null; wait "$SAT_PID" 2>/dev/null; fi
@@ -49,17 +50,19 @@ mkcerts() {
 	) || fail "cannot make certificates"
 }
 
-# sat_start [options...]: starts the satellite on a free port, sets PORT.
+# sat_start [options...]: starts the satellite on a free port, with its
+# metrics listener on another free loopback port; sets PORT and MPORT.
 sat_start() {
 	# Emptied here, not by the background job's redirection: that may come
 	# after the first read below, which would then see the last run's port.
 	: >"$T/sat.log"
 	"$BIN" satellite --listen 127.0.0.1:0 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
-		--out-dir "$T/out" "$@" >"$T/sat.log" 2>&1 &
+		--out-dir "$T/out" --metrics-port 0 "$@" >"$T/sat.log" 2>&1 &
 	SAT_PID=$!
 	i=0
 	while [ $i -lt 50 ]; do
 		PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$T/sat.log")
+		MPORT=$(sed -n 's/.*metrics on .* port \([0-9]*\) .*/\1/p' "$T/sat.log")
 		[ -n "$PORT" ] && return 0
 		kill -0 "$SAT_PID" 2>/dev/null || fail "satellite exited at start"
 		sleep 0.1
@@ -111,9 +114,14 @@ get() {
 	curl -sS --cacert "$T/ca.pem" "$@"
 }
 
+# metrics: the metrics listener's /metrics (plain HTTP, no token).
+metrics() {
+	curl -sS "http://127.0.0.1:$MPORT/metrics"
+}
+
 # metric NAME_WITH_LABELS: its value from /metrics.
 metric() {
-	get "https://localhost:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+	metrics | awk -v m="$1" '$1 == m { print $2 }'
 }
 
 expect_eq() { # what got want

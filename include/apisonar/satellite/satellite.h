@@ -130,6 +130,8 @@ struct sat_config {
 	const struct uploader_opts *upstream; /* NULL: no forwarding */
 	const char *sensor_id;    /* identity in forwarded batches */
 	int raw_ingest;           /* accept POST /v1/exchanges (needs client_ca) */
+	const char *metrics_addr; /* plain HTTP /metrics and /healthz listener; NULL: none */
+	uint16_t metrics_port;    /* 0: a free port (logged) */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up

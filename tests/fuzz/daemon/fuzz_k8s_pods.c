@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The pod list parser on arbitrary bytes (the API server is trusted, but
  * a proxy or a bug may answer anything), with a small cap so the cut path
- * runs; then the same bytes as a catalog `kubernetes` member: validated,
+ * runs: a PartialObjectMetadataList (what the sensor asks for) or a
+ * PodList (the fallback), each item read for its metadata only; then the same bytes as a catalog `kubernetes` member: validated,
  * and merging it twice gives what merging it once gives. */
 #include <errno.h>
 #include <stddef.h>
@@ -23,10 +24,10 @@ static void pods(const uint8_t *data, size_t size)
 		return;
 	}
 	k8s_table_get_stats(t, &st);
-	if (st.pods > 4)
+	if (st.pods > 4 || (st.full_list != 0 && st.full_list != 1))
 		abort();
-	if (k8s_table_find(t, "0f3c5e1a-9b2d-4c7e-8a61-3d2b9e4f5a60", "", &v) == 0 &&
-	    (!v.ns || !v.kind || !v.workload || !k8s_name_ok(v.workload, K8S_MAX_NAME)))
+	if (k8s_table_find(t, "0f3c5e1a-9b2d-4c7e-8a61-3d2b9e4f5a60", &v) == 0 &&
+	    (!v.ns || !v.pod || !v.kind || !v.workload || !k8s_name_ok(v.workload, K8S_MAX_NAME)))
 		abort();
 	k8s_table_free(t);
 }

@@ -145,6 +145,38 @@ static void node_scalars(struct cmp *c, const cJSON *obs, const cJSON *decl, con
 	}
 }
 
+/* Sensitive classes anywhere under an undeclared field: the document
+ * marks none of them. */
+static void sensitive_walk(struct cmp *c, const cJSON *obs, const char *loc, char *path,
+			   size_t pathlen, int depth)
+{
+	const cJSON *it;
+	size_t at = strlen(path);
+
+	if (depth > SPEC_MAX_SCHEMA_DEPTH || c->rc)
+		return;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obs, "sensitive"))
+		if (cJSON_IsString(it))
+			add(c, DK_UNDECLARED_SENSITIVE, loc, path, it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obs, "properties")) {
+		snprintf(path + at, pathlen - at, ".%s", it->string);
+		sensitive_walk(c, it, loc, path, pathlen, depth + 1);
+		path[at] = '\0';
+	}
+	it = cJSON_GetObjectItemCaseSensitive(obs, "items");
+	if (it) {
+		snprintf(path + at, pathlen - at, "[]");
+		sensitive_walk(c, it, loc, path, pathlen, depth + 1);
+		path[at] = '\0';
+	}
+	it = cJSON_GetObjectItemCaseSensitive(obs, "additional");
+	if (it) {
+		snprintf(path + at, pathlen - at, ".*");
+		sensitive_walk(c, it, loc, path, pathlen, depth + 1);
+		path[at] = '\0';
+	}
+}
+
 /* A declared schema that says nothing of an object's members (no
  * properties, no additionalProperties: false) allows any. */
 static bool open_object(const cJSON *decl)
@@ -176,8 +208,10 @@ static void node_walk(struct cmp *c, const cJSON *obs, const cJSON *decl, const 
 			node_walk(c, it, d, loc, path, pathlen, depth + 1);
 		else if (da)
 			node_walk(c, it, da, loc, path, pathlen, depth + 1);
-		else if (!open_object(decl))
+		else if (!open_object(decl)) {
 			add(c, DK_UNDECLARED_FIELD, loc, path, NULL);
+			sensitive_walk(c, it, loc, path, pathlen, depth + 1);
+		}
 		path[at] = '\0';
 	}
 	oi = cJSON_GetObjectItemCaseSensitive(obs, "items");

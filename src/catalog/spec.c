@@ -172,13 +172,17 @@ static void ymerge_into(struct ybuild *b, cJSON *obj, const cJSON *src, const ya
 	}
 }
 
+/* A mapping. Merge keys ("<<") are applied at its end, so the mapping's
+ * own keys win wherever they stand, as YAML's merge rule says. */
 static cJSON *ymapping(struct ybuild *b, int depth)
 {
-	cJSON *obj = cJSON_CreateObject();
+	cJSON *obj = cJSON_CreateObject(), *merges = cJSON_CreateArray();
 	yaml_event_t kev, vev;
 
-	if (!obj) {
+	if (!obj || !merges) {
 		yfail(b, -ENOMEM, "out of memory", NULL);
+		cJSON_Delete(obj);
+		cJSON_Delete(merges);
 		return NULL;
 	}
 	for (;;) {
@@ -188,7 +192,16 @@ static cJSON *ymapping(struct ybuild *b, int depth)
 		if (!ynext(b, &kev))
 			break;
 		if (kev.type == YAML_MAPPING_END_EVENT) {
+			const cJSON *m;
+
+			cJSON_ArrayForEach(m, merges)
+				ymerge_into(b, obj, m, &kev.start_mark);
 			yaml_event_delete(&kev);
+			cJSON_Delete(merges);
+			if (b->rc) {
+				cJSON_Delete(obj);
+				return NULL;
+			}
 			return obj;
 		}
 		if (kev.type != YAML_SCALAR_EVENT) {
@@ -208,8 +221,7 @@ static cJSON *ymapping(struct ybuild *b, int depth)
 			break;
 		}
 		if (merge) {
-			ymerge_into(b, obj, v, &kev.start_mark);
-			cJSON_Delete(v);
+			cJSON_AddItemToArray(merges, v);
 		} else if (cJSON_GetObjectItemCaseSensitive(obj, (const char *)kev.data.scalar.value)) {
 			/* JSON parsers keep the last duplicate; a spec with two
 			 * keys of one name is ambiguous: refuse it. */
@@ -223,6 +235,7 @@ static cJSON *ymapping(struct ybuild *b, int depth)
 			break;
 	}
 	cJSON_Delete(obj);
+	cJSON_Delete(merges);
 	return NULL;
 }
 
@@ -370,6 +383,9 @@ int spec_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errle
 			*out = j;
 			return 0;
 		}
+		/* A YAML flow collection starts the same way. */
+		if (yaml_to_json(buf, len, out, err, errlen) == 0)
+			return 0;
 		at = end && end >= buf + i && end <= buf + len ? (size_t)(end - buf) : len;
 		for (k = 0; k < at; k++) {
 			if (buf[k] == '\n') {
@@ -477,6 +493,41 @@ static enum detect_class string_class(const char *s, size_t n)
 	return DC_NONE;
 }
 
+/* "scheme://user:password@host": the password is a credential whatever
+ * it looks like. */
+static bool url_userinfo(const char *s)
+{
+	const char *p = strstr(s, "://"), *at, *end;
+
+	if (!p)
+		return false;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	return at && memchr(p, ':', (size_t)(at - p));
+}
+
+/* Every class found in one string, each reported once at its pointer. */
+static int report_string(struct spec_report *rep, const char *pointer, const char *s)
+{
+	unsigned int mask = DETECT_SCAN_DEFAULT_MASK;
+	size_t n = strlen(s);
+	enum detect_class c = detect_value(s, n);
+	int rc = 0, k;
+
+	if (url_userinfo(s))
+		rc = report_add(rep, pointer, DC_PASSWORD);
+	if (!rc && c != DC_NONE) {
+		rc = report_add(rep, pointer, c);
+		mask &= ~DETECT_CLASS_BIT(c);
+	}
+	for (k = 0; !rc && k < DC__COUNT && detect_scan_ex(s, n, mask, &c); k++) {
+		rc = report_add(rep, pointer, c);
+		mask &= ~DETECT_CLASS_BIT(c);
+	}
+	return rc;
+}
+
 static int scrub_walk(const cJSON *n, struct ptr *p, struct spec_report *rep, int depth)
 {
 	const cJSON *it;
@@ -484,11 +535,8 @@ static int scrub_walk(const cJSON *n, struct ptr *p, struct spec_report *rep, in
 
 	if (depth > SPEC_MAX_DEPTH)
 		return 0;
-	if (cJSON_IsString(n)) {
-		enum detect_class c = string_class(n->valuestring, strlen(n->valuestring));
-
-		return c != DC_NONE ? report_add(rep, p->s, c) : 0;
-	}
+	if (cJSON_IsString(n))
+		return report_string(rep, p->s, n->valuestring);
 	if (cJSON_IsNumber(n) && n->valuedouble >= 1e11 && n->valuedouble < 1e19) {
 		/* A card or phone number written as a number. */
 		char b[32];
@@ -502,13 +550,9 @@ static int scrub_walk(const cJSON *n, struct ptr *p, struct spec_report *rep, in
 		size_t mark = it->string ? ptr_push(p, it->string) : ptr_push_index(p, i);
 
 		if (it->string) {
-			enum detect_class c = string_class(it->string, strlen(it->string));
-
-			if (c != DC_NONE) {
-				rc = report_add(rep, p->s, c);
-				if (rc)
-					return rc;
-			}
+			rc = report_string(rep, p->s, it->string);
+			if (rc)
+				return rc;
 		}
 		rc = scrub_walk(it, p, rep, depth + 1);
 		ptr_pop(p, mark);
@@ -548,15 +592,25 @@ struct decl {
 	unsigned cycles;
 };
 
-/* A name that may enter the catalog; a refused one is reported where it
- * stands (its pointer) with the class that refused it, if any. */
+/* A name the declared catalog may hold: the anonymizer's test for names,
+ * and nothing a detector finds inside it (the last guard scans for those
+ * too). */
+static bool clean_name(const char *s, size_t n)
+{
+	return anon_name_ok(s, n) && string_class(s, n) == DC_NONE;
+}
+
+/* A name that may enter the catalog. One a detector matches was reported
+ * by the scrub already; one refused only because it looks like a value
+ * (an id used as a key) is reported here, as DC_NONE. */
 static bool decl_name(struct decl *d, const char *name, const struct ptr *p)
 {
 	size_t n = strlen(name);
 
-	if (anon_name_ok(name, n))
+	if (clean_name(name, n))
 		return true;
-	report_add(d->rep, p->s, string_class(name, n));
+	if (string_class(name, n) == DC_NONE)
+		report_add(d->rep, p->s, DC_NONE);
 	return false;
 }
 
@@ -742,7 +796,7 @@ static void schema_node(struct decl *d, const cJSON *s, cJSON *node, struct ptr 
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "x-nullable")))
 		doc_set_add(node, "types", "null", 8);
 	it = cJSON_GetObjectItemCaseSensitive(s, "format");
-	if (cJSON_IsString(it) && anon_name_ok(it->valuestring, strlen(it->valuestring)) &&
+	if (cJSON_IsString(it) && clean_name(it->valuestring, strlen(it->valuestring)) &&
 	    strlen(it->valuestring) <= 32)
 		doc_set_add(node, "formats", it->valuestring, 16);
 	node_declared_sensitive(node, cJSON_GetObjectItemCaseSensitive(s, "x-apisonar-sensitive"));
@@ -750,11 +804,13 @@ static void schema_node(struct decl *d, const cJSON *s, cJSON *node, struct ptr 
 	props = cJSON_GetObjectItemCaseSensitive(s, "properties");
 	req = cJSON_GetObjectItemCaseSensitive(s, "required");
 	if (cJSON_IsObject(props)) {
-		cJSON *pm = doc_obj(node, "properties");
-		size_t mark0 = ptr_push(p, "properties");
+		cJSON *pm;
+		size_t mark0;
 
 		if (!t)
 			doc_set_add(node, "types", "object", 8);
+		pm = doc_obj(node, "properties");
+		mark0 = ptr_push(p, "properties");
 		cJSON_ArrayForEach(it, props) {
 			size_t mark = ptr_push(p, it->string);
 			cJSON *child;
@@ -777,11 +833,13 @@ static void schema_node(struct decl *d, const cJSON *s, cJSON *node, struct ptr 
 	}
 	items = cJSON_GetObjectItemCaseSensitive(s, "items");
 	if (items) {
-		cJSON *in = doc_obj(node, "items");
-		size_t mark = ptr_push(p, "items");
+		cJSON *in;
+		size_t mark;
 
 		if (!t)
 			doc_set_add(node, "types", "array", 8);
+		in = doc_obj(node, "items");
+		mark = ptr_push(p, "items");
 		if (in)
 			schema_node(d, items, in, p, depth + 1);
 		ptr_pop(p, mark);
@@ -1006,14 +1064,14 @@ static int scheme_kind(struct decl *d, const char *scheme, char *out, size_t out
 		lname[i] = '\0';
 		if (strcmp(lname, "bearer") == 0 || strcmp(lname, "basic") == 0)
 			snprintf(out, outlen, "%s", lname);
-		else if (anon_name_ok(lname, strlen(lname)))
+		else if (clean_name(lname, strlen(lname)))
 			snprintf(out, outlen, "http_%s", lname);
 		else
 			return -ENOENT;
 		return 0;
 	}
 	if (strcmp(type->valuestring, "apiKey") == 0 && cJSON_IsString(in) && cJSON_IsString(name) &&
-	    anon_name_ok(name->valuestring, strlen(name->valuestring))) {
+	    clean_name(name->valuestring, strlen(name->valuestring))) {
 		bool header = strcmp(in->valuestring, "header") == 0;
 
 		for (i = 0; name->valuestring[i] && i < ANON_MAX_NAME; i++)
@@ -1170,7 +1228,7 @@ static int declared_template(struct decl *d, const char *base, const char *path,
 				memcpy(lit, q, ln);
 				lit[ln] = '\0';
 				if (ln && (detect_is_value_like(lit, ln) ||
-					   string_class(lit, ln) != DC_NONE || !anon_name_ok(lit, ln)))
+					   string_class(lit, ln) != DC_NONE || !clean_name(lit, ln)))
 					ok = false;
 				if (!open)
 					break;
@@ -1181,12 +1239,13 @@ static int declared_template(struct decl *d, const char *base, const char *path,
 				}
 				memcpy(lit, open + 1, (size_t)(close - open - 1));
 				lit[close - open - 1] = '\0';
-				if (!anon_name_ok(lit, strlen(lit)))
+				if (!clean_name(lit, strlen(lit)))
 					ok = false;
 				q = close + 1;
 			}
 			if (!ok) {
-				report_add(d->rep, p->s, string_class(seg, n));
+				if (string_class(seg, n) == DC_NONE)
+					report_add(d->rep, p->s, DC_NONE);
 				snprintf(seg, sizeof(seg), "{param}");
 				n = strlen(seg);
 			}
@@ -1346,7 +1405,7 @@ int spec_declare(const cJSON *doc, const struct spec_declare_opts *o, struct spe
 		snprintf(base, sizeof(base), "%s", strcmp(o->base_path, "/") == 0 ? "" : o->base_path);
 	if (o && o->service) {
 		svc_name = o->service;
-	} else if (host[0] && anon_name_ok(host, strlen(host)) &&
+	} else if (host[0] && clean_name(host, strlen(host)) &&
 		   string_class(host, strlen(host)) == DC_NONE) {
 		svc_name = host;
 	} else {

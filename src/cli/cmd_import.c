@@ -45,7 +45,9 @@ static void imp_report(const char *path, const struct spec_report *rep)
 
 	for (i = 0; i < rep->n; i++)
 		fprintf(stderr, "apisonar import: %s: scrubbed %s at %s\n", path,
-			detect_class_name(rep->findings[i].cls), rep->findings[i].pointer);
+			rep->findings[i].cls == DC_NONE ? "a value-like name" :
+							  detect_class_name(rep->findings[i].cls),
+			rep->findings[i].pointer);
 	if (rep->total > rep->n)
 		fprintf(stderr, "apisonar import: %s: %zu more scrubbed values not listed\n", path,
 			rep->total - rep->n);

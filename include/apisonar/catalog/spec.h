@@ -31,8 +31,8 @@
 #define SPEC_MAX_POINTER 256       /* bytes of a reported JSON pointer */
 #define SPEC_MAX_FINDINGS 1000     /* findings kept; more are only counted */
 
-/* Parses a JSON or YAML document (YAML 1.1 through libyaml; JSON when the
- * first non-blank byte is '{' or '['). YAML anchors and aliases are
+/* Parses a JSON or YAML document (YAML through libyaml; JSON first when
+ * the first non-blank byte is '{' or '[', then YAML's flow form). YAML anchors and aliases are
  * expanded within SPEC_MAX_NODES; a second document in the stream is
  * ignored. Returns 0 with *out, or -EINVAL / -E2BIG / -ENOMEM with a
  * message in err that names a line and column, never a byte of the input. */

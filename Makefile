@@ -29,7 +29,7 @@ CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wformat=2 -D_GNU_SOURCE \
 	  -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
 INCLUDES := -Iinclude -I$(OUTPUT)
-LIBS := -lbpf -lelf -lz -lcjson -lcurl -levent_openssl -levent -lssl -lcrypto -lpthread
+LIBS := -lbpf -lelf -lz -lyaml -lcjson -lcurl -levent_openssl -levent -lssl -lcrypto -lpthread
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -162,7 +162,7 @@ test: $(OUTPUT)/apisonar $(UNIT_BINS) $(FUZZ_BINS)
 # ---- set-up and install ----------------------------------------------------
 
 DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev libelf-dev \
-	zlib1g-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
+	zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
 	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
 	util-linux time binutils systemd nodejs
 

@@ -16,6 +16,8 @@ static const struct {
 	{ "anonymize", cmd_anonymize, "recorded exchanges (HAR/JSONL) in, catalog out" },
 	{ "upload", cmd_upload, "spool catalog files and send them to an endpoint" },
 	{ "satellite", cmd_satellite, "ingest service that merges batches from sensors" },
+	{ "import", cmd_import, "OpenAPI documents in (scrubbed), declared catalog out" },
+	{ "diff", cmd_diff, "drift between declared APIs and observed traffic" },
 };
 
 static void usage(FILE *f)

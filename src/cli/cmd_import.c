@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * apisonar import: OpenAPI / Swagger documents in, a declared catalog out
+ * (DIR/declared.json), with every value the detectors find reported by
+ * JSON pointer and class. The documents themselves are never copied.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apisonar/catalog/spec.h"
+#include "apisonar/cli/cmd.h"
+#include "apisonar/util/util.h"
+
+#define IMP_MAX_INPUTS 256
+
+static void imp_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: apisonar import SPEC... [--service NAME] [--base-path PATH]\n"
+		"                       [--out-dir DIR] [--strict]\n"
+		"\n"
+		"Reads OpenAPI 3.0/3.1 and Swagger 2.0 documents (JSON or YAML), checks every\n"
+		"value in them with the sensitive-data detectors, and writes the declared API\n"
+		"(endpoints, parameters, body fields, statuses, auth schemes; no value) to\n"
+		"DIR/declared.json (DIR defaults to ./apisonar-out). What was found is listed\n"
+		"on stderr by JSON pointer and class, never by value.\n"
+		"\n"
+		"  --service NAME    the service the documents describe (default: the host of\n"
+		"                    the first server URL)\n"
+		"  --base-path PATH  the path prefix of every endpoint (default: the path of\n"
+		"                    the first server URL)\n"
+		"  --strict          refuse (exit 1) when anything had to be scrubbed\n"
+		"\n"
+		"Exit codes: 0 imported, 1 error or refused by --strict, 2 usage.\n");
+}
+
+/* Lists the findings of one run: pointer and class, never the value. */
+static void imp_report(const char *path, const struct spec_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++)
+		fprintf(stderr, "apisonar import: %s: scrubbed %s at %s\n", path,
+			rep->findings[i].cls == DC_NONE ? "a value-like name" :
+							  detect_class_name(rep->findings[i].cls),
+			rep->findings[i].pointer);
+	if (rep->total > rep->n)
+		fprintf(stderr, "apisonar import: %s: %zu more scrubbed values not listed\n", path,
+			rep->total - rep->n);
+}
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "service", required_argument, NULL, 's' },
+		{ "base-path", required_argument, NULL, 'b' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct spec_declare_opts so = { 0 };
+	const char *out_dir = "apisonar-out";
+	size_t scrubbed = 0;
+	cJSON *catalog = NULL;
+	char err[512], path[4096];
+	int opt, i, strict = 0, ret = 1, rc;
+	char *text = NULL;
+
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			so.service = optarg;
+			break;
+		case 'b':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "apisonar import: --base-path must start with '/'\n");
+				return EXIT_USAGE;
+			}
+			so.base_path = optarg;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 'S':
+			strict = 1;
+			break;
+		case 'h':
+			imp_usage(stdout);
+			return 0;
+		default:
+			imp_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || argc - optind > IMP_MAX_INPUTS) {
+		fprintf(stderr, "apisonar import: %s\n",
+			optind >= argc ? "no document given" : "at most 256 documents");
+		imp_usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = optind; i < argc; i++) {
+		struct spec_report rep = { 0 };
+
+		rc = spec_declare_file(argv[i], &so, &rep, &catalog, err, sizeof(err));
+		imp_report(argv[i], &rep);
+		scrubbed += rep.total;
+		spec_report_free(&rep);
+		if (rc) {
+			fprintf(stderr, "apisonar import: %s\n", err);
+			goto cleanup;
+		}
+	}
+	if (strict && scrubbed) {
+		fprintf(stderr,
+			"apisonar import: refused (--strict): %zu value%s had to be scrubbed; remove "
+			"them from the documents, or import without --strict\n",
+			scrubbed, scrubbed == 1 ? "" : "s");
+		goto cleanup;
+	}
+	text = cJSON_Print(catalog);
+	if (!text) {
+		fprintf(stderr, "apisonar import: out of memory\n");
+		goto cleanup;
+	}
+	rc = mkdir_p(out_dir, 0755);
+	if (rc) {
+		fprintf(stderr, "apisonar import: %s: %s\n", out_dir, strerror(-rc));
+		goto cleanup;
+	}
+	snprintf(path, sizeof(path), "%s/declared.json", out_dir);
+	rc = write_file_atomic(path, text, strlen(text), 0644);
+	if (rc) {
+		fprintf(stderr, "apisonar import: writing %s: %s\n", path, strerror(-rc));
+		goto cleanup;
+	}
+	fprintf(stderr, "import: %d document%s, %d endpoint%s declared, %zu value%s scrubbed; %s\n",
+		argc - optind, argc - optind == 1 ? "" : "s",
+		spec_count_endpoints(catalog), spec_count_endpoints(catalog) == 1 ? "" : "s", scrubbed,
+		scrubbed == 1 ? "" : "s", path);
+	ret = 0;
+cleanup:
+	free(text);
+	cJSON_Delete(catalog);
+	return ret;
+}

@@ -16,6 +16,8 @@ static const struct {
 	{ "anonymize", cmd_anonymize, "recorded exchanges (HAR/JSONL) in, catalog out" },
 	{ "upload", cmd_upload, "spool catalog files and send them to an endpoint" },
 	{ "satellite", cmd_satellite, "ingest service that merges batches from sensors" },
+	{ "plan", cmd_plan, "a security test plan from a catalog (metadata only)" },
+	{ "test", cmd_test, "run a test plan; credentials stay here, results leave without them" },
 };
 
 static void usage(FILE *f)

@@ -1,5 +1,6 @@
 // Validates metadata documents against docs/metadata.schema.json (JSON
-// Schema 2020-12, with ajv from tests/node_modules). Exit 0 when all pass.
+// Schema 2020-12, with ajv from tests/node_modules), or against another
+// schema given as `--schema FILE` first. Exit 0 when all pass.
 'use strict';
 const path = require('path');
 let Ajv;
@@ -10,9 +11,15 @@ try {
 	process.exit(1);
 }
 const ajv = new Ajv({ strict: false, allErrors: false });
-const validate = ajv.compile(require(path.join(__dirname, '..', '..', 'docs', 'metadata.schema.json')));
+let files = process.argv.slice(2);
+let schema = path.join(__dirname, '..', '..', 'docs', 'metadata.schema.json');
+if (files[0] === '--schema') {
+	schema = path.resolve(files[1]);
+	files = files.slice(2);
+}
+const validate = ajv.compile(require(schema));
 let bad = 0;
-for (const f of process.argv.slice(2)) {
+for (const f of files) {
 	if (validate(require(path.resolve(f)))) {
 		console.log('valid ' + path.basename(path.dirname(f)) + '/' + path.basename(f));
 	} else {

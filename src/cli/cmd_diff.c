@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "apisonar/catalog/drift.h"
 #include "apisonar/catalog/spec.h"
@@ -17,7 +16,6 @@
 #include "apisonar/util/util.h"
 
 #define DIFF_MAX_INPUTS 256
-#define DIFF_MAX_METADATA (256u << 20) /* largest observed metadata read */
 
 static void diff_usage(FILE *f)
 {
@@ -38,36 +36,6 @@ static void diff_usage(FILE *f)
 		"values.\n"
 		"\n"
 		"Exit codes: 0 no drift, 3 drift found, 1 error, 2 usage.\n");
-}
-
-/* The observed catalog: DIR/metadata.json or the file itself. */
-static int load_observed(const char *path, cJSON **out, char *err, size_t errlen)
-{
-	char file[2048], *buf = NULL;
-	const cJSON *schema;
-	struct stat st;
-	size_t len = 0;
-	int rc;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(file, sizeof(file), "%s/metadata.json", path);
-	else
-		snprintf(file, sizeof(file), "%s", path);
-	rc = read_file_all(file, DIFF_MAX_METADATA, &buf, &len);
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", file, strerror(-rc));
-		return rc;
-	}
-	*out = cJSON_ParseWithLength(buf, len);
-	free(buf);
-	schema = cJSON_GetObjectItemCaseSensitive(*out, "schema");
-	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "apisonar.metadata/v1") != 0) {
-		snprintf(err, errlen, "%s: not an apisonar.metadata/v1 document", file);
-		cJSON_Delete(*out);
-		*out = NULL;
-		return -EINVAL;
-	}
-	return 0;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -172,7 +140,7 @@ int cmd_diff(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (load_observed(observed, &ocat, err, sizeof(err))) {
+	if (cli_load_catalog(observed, &ocat, err, sizeof(err))) {
 		fprintf(stderr, "apisonar diff: %s\n", err);
 		goto cleanup;
 	}

@@ -18,6 +18,8 @@ static const struct {
 	{ "satellite", cmd_satellite, "ingest service that merges batches from sensors" },
 	{ "import", cmd_import, "OpenAPI documents in (scrubbed), declared catalog out" },
 	{ "diff", cmd_diff, "drift between declared APIs and observed traffic" },
+	{ "plan", cmd_plan, "a security test plan from a catalog (metadata only)" },
+	{ "test", cmd_test, "run a test plan; credentials stay here, results leave without them" },
 };
 
 static void usage(FILE *f)

@@ -7,7 +7,8 @@
  * after a 2xx; 5xx, 408, 429, 401/403 and network errors keep it for a later
  * try with exponential backoff and full jitter, honouring Retry-After; any
  * other 4xx moves it to quarantine. Every attempt is written to an audit
- * log (JSON lines, fsync'd): ids, counts, sizes, digest; never content.
+ * log (JSON lines) before it is made, and its result after: ids, counts,
+ * sizes, digest, outcome; never content.
  *
  * The options are shared by every subcommand that uploads (upload, run,
  * satellite forwarding): put UPLOADER_LONG_OPTIONS in a getopt_long table
@@ -149,9 +150,12 @@ struct uploader;
 struct uploader *uploader_new(const struct uploader_opts *o, int *err);
 void uploader_free(struct uploader *u);
 
-/* One POST of one batch; fills res and writes one audit line. Returns 0
- * when an answer (any verdict) was reached, a negative errno when the
- * attempt could not even be made (out of memory, token file gone). */
+/* One POST of one batch; fills res. With an audit log, an "attempt" line
+ * is appended and fdatasync'd before the request and a "result" line after
+ * the answer. Returns 0 when an answer (any verdict) was reached, a
+ * negative errno when the attempt could not even be made (out of memory,
+ * token file gone, the attempt line could not be written: nothing was
+ * sent; res says retry). */
 int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
 		  struct upload_result *res) __attribute__((warn_unused_result));
 

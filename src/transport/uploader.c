@@ -801,13 +801,13 @@ uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *
 	return delay;
 }
 
-int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit,
+int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop)
 {
 	uint64_t base = u->o.backoff_base_ms ? u->o.backoff_base_ms : UPLOADER_BACKOFF_BASE_MS;
 	uint64_t cap = u->o.backoff_cap_ms ? u->o.backoff_cap_ms : UPLOADER_BACKOFF_CAP_MS;
 	unsigned attempt = 0;
-	int err;
+	int err, idle = 0, left = 0;
 
 	while (!(stop && *stop)) {
 		struct upload_result r;
@@ -818,26 +818,45 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 
 		err = spool_peek_oldest(sp, &gz, &len, &m);
 		if (err == -ENOENT) {
-			if (once || idle_exit)
+			left = 0;
+			if (!idle) {
+				/* Said once per idle spell, so a quiet log still shows
+				 * the drainer is alive and caught up. */
+				audit_sync(u);
+				log_info("spool drained: %" PRIu64 " delivered, %" PRIu64
+					 " rejected so far%s",
+					 u->st.delivered, u->st.rejected,
+					 mode == UPLOADER_DRAIN_FOLLOW
+					     ? "; idle, waiting for new batches (--follow)"
+					     : "");
+				idle = 1;
+			}
+			if (mode != UPLOADER_DRAIN_FOLLOW)
 				return 0;
 			sleep_ms(UPLOADER_IDLE_POLL_MS, stop);
 			continue;
 		}
 		if (err)
 			return err;
+		if (idle && mode == UPLOADER_DRAIN_FOLLOW)
+			log_info("new batches in the spool; draining");
+		idle = 0;
+		left = 1;
 		err = uploader_send(u, gz, len, &m, &r);
 		free(gz);
 		if (err) {
 			r.verdict = UPLOAD_RETRY;
 			r.has_retry_after = 0;
+			r.http_status = 0;
 			r.kind = "local";
 		}
 		if (r.verdict == UPLOAD_DELIVERED) {
 			attempt = 0;
 			err = spool_remove(sp, m.id);
-			if (err)
+			/* -ENOENT: a writer dropped it while it was on the wire. */
+			if (err && err != -ENOENT)
 				return err;
-			log_debug("batch %s delivered (%zu bytes)", m.id, len);
+			log_info("delivered batch %s (%zu bytes)", m.id, len);
 			continue;
 		}
 		if (r.verdict == UPLOAD_REJECTED) {
@@ -847,7 +866,7 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 			snprintf(why, sizeof(why), "rejected by the endpoint with HTTP %ld",
 				 r.http_status);
 			err = spool_quarantine(sp, m.id, why);
-			if (err)
+			if (err && err != -ENOENT)
 				return err;
 			continue;
 		}
@@ -859,10 +878,13 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 		else if (r.http_status)
 			log_warn("upload of batch %s got HTTP %ld; kept for a retry", m.id,
 				 r.http_status);
-		if (once)
+		if (mode == UPLOADER_DRAIN_ONCE)
 			return 1;
 		log_info("retrying in %.1f s", (double)delay / 1000.0);
 		sleep_ms(delay, stop);
 	}
-	return 0;
+	audit_sync(u);
+	/* Stopped by a signal: following, that is the normal end; draining,
+	 * the spool was not emptied if a batch was still waiting. */
+	return mode == UPLOADER_DRAIN_FOLLOW ? 0 : left;
 }

@@ -177,11 +177,19 @@ struct uploader_stats {
 
 void uploader_get_stats(const struct uploader *u, struct uploader_stats *out);
 
-/* Drains the spool oldest first. With once, returns 0 when the spool is
- * empty and 1 as soon as a batch needs a later retry. Without once, waits
- * out backoffs and returns 0 when *stop becomes non-zero (or the spool is
- * empty and idle_exit is set). Negative errno on a local failure. */
-int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit,
+/* How long uploader_drain() runs. */
+enum uploader_drain_mode {
+	UPLOADER_DRAIN_ONCE,   /* until empty, or the first batch that must wait (returns 1) */
+	UPLOADER_DRAIN_EMPTY,  /* until empty, waiting out backoffs */
+	UPLOADER_DRAIN_FOLLOW, /* until *stop: when empty, waits for new batches */
+};
+
+/* Drains the spool oldest first, logging each delivery and, once per idle
+ * spell, that the spool is drained. Returns 0 when the spool was emptied
+ * (ONCE, EMPTY) or *stop became non-zero (FOLLOW); 1 when a batch is left
+ * waiting (ONCE at the first retry; EMPTY stopped by *stop with a batch
+ * still waiting); a negative errno on a local failure. */
+int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop) __attribute__((warn_unused_result));
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -427,6 +428,69 @@ static void test_audit_attempt_survives_kill(void **state)
 	cJSON_Delete(l[0]);
 }
 
+struct stopper {
+	volatile sig_atomic_t *stop;
+	unsigned ms;
+};
+
+static void *stop_after(void *arg)
+{
+	struct stopper *s = arg;
+
+	usleep(s->ms * 1000);
+	*s->stop = 1;
+	return NULL;
+}
+
+/* The drain modes: ONCE stops at the first retry, EMPTY and ONCE return
+ * on an empty spool, EMPTY waits out retries until stopped (a batch left:
+ * 1), FOLLOW waits for work until stopped (0). */
+static void test_drain_modes(void **state)
+{
+	struct afx *f = *state;
+	volatile sig_atomic_t stop = 0;
+	struct stopper sp_stop = {.stop = &stop, .ms = 300};
+	struct uploader_opts o;
+	struct spool_keys *k = spool_keys_new();
+	struct spool *sp = NULL;
+	struct batch_meta m;
+	struct uploader *u;
+	pthread_t t;
+	int err = 0;
+
+	assert_int_equal(spool_keys_add_hex(k, "000102030405060708090a0b0c0d0e0f"
+					       "101112131415161718191a1b1c1d1e1f"),
+			 0);
+	assert_int_equal(spool_open(f->spool, NULL, k, &sp), 0);
+	memset(&o, 0, sizeof(o));
+	o.endpoint = "https://127.0.0.1:1";
+	o.audit_log = f->log;
+	o.backoff_base_ms = 10;
+	o.backoff_cap_ms = 20;
+	u = uploader_new(&o, &err);
+	assert_non_null(u);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_ONCE, &stop), 0);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_EMPTY, &stop), 0);
+	assert_int_equal(pthread_create(&t, NULL, stop_after, &sp_stop), 0);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_FOLLOW, &stop), 0);
+	pthread_join(t, NULL);
+
+	meta_of(&m);
+	assert_int_equal(spool_put(sp, "x", 1, &m), 0);
+	stop = 0;
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_ONCE, &stop), 1);
+	assert_int_equal(pthread_create(&t, NULL, stop_after, &sp_stop), 0);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_EMPTY, &stop), 1);
+	pthread_join(t, NULL);
+	stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, stop_after, &sp_stop), 0);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_FOLLOW, &stop), 0);
+	pthread_join(t, NULL);
+	uploader_free(u);
+	spool_close(sp);
+	spool_keys_free(k);
+}
+
 #define A(fn) cmocka_unit_test_setup_teardown(fn, audit_setup, audit_teardown)
 
 int main(void)
@@ -443,6 +507,7 @@ int main(void)
 	    A(test_audit_attempt_then_result),
 	    A(test_audit_unwritable_blocks_send),
 	    A(test_audit_attempt_survives_kill),
+	    A(test_drain_modes),
 	};
 
 	log_setup(LOG_ERROR + 0, 0);

@@ -606,7 +606,7 @@ static void write_holder(struct spool *sp, const char *who)
 		own_command(cmd, sizeof(cmd));
 		who = cmd;
 	}
-	time_format_rfc3339(now_wall_ns(), 0, ts, sizeof(ts));
+	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
 	n = snprintf(line, sizeof(line), "%d %s %s\n", (int)getpid(), ts, who);
 	if (n < 0)
 		return;

@@ -154,6 +154,7 @@ int cmd_upload(int argc, char **argv)
 	struct spool_stats ss;
 	struct uploader_stats us;
 	struct sigaction sa;
+	enum uploader_drain_mode mode;
 	const char *spool_dir = NULL, *sensor_id = NULL, *who;
 	char host[128], holder[256];
 	unsigned n_enq = 0, i, failed = 0;
@@ -246,8 +247,16 @@ int cmd_upload(int argc, char **argv)
 	}
 	if (uploader_load_spool_keys(&uo, &keys))
 		goto cleanup;
-	who = follow ? "apisonar upload --follow"
-		     : once ? "apisonar upload --once" : "apisonar upload";
+	if (follow) {
+		mode = UPLOADER_DRAIN_FOLLOW;
+		who = "apisonar upload --follow";
+	} else if (once) {
+		mode = UPLOADER_DRAIN_ONCE;
+		who = "apisonar upload --once";
+	} else {
+		mode = UPLOADER_DRAIN_EMPTY;
+		who = "apisonar upload";
+	}
 	err = spool_open_as(spool_dir, &uo.spool_limits, keys,
 			    up ? SPOOL_ROLE_DRAIN : SPOOL_ROLE_ENQUEUE, who, &sp);
 	if (err == -EBUSY) {
@@ -258,8 +267,8 @@ int cmd_upload(int argc, char **argv)
 		}
 		/* The drainer delivers what we add: enqueue, leave the rest. */
 		handed_off = 1;
-		err = spool_open_as(spool_dir, &uo.spool_limits, keys, SPOOL_ROLE_ENQUEUE, who,
-				    &sp);
+		err =
+		    spool_open_as(spool_dir, &uo.spool_limits, keys, SPOOL_ROLE_ENQUEUE, who, &sp);
 	}
 	if (err) {
 		log_error("cannot open spool %s: %s", spool_dir, strerror(-err));
@@ -273,10 +282,7 @@ int cmd_upload(int argc, char **argv)
 		log_info("spool %s is drained by %s: it delivers the %u batch(es) enqueued here",
 			 spool_dir, holder, n_enq - failed);
 	} else if (up) {
-		err = uploader_drain(up, sp,
-				     follow ? UPLOADER_DRAIN_FOLLOW
-					    : once ? UPLOADER_DRAIN_ONCE : UPLOADER_DRAIN_EMPTY,
-				     &g_stop);
+		err = uploader_drain(up, sp, mode, &g_stop);
 		if (err < 0) {
 			log_error("spool %s: %s", spool_dir, strerror(-err));
 			rc = 1;

@@ -65,12 +65,12 @@
 /* Most files indexed at open, whatever the limits. */
 #define SPOOL_SCAN_CAP 1000000u
 #define SPOOL_KEYFILE_CAP 256
-#define SPOOL_LOCK_NAME ".lock"		/* the drainer's lock */
+#define SPOOL_LOCK_NAME ".lock"		    /* the drainer's lock */
 #define SPOOL_WRITE_LOCK_NAME ".write.lock" /* held by a writer during one put */
 #ifndef SPOOL_WRITE_LOCK_WAIT_MS
 #define SPOOL_WRITE_LOCK_WAIT_MS 10000u /* a put waits this long for another (tests: less) */
 #endif
-#define SPOOL_WHO_CAP 160		/* "<pid> <time> <command>" in .lock */
+#define SPOOL_WHO_CAP 160 /* "<pid> <time> <command>" in .lock */
 
 struct spool_key {
 	unsigned char key[SPOOL_KEY_LEN];

@@ -278,8 +278,16 @@ int cmd_upload(int argc, char **argv)
 		failed += enqueue_file(sp, enq[i], sensor_id) != 0;
 
 	rc = failed ? 1 : 0;
+	/* The drainer may have finished meanwhile: it lets go of the spool
+	 * only after a last look under the write lock, so if it did not see
+	 * our batches, the lock is free now and we drain them ourselves. */
+	if (handed_off && spool_try_drain(sp, who) == 0) {
+		log_info("spool %s: its drainer has finished; draining here", spool_dir);
+		handed_off = 0;
+	}
 	if (handed_off) {
-		log_info("spool %s is drained by %s: it delivers the %u batch(es) enqueued here",
+		spool_drainer(spool_dir, holder, sizeof(holder));
+		log_info("spool %s is drained by %s: the %u batch(es) enqueued here are left to it",
 			 spool_dir, holder, n_enq - failed);
 	} else if (up) {
 		err = uploader_drain(up, sp, mode, &g_stop);

@@ -749,17 +749,82 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 	return err;
 }
 
+/* Gives up DIR/.lock: the line goes first, then the lock. */
+static void drop_drain_lock(struct spool *sp)
+{
+	if (sp->lock_fd < 0)
+		return;
+	if (sp->draining && ftruncate(sp->lock_fd, 0) < 0)
+		log_debug("spool %s: cannot clear %s", sp->dir, SPOOL_LOCK_NAME);
+	close(sp->lock_fd); /* releases the flock */
+	sp->lock_fd = -1;
+	sp->draining = 0;
+}
+
+int spool_release_if_empty(struct spool *sp)
+{
+	int err;
+
+	if (!sp)
+		return -EINVAL;
+	if (sp->role != SPOOL_ROLE_DRAIN)
+		return -EPERM;
+	/* Under the write lock no put can land between the last look and the
+	 * release: a writer that comes after finds the drainer lock free. */
+	err = write_lock(sp);
+	if (err)
+		return err;
+	err = scan(sp, 1);
+	if (!err && sp->n > 0)
+		err = -EAGAIN;
+	if (!err) {
+		drop_drain_lock(sp);
+		sp->role = SPOOL_ROLE_ENQUEUE;
+	}
+	write_unlock(sp);
+	return err;
+}
+
+int spool_try_drain(struct spool *sp, const char *who)
+{
+	int err;
+
+	if (!sp)
+		return -EINVAL;
+	if (sp->role == SPOOL_ROLE_DRAIN)
+		return 0;
+	sp->lock_fd = open_lock_file(sp, SPOOL_LOCK_NAME);
+	if (sp->lock_fd < 0) {
+		err = sp->lock_fd;
+		sp->lock_fd = -1;
+		return err;
+	}
+	if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(sp->lock_fd);
+		sp->lock_fd = -1;
+		return err;
+	}
+	sp->draining = 1;
+	sp->role = SPOOL_ROLE_DRAIN;
+	write_holder(sp, who);
+	err = write_lock(sp);
+	if (err)
+		return err;
+	err = scan(sp, 1);
+	if (!err)
+		err = count_quarantine(sp);
+	write_unlock(sp);
+	return err;
+}
+
 void spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
-	if (sp->lock_fd >= 0) {
-		/* Ours until close: the line goes with us (a kill -9 leaves it,
-		 * which is harmless: it is read only when the lock is held). */
-		if (sp->draining && ftruncate(sp->lock_fd, 0) < 0)
-			log_debug("spool %s: cannot clear %s", sp->dir, SPOOL_LOCK_NAME);
-		close(sp->lock_fd);
-	}
+	/* The line goes with us (a kill -9 leaves it, which is harmless: it
+	 * is read only while the lock is held). */
+	drop_drain_lock(sp);
 	if (sp->write_fd >= 0)
 		close(sp->write_fd);
 	free(sp->ents);

@@ -806,8 +806,9 @@ int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mod
 {
 	uint64_t base = u->o.backoff_base_ms ? u->o.backoff_base_ms : UPLOADER_BACKOFF_BASE_MS;
 	uint64_t cap = u->o.backoff_cap_ms ? u->o.backoff_cap_ms : UPLOADER_BACKOFF_CAP_MS;
+	struct spool_stats ss;
 	unsigned attempt = 0;
-	int err, idle = 0, left = 0;
+	int err, idle = 0;
 
 	while (!(stop && *stop)) {
 		struct upload_result r;
@@ -817,22 +818,29 @@ int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mod
 		uint64_t delay;
 
 		err = spool_peek_oldest(sp, &gz, &len, &m);
+		if (err == -ENOENT && mode != UPLOADER_DRAIN_FOLLOW) {
+			/* Done: let go of the spool, unless a writer just added a
+			 * batch, which would otherwise wait for the next drainer. */
+			err = spool_release_if_empty(sp);
+			if (err == -EAGAIN)
+				continue;
+			if (err)
+				return err;
+			audit_sync(u);
+			log_info("spool drained: %" PRIu64 " delivered, %" PRIu64 " rejected",
+				 u->st.delivered, u->st.rejected);
+			return 0;
+		}
 		if (err == -ENOENT) {
-			left = 0;
 			if (!idle) {
 				/* Said once per idle spell, so a quiet log still shows
 				 * the drainer is alive and caught up. */
 				audit_sync(u);
 				log_info("spool drained: %" PRIu64 " delivered, %" PRIu64
-					 " rejected so far%s",
-					 u->st.delivered, u->st.rejected,
-					 mode == UPLOADER_DRAIN_FOLLOW
-					     ? "; idle, waiting for new batches (--follow)"
-					     : "");
+					 " rejected so far; idle, waiting for new batches (--follow)",
+					 u->st.delivered, u->st.rejected);
 				idle = 1;
 			}
-			if (mode != UPLOADER_DRAIN_FOLLOW)
-				return 0;
 			sleep_ms(UPLOADER_IDLE_POLL_MS, stop);
 			continue;
 		}
@@ -841,7 +849,6 @@ int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mod
 		if (idle && mode == UPLOADER_DRAIN_FOLLOW)
 			log_info("new batches in the spool; draining");
 		idle = 0;
-		left = 1;
 		err = uploader_send(u, gz, len, &m, &r);
 		free(gz);
 		if (err) {
@@ -885,6 +892,9 @@ int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mod
 	}
 	audit_sync(u);
 	/* Stopped by a signal: following, that is the normal end; draining,
-	 * the spool was not emptied if a batch was still waiting. */
-	return mode == UPLOADER_DRAIN_FOLLOW ? 0 : left;
+	 * the spool was not emptied if a batch is still in it. */
+	if (mode == UPLOADER_DRAIN_FOLLOW)
+		return 0;
+	spool_get_stats(sp, &ss);
+	return ss.files > 0;
 }

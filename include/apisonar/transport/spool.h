@@ -101,6 +101,17 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 int spool_drainer(const char *dir, char *out, size_t len);
 void spool_close(struct spool *sp);
 
+/* For a drainer that is done once the spool is empty (upload without
+ * --follow): looks at the directory under the write lock and, if no batch
+ * is there, gives up DIR/.lock and becomes an enqueuer, so that a put that
+ * comes after is sure to find the drainer lock free. -EAGAIN (lock kept,
+ * index re-read) when batches arrived: drain them first. */
+int spool_release_if_empty(struct spool *sp) __attribute__((warn_unused_result));
+
+/* For an enqueuer: becomes the drainer if DIR/.lock is free now (0, index
+ * re-read), else -EBUSY. */
+int spool_try_drain(struct spool *sp, const char *who) __attribute__((warn_unused_result));
+
 /* Encrypts and stores one batch (gz bytes as batch_encode made them).
  * meta must carry the batch id; its counts are kept in the header. Drops
  * the oldest batches first when the limits would be passed. -E2BIG when the

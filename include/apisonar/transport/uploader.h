@@ -186,9 +186,11 @@ enum uploader_drain_mode {
 
 /* Drains the spool oldest first, logging each delivery and, once per idle
  * spell, that the spool is drained. Returns 0 when the spool was emptied
- * (ONCE, EMPTY) or *stop became non-zero (FOLLOW); 1 when a batch is left
- * waiting (ONCE at the first retry; EMPTY stopped by *stop with a batch
- * still waiting); a negative errno on a local failure. */
+ * (ONCE, EMPTY: then the drainer lock is given up with
+ * spool_release_if_empty(), so a batch enqueued at that moment is never
+ * stranded) or *stop became non-zero (FOLLOW); 1 when a batch is left
+ * waiting (ONCE at the first retry; ONCE or EMPTY stopped by *stop with a
+ * batch still in the spool); a negative errno on a local failure. */
 int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop) __attribute__((warn_unused_result));
 

@@ -254,6 +254,41 @@ static void test_enqueuer_beside_drainer(void **state)
 	spool_close(d);
 }
 
+/* A drainer that is done lets go only when nothing arrived since its last
+ * look; an enqueuer that put a batch meanwhile can then take over. */
+static void test_release_if_empty_and_take_over(void **state)
+{
+	struct fx *f = *state;
+	struct spool *d = NULL, *e = NULL, *d2 = NULL;
+	unsigned char *gz;
+	struct batch_meta m;
+	size_t len;
+	char who[256];
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_ENQUEUE, "e", &e), 0);
+	assert_int_equal(spool_try_drain(e, "e"), -EBUSY);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -ENOENT);
+	put_n(e, 1, 2); /* after the drainer's last peek */
+	assert_int_equal(spool_release_if_empty(d), -EAGAIN);
+	expect_next(d, 1);
+	assert_int_equal(spool_release_if_empty(d), 0);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -EPERM); /* an enqueuer now */
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), -ENODATA);
+	/* The lock is free for anyone: the enqueuer takes it and sees its put. */
+	put_n(e, 2, 3);
+	assert_int_equal(spool_try_drain(e, "apisonar upload"), 0);
+	assert_int_equal(spool_try_drain(e, "apisonar upload"), 0); /* already */
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), 0);
+	assert_non_null(strstr(who, "(apisonar upload)"));
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d2), -EBUSY);
+	expect_next(e, 2);
+	spool_close(e);
+	spool_close(d);
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d2), 0);
+	spool_close(d2);
+}
+
 /* An enqueuer enforces the bounds on what is really there, and a batch it
  * drops while the drainer holds it in its index is skipped, not an error. */
 static void test_enqueuer_drops_under_drainer(void **state)
@@ -541,6 +576,7 @@ int main(void)
 	    T(test_lock_names_the_drainer),
 	    T(test_enqueuer_beside_drainer),
 	    T(test_enqueuer_drops_under_drainer),
+	    T(test_release_if_empty_and_take_over),
 	    T(test_idle_scan_keeps_temp_files),
 	    T(test_put_waits_for_write_lock),
 	    T(test_full_drops_oldest),

@@ -469,8 +469,12 @@ static void test_drain_modes(void **state)
 	o.backoff_cap_ms = 20;
 	u = uploader_new(&o, &err);
 	assert_non_null(u);
+	/* Leaving an empty spool, ONCE and EMPTY give the drainer lock up. */
 	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_ONCE, &stop), 0);
+	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_EMPTY, &stop), -EPERM);
+	assert_int_equal(spool_try_drain(sp, "test"), 0);
 	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_EMPTY, &stop), 0);
+	assert_int_equal(spool_try_drain(sp, "test"), 0);
 	assert_int_equal(pthread_create(&t, NULL, stop_after, &sp_stop), 0);
 	assert_int_equal(uploader_drain(u, sp, UPLOADER_DRAIN_FOLLOW, &stop), 0);
 	pthread_join(t, NULL);

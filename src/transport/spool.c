@@ -466,6 +466,29 @@ static int count_quarantine(struct spool *sp)
 	return 0;
 }
 
+/* Fills e->size from the old index (sorted by seq) when it holds the same
+ * file; 0 when e is new. */
+static int known_size(const struct spool_entry *known, size_t n, struct spool_entry *e)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (known[mid].seq < e->seq) {
+			lo = mid + 1;
+		} else if (known[mid].seq > e->seq) {
+			hi = mid;
+		} else {
+			if (strcmp(known[mid].id, e->id) != 0)
+				return 0;
+			e->size = known[mid].size;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* (Re)builds the index from the directory, which other writers may have
  * changed. With the write lock held (remove_temps), temp files are a
  * crashed writer's (a live one would hold the lock) and are removed; they
@@ -473,12 +496,25 @@ static int count_quarantine(struct spool *sp)
 static int scan(struct spool *sp, int remove_temps)
 {
 	char path[PATH_MAX];
-	DIR *d = opendir(sp->dir);
+	struct spool_entry *known = NULL;
+	size_t n_known = sp->n;
+	DIR *d;
 	struct dirent *de;
 	int err = 0, removed = 0;
 
-	if (!d)
+	/* Files never change once renamed into place: what the index knew
+	 * keeps its size, and only new names cost a stat (every put scans). */
+	if (n_known > 0) {
+		known = malloc(n_known * sizeof(*known));
+		if (!known)
+			return -ENOMEM;
+		memcpy(known, sp->ents, n_known * sizeof(*known));
+	}
+	d = opendir(sp->dir);
+	if (!d) {
+		free(known);
 		return -errno;
+	}
 	sp->n = 0;
 	sp->st.files = 0;
 	sp->st.bytes = 0;
@@ -506,9 +542,11 @@ static int scan(struct spool *sp, int remove_temps)
 		}
 		if (!parse_name(de->d_name, &e.seq, e.id))
 			continue;
-		if (stat(path, &stb) < 0 || !S_ISREG(stb.st_mode))
-			continue;
-		e.size = (uint64_t)stb.st_size;
+		if (!known_size(known, n_known, &e)) {
+			if (stat(path, &stb) < 0 || !S_ISREG(stb.st_mode))
+				continue;
+			e.size = (uint64_t)stb.st_size;
+		}
 		err = index_grow(sp);
 		if (err)
 			break;
@@ -519,6 +557,7 @@ static int scan(struct spool *sp, int remove_temps)
 			sp->next_seq = e.seq + 1;
 	}
 	closedir(d);
+	free(known);
 	if (err)
 		return err;
 	if (removed)

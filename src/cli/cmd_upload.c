@@ -265,7 +265,7 @@ int cmd_upload(int argc, char **argv)
 			log_error("cannot drain spool %s: it is drained by %s", spool_dir, holder);
 			goto cleanup;
 		}
-		/* The drainer delivers what we add: enqueue, leave the rest. */
+		/* Enqueue, and leave the delivery to that drainer. */
 		handed_off = 1;
 		err =
 		    spool_open_as(spool_dir, &uo.spool_limits, keys, SPOOL_ROLE_ENQUEUE, who, &sp);

@@ -665,6 +665,7 @@ int spool_drainer(const char *dir, char *out, size_t len)
 
 	if (!dir || !out || len == 0)
 		return -EINVAL;
+	snprintf(out, len, "another process");
 	n = snprintf(path, sizeof(path), "%s/%s", dir, SPOOL_LOCK_NAME);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;

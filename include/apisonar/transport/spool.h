@@ -95,9 +95,9 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 	       struct spool **out) __attribute__((warn_unused_result));
 
 /* Who drains dir, for a message after -EBUSY: "pid N (COMMAND) since
- * RFC3339". 0, or -ENODATA (out still says "another process") when the
- * holder has not written its line yet, or -errno when DIR/.lock cannot be
- * read. */
+ * RFC3339". 0, or -ENODATA when the holder has not written its line yet,
+ * or -errno when DIR/.lock cannot be read; out always holds a phrase
+ * ("another process" when nothing better is known). */
 int spool_drainer(const char *dir, char *out, size_t len);
 void spool_close(struct spool *sp);
 

@@ -2,7 +2,10 @@
 /*
  * apisonar upload: puts catalog files (the metadata.json `apisonar
  * anonymize` writes) into the encrypted spool as batches, then drains the
- * spool to an HTTPS endpoint.
+ * spool to an HTTPS endpoint and exits; with --follow it keeps draining
+ * until stopped. Only the drain takes the spool's drainer lock: when
+ * another process (apisonar run, upload --follow) drains the spool, the
+ * batches enqueued here are left to it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,11 +26,16 @@
 #include "apisonar/util/util.h"
 
 #define UPLOAD_MAX_ENQUEUE 1024
+/* Exit code when batches were quarantined (rejected by the endpoint, or
+ * unreadable): not 1 (error) nor 2 (usage), so a script can tell that data
+ * was set aside from a run to simply try again. */
+#define UPLOAD_EXIT_QUARANTINED 3
 
 enum {
 	OPT_SPOOL = 0x1000,
 	OPT_ENQUEUE,
 	OPT_ONCE,
+	OPT_FOLLOW,
 	OPT_SENSOR_ID,
 	OPT_HELP,
 };
@@ -36,6 +44,7 @@ static const struct option long_opts[] = {
     {"spool", required_argument, NULL, OPT_SPOOL},
     {"enqueue", required_argument, NULL, OPT_ENQUEUE},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
     {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
     {"help", no_argument, NULL, OPT_HELP},
     UPLOADER_LONG_OPTIONS,
@@ -53,14 +62,27 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: apisonar upload --spool DIR [--enqueue FILE]... [--once] [--sensor-id ID]\n"
-		"                       --endpoint URL [upload options]\n\n"
+		"usage: apisonar upload --spool DIR [--enqueue FILE]... [--once | --follow]\n"
+		"                       [--sensor-id ID] --endpoint URL [upload options]\n"
+		"       apisonar upload --spool DIR --enqueue FILE... [--sensor-id ID]\n\n"
 		"  --spool DIR            spool directory (created 0700)\n"
 		"  --enqueue FILE         a metadata.json to spool as a batch (repeatable); with\n"
 		"                         no --endpoint, enqueue only\n"
-		"  --once                 drain until the spool is empty (exit 0) or a batch\n"
-		"                         must wait for a retry (exit 1)\n"
-		"  --sensor-id ID         sensor identity in batches (default: host name)\n\n");
+		"  --once                 drain until the spool is empty, or stop at the first\n"
+		"                         batch that must wait for a retry (exit 1)\n"
+		"  --follow               keep draining: when the spool is empty, wait for new\n"
+		"                         batches, until SIGINT or SIGTERM (exit 0)\n"
+		"  --sensor-id ID         sensor identity in batches (default: host name)\n\n"
+		"Without --once or --follow, upload drains the spool, waiting out retries,\n"
+		"and exits when it is empty. Enqueueing never waits for a drainer: when\n"
+		"another process drains the spool (apisonar run, upload --follow), the\n"
+		"batches enqueued are left to it and upload exits after enqueueing; a\n"
+		"drain alone (no --enqueue) or --follow is refused, naming the holder.\n\n"
+		"exit status: 0 done; 1 an error, a file not enqueued, or a batch left\n"
+		"waiting for a retry; 2 bad usage; %d batches were quarantined (the\n"
+		"endpoint rejected them for good, or they were unreadable; see\n"
+		"DIR/quarantine/), whatever else happened.\n\n",
+		UPLOAD_EXIT_QUARANTINED);
 	uploader_opts_usage(f);
 }
 
@@ -132,10 +154,11 @@ int cmd_upload(int argc, char **argv)
 	struct spool_stats ss;
 	struct uploader_stats us;
 	struct sigaction sa;
-	const char *spool_dir = NULL, *sensor_id = NULL;
-	char host[128];
+	enum uploader_drain_mode mode;
+	const char *spool_dir = NULL, *sensor_id = NULL, *who;
+	char host[128], holder[256];
 	unsigned n_enq = 0, i, failed = 0;
-	int opt, once = 0, rc = 1, err;
+	int opt, once = 0, follow = 0, handed_off = 0, rc = 1, err;
 
 	memset(&uo, 0, sizeof(uo));
 	optind = 1;
@@ -154,6 +177,9 @@ int cmd_upload(int argc, char **argv)
 			break;
 		case OPT_ONCE:
 			once = 1;
+			break;
+		case OPT_FOLLOW:
+			follow = 1;
 			break;
 		case OPT_SENSOR_ID:
 			sensor_id = optarg;
@@ -181,6 +207,15 @@ int cmd_upload(int argc, char **argv)
 	if (!uo.endpoint && n_enq == 0) {
 		fprintf(stderr,
 			"apisonar: --endpoint URL is required (or --enqueue to spool only)\n");
+		return EXIT_USAGE;
+	}
+	if (once && follow) {
+		fprintf(stderr, "apisonar: --once and --follow exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if ((once || follow) && !uo.endpoint) {
+		fprintf(stderr, "apisonar: --%s drains the spool: it needs --endpoint URL\n",
+			once ? "once" : "follow");
 		return EXIT_USAGE;
 	}
 	if (uo.endpoint && uploader_opts_check(&uo))
@@ -212,18 +247,50 @@ int cmd_upload(int argc, char **argv)
 	}
 	if (uploader_load_spool_keys(&uo, &keys))
 		goto cleanup;
-	err = spool_open(spool_dir, &uo.spool_limits, keys, &sp);
+	if (follow) {
+		mode = UPLOADER_DRAIN_FOLLOW;
+		who = "apisonar upload --follow";
+	} else if (once) {
+		mode = UPLOADER_DRAIN_ONCE;
+		who = "apisonar upload --once";
+	} else {
+		mode = UPLOADER_DRAIN_EMPTY;
+		who = "apisonar upload";
+	}
+	err = spool_open_as(spool_dir, &uo.spool_limits, keys,
+			    up ? SPOOL_ROLE_DRAIN : SPOOL_ROLE_ENQUEUE, who, &sp);
+	if (err == -EBUSY) {
+		spool_drainer(spool_dir, holder, sizeof(holder));
+		if (n_enq == 0 || follow) {
+			log_error("cannot drain spool %s: it is drained by %s", spool_dir, holder);
+			goto cleanup;
+		}
+		/* Enqueue, and leave the delivery to that drainer. */
+		handed_off = 1;
+		err =
+		    spool_open_as(spool_dir, &uo.spool_limits, keys, SPOOL_ROLE_ENQUEUE, who, &sp);
+	}
 	if (err) {
-		log_error("cannot open spool %s: %s", spool_dir,
-			  err == -EBUSY ? "in use by another process" : strerror(-err));
+		log_error("cannot open spool %s: %s", spool_dir, strerror(-err));
 		goto cleanup;
 	}
 	for (i = 0; i < n_enq; i++)
 		failed += enqueue_file(sp, enq[i], sensor_id) != 0;
 
 	rc = failed ? 1 : 0;
-	if (up) {
-		err = uploader_drain(up, sp, once, 0, &g_stop);
+	/* The drainer may have finished meanwhile: it lets go of the spool
+	 * only after a last look under the write lock, so if it did not see
+	 * our batches, the lock is free now and we drain them ourselves. */
+	if (handed_off && spool_try_drain(sp, who) == 0) {
+		log_info("spool %s: its drainer has finished; draining here", spool_dir);
+		handed_off = 0;
+	}
+	if (handed_off) {
+		spool_drainer(spool_dir, holder, sizeof(holder));
+		log_info("spool %s is drained by %s: the %u batch(es) enqueued here are left to it",
+			 spool_dir, holder, n_enq - failed);
+	} else if (up) {
+		err = uploader_drain(up, sp, mode, &g_stop);
 		if (err < 0) {
 			log_error("spool %s: %s", spool_dir, strerror(-err));
 			rc = 1;
@@ -233,12 +300,17 @@ int cmd_upload(int argc, char **argv)
 	}
 	spool_get_stats(sp, &ss);
 	uploader_get_stats(up, &us);
+	if (ss.quarantined)
+		rc = UPLOAD_EXIT_QUARANTINED;
 	log_info("upload: %u enqueued, %llu delivered, %llu rejected, %llu retries; spool %llu "
 		 "batches %llu bytes, %llu dropped, %llu quarantined",
 		 n_enq - failed, (unsigned long long)us.delivered, (unsigned long long)us.rejected,
 		 (unsigned long long)us.retries, (unsigned long long)ss.files,
 		 (unsigned long long)ss.bytes, (unsigned long long)ss.dropped,
 		 (unsigned long long)ss.quarantined);
+	if (rc == UPLOAD_EXIT_QUARANTINED)
+		log_warn("%llu batch(es) quarantined in %s/quarantine (exit %d)",
+			 (unsigned long long)ss.quarantined, spool_dir, UPLOAD_EXIT_QUARANTINED);
 cleanup:
 	spool_close(sp);
 	spool_keys_free(keys);

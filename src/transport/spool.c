@@ -19,6 +19,16 @@
  *
  * File name: <seq as 16 hex digits>-<batch id>.batch; seq grows by one per
  * put, so name order is age order.
+ *
+ * Two locks, both flock(2) on files in the directory. DIR/.lock is the
+ * drainer's: held exclusively for the life of the one process that reads,
+ * removes and quarantines, and holding a line that says who it is. DIR/.write.lock
+ * is held only for the moment of a put (and of the scan at open, which
+ * removes temp files): it serializes writers, so every put sees the directory
+ * as it is, numbers its file after the newest one there, and enforces the
+ * bounds on the real contents. Enqueuers take only the second, so they can
+ * add work while a drainer runs; the directory, not the index, is the truth,
+ * and the index is re-read at each put and when a drainer finds it empty.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +40,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -54,6 +65,12 @@
 /* Most files indexed at open, whatever the limits. */
 #define SPOOL_SCAN_CAP 1000000u
 #define SPOOL_KEYFILE_CAP 256
+#define SPOOL_LOCK_NAME ".lock"		    /* the drainer's lock */
+#define SPOOL_WRITE_LOCK_NAME ".write.lock" /* held by a writer during one put */
+#ifndef SPOOL_WRITE_LOCK_WAIT_MS
+#define SPOOL_WRITE_LOCK_WAIT_MS 10000u /* a put waits this long for another (tests: less) */
+#endif
+#define SPOOL_WHO_CAP 160 /* "<pid> <time> <command>" in .lock */
 
 struct spool_key {
 	unsigned char key[SPOOL_KEY_LEN];
@@ -74,7 +91,10 @@ struct spool_entry {
 struct spool {
 	char dir[PATH_MAX - 128]; /* room left for "/quarantine/<name>" */
 	char qdir[PATH_MAX];
-	int lock_fd;
+	enum spool_role role;
+	int lock_fd;  /* DIR/.lock, flock'd LOCK_EX for the drainer; -1 for an enqueuer */
+	int write_fd; /* DIR/.write.lock, flock'd LOCK_EX during a put */
+	int draining; /* lock_fd is flock'd: ours to clear at close */
 	struct spool_limits lim;
 	struct spool_keys keys;
 	struct spool_entry *ents; /* oldest first */
@@ -373,6 +393,12 @@ static int quarantine_at(struct spool *sp, size_t i, const char *reason)
 		return err;
 	if (rename(from, to) < 0) {
 		err = -errno;
+		if (err == -ENOENT) {
+			/* A writer dropped it to make room meanwhile: gone either way. */
+			log_error("spool: batch %s unusable (%s); already dropped from the spool",
+				  e.id, reason);
+			return 0;
+		}
 		log_error("spool: cannot quarantine batch %s: %s", e.id, strerror(-err));
 		return err;
 	}
@@ -393,8 +419,13 @@ static int drop_oldest(struct spool *sp, const char *why)
 
 	if (err)
 		return err;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
+	if (unlink(path) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		/* The drainer removed it since our scan: delivered, not lost. */
+		index_del(sp, 0);
+		return 0;
+	}
 	index_del(sp, 0);
 	sp->st.dropped++;
 	log_warn("spool: full (%s), dropped oldest batch %s (%" PRIu64 " dropped so far)", why,
@@ -435,17 +466,58 @@ static int count_quarantine(struct spool *sp)
 	return 0;
 }
 
-/* Indexes existing batches and removes temp files left by a crash (they
- * were never renamed, so they were never part of the spool). */
-static int scan(struct spool *sp)
+/* Fills e->size from the old index (sorted by seq) when it holds the same
+ * file; 0 when e is new. */
+static int known_size(const struct spool_entry *known, size_t n, struct spool_entry *e)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (known[mid].seq < e->seq) {
+			lo = mid + 1;
+		} else if (known[mid].seq > e->seq) {
+			hi = mid;
+		} else {
+			if (strcmp(known[mid].id, e->id) != 0)
+				return 0;
+			e->size = known[mid].size;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* (Re)builds the index from the directory, which other writers may have
+ * changed. With the write lock held (remove_temps), temp files are a
+ * crashed writer's (a live one would hold the lock) and are removed; they
+ * were never renamed, so they were never part of the spool. */
+static int scan(struct spool *sp, int remove_temps)
 {
 	char path[PATH_MAX];
-	DIR *d = opendir(sp->dir);
+	struct spool_entry *known = NULL;
+	size_t n_known = sp->n;
+	DIR *d;
 	struct dirent *de;
 	int err = 0, removed = 0;
 
-	if (!d)
+	/* Files never change once renamed into place: what the index knew
+	 * keeps its size, and only new names cost a stat (every put scans). */
+	if (n_known > 0) {
+		known = malloc(n_known * sizeof(*known));
+		if (!known)
+			return -ENOMEM;
+		memcpy(known, sp->ents, n_known * sizeof(*known));
+	}
+	d = opendir(sp->dir);
+	if (!d) {
+		free(known);
 		return -errno;
+	}
+	sp->n = 0;
+	sp->st.files = 0;
+	sp->st.bytes = 0;
 	for (;;) {
 		struct spool_entry e;
 		struct stat stb;
@@ -464,15 +536,17 @@ static int scan(struct spool *sp)
 		if (n < 0 || (size_t)n >= sizeof(path))
 			continue;
 		if (strstr(de->d_name, SPOOL_SUFFIX ".tmp.")) {
-			if (unlink(path) == 0)
+			if (remove_temps && unlink(path) == 0)
 				removed++;
 			continue;
 		}
 		if (!parse_name(de->d_name, &e.seq, e.id))
 			continue;
-		if (stat(path, &stb) < 0 || !S_ISREG(stb.st_mode))
-			continue;
-		e.size = (uint64_t)stb.st_size;
+		if (!known_size(known, n_known, &e)) {
+			if (stat(path, &stb) < 0 || !S_ISREG(stb.st_mode))
+				continue;
+			e.size = (uint64_t)stb.st_size;
+		}
 		err = index_grow(sp);
 		if (err)
 			break;
@@ -483,6 +557,7 @@ static int scan(struct spool *sp)
 			sp->next_seq = e.seq + 1;
 	}
 	closedir(d);
+	free(known);
 	if (err)
 		return err;
 	if (removed)
@@ -493,20 +568,153 @@ static int scan(struct spool *sp)
 	return 0;
 }
 
-int spool_open(const char *dir, const struct spool_limits *lim, const struct spool_keys *keys,
-	       struct spool **out)
+/* Takes the write lock, waiting up to SPOOL_WRITE_LOCK_WAIT_MS for a
+ * writer in another process: puts are short (encrypt, write, fsync), so a
+ * longer wait means that writer is stuck, and the caller is told. */
+static int write_lock(struct spool *sp)
 {
-	char lockp[PATH_MAX];
+	unsigned waited = 0;
+
+	for (;;) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+
+		if (flock(sp->write_fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited >= SPOOL_WRITE_LOCK_WAIT_MS) {
+			log_error("spool %s: another writer has held %s for %.1f s", sp->dir,
+				  SPOOL_WRITE_LOCK_NAME, SPOOL_WRITE_LOCK_WAIT_MS / 1000.0);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+}
+
+static void write_unlock(struct spool *sp)
+{
+	flock(sp->write_fd, LOCK_UN);
+}
+
+/* "apisonar run", "apisonar satellite", ...: the program and subcommand
+ * of this process, for the drainer line when the caller names nothing. */
+static void own_command(char *out, size_t len)
+{
+	char buf[256];
+	const char *base, *sub;
+	size_t n = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	snprintf(out, len, "unknown command");
+	if (fd < 0)
+		return;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (n == 0)
+		return;
+	base = strrchr(buf, '/');
+	base = base ? base + 1 : buf;
+	sub = buf + strlen(buf) + 1;
+	if (sub < buf + n && *sub && *sub != '-')
+		snprintf(out, len, "%.40s %.40s", base, sub);
+	else
+		snprintf(out, len, "%.40s", base);
+}
+
+/* Writes "<pid> <RFC 3339 time> <command>" into DIR/.lock once it is ours,
+ * so a refused process can say who drains and since when. Value-free: a
+ * pid, a time and the subcommand. Best effort; the lock is what counts. */
+static void write_holder(struct spool *sp, const char *who)
+{
+	char line[SPOOL_WHO_CAP], ts[48], cmd[96];
+	int n;
+
+	if (!who || !*who) {
+		own_command(cmd, sizeof(cmd));
+		who = cmd;
+	}
+	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
+	n = snprintf(line, sizeof(line), "%d %s %s\n", (int)getpid(), ts, who);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (ftruncate(sp->lock_fd, 0) < 0 || pwrite(sp->lock_fd, line, (size_t)n, 0) != n)
+		log_debug("spool %s: cannot record the drainer in %s", sp->dir, SPOOL_LOCK_NAME);
+}
+
+int spool_drainer(const char *dir, char *out, size_t len)
+{
+	char path[PATH_MAX], buf[SPOOL_WHO_CAP], ts[64], who[SPOOL_WHO_CAP];
+	ssize_t r;
+	int fd, pid = 0, n;
+
+	if (!dir || !out || len == 0)
+		return -EINVAL;
+	snprintf(out, len, "another process");
+	n = snprintf(path, sizeof(path), "%s/%s", dir, SPOOL_LOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	ts[0] = who[0] = '\0';
+	if (sscanf(buf, "%d %63s %159[^\n]", &pid, ts, who) < 2 || pid <= 0) {
+		snprintf(out, len, "another process (it has not said which yet)");
+		return -ENODATA;
+	}
+	snprintf(out, len, "pid %d (%s) since %s", pid, who[0] ? who : "unknown command", ts);
+	return 0;
+}
+
+/* Opens DIR/name (mode 0600) for an flock. */
+static int open_lock_file(const struct spool *sp, const char *name)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", sp->dir, name), fd;
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int spool_open_as(const char *dir, const struct spool_limits *lim, const struct spool_keys *keys,
+		  enum spool_role role, const char *who, struct spool **out)
+{
 	struct spool *sp;
 	struct stat sb;
-	int n, err;
+	int n, err, locked = 0;
 
-	if (!dir || !keys || keys->n == 0 || !out)
+	if (!dir || !keys || keys->n == 0 || !out ||
+	    (role != SPOOL_ROLE_DRAIN && role != SPOOL_ROLE_ENQUEUE))
 		return -EINVAL;
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return -ENOMEM;
+	sp->role = role;
 	sp->lock_fd = -1;
+	sp->write_fd = -1;
 	sp->keys = *keys;
 	sp->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : SPOOL_DEFAULT_MAX_BYTES;
 	sp->lim.max_files = lim && lim->max_files ? lim->max_files : SPOOL_DEFAULT_MAX_FILES;
@@ -516,7 +724,6 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 		goto cleanup;
 	}
 	snprintf(sp->qdir, sizeof(sp->qdir), "%s/quarantine", sp->dir);
-	snprintf(lockp, sizeof(lockp), "%s/.lock", sp->dir);
 	err = mkdir_p(sp->dir, 0700);
 	if (err)
 		goto cleanup;
@@ -529,26 +736,125 @@ int spool_open(const char *dir, const struct spool_limits *lim, const struct spo
 		}
 		log_info("spool: %s was accessible to others; now mode 0700", sp->dir);
 	}
-	sp->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (sp->lock_fd < 0) {
-		err = -errno;
+	if (role == SPOOL_ROLE_DRAIN) {
+		sp->lock_fd = open_lock_file(sp, SPOOL_LOCK_NAME);
+		if (sp->lock_fd < 0) {
+			err = sp->lock_fd;
+			goto cleanup;
+		}
+		if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			goto cleanup;
+		}
+		sp->draining = 1;
+		write_holder(sp, who);
+	}
+	sp->write_fd = open_lock_file(sp, SPOOL_WRITE_LOCK_NAME);
+	if (sp->write_fd < 0) {
+		err = sp->write_fd;
 		goto cleanup;
 	}
-	if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	err = write_lock(sp);
+	if (err)
 		goto cleanup;
-	}
-	err = scan(sp);
+	locked = 1;
+	err = scan(sp, 1);
 	if (!err)
 		err = count_quarantine(sp);
-	if (!err)
+	if (!err && role == SPOOL_ROLE_DRAIN)
 		err = enforce_limits(sp, 0, 0);
 	if (err)
 		goto cleanup;
+	write_unlock(sp);
 	*out = sp;
 	return 0;
 cleanup:
+	if (locked)
+		write_unlock(sp);
 	spool_close(sp);
+	return err;
+}
+
+int spool_open(const char *dir, const struct spool_limits *lim, const struct spool_keys *keys,
+	       struct spool **out)
+{
+	int err = spool_open_as(dir, lim, keys, SPOOL_ROLE_DRAIN, NULL, out);
+
+	if (err == -EBUSY) {
+		char who[SPOOL_WHO_CAP + 64];
+
+		spool_drainer(dir, who, sizeof(who));
+		log_error("spool %s is drained by %s", dir, who);
+	}
+	return err;
+}
+
+/* Gives up DIR/.lock: the line goes first, then the lock. */
+static void drop_drain_lock(struct spool *sp)
+{
+	if (sp->lock_fd < 0)
+		return;
+	if (sp->draining && ftruncate(sp->lock_fd, 0) < 0)
+		log_debug("spool %s: cannot clear %s", sp->dir, SPOOL_LOCK_NAME);
+	close(sp->lock_fd); /* releases the flock */
+	sp->lock_fd = -1;
+	sp->draining = 0;
+}
+
+int spool_release_if_empty(struct spool *sp)
+{
+	int err;
+
+	if (!sp)
+		return -EINVAL;
+	if (sp->role != SPOOL_ROLE_DRAIN)
+		return -EPERM;
+	/* Under the write lock no put can land between the last look and the
+	 * release: a writer that comes after finds the drainer lock free. */
+	err = write_lock(sp);
+	if (err)
+		return err;
+	err = scan(sp, 1);
+	if (!err && sp->n > 0)
+		err = -EAGAIN;
+	if (!err) {
+		drop_drain_lock(sp);
+		sp->role = SPOOL_ROLE_ENQUEUE;
+	}
+	write_unlock(sp);
+	return err;
+}
+
+int spool_try_drain(struct spool *sp, const char *who)
+{
+	int err;
+
+	if (!sp)
+		return -EINVAL;
+	if (sp->role == SPOOL_ROLE_DRAIN)
+		return 0;
+	sp->lock_fd = open_lock_file(sp, SPOOL_LOCK_NAME);
+	if (sp->lock_fd < 0) {
+		err = sp->lock_fd;
+		sp->lock_fd = -1;
+		return err;
+	}
+	if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(sp->lock_fd);
+		sp->lock_fd = -1;
+		return err;
+	}
+	sp->draining = 1;
+	sp->role = SPOOL_ROLE_DRAIN;
+	write_holder(sp, who);
+	err = write_lock(sp);
+	if (err)
+		return err;
+	err = scan(sp, 1);
+	if (!err)
+		err = count_quarantine(sp);
+	write_unlock(sp);
 	return err;
 }
 
@@ -556,8 +862,11 @@ void spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
-	if (sp->lock_fd >= 0)
-		close(sp->lock_fd);
+	/* The line goes with us (a kill -9 leaves it, which is harmless: it
+	 * is read only while the lock is held). */
+	drop_drain_lock(sp);
+	if (sp->write_fd >= 0)
+		close(sp->write_fd);
 	free(sp->ents);
 	OPENSSL_cleanse(&sp->keys, sizeof(sp->keys));
 	free(sp);
@@ -628,17 +937,27 @@ int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_m
 		return -EINVAL;
 	if (total > sp->lim.max_bytes)
 		return -E2BIG;
-	if (index_find(sp, meta->id, &at) == 0)
-		return -EEXIST;
-	err = enforce_limits(sp, total, 1);
-	if (err)
-		return err;
-	err = index_grow(sp);
-	if (err)
-		return err;
 	buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
+	/* Other processes may have added or removed files: look again, under
+	 * the lock that keeps every other writer out until the rename. */
+	err = write_lock(sp);
+	if (err)
+		goto cleanup_nolock;
+	err = scan(sp, 1);
+	if (err)
+		goto cleanup;
+	if (index_find(sp, meta->id, &at) == 0) {
+		err = -EEXIST;
+		goto cleanup;
+	}
+	err = enforce_limits(sp, total, 1);
+	if (err)
+		goto cleanup;
+	err = index_grow(sp);
+	if (err)
+		goto cleanup;
 	key = &sp->keys.k[sp->keys.n - 1];
 	memset(buf, 0, SPOOL_HDR_LEN);
 	memcpy(buf, SPOOL_MAGIC, 4);
@@ -673,6 +992,8 @@ int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_m
 	sp->st.bytes += total;
 	sp->st.put++;
 cleanup:
+	write_unlock(sp);
+cleanup_nolock:
 	free(buf);
 	return err;
 }
@@ -755,6 +1076,17 @@ int spool_peek_oldest(struct spool *sp, unsigned char **gz, size_t *len, struct 
 {
 	if (!sp || !gz || !len || !meta)
 		return -EINVAL;
+	if (sp->role != SPOOL_ROLE_DRAIN)
+		return -EPERM;
+	/* Nothing known: another process may have enqueued since. Its files
+	 * are numbered after anything still here, so reading the directory
+	 * only when the index runs dry keeps oldest-first order. */
+	if (sp->n == 0) {
+		int err = scan(sp, 0);
+
+		if (err)
+			return err;
+	}
 	while (sp->n > 0) {
 		const char *why = NULL;
 		int err = read_entry(sp, &sp->ents[0], gz, len, meta, &why);
@@ -762,7 +1094,8 @@ int spool_peek_oldest(struct spool *sp, unsigned char **gz, size_t *len, struct 
 		if (err == 0)
 			return 0;
 		if (err == -ENOENT) {
-			log_warn("spool: batch %s vanished from the spool directory",
+			/* Dropped by a writer making room (it logged the drop). */
+			log_info("spool: batch %s is no longer in the spool directory",
 				 sp->ents[0].id);
 			index_del(sp, 0);
 			continue;
@@ -784,6 +1117,8 @@ int spool_remove(struct spool *sp, const char *batch_id)
 
 	if (!sp || !batch_id)
 		return -EINVAL;
+	if (sp->role != SPOOL_ROLE_DRAIN)
+		return -EPERM;
 	err = index_find(sp, batch_id, &i);
 	if (err)
 		return err;
@@ -804,6 +1139,8 @@ int spool_quarantine(struct spool *sp, const char *batch_id, const char *reason)
 
 	if (!sp || !batch_id)
 		return -EINVAL;
+	if (sp->role != SPOOL_ROLE_DRAIN)
+		return -EPERM;
 	err = index_find(sp, batch_id, &i);
 	if (err)
 		return err;

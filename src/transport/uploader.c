@@ -34,6 +34,7 @@ struct uploader {
 	char pins[UPLOADER_MAX_PINS * (UPLOADER_PIN_LEN + 9) + 1]; /* "sha256//x;..." */
 	CURL *curl;
 	int audit_fd;
+	int audit_dirty; /* a result line written since the last fdatasync */
 	char retry_after[UPLOADER_HDR_VALUE_CAP]; /* of the last response */
 	char errbuf[CURL_ERROR_SIZE];		  /* curl's detail of a failure */
 	struct uploader_stats st;
@@ -198,7 +199,7 @@ void uploader_opts_usage(FILE *f)
 	    "  --client-key F         its private key (PEM)\n"
 	    "  --spool-key-file F     spool key, 32 raw bytes or 64 hex digits (repeatable:\n"
 	    "                         all read, the last one writes); default: $%s\n"
-	    "  --audit-log F          append one JSON line per upload attempt\n"
+	    "  --audit-log F          append a JSON line before and after each upload attempt\n"
 	    "  --max-spool-bytes N    spool size bound (default %llu)\n"
 	    "  --max-spool-files N    spool file count bound (default %u)\n"
 	    "  --max-rate N           upload bandwidth cap in bytes/s\n",
@@ -389,6 +390,8 @@ cleanup:
 	return err;
 }
 
+static void audit_sync(struct uploader *u);
+
 struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 {
 	struct uploader *u;
@@ -477,8 +480,10 @@ void uploader_free(struct uploader *u)
 		curl_easy_cleanup(u->curl);
 		curl_global_cleanup();
 	}
-	if (u->audit_fd >= 0)
+	if (u->audit_fd >= 0) {
+		audit_sync(u);
 		close(u->audit_fd);
+	}
 	free(u);
 }
 
@@ -508,28 +513,41 @@ static size_t on_body(char *b, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-/* One JSON line per attempt, appended and fsync'd: what left, where, when
- * and how it went. Ids, counts, sizes and a digest only. */
-static void audit(struct uploader *u, const char *url, const struct batch_meta *m, size_t len,
-		  const char *digest, const struct upload_result *r)
+/* Appends one audit line. An "attempt" line is written and fdatasync'd
+ * before the request leaves, so a crash at any later moment leaves the
+ * attempt on record; the "result" line follows the answer and becomes
+ * durable with the next attempt's sync or at uploader_free (a crash can
+ * lose a result, never an attempt). Ids, counts, sizes, a digest and the
+ * outcome only: never content. r is NULL for the attempt line. Returns 0
+ * or a negative errno (the caller decides what a failure means). */
+static int audit(struct uploader *u, const char *event, const char *attempt_id, const char *url,
+		 const struct batch_meta *m, size_t len, const char *digest,
+		 const struct upload_result *r, uint64_t duration_ms)
 {
 	static const char *const verdicts[] = {"delivered", "retry", "rejected"};
 	char ts[48], *line = NULL;
 	cJSON *o;
 	size_t n;
+	ssize_t w;
+	int err = 0;
 
 	if (u->audit_fd < 0)
-		return;
+		return 0;
 	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
 	o = cJSON_CreateObject();
 	if (!o)
-		return;
+		return -ENOMEM;
 	cJSON_AddStringToObject(o, "time", ts);
+	cJSON_AddStringToObject(o, "event", event);
+	cJSON_AddStringToObject(o, "attempt_id", attempt_id);
 	cJSON_AddStringToObject(o, "batch_id", m->id);
 	cJSON_AddStringToObject(o, "endpoint", url);
-	cJSON_AddStringToObject(o, "result", verdicts[r->verdict]);
-	cJSON_AddStringToObject(o, "kind", r->kind);
-	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
+	if (r) {
+		cJSON_AddStringToObject(o, "result", verdicts[r->verdict]);
+		cJSON_AddStringToObject(o, "kind", r->kind);
+		cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
+		cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms);
+	}
 	cJSON_AddNumberToObject(o, "services", m->services);
 	cJSON_AddNumberToObject(o, "endpoints", m->endpoints);
 	cJSON_AddNumberToObject(o, "bytes", (double)len);
@@ -541,14 +559,36 @@ static void audit(struct uploader *u, const char *url, const struct batch_meta *
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)
-		return;
+		return -ENOMEM;
 	n = strlen(line);
 	line[n] = '\n'; /* replaces the NUL; written with an explicit length */
-	if (write(u->audit_fd, line, n + 1) != (ssize_t)(n + 1))
-		log_warn("audit log %s: short write", u->o.audit_log);
-	else if (fdatasync(u->audit_fd) < 0)
-		log_warn("audit log %s: fdatasync failed", u->o.audit_log);
+	/* One write with O_APPEND: the line lands whole, after whatever other
+	 * processes sharing the file appended. */
+	w = write(u->audit_fd, line, n + 1);
+	if (w != (ssize_t)(n + 1)) {
+		err = w < 0 ? -errno : -EIO;
+		log_warn("audit log %s: cannot append the %s line of batch %s: %s", u->o.audit_log,
+			 event, m->id, strerror(-err));
+	} else if (!r) {
+		if (fdatasync(u->audit_fd) < 0) {
+			err = -errno;
+			log_warn("audit log %s: fdatasync failed: %s", u->o.audit_log,
+				 strerror(-err));
+		} else {
+			u->audit_dirty = 0;
+		}
+	} else {
+		u->audit_dirty = 1;
+	}
 	free(line);
+	return err;
+}
+
+/* Makes the last result line durable (the next attempt line would too). */
+static void audit_sync(struct uploader *u)
+{
+	if (u->audit_fd >= 0 && u->audit_dirty && fdatasync(u->audit_fd) == 0)
+		u->audit_dirty = 0;
 }
 
 /* One POST of gzip'd bytes to url. A metadata batch is audited with its
@@ -560,8 +600,9 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 	int raw = strcmp(ctype, "application/json") != 0;
 
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 1], hdr[UPLOADER_TOKEN_CAP + 32];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1], hdr[UPLOADER_TOKEN_CAP + 32], attempt_id[17];
 	struct curl_slist *h = NULL, *t;
+	uint64_t t0;
 	char *tok = NULL;
 	CURL *c = u->curl;
 	CURLcode cc;
@@ -644,6 +685,19 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 	u->retry_after[0] = '\0';
 	u->errbuf[0] = '\0';
 
+	/* No attempt leaves unrecorded: when the attempt line cannot be made
+	 * durable the batch stays in the spool, as after a network error. */
+	snprintf(attempt_id, sizeof(attempt_id), "%016" PRIx64, rand_u64());
+	err = audit(u, "attempt", attempt_id, url, m, len, raw ? NULL : hex, NULL, 0);
+	if (err) {
+		log_error("upload of batch %s not attempted: the audit log %s cannot record it",
+			  m->id, u->o.audit_log);
+		res->verdict = UPLOAD_RETRY;
+		res->kind = "audit_log";
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		goto cleanup;
+	}
+	t0 = now_mono_ns();
 	cc = curl_easy_perform(c);
 	/* The token lives in the header list only; wipe it before freeing. */
 	for (t = h; t; t = t->next)
@@ -678,11 +732,15 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 		u->st.retries++;
 		break;
 	}
-	audit(u, url, m, len, raw ? NULL : hex, res);
+	/* A failed result line is logged; the attempt line already stands. */
+	(void)audit(u, "result", attempt_id, url, m, len, raw ? NULL : hex, res,
+		    (now_mono_ns() - t0) / 1000000u);
 	goto cleanup;
 nomem:
 	err = -ENOMEM;
 cleanup:
+	for (t = h; t; t = t->next)
+		OPENSSL_cleanse(t->data, strlen(t->data));
 	curl_slist_free_all(h);
 	if (tok) {
 		OPENSSL_cleanse(tok, strlen(tok));
@@ -743,13 +801,14 @@ uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *
 	return delay;
 }
 
-int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit,
+int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop)
 {
 	uint64_t base = u->o.backoff_base_ms ? u->o.backoff_base_ms : UPLOADER_BACKOFF_BASE_MS;
 	uint64_t cap = u->o.backoff_cap_ms ? u->o.backoff_cap_ms : UPLOADER_BACKOFF_CAP_MS;
+	struct spool_stats ss;
 	unsigned attempt = 0;
-	int err;
+	int err, idle = 0;
 
 	while (!(stop && *stop)) {
 		struct upload_result r;
@@ -759,27 +818,52 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 		uint64_t delay;
 
 		err = spool_peek_oldest(sp, &gz, &len, &m);
+		if (err == -ENOENT && mode != UPLOADER_DRAIN_FOLLOW) {
+			/* Done: let go of the spool, unless a writer just added a
+			 * batch, which would otherwise wait for the next drainer. */
+			err = spool_release_if_empty(sp);
+			if (err == -EAGAIN)
+				continue;
+			if (err)
+				return err;
+			audit_sync(u);
+			log_info("spool drained: %" PRIu64 " delivered, %" PRIu64 " rejected",
+				 u->st.delivered, u->st.rejected);
+			return 0;
+		}
 		if (err == -ENOENT) {
-			if (once || idle_exit)
-				return 0;
+			if (!idle) {
+				/* Said once per idle spell, so a quiet log still shows
+				 * the drainer is alive and caught up. */
+				audit_sync(u);
+				log_info("spool drained: %" PRIu64 " delivered, %" PRIu64
+					 " rejected so far; idle, waiting for new batches (--follow)",
+					 u->st.delivered, u->st.rejected);
+				idle = 1;
+			}
 			sleep_ms(UPLOADER_IDLE_POLL_MS, stop);
 			continue;
 		}
 		if (err)
 			return err;
+		if (idle && mode == UPLOADER_DRAIN_FOLLOW)
+			log_info("new batches in the spool; draining");
+		idle = 0;
 		err = uploader_send(u, gz, len, &m, &r);
 		free(gz);
 		if (err) {
 			r.verdict = UPLOAD_RETRY;
 			r.has_retry_after = 0;
+			r.http_status = 0;
 			r.kind = "local";
 		}
 		if (r.verdict == UPLOAD_DELIVERED) {
 			attempt = 0;
 			err = spool_remove(sp, m.id);
-			if (err)
+			/* -ENOENT: a writer dropped it while it was on the wire. */
+			if (err && err != -ENOENT)
 				return err;
-			log_debug("batch %s delivered (%zu bytes)", m.id, len);
+			log_info("delivered batch %s (%zu bytes)", m.id, len);
 			continue;
 		}
 		if (r.verdict == UPLOAD_REJECTED) {
@@ -789,7 +873,7 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 			snprintf(why, sizeof(why), "rejected by the endpoint with HTTP %ld",
 				 r.http_status);
 			err = spool_quarantine(sp, m.id, why);
-			if (err)
+			if (err && err != -ENOENT)
 				return err;
 			continue;
 		}
@@ -801,10 +885,16 @@ int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit
 		else if (r.http_status)
 			log_warn("upload of batch %s got HTTP %ld; kept for a retry", m.id,
 				 r.http_status);
-		if (once)
+		if (mode == UPLOADER_DRAIN_ONCE)
 			return 1;
 		log_info("retrying in %.1f s", (double)delay / 1000.0);
 		sleep_ms(delay, stop);
 	}
-	return 0;
+	audit_sync(u);
+	/* Stopped by a signal: following, that is the normal end; draining,
+	 * the spool was not emptied if a batch is still in it. */
+	if (mode == UPLOADER_DRAIN_FOLLOW)
+		return 0;
+	spool_get_stats(sp, &ss);
+	return ss.files > 0;
 }

@@ -8,8 +8,14 @@
  * a file that fails authentication or parsing is moved to DIR/quarantine/.
  * When full, the oldest batch is dropped, counted and logged.
  *
- * One spool object per directory at a time (an flock on DIR/.lock), used
- * from one thread.
+ * Any number of writers, one drainer. A drainer (SPOOL_ROLE_DRAIN: reads,
+ * removes, quarantines, and may put too) holds an flock on DIR/.lock for
+ * as long as it is open, with a line in it naming its pid, command and
+ * start time; a second drainer is refused (-EBUSY). An enqueuer
+ * (SPOOL_ROLE_ENQUEUE: puts only) never takes that lock, so it can add
+ * batches while a drainer runs. Each put holds DIR/.write.lock for its
+ * duration only, which orders writers across processes. A spool object is
+ * used from one thread (or under the caller's mutex).
  */
 #ifndef APISONAR_SPOOL_H
 #define APISONAR_SPOOL_H
@@ -56,7 +62,7 @@ struct spool_limits {
 };
 
 struct spool_stats {
-	uint64_t files;	      /* batches in the spool now */
+	uint64_t files;	      /* batches in the spool at the last look (open, put, empty peek) */
 	uint64_t bytes;	      /* their size on disk */
 	uint64_t put;	      /* batches written since open */
 	uint64_t removed;     /* batches removed after delivery */
@@ -66,12 +72,45 @@ struct spool_stats {
 
 struct spool;
 
+enum spool_role {
+	SPOOL_ROLE_DRAIN = 0, /* the one process that delivers: peek, remove, quarantine, put */
+	SPOOL_ROLE_ENQUEUE,   /* put only; any number, beside a drainer */
+};
+
 /* Opens (creating, mode 0700) a spool directory. keys are copied; at least
  * one is needed. Stale temp files of a crashed writer are removed, existing
- * batches are indexed oldest first. -EBUSY when another process holds it. */
+ * batches are indexed oldest first. As a drainer, takes DIR/.lock and
+ * records who (a short value-free description such as "apisonar upload
+ * --follow"; NULL: the program and subcommand of this process); -EBUSY,
+ * with nothing logged, when another drainer holds it (spool_drainer() says
+ * who). An enqueuer's peek, remove and quarantine return -EPERM. */
+int spool_open_as(const char *dir, const struct spool_limits *lim, const struct spool_keys *keys,
+		  enum spool_role role, const char *who, struct spool **out)
+    __attribute__((warn_unused_result));
+
+/* spool_open_as() as a drainer named after this process; a refusal is
+ * logged with the holder ("spool DIR is drained by pid N (apisonar run)
+ * since T"). */
 int spool_open(const char *dir, const struct spool_limits *lim, const struct spool_keys *keys,
 	       struct spool **out) __attribute__((warn_unused_result));
+
+/* Who drains dir, for a message after -EBUSY: "pid N (COMMAND) since
+ * RFC3339". 0, or -ENODATA when the holder has not written its line yet,
+ * or -errno when DIR/.lock cannot be read; out always holds a phrase
+ * ("another process" when nothing better is known). */
+int spool_drainer(const char *dir, char *out, size_t len);
 void spool_close(struct spool *sp);
+
+/* For a drainer that is done once the spool is empty (upload without
+ * --follow): looks at the directory under the write lock and, if no batch
+ * is there, gives up DIR/.lock and becomes an enqueuer, so that a put that
+ * comes after is sure to find the drainer lock free. -EAGAIN (lock kept,
+ * index re-read) when batches arrived: drain them first. */
+int spool_release_if_empty(struct spool *sp) __attribute__((warn_unused_result));
+
+/* For an enqueuer: becomes the drainer if DIR/.lock is free now (0, index
+ * re-read), else -EBUSY. */
+int spool_try_drain(struct spool *sp, const char *who) __attribute__((warn_unused_result));
 
 /* Encrypts and stores one batch (gz bytes as batch_encode made them).
  * meta must carry the batch id; its counts are kept in the header. Drops
@@ -81,12 +120,15 @@ int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_m
     __attribute__((warn_unused_result));
 
 /* The oldest readable batch, decrypted: *gz is owned by the caller. Files
- * that fail authentication or parsing on the way are quarantined. Returns 0
- * or -ENOENT when the spool is empty. meta->sensor_* are left empty. */
+ * that fail authentication or parsing on the way are quarantined. When the
+ * index is empty the directory is read again, so batches other processes
+ * enqueued are found. Returns 0 or -ENOENT when the spool is empty.
+ * meta->sensor_* are left empty. */
 int spool_peek_oldest(struct spool *sp, unsigned char **gz, size_t *len, struct batch_meta *meta)
     __attribute__((warn_unused_result));
 
-/* Deletes a delivered batch. -ENOENT when it is not in the spool. */
+/* Deletes a delivered batch. -ENOENT when it is not in the spool (a writer
+ * may have dropped it to make room while it was being sent). */
 int spool_remove(struct spool *sp, const char *batch_id) __attribute__((warn_unused_result));
 
 /* Moves a batch to DIR/quarantine/ (it will not be sent again), logging

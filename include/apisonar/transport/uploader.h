@@ -7,7 +7,8 @@
  * after a 2xx; 5xx, 408, 429, 401/403 and network errors keep it for a later
  * try with exponential backoff and full jitter, honouring Retry-After; any
  * other 4xx moves it to quarantine. Every attempt is written to an audit
- * log (JSON lines, fsync'd): ids, counts, sizes, digest; never content.
+ * log (JSON lines) before it is made, and its result after: ids, counts,
+ * sizes, digest, outcome; never content.
  *
  * The options are shared by every subcommand that uploads (upload, run,
  * satellite forwarding): put UPLOADER_LONG_OPTIONS in a getopt_long table
@@ -149,9 +150,12 @@ struct uploader;
 struct uploader *uploader_new(const struct uploader_opts *o, int *err);
 void uploader_free(struct uploader *u);
 
-/* One POST of one batch; fills res and writes one audit line. Returns 0
- * when an answer (any verdict) was reached, a negative errno when the
- * attempt could not even be made (out of memory, token file gone). */
+/* One POST of one batch; fills res. With an audit log, an "attempt" line
+ * is appended and fdatasync'd before the request and a "result" line after
+ * the answer. Returns 0 when an answer (any verdict) was reached, a
+ * negative errno when the attempt could not even be made (out of memory,
+ * token file gone, the attempt line could not be written: nothing was
+ * sent; res says retry). */
 int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
 		  struct upload_result *res) __attribute__((warn_unused_result));
 
@@ -173,11 +177,21 @@ struct uploader_stats {
 
 void uploader_get_stats(const struct uploader *u, struct uploader_stats *out);
 
-/* Drains the spool oldest first. With once, returns 0 when the spool is
- * empty and 1 as soon as a batch needs a later retry. Without once, waits
- * out backoffs and returns 0 when *stop becomes non-zero (or the spool is
- * empty and idle_exit is set). Negative errno on a local failure. */
-int uploader_drain(struct uploader *u, struct spool *sp, int once, int idle_exit,
+/* How long uploader_drain() runs. */
+enum uploader_drain_mode {
+	UPLOADER_DRAIN_ONCE,   /* until empty, or the first batch that must wait (returns 1) */
+	UPLOADER_DRAIN_EMPTY,  /* until empty, waiting out backoffs */
+	UPLOADER_DRAIN_FOLLOW, /* until *stop: when empty, waits for new batches */
+};
+
+/* Drains the spool oldest first, logging each delivery and, once per idle
+ * spell, that the spool is drained. Returns 0 when the spool was emptied
+ * (ONCE, EMPTY: then the drainer lock is given up with
+ * spool_release_if_empty(), so a batch enqueued at that moment is never
+ * stranded) or *stop became non-zero (FOLLOW); 1 when a batch is left
+ * waiting (ONCE at the first retry; ONCE or EMPTY stopped by *stop with a
+ * batch still in the spool); a negative errno on a local failure. */
+int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop) __attribute__((warn_unused_result));
 
 #endif

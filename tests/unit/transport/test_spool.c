@@ -10,6 +10,7 @@
 
 #include <cmocka.h> /* after stdarg.h, setjmp.h, stddef.h */
 
+#define SPOOL_WRITE_LOCK_WAIT_MS 300u /* instead of 10 s */
 #include "transport/spool.c"
 
 #define KEY_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -179,6 +180,192 @@ static void test_lock_is_exclusive(void **state)
 	spool_close(a);
 	assert_int_equal(spool_open(f->dir, NULL, f->keys, &b), 0);
 	spool_close(b);
+}
+
+/* The drainer's lock says who holds it, and since when; it is cleared
+ * when the drainer closes. */
+static void test_lock_names_the_drainer(void **state)
+{
+	struct fx *f = *state;
+	struct spool *a = NULL, *b = NULL;
+	char who[256], want[64];
+
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_DRAIN,
+				       "apisonar upload --follow", &a),
+			 0);
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_DRAIN, "other", &b),
+			 -EBUSY);
+	assert_null(b);
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), 0);
+	snprintf(want, sizeof(want), "pid %d (apisonar upload --follow) since 20", (int)getpid());
+	assert_memory_equal(who, want, strlen(want));
+	assert_non_null(strchr(who, 'Z')); /* an RFC 3339 UTC time */
+	/* The refused open did not clobber the holder's line. */
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), 0);
+	assert_memory_equal(who, want, strlen(want));
+	spool_close(a);
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), -ENODATA);
+	/* Without a name, the program and subcommand of this process. */
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &a), 0);
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), 0);
+	assert_non_null(strstr(who, "test_spool"));
+	spool_close(a);
+}
+
+/* An enqueuer opens beside a drainer, is never refused, and what it puts
+ * is found by the drainer, in order, between its own puts. */
+static void test_enqueuer_beside_drainer(void **state)
+{
+	struct fx *f = *state;
+	struct spool *d = NULL, *e = NULL, *e2 = NULL;
+	struct spool_stats st;
+	unsigned char *gz;
+	struct batch_meta m;
+	size_t len;
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_ENQUEUE, NULL, &e), 0);
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_ENQUEUE, NULL, &e2), 0);
+	/* The drainer is idle with an empty index when the enqueuer writes. */
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -ENOENT);
+	put_n(e, 1, 2);
+	put_n(d, 2, 3);
+	put_n(e2, 3, 4);
+	put_n(e, 4, 5);
+	put_n(d, 5, 6);
+	make_meta(&m, 3);
+	assert_int_equal(spool_put(e, "x", 1, &m), -EEXIST); /* spooled by e2 */
+	/* An enqueuer does not deliver. */
+	assert_int_equal(spool_peek_oldest(e, &gz, &len, &m), -EPERM);
+	assert_int_equal(spool_remove(e, m.id), -EPERM);
+	assert_int_equal(spool_quarantine(e, m.id, "no"), -EPERM);
+	expect_next(d, 1);
+	expect_next(d, 2);
+	expect_next(d, 3);
+	expect_next(d, 4);
+	expect_next(d, 5);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -ENOENT);
+	spool_get_stats(d, &st);
+	assert_int_equal(st.files, 0);
+	assert_int_equal(st.removed, 5);
+	assert_int_equal(count_files(f->dir), 0);
+	spool_close(e2);
+	spool_close(e);
+	spool_close(d);
+}
+
+/* A drainer that is done lets go only when nothing arrived since its last
+ * look; an enqueuer that put a batch meanwhile can then take over. */
+static void test_release_if_empty_and_take_over(void **state)
+{
+	struct fx *f = *state;
+	struct spool *d = NULL, *e = NULL, *d2 = NULL;
+	unsigned char *gz;
+	struct batch_meta m;
+	size_t len;
+	char who[256];
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	assert_int_equal(spool_open_as(f->dir, NULL, f->keys, SPOOL_ROLE_ENQUEUE, "e", &e), 0);
+	assert_int_equal(spool_try_drain(e, "e"), -EBUSY);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -ENOENT);
+	put_n(e, 1, 2); /* after the drainer's last peek */
+	assert_int_equal(spool_release_if_empty(d), -EAGAIN);
+	expect_next(d, 1);
+	assert_int_equal(spool_release_if_empty(d), 0);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -EPERM); /* an enqueuer now */
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), -ENODATA);
+	/* The lock is free for anyone: the enqueuer takes it and sees its put. */
+	put_n(e, 2, 3);
+	assert_int_equal(spool_try_drain(e, "apisonar upload"), 0);
+	assert_int_equal(spool_try_drain(e, "apisonar upload"), 0); /* already */
+	assert_int_equal(spool_drainer(f->dir, who, sizeof(who)), 0);
+	assert_non_null(strstr(who, "(apisonar upload)"));
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d2), -EBUSY);
+	expect_next(e, 2);
+	spool_close(e);
+	spool_close(d);
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d2), 0);
+	spool_close(d2);
+}
+
+/* An enqueuer enforces the bounds on what is really there, and a batch it
+ * drops while the drainer holds it in its index is skipped, not an error. */
+static void test_enqueuer_drops_under_drainer(void **state)
+{
+	struct fx *f = *state;
+	struct spool_limits lim = {.max_files = 2};
+	struct spool *d = NULL, *e = NULL;
+	struct spool_stats st;
+	unsigned char *gz = NULL;
+	struct batch_meta m;
+	size_t len;
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	put_n(d, 1, 3);
+	assert_int_equal(spool_open_as(f->dir, &lim, f->keys, SPOOL_ROLE_ENQUEUE, NULL, &e), 0);
+	/* The drainer is sending batch 1 when the enqueuer makes room. */
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), 0);
+	free(gz);
+	put_n(e, 3, 4);
+	spool_get_stats(e, &st);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(count_files(f->dir), 2);
+	assert_int_equal(spool_remove(d, m.id), 0); /* already gone: fine */
+	expect_next(d, 2);
+	expect_next(d, 3);
+	spool_close(e);
+	spool_close(d);
+}
+
+/* A temp file is a live writer's unless the write lock is ours: the
+ * drainer's look at the directory when idle leaves it alone. */
+static void test_idle_scan_keeps_temp_files(void **state)
+{
+	struct fx *f = *state;
+	struct spool *d = NULL;
+	char path[PATH_MAX];
+	unsigned char *gz;
+	struct batch_meta m;
+	size_t len;
+	FILE *fp;
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	snprintf(path, sizeof(path),
+		 "%s/%016x-00000000-0000-4000-8000-000000000009.batch.tmp.4242", f->dir, 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(spool_peek_oldest(d, &gz, &len, &m), -ENOENT);
+	assert_int_equal(access(path, F_OK), 0);
+	/* A put holds the write lock: no other writer is mid-write. */
+	put_n(d, 1, 2);
+	assert_int_equal(access(path, F_OK), -1);
+	spool_close(d);
+}
+
+/* A put waits for another writer's lock, and gives up after a while. */
+static void test_put_waits_for_write_lock(void **state)
+{
+	struct fx *f = *state;
+	struct spool *d = NULL;
+	struct batch_meta m;
+	char path[PATH_MAX];
+	uint64_t t0;
+	int fd;
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &d), 0);
+	snprintf(path, sizeof(path), "%s/" SPOOL_WRITE_LOCK_NAME, f->dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	make_meta(&m, 1);
+	t0 = now_mono_ns();
+	assert_int_equal(spool_put(d, "x", 1, &m), -ETIMEDOUT);
+	assert_true(now_mono_ns() - t0 >= (uint64_t)SPOOL_WRITE_LOCK_WAIT_MS * 1000000u);
+	close(fd);
+	assert_int_equal(spool_put(d, "x", 1, &m), 0);
+	spool_close(d);
 }
 
 static void test_full_drops_oldest(void **state)
@@ -386,6 +573,12 @@ int main(void)
 	    T(test_put_peek_remove_order),
 	    T(test_file_mode_and_no_plaintext),
 	    T(test_lock_is_exclusive),
+	    T(test_lock_names_the_drainer),
+	    T(test_enqueuer_beside_drainer),
+	    T(test_enqueuer_drops_under_drainer),
+	    T(test_release_if_empty_and_take_over),
+	    T(test_idle_scan_keeps_temp_files),
+	    T(test_put_waits_for_write_lock),
 	    T(test_full_drops_oldest),
 	    T(test_flipped_byte_quarantined),
 	    T(test_key_rotation),

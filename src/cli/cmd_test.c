@@ -20,7 +20,8 @@
 static void test_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: apisonar test --plan PLAN.json --credentials FILE [--target BASE_URL]\n"
+		"usage: apisonar test --plan PLAN.json|--satellite URL --service NAME\n"
+		"                     --credentials FILE [--target BASE_URL] [--token-file FILE]\n"
 		"                     [--as NAME] [--other NAME] [--rate N] [--concurrency N]\n"
 		"                     [--allow-writes] [--dry-run] [--format text|json|junit]\n"
 		"                     [-o FILE] [--ca-file FILE] [--cert FILE --key FILE]\n"
@@ -30,6 +31,9 @@ static void test_usage(FILE *f)
 		"0600): they are used for requests only, and stripped from the results in every\n"
 		"encoding. Read-only unless --allow-writes (GET, HEAD and OPTIONS only).\n"
 		"\n"
+		"  --satellite URL   fetch the plan of --service from a satellite (https) and\n"
+		"                    deliver the stripped results to it; --token-file, --ca-file,\n"
+		"                    --cert and --key apply to it as to the target\n"
 		"  --as NAME         the identity of ordinary requests (default: the first)\n"
 		"  --other NAME      the second identity of object-level tests (default: the next)\n"
 		"  --rate N          requests per second (default 10)\n"
@@ -86,9 +90,14 @@ int cmd_test(int argc, char **argv)
 		{ "ca-file", required_argument, NULL, 'A' },
 		{ "cert", required_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "satellite", required_argument, NULL, 'S' },
+		{ "service", required_argument, NULL, 's' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct tester_sat_opts so = { 0 };
+	const char *service = NULL;
 	struct tester_run_opts ro = { .rate = 10, .concurrency = 1 };
 	struct tester_creds *creds = calloc(1, sizeof(*creds));
 	struct tester_summary sum;
@@ -162,6 +171,20 @@ int cmd_test(int argc, char **argv)
 		case 'K':
 			ro.client_key = optarg;
 			break;
+		case 'S':
+			if (strncmp(optarg, "https://", 8) != 0) {
+				fprintf(stderr, "apisonar test: --satellite is an https:// URL\n");
+				ret = EXIT_USAGE;
+				goto cleanup;
+			}
+			so.url = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'T':
+			so.token_file = optarg;
+			break;
 		case 'h':
 			test_usage(stdout);
 			ret = 0;
@@ -172,9 +195,11 @@ int cmd_test(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (!plan_path || !creds_path || optind < argc || (!ro.client_cert != !ro.client_key)) {
+	if ((!plan_path && !(so.url && service)) || !creds_path || optind < argc ||
+	    (!ro.client_cert != !ro.client_key)) {
 		fprintf(stderr, "apisonar test: %s\n",
-			!plan_path	      ? "no plan (--plan PLAN.json)" :
+			!plan_path && !so.url ? "no plan (--plan PLAN.json, or --satellite URL --service NAME)" :
+			!plan_path	      ? "--satellite needs --service NAME" :
 			!creds_path	      ? "no credentials file (--credentials FILE)" :
 			optind < argc	      ? "unexpected argument" :
 						"--cert and --key go together");
@@ -182,7 +207,11 @@ int cmd_test(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto cleanup;
 	}
-	if (load_plan(plan_path, &plan, err, sizeof(err)) ||
+	so.ca_file = ro.ca_file;
+	so.client_cert = ro.client_cert;
+	so.client_key = ro.client_key;
+	if ((plan_path ? load_plan(plan_path, &plan, err, sizeof(err)) :
+			 tester_sat_plan(&so, service, &plan, err, sizeof(err))) ||
 	    tester_creds_load(creds_path, creds, err, sizeof(err))) {
 		fprintf(stderr, "apisonar test: %s\n", err);
 		goto cleanup;
@@ -224,6 +253,15 @@ int cmd_test(int argc, char **argv)
 	if (out != stdout || strcmp(fmt, "text") != 0)
 		tester_write_text(stderr, results, &sum);
 	ret = sum.findings ? 3 : sum.errors ? 1 : 0;
+	if (so.url && !ro.dry_run) {
+		if (tester_sat_results(&so, results, err, sizeof(err))) {
+			fprintf(stderr, "apisonar test: results not delivered: %s\n", err);
+			ret = 1;
+		} else {
+			fprintf(stderr, "test: results %s delivered to the satellite\n",
+				cJSON_GetObjectItemCaseSensitive(results, "id")->valuestring);
+		}
+	}
 cleanup:
 	if (out != stdout && fclose(out) && ret != 1) {
 		fprintf(stderr, "apisonar test: %s: %s\n", out_path, strerror(errno));

@@ -38,6 +38,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/satellite/satellite.h"
 #include "apisonar/transport/batch.h"
@@ -92,6 +93,8 @@ struct sat_metrics {
 	uint64_t fwd_errors;     /* deltas not spooled this time (kept for the next) */
 	uint64_t raw_exchanges;  /* raw exchanges anonymized (POST /v1/exchanges) */
 	uint64_t raw_skipped;    /* raw lines that were not a usable exchange */
+	uint64_t plans;          /* test plans served */
+	uint64_t results[3];     /* test results: stored, duplicate, refused */
 };
 
 struct sat_server {
@@ -626,6 +629,75 @@ static void handle_post_exchanges(struct sat_server *s, struct evhttp_request *r
 	cJSON_Delete(doc);
 }
 
+/* ---- API security tests ----------------------------------------------------- */
+
+/* GET /v1/test-plans/{service}: the plan of one service, made from the
+ * merged catalog now (docs/testing.md). */
+static void handle_get_plan(struct sat_server *s, struct evhttp_request *req, SSL *ssl,
+			    const char *path)
+{
+	char cn[128], err[256], *svc, *json = NULL;
+	int rc;
+
+	if (check_auth_with(s, req, ssl, cn, sizeof(cn), refuse_read) != 0)
+		return;
+	svc = evhttp_uridecode(path + strlen("/v1/test-plans/"), 0, NULL);
+	if (!svc || !svc[0] || strchr(svc, '/')) {
+		free(svc);
+		reply_json(req, 404, "Not Found", "error", NULL, "GET /v1/test-plans/{service}");
+		return;
+	}
+	rc = sat_tests_plan(s->cat, svc, &json, err, sizeof(err));
+	free(svc);
+	if (rc == -ENOENT) {
+		reply_json(req, 404, "Not Found", "error", NULL, "no such service in the catalog");
+	} else if (rc) {
+		reply_json(req, 503, "Service Unavailable", "error", NULL, "out of memory");
+	} else {
+		s->m.plans++;
+		reply_text(req, 200, "OK", "application/json", json);
+	}
+	free(json);
+}
+
+/* POST /v1/test-results: gzip'd JSON, stored once per id. */
+static void handle_post_results(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
+{
+	char cn[128], err[256], id[BATCH_ID_LEN + 1];
+	unsigned char *json = NULL;
+	const void *data = NULL;
+	size_t len = 0, jl = 0;
+	int rc;
+
+	if (check_auth(s, req, ssl, cn, sizeof(cn)) != 0)
+		return;
+	if (take_body(s, req, "application/json", &data, &len) != 0)
+		return;
+	rc = anon_inflate(data, len, BATCH_MAX_DECODED, &json, &jl);
+	if (rc) {
+		s->m.results[2]++;
+		reject(s, req, rc == -E2BIG ? R_TOO_LARGE : R_BAD_GZIP, rc == -E2BIG ? 413 : 400,
+		       rc == -E2BIG ? "Payload Too Large" : "Bad Request",
+		       rc == -E2BIG ? "results over the decoded size limit" : "the body is not gzip");
+		return;
+	}
+	rc = sat_tests_store(s->cfg->out_dir, (const char *)json, jl, id, err, sizeof(err));
+	free(json);
+	if (rc == 1 || rc == 0) {
+		s->m.results[rc == 1 ? 0 : 1]++;
+		reply_json(req, rc == 1 ? 202 : 200, rc == 1 ? "Accepted" : "OK",
+			   rc == 1 ? "accepted" : "duplicate", id, NULL);
+		return;
+	}
+	s->m.results[2]++;
+	if (rc == -EPERM)
+		reject(s, req, R_GUARD, 422, "Unprocessable Content", err);
+	else if (rc == -EINVAL)
+		reject(s, req, R_BAD_SCHEMA, 400, "Bad Request", err);
+	else
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "storage error");
+}
+
 /* ---- GET /metrics ------------------------------------------------------------- */
 
 static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
@@ -666,6 +738,16 @@ static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
 		  "apisonar_satellite_raw_exchanges_total{result=\"anonymized\"} %llu\n"
 		  "apisonar_satellite_raw_exchanges_total{result=\"skipped\"} %llu\n",
 		  (unsigned long long)s->m.raw_exchanges, (unsigned long long)s->m.raw_skipped);
+	P("# HELP apisonar_satellite_test_plans_total Test plans served (GET /v1/test-plans).\n"
+	  "# TYPE apisonar_satellite_test_plans_total counter\n"
+	  "apisonar_satellite_test_plans_total %llu\n", (unsigned long long)s->m.plans);
+	P("# HELP apisonar_satellite_test_results_total Test results posted, by outcome.\n"
+	  "# TYPE apisonar_satellite_test_results_total counter\n"
+	  "apisonar_satellite_test_results_total{result=\"stored\"} %llu\n"
+	  "apisonar_satellite_test_results_total{result=\"duplicate\"} %llu\n"
+	  "apisonar_satellite_test_results_total{result=\"refused\"} %llu\n",
+	  (unsigned long long)s->m.results[0], (unsigned long long)s->m.results[1],
+	  (unsigned long long)s->m.results[2]);
 	P("# HELP apisonar_satellite_connections Open client connections.\n"
 	  "# TYPE apisonar_satellite_connections gauge\n"
 	  "apisonar_satellite_connections %u\n", s->conns);
@@ -767,6 +849,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/v1/exchanges") == 0) {
 		if (m == EVHTTP_REQ_POST)
 			handle_post_exchanges(s, req, ssl);
+		else
+			method_not_allowed(req, "POST");
+	} else if (strncmp(path, "/v1/test-plans/", 15) == 0) {
+		if (m == EVHTTP_REQ_GET)
+			handle_get_plan(s, req, ssl, path);
+		else
+			method_not_allowed(req, "GET");
+	} else if (strcmp(path, "/v1/test-results") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			handle_post_results(s, req, ssl);
 		else
 			method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/healthz") == 0) {

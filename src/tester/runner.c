@@ -16,6 +16,7 @@
 
 #include "apisonar/catalog/detect.h"
 #include "apisonar/tester/tester.h"
+#include "apisonar/transport/batch.h"
 #include "apisonar/util/util.h"
 
 #define RUN_MAX_IDS 16    /* object ids remembered per collection and identity */
@@ -796,6 +797,16 @@ int tester_run(const cJSON *plan, const struct tester_creds *c, const struct tes
 		goto out;
 	}
 	cJSON_AddStringToObject(doc, "schema", "apisonar.testresults/v1");
+	{
+		/* The satellite stores results once per id. */
+		char id[BATCH_ID_LEN + 1];
+
+		if (batch_uuid4(id)) {
+			rc = -EIO;
+			goto out;
+		}
+		cJSON_AddStringToObject(doc, "id", id);
+	}
 	cJSON_AddStringToObject(doc, "service",
 				cJSON_GetObjectItemCaseSensitive(plan, "service")->valuestring);
 	arr = cJSON_AddArrayToObject(doc, "results");

@@ -109,6 +109,23 @@ int sat_raw_to_metadata(const void *gz, size_t len, size_t max_decoded, cJSON **
 			struct sat_raw_stats *st, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* ---- API security tests (satellite_tests.c) ----------------------------- */
+
+struct catalog;
+
+/* The test plan of one service of the merged catalog as JSON (*json,
+ * caller frees). -ENOENT when the catalog has no such service. */
+int sat_tests_plan(const struct catalog *cat, const char *service, char **json, char *err,
+		   size_t errlen) __attribute__((warn_unused_result));
+
+/* Stores a results document (apisonar.testresults/v1) under
+ * DIR/test-results/<id>.json, once per id. Returns 1 stored, 0 already
+ * stored (a re-send), -EINVAL not such a document, -EPERM refused by the
+ * last guard, else -errno; err is our own text. id gets the document's id
+ * once it is known. */
+int sat_tests_store(const char *dir, const char *json, size_t len, char id[BATCH_ID_LEN + 1],
+		    char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* ---- the server --------------------------------------------------------- */
 
 struct sat_config {

@@ -111,6 +111,22 @@ int tester_run(const cJSON *plan, const struct tester_creds *c, const struct tes
 	       cJSON **results, struct tester_summary *sum, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+struct tester_sat_opts {
+	const char *url;        /* https://host[:port] of a satellite */
+	const char *token_file; /* bearer token, one line; never printed */
+	const char *ca_file;
+	const char *client_cert, *client_key;
+};
+
+/* GET /v1/test-plans/{service} from a satellite, checked like a file's.
+ * -ENOENT when the satellite knows no such service. */
+int tester_sat_plan(const struct tester_sat_opts *o, const char *service, cJSON **plan, char *err,
+		    size_t errlen) __attribute__((warn_unused_result));
+
+/* POST /v1/test-results (gzip'd); 202 stored or 200 already stored. */
+int tester_sat_results(const struct tester_sat_opts *o, const cJSON *results, char *err,
+		       size_t errlen) __attribute__((warn_unused_result));
+
 /* Results as JUnit XML (a testsuite per kind, a failure per finding). */
 int tester_write_junit(FILE *f, const cJSON *results);
 

@@ -227,8 +227,9 @@ static int random_run(const char *s, size_t n)
 	/* all three classes, changing at every other character or more */
 	if (dg && up && lo && 2 * trans >= n)
 		return 1;
-	/* mixed case, choppy, few vowels */
-	if (up >= 2 && lo >= 2 && 3 * flips >= n - 1 && 4 * vw < up + lo)
+	/* mixed case, choppy, and few vowels or many capitals (camelCase
+	 * words capitalize one letter in four or five) */
+	if (up >= 2 && lo >= 2 && 3 * flips >= n - 1 && (4 * vw < up + lo || (up >= 3 && 3 * up >= up + lo)))
 		return 1;
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))

@@ -913,15 +913,29 @@ static int dbl_cmp(const void *a, const void *b)
 
 /*
  * Decides which literal children of one position are values. ch[0..k)
- * are the children (literals and parameters) of one prefix and suffix;
- * root is set for the first segment, where resource names live and values
- * are rare (only a parameter beside them opens it). Returns how many were
- * marked ch[i].value.
+ * are the children (literals and parameters, each with its suffix) of one
+ * prefix; root is set for the first segment, where resource names live
+ * and values are rare (only a parameter beside them opens it). Returns how
+ * many were marked ch[i].value.
+ *
+ * Children with the same suffix that behave alike (an element of their
+ * subtree signatures in common) form a group, and the parameter children
+ * of a suffix are in one group. A group is open when a parameter is in it
+ * or when half its literals or more were seen once (draws from a large
+ * space, not a small set that repeats). In an open group a literal is a
+ * value when its support is typical of the group (at most TPL_HOT times
+ * the median), when it was seen once or twice beside a parameter, or when
+ * it does nothing the rest of the group does not do (a hot id); a literal
+ * that does things of its own with a high support stays (/users/me). A
+ * closed group of three or more literals that do exactly the same and are
+ * requested about equally is an enum (/pets/findByStatus/sold). Beside a
+ * parameter, a literal seen once that does only what a parameter does is
+ * a value; so are literals seen once or twice that share a signature with
+ * each other.
  */
 static size_t decide_position(struct tchild *ch, size_t k, const struct trow *rows, int root)
 {
 	size_t i, j, nvals = 0, np = 0;
-	double sp = 0;
 	uint64_t pcoarse[TPL_MAX_SIG];
 	size_t npc = 0;
 	double *sup;
@@ -931,13 +945,10 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	sup = malloc(k * sizeof(*sup));
 	if (!sup)
 		return 0;
-	/* Children that behave alike (a signature element in common) form
-	 * one group; every parameter child is in one group with the others. */
 	for (i = 0; i < k; i++)
 		ch[i].root = (int)i;
 	for (i = 0; i < k; i++) {
 		if (ch[i].param) {
-			sp += ch[i].support;
 			for (j = 0; j < ch[i].ncoarse; j++)
 				sig_add(pcoarse, &npc, ch[i].coarse[j]);
 			np++;
@@ -945,7 +956,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		for (j = 0; j < i; j++) {
 			size_t a = uf_find(ch, i), b = uf_find(ch, j);
 
-			if (a == b)
+			if (a == b || strcmp(rows[ch[i].first].suffix, rows[ch[j].first].suffix) != 0)
 				continue;
 			if ((ch[i].param && ch[j].param) ||
 			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine))
@@ -953,11 +964,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		}
 	}
 	for (i = 0; i < k; i++) {
-		size_t r = uf_find(ch, i), nl = 0, f1 = 0, m;
-		int hasp = 0;
-		double med;
-		uint64_t uni[TPL_MAX_SIG];
-		size_t nu = 0;
+		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
+		int hasp = 0, open;
+		double med, sp = 0;
 
 		if (r != i)
 			continue; /* each group once, from its root */
@@ -966,34 +975,47 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				continue;
 			if (ch[j].param) {
 				hasp = 1;
+				sp += ch[j].support;
 				continue;
 			}
 			sup[nl++] = ch[j].support;
 			f1 += ch[j].support <= 1;
+			low += ch[j].support <= 2;
 		}
 		if (nl == 0)
 			continue;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
-		/* Open: a parameter is there, or the children are draws from a
-		 * large space (half of them or more seen once). */
-		if (!hasp && !(!root && nl >= 3 && 2 * f1 >= nl))
-			continue;
+		open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) || (np && nl >= 2 && low == nl) ||
+		       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
+		if (!open) {
+			/* an enum: identical subtrees, balanced support */
+			for (j = i; j < k && same; j++)
+				if (uf_find(ch, j) == r && j != i &&
+				    (ch[j].nfine != ch[i].nfine ||
+				     memcmp(ch[j].fine, ch[i].fine, ch[i].nfine * sizeof(uint64_t))))
+					same = 0;
+			if (!(same && nl >= 3 && sup[nl - 1] <= 3 * sup[0] + 2))
+				continue;
+		}
 		for (j = i; j < k; j++) {
-			int v = 0;
+			int v = !open;
+			uint64_t uni[TPL_MAX_SIG];
+			size_t nu = 0;
 
 			if (uf_find(ch, j) != r || ch[j].param)
 				continue;
 			if (nl >= 3 && ch[j].support <= TPL_HOT * med)
 				v = 1;
-			if (hasp && (ch[j].support <= 2 || TPL_RATIO * ch[j].support <= sp))
+			if ((hasp || np) && ch[j].support <= 2)
+				v = 1;
+			if (hasp && TPL_RATIO * ch[j].support <= sp)
 				v = 1;
 			if (!v) {
-				/* A hot child is a value still when it does what
-				 * the whole group does (a Zipf-hot id hit by every
-				 * operation); a literal beside values does its own
-				 * few things (/users/me). */
-				nu = 0;
+				/* A hot child that does nothing the rest of the
+				 * group does not: a value hit often (a Zipf-hot
+				 * id); a literal beside values does things of its
+				 * own (/users/me). */
 				for (m = i; m < k; m++)
 					if (m != j && uf_find(ch, m) == r) {
 						size_t q;
@@ -1001,8 +1023,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 						for (q = 0; q < ch[m].nfine; q++)
 							sig_add(uni, &nu, ch[m].fine[q]);
 					}
-				if (nu && sig_within(uni, nu, ch[j].fine, ch[j].nfine) &&
-				    (nu > 1 || ch[j].nfine > 1))
+				if (nu && sig_within(ch[j].fine, ch[j].nfine, uni, nu))
 					v = 1;
 			}
 			if (v && !api_word(rows[ch[j].first].child)) {
@@ -1011,7 +1032,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			}
 		}
 	}
-	/* A literal seen once that does only what the parameter does. */
+	/* A literal seen once that does only what a parameter does. */
 	if (np)
 		for (i = 0; i < k; i++)
 			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
@@ -1084,13 +1105,10 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epat
 	if (was_param && strcmp(old, name) != 0 && (pnode = json_get(params, old))) {
 		/* A renamed parameter keeps what it learned of its values. */
 		cJSON_DetachItemViaPointer(params, pnode);
-		dst = json_get(params, name);
-		if (dst) {
+		dst = doc_map_get(params, name, SIZE_MAX, NULL);
+		if (dst)
 			merge_value(params, name, dst, pnode, &sp_node, &m, 0);
-			cJSON_Delete(pnode);
-		} else {
-			cJSON_AddItemToObject(params, name, pnode);
-		}
+		cJSON_Delete(pnode);
 	}
 	pnode = doc_obj(params, name);
 	if (pnode && !json_get(pnode, "n")) {
@@ -1219,9 +1237,7 @@ static int decide_service(struct catalog *c, cJSON *svc)
 			size_t nvals;
 
 			/* one position: a prefix and a suffix */
-			for (j = i + 1; j < nr && strcmp(rows[j].prefix, rows[i].prefix) == 0 &&
-					strcmp(rows[j].suffix, rows[i].suffix) == 0;
-			     j++)
+			for (j = i + 1; j < nr && strcmp(rows[j].prefix, rows[i].prefix) == 0; j++)
 				;
 			k = 0;
 			for (size_t r = i; r < j; r++) {
@@ -1246,10 +1262,12 @@ static int decide_service(struct catalog *c, cJSON *svc)
 					ntodo++;
 				}
 			}
-			if (nvals && !epath_parse(rows[i].ep->string, tmp)) {
+			for (size_t q = 0; nvals && q < k; q++) {
 				char pat[1100];
 
-				pattern_of(tmp->seg, depth, rows[i].suffix, pat, sizeof(pat));
+				if (!ch[q].value || epath_parse(rows[ch[q].first].ep->string, tmp))
+					continue;
+				pattern_of(tmp->seg, depth, rows[ch[q].first].suffix, pat, sizeof(pat));
 				doc_set_add(svc, "learned", pat, CAT_MAX_LEARNED);
 			}
 		}
@@ -1364,20 +1382,33 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
 }
 
 /* Applies learned patterns to every endpoint of a service; returns how many
- * endpoints moved. */
+ * endpoints moved. A move may merge into and free any other member, so the
+ * walk goes by key, not by pointer. */
 static int apply_learned(struct catalog *c, cJSON *svc)
 {
 	cJSON *learned = json_get(svc, "learned");
 	cJSON *eps = json_get(svc, "endpoints");
-	cJSON *e, *next;
+	cJSON *e;
+	char **keys;
+	size_t n = 0, i, cap;
 	int moved = 0;
 
-	if (!learned || !eps)
+	if (!learned || !eps || !learned->child)
 		return 0;
-	for (e = eps->child; e; e = next) {
-		next = e->next;
-		moved += apply_learned_one(c, learned, eps, e);
+	cap = (size_t)cJSON_GetArraySize(eps);
+	keys = calloc(cap ? cap : 1, sizeof(*keys));
+	if (!keys)
+		return 0;
+	for (e = eps->child; e && n < cap; e = e->next)
+		if ((keys[n] = strdup(e->string)))
+			n++;
+	for (i = 0; i < n; i++) {
+		e = doc_map_find(eps, keys[i]);
+		if (e)
+			moved += apply_learned_one(c, learned, eps, e);
+		free(keys[i]);
 	}
+	free(keys);
 	return moved;
 }
 

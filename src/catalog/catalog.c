@@ -1412,18 +1412,75 @@ static int apply_learned(struct catalog *c, cJSON *svc)
 	return moved;
 }
 
+/* True when some endpoint goes through the prefix of pattern pat (the
+ * segments before its star). */
+static int pattern_live(const char *pat, cJSON *eps)
+{
+	char buf[1024];
+	char *pseg[ANON_MAX_SEGMENTS];
+	const char *sp = strchr(pat, ' ');
+	size_t pn, i;
+	cJSON *e;
+	struct epath p;
+
+	if (!sp || strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	pn = split_path(buf, pseg, ANON_MAX_SEGMENTS);
+	if (pn == 0)
+		return 0;
+	pn--; /* the star */
+	for (e = eps->child; e; e = e->next) {
+		if (epath_parse(e->string, &p) || p.n <= pn)
+			continue;
+		for (i = 0; i < pn; i++) {
+			if (strncmp(pseg[i], "{}", 2) == 0) {
+				if (!is_param_seg(p.seg[i]) || strcmp(seg_suffix(p.seg[i]), pseg[i] + 2))
+					break;
+			} else if (strcmp(pseg[i], p.seg[i]) != 0) {
+				break;
+			}
+		}
+		if (i == pn)
+			return 1;
+	}
+	return 0;
+}
+
+/* Drops the learned patterns whose prefix no endpoint has any more: a
+ * pattern learned under a literal that later turned out to be a value
+ * ("/users/john/repos/" then a star) would keep that value. */
+static void prune_learned(cJSON *svc)
+{
+	cJSON *learned = json_get(svc, "learned");
+	cJSON *eps = json_get(svc, "endpoints");
+	cJSON *it, *next;
+
+	if (!learned || !eps)
+		return;
+	for (it = learned->child; it; it = next) {
+		next = it->next;
+		if (!cJSON_IsString(it) || !pattern_live(it->valuestring, eps))
+			cJSON_Delete(cJSON_DetachItemViaPointer(learned, it));
+	}
+}
+
 /* Patterns, then the evidence, until stable (each round only merges
  * endpoints, so this ends). */
 static void normalize_service(struct catalog *c, cJSON *svc)
 {
-	int round;
+	int round, changed = 0;
 
 	for (round = 0; round < 4; round++) {
 		int moved = apply_learned(c, svc);
 
-		if (!decide_service(c, svc) && !moved)
+		moved += decide_service(c, svc);
+		if (!moved)
 			break;
+		changed = 1;
 	}
+	if (changed)
+		prune_learned(svc);
 }
 
 /* ---- public interface -------------------------------------------------------- */

@@ -191,6 +191,68 @@ static int vowel(char c)
 	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
 }
 
+/* A consonant for the camelCase test (y counts as a vowel). */
+static int consonant(char c)
+{
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'z' && !vowel(c);
+}
+
+/*
+ * Cut into camelCase fragments (a capital and its lowercase letters, a run
+ * of capitals, lowercase letters, digits), a word has fragments that are
+ * syllables: each with a vowel and no four consonants in a row ("get",
+ * "User", "By", "HTTP"). A random id cuts into fragments that are not
+ * ("Qm", "xVb", "Tz"): two of them, or one among many short fragments,
+ * make it a value.
+ */
+static int camel_noise(const char *s, size_t n)
+{
+	size_t i = 0, frags = 0, bad = 0;
+
+	while (i < n) {
+		size_t st = i, j, cons = 0, maxcons = 0;
+		int hasv = 0, upper_run = 0;
+
+		if (s[i] >= '0' && s[i] <= '9') {
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+			frags++;
+			continue;
+		}
+		if (s[i] >= 'A' && s[i] <= 'Z') {
+			while (i < n && s[i] >= 'A' && s[i] <= 'Z')
+				i++;
+			if (i < n && s[i] >= 'a' && s[i] <= 'z') {
+				if (i - st > 1) {
+					frags++; /* "HTTPStatus": "HTTP", then "Status" */
+					st = i - 1;
+				}
+			} else {
+				upper_run = 1;
+			}
+		}
+		while (!upper_run && i < n && s[i] >= 'a' && s[i] <= 'z')
+			i++;
+		frags++;
+		if (upper_run)
+			continue;
+		for (j = st; j < i; j++) {
+			if (consonant(s[j])) {
+				cons++;
+				if (cons > maxcons)
+					maxcons = cons;
+			} else {
+				cons = 0;
+				hasv = 1;
+			}
+		}
+		if ((i - st >= 2 && !hasv) || maxcons >= 4)
+			bad++;
+	}
+	return bad >= 2 || (bad >= 1 && 3 * frags >= n);
+}
+
 /*
  * Random ids of 8 or more base62 characters that the format detectors let
  * through because they have few or no digits ("Qm3xVbTz", "aZkPqLmWx"):
@@ -225,11 +287,12 @@ static int random_run(const char *s, size_t n)
 		prev = k;
 	}
 	/* all three classes, changing at every other character or more */
-	if (dg && up && lo && 2 * trans >= n)
+	if (dg && up && lo && 2 * trans > n)
 		return 1;
-	/* mixed case, choppy, and few vowels or many capitals (camelCase
-	 * words capitalize one letter in four or five) */
-	if (up >= 2 && lo >= 2 && 3 * flips >= n - 1 && (4 * vw < up + lo || (up >= 3 && 3 * up >= up + lo)))
+	/* mixed case, choppy, few vowels */
+	if (up >= 2 && lo >= 2 && 3 * flips >= n - 1 && 4 * vw < up + lo)
+		return 1;
+	if (camel_noise(s, n))
 		return 1;
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))

@@ -353,13 +353,14 @@ int anon_value_shaped(const char *s, size_t n)
 	return 0;
 }
 
+/* Extensions are short and lowercase ("json", "xml", "atom", "mp4"). */
 size_t anon_suffix(const char *s, size_t n)
 {
 	size_t i, dot = n;
 
 	if (n < 3)
 		return n;
-	for (i = n; i > 0 && n - i < 6; i--)
+	for (i = n; i > 0 && n - i < 5; i--)
 		if (s[i - 1] == '.') {
 			dot = i - 1;
 			break;
@@ -375,8 +376,7 @@ size_t anon_suffix(const char *s, size_t n)
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '~'))
 			return n;
 	for (i = dot + 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9')))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
 			return n;
 	return dot;
 }

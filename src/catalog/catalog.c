@@ -826,12 +826,7 @@ static int trow_cmp(const void *a, const void *b)
 	const struct trow *x = a, *y = b;
 	int c = strcmp(x->prefix, y->prefix);
 
-	if (c)
-		return c;
-	c = strcmp(x->suffix, y->suffix);
-	if (c)
-		return c;
-	return strcmp(x->child, y->child);
+	return c ? c : strcmp(x->child, y->child);
 }
 
 /* A child of one position (one prefix and suffix). */
@@ -1191,6 +1186,48 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 	return nr;
 }
 
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A literal's extension is a suffix only when a parameter beside it has
+ * it or another literal does: ".atom" on many siblings is a format,
+ * ".smith" in "pavel.smith" is a part of a value. rows[0..n) are one
+ * position, sorted by child. */
+static void common_suffixes(struct trow *rows, size_t n)
+{
+	const char **sf = malloc((n ? n : 1) * sizeof(*sf));
+	size_t i, m = 0;
+
+	if (!sf)
+		return;
+	for (i = 0; i < n; i++)
+		if (rows[i].suffix[0] && (i == 0 || strcmp(rows[i].child, rows[i - 1].child) != 0))
+			sf[m++] = rows[i].suffix;
+	qsort(sf, m, sizeof(*sf), str_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		size_t lo = 0, hi = m, cnt = 0;
+
+		if (!rows[i].suffix[0] || rows[i].param)
+			continue;
+		/* count the children with this suffix (binary search for the run) */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (strcmp(sf[mid], rows[i].suffix) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo + cnt < m && strcmp(sf[lo + cnt], rows[i].suffix) == 0)
+			cnt++;
+		if (cnt < 2)
+			rows[i].suffix = rows[i].child + strlen(rows[i].child);
+	}
+	free(sf);
+}
+
 /*
  * One top-down pass over the trie of a service: at each depth, each
  * position's children are decided, values and parameters under another
@@ -1213,8 +1250,10 @@ static int decide_service(struct catalog *c, cJSON *svc)
 		struct trow *rows;
 		struct tchild *ch;
 		size_t nr, i, j, k;
-		cJSON **todo;
-		char **reps;
+		struct tdo {
+			cJSON *ep;
+			char suffix[8];
+		} *todo;
 		size_t ntodo = 0;
 
 		cap = (size_t)cJSON_GetArraySize(eps);
@@ -1223,12 +1262,10 @@ static int decide_service(struct catalog *c, cJSON *svc)
 		rows = calloc(cap, sizeof(*rows));
 		ch = calloc(cap, sizeof(*ch));
 		todo = calloc(cap, sizeof(*todo));
-		reps = calloc(cap, sizeof(*reps));
-		if (!rows || !ch || !todo || !reps) {
+		if (!rows || !ch || !todo) {
 			free(rows);
 			free(ch);
 			free(todo);
-			free(reps);
 			break;
 		}
 		nr = depth_rows(eps, depth, rows, cap, tmp);
@@ -1239,6 +1276,7 @@ static int decide_service(struct catalog *c, cJSON *svc)
 			/* one position: a prefix and a suffix */
 			for (j = i + 1; j < nr && strcmp(rows[j].prefix, rows[i].prefix) == 0; j++)
 				;
+			common_suffixes(rows + i, j - i);
 			k = 0;
 			for (size_t r = i; r < j; r++) {
 				if (r == i || strcmp(rows[r].child, rows[r - 1].child) != 0) {
@@ -1257,8 +1295,9 @@ static int decide_service(struct catalog *c, cJSON *svc)
 				if (!ch[q].value && !ch[q].param)
 					continue;
 				for (size_t r = ch[q].first; r < ch[q].end; r++) {
-					todo[ntodo] = rows[r].ep;
-					reps[ntodo] = NULL;
+					todo[ntodo].ep = rows[r].ep;
+					snprintf(todo[ntodo].suffix, sizeof(todo[ntodo].suffix), "%s",
+						 rows[r].suffix);
 					ntodo++;
 				}
 			}
@@ -1281,22 +1320,17 @@ static int decide_service(struct catalog *c, cJSON *svc)
 		 * endpoint gets the canonical parameter at this depth. */
 		for (i = 0; i < ntodo; i++) {
 			char rep[ANON_MAX_PARAM_NAME + 16];
-			cJSON *e = todo[i];
-			const char *suffix;
+			cJSON *e = todo[i].ep;
 
 			if (epath_parse(e->string, tmp) || tmp->n <= depth)
 				continue;
-			suffix = seg_suffix(tmp->seg[depth]);
-			if (strlen(suffix) > 8)
-				suffix = "";
-			canonical_param(tmp->seg, depth, suffix, rep, sizeof(rep));
+			canonical_param(tmp->seg, depth, todo[i].suffix, rep, sizeof(rep));
 			if (strcmp(rep, tmp->seg[depth]) == 0)
 				continue;
 			if (rewrite_endpoint(c, eps, e, tmp, depth, rep) == 0)
 				moved++;
 		}
 		free(todo);
-		free(reps);
 	}
 	free(tmp);
 	return moved;
@@ -1305,7 +1339,8 @@ static int decide_service(struct catalog *c, cJSON *svc)
 /* True when endpoint p matches a pattern ("METHOD /a/{}/" a star "/c") at its star
  * position (written to *pos). The star takes a literal that is not a safe
  * word: safe words wait for decide_service(), which sees their support. */
-static int pattern_match(const char *pat, const struct epath *p, size_t *pos)
+static int pattern_match(const char *pat, const struct epath *p, size_t *pos, char *suffix,
+			 size_t suflen)
 {
 	char buf[1024];
 	char *pseg[ANON_MAX_SEGMENTS];
@@ -1329,9 +1364,10 @@ static int pattern_match(const char *pat, const struct epath *p, size_t *pos)
 		if (pseg[i][0] == '*') {
 			const char *suf = seg_suffix(s);
 
-			if (is_param_seg(s) || strcmp(suf, pseg[i] + 1) != 0 || api_word(s) ||
-			    anon_safe_word(s, strlen(s)))
+			if (is_param_seg(s) || (pseg[i][1] && strcmp(suf, pseg[i] + 1) != 0) ||
+			    api_word(s) || anon_safe_word(s, strlen(s)))
 				return 0;
+			snprintf(suffix, suflen, "%s", pseg[i] + 1);
 			star = i;
 		} else if (strncmp(pseg[i], "{}", 2) == 0) {
 			if (!is_param_seg(s) || strcmp(seg_suffix(s), pseg[i] + 2) != 0)
@@ -1358,17 +1394,18 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
 
 	snprintf(key, sizeof(key), "%s", e->string);
 	for (round = 0; round < ANON_MAX_SEGMENTS; round++) {
-		char rep[ANON_MAX_PARAM_NAME + 16], path[1024];
+		char rep[ANON_MAX_PARAM_NAME + 16], path[1024], suffix[16];
 		int hit = 0;
 
 		if (epath_parse(key, &p))
 			break;
 		for (pat = learned->child; pat && !hit; pat = pat->next)
-			if (cJSON_IsString(pat) && pattern_match(pat->valuestring, &p, &pos))
+			if (cJSON_IsString(pat) &&
+			    pattern_match(pat->valuestring, &p, &pos, suffix, sizeof(suffix)))
 				hit = 1;
 		if (!hit)
 			break;
-		canonical_param(p.seg, pos, seg_suffix(p.seg[pos]), rep, sizeof(rep));
+		canonical_param(p.seg, pos, suffix, rep, sizeof(rep));
 		if (join_path(p.seg, p.n, pos, rep, path, sizeof(path)) ||
 		    rewrite_endpoint(c, eps, e, &p, pos, rep))
 			break;
@@ -1465,6 +1502,81 @@ static void prune_learned(cJSON *svc)
 	}
 }
 
+#define MAP_RARE 4 /* a key in at most 1/MAP_RARE of the objects is rare */
+
+/*
+ * Object keys that behave like values, from the evidence of every object
+ * merged into a schema node: a field is in most objects of its kind; a key
+ * that names a record in a map keyed by ids is in one or two. When three
+ * keys or more are rare (in at most 1/MAP_RARE of the objects) and they are
+ * half the keys or more, they are merged into "additional" (the map's
+ * value schema) and their names dropped. Applied to every node below.
+ */
+static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
+{
+	cJSON *props, *it, *next, *sub;
+	const cJSON *objs;
+	size_t m = 0, rare = 0;
+	double o;
+
+	if (!cJSON_IsObject(node) || depth > 64)
+		return;
+	props = json_get(node, "properties");
+	objs = json_get(node, "objects");
+	cJSON_ArrayForEach(it, props)
+		collapse_maps(c, it, depth + 1);
+	sub = json_get(node, "items");
+	if (sub)
+		collapse_maps(c, sub, depth + 1);
+	sub = json_get(node, "additional");
+	if (sub)
+		collapse_maps(c, sub, depth + 1);
+	if (!props || !objs)
+		return;
+	o = objs->valuedouble;
+	cJSON_ArrayForEach(it, props) {
+		const cJSON *n = json_get(it, "n");
+
+		m++;
+		if (n && n->valuedouble * MAP_RARE <= o)
+			rare++;
+	}
+	if (rare < 3 || 2 * rare < m)
+		return;
+	for (it = props->child; it; it = next) {
+		const cJSON *n = json_get(it, "n");
+		struct mctx mc = { .c = c };
+		cJSON *add;
+
+		next = it->next;
+		if (!n || n->valuedouble * MAP_RARE > o)
+			continue;
+		cJSON_DetachItemViaPointer(props, it);
+		add = json_get(node, "additional");
+		if (!add)
+			add = add_static(node, "additional", cJSON_CreateObject());
+		if (add)
+			merge_value(node, "additional", add, it, &sp_node, &mc, 0);
+		cJSON_Delete(it);
+	}
+	if (!props->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(node, "properties");
+}
+
+/* collapse_maps() on every body schema of every endpoint of a service. */
+static void collapse_service_maps(struct catalog *c, cJSON *svc)
+{
+	cJSON *e, *b, *r;
+
+	cJSON_ArrayForEach(e, json_get(svc, "endpoints")) {
+		cJSON_ArrayForEach(b, json_get(json_get(e, "request"), "bodies"))
+			collapse_maps(c, json_get(b, "schema"), 0);
+		cJSON_ArrayForEach(r, json_get(e, "responses"))
+			cJSON_ArrayForEach(b, json_get(r, "bodies"))
+				collapse_maps(c, json_get(b, "schema"), 0);
+	}
+}
+
 /* Patterns, then the evidence, until stable (each round only merges
  * endpoints, so this ends). */
 static void normalize_service(struct catalog *c, cJSON *svc)
@@ -1481,6 +1593,7 @@ static void normalize_service(struct catalog *c, cJSON *svc)
 	}
 	if (changed)
 		prune_learned(svc);
+	collapse_service_maps(c, svc);
 }
 
 /* ---- public interface -------------------------------------------------------- */

@@ -819,6 +819,7 @@ struct trow {
 	uint64_t fine;   /* the same and the bodies */
 	double count;
 	int param;
+	int leaf; /* the endpoint ends at this position */
 };
 
 static int trow_cmp(const void *a, const void *b)
@@ -836,6 +837,7 @@ struct tchild {
 	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG];
 	size_t nfine, ncoarse;
 	int param, value, root;
+	int leaf; /* some endpoint ends at this child */
 };
 
 static void sig_add(uint64_t *set, size_t *n, uint64_t v)
@@ -981,16 +983,18 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			continue;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
-		open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) || (np && nl >= 2 && low == nl) ||
+		open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
+		       (!root && np && nl >= 2 && low == nl) ||
 		       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		if (!open) {
-			/* an enum: identical subtrees, balanced support */
+			/* an enum: identical subtrees, balanced support, each
+			 * value seen more than once */
 			for (j = i; j < k && same; j++)
 				if (uf_find(ch, j) == r && j != i &&
 				    (ch[j].nfine != ch[i].nfine ||
 				     memcmp(ch[j].fine, ch[i].fine, ch[i].nfine * sizeof(uint64_t))))
 					same = 0;
-			if (!(same && nl >= 3 && sup[nl - 1] <= 3 * sup[0] + 2))
+			if (root || !(same && nl >= 3 && f1 == 0 && sup[nl - 1] <= 3 * sup[0] + 2))
 				continue;
 		}
 		for (j = i; j < k; j++) {
@@ -999,6 +1003,11 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			size_t nu = 0;
 
 			if (uf_find(ch, j) != r || ch[j].param)
+				continue;
+			/* At the root, where resource and method names live and
+			 * an API envelope makes every leaf look alike, only a
+			 * child with a subtree of its own can be a value. */
+			if (root && ch[j].leaf)
 				continue;
 			if (nl >= 3 && ch[j].support <= TPL_HOT * med)
 				v = 1;
@@ -1027,8 +1036,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			}
 		}
 	}
-	/* A literal seen once that does only what a parameter does. */
-	if (np)
+	/* A literal seen once that does only what a parameter does (not at
+	 * the root: see above). */
+	if (np && !root)
 		for (i = 0; i < k; i++)
 			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
 			    sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) &&
@@ -1181,6 +1191,7 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		rows[nr].coarse = h;
 		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
 		rows[nr].count = cnt ? cnt->valuedouble : 0;
+		rows[nr].leaf = tmp->n == depth + 1;
 		nr++;
 	}
 	return nr;
@@ -1287,6 +1298,7 @@ static int decide_service(struct catalog *c, cJSON *svc)
 				}
 				ch[k - 1].end = r + 1;
 				ch[k - 1].support += rows[r].count;
+				ch[k - 1].leaf |= rows[r].leaf;
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
 			}

@@ -655,6 +655,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 #define TPL_MAX_SIG 16 /* signature elements kept per child (the smallest) */
 #define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
 #define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
+#define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */
 
 /* Splits "/a/b" into segment pointers (within a copy). */
 static size_t split_path(char *p, char **seg, size_t max)
@@ -930,7 +931,8 @@ static int dbl_cmp(const void *a, const void *b)
  * a value; so are literals seen once or twice that share a signature with
  * each other.
  */
-static size_t decide_position(struct tchild *ch, size_t k, const struct trow *rows, int root)
+static size_t decide_position(struct tchild *ch, size_t k, const struct trow *rows, int root,
+			      int final)
 {
 	size_t i, j, nvals = 0, np = 0;
 	uint64_t pcoarse[TPL_MAX_SIG];
@@ -983,9 +985,16 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			continue;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
-		open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
-		       (!root && np && nl >= 2 && low == nl) ||
-		       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
+		/* Stored decisions stay (they are merged, not undone), so
+		 * while the catalog fills they wait for TPL_STORE_MIN literals;
+		 * the output decides on what it has, a parameter when the
+		 * evidence is thin. */
+		if (final)
+			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
+			       (!root && np && nl >= 2 && low == nl) ||
+			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
+		else
+			open = hasp || (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl);
 		if (!open) {
 			/* an enum: identical subtrees, balanced support, each
 			 * value seen more than once */
@@ -1038,7 +1047,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	}
 	/* A literal seen once that does only what a parameter does (not at
 	 * the root: see above). */
-	if (np && !root)
+	if (np && !root && final)
 		for (i = 0; i < k; i++)
 			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
 			    sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) &&
@@ -1246,7 +1255,7 @@ static void common_suffixes(struct trow *rows, size_t n)
  * pattern is recorded where values were found. Returns how many endpoints
  * moved.
  */
-static int decide_service(struct catalog *c, cJSON *svc)
+static int decide_service(struct catalog *c, cJSON *svc, int final)
 {
 	cJSON *eps = json_get(svc, "endpoints");
 	struct epath *tmp = malloc(sizeof(*tmp));
@@ -1302,7 +1311,7 @@ static int decide_service(struct catalog *c, cJSON *svc)
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
 			}
-			nvals = decide_position(ch, k, rows, depth == 0);
+			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {
 				if (!ch[q].value && !ch[q].param)
 					continue;
@@ -1591,14 +1600,14 @@ static void collapse_service_maps(struct catalog *c, cJSON *svc)
 
 /* Patterns, then the evidence, until stable (each round only merges
  * endpoints, so this ends). */
-static void normalize_service(struct catalog *c, cJSON *svc)
+static void normalize_service(struct catalog *c, cJSON *svc, int final)
 {
 	int round, changed = 0;
 
 	for (round = 0; round < 4; round++) {
 		int moved = apply_learned(c, svc);
 
-		moved += decide_service(c, svc);
+		moved += decide_service(c, svc, final);
 		if (!moved)
 			break;
 		changed = 1;
@@ -1745,7 +1754,7 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	if (rc)
 		return rc;
 	cJSON_ArrayForEach(svc, json_get(c->doc, "services"))
-		normalize_service(c, svc);
+		normalize_service(c, svc, 0);
 	return 0;
 }
 
@@ -1818,7 +1827,7 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 				if (e && l && l->child)
 					apply_learned_one(c, l, eps, e);
 				if (!size_at_least(eps, 128) || c->fresh % 32 == 0)
-					normalize_service(c, svc);
+					normalize_service(c, svc, 0);
 			}
 		}
 	}
@@ -1914,7 +1923,7 @@ cJSON *catalog_to_metadata(const struct catalog *c)
 	tmp = *c;
 	tmp.doc = doc;
 	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
-		normalize_service(&tmp, svc);
+		normalize_service(&tmp, svc, 1);
 		cJSON_ArrayForEach(ep, json_get(svc, "endpoints")) {
 			cJSON *lat = json_get(ep, "latency");
 

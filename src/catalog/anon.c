@@ -383,7 +383,7 @@ size_t anon_suffix(const char *s, size_t n)
 
 /* A segment stays a literal only when it is short, made of path-word
  * characters and no detector calls it (or a part of it) a value. */
-static int literal_segment(const char *s, size_t n)
+static int literal_segment_full(const char *s, size_t n)
 {
 	size_t i;
 
@@ -397,6 +397,19 @@ static int literal_segment(const char *s, size_t n)
 			return 0;
 	}
 	return !anon_value_shaped(s, n);
+}
+
+#define ANON_SEG_CACHE 1024 /* direct-mapped slots of literal segments */
+
+/* The same words come in every request of an endpoint: the segments that
+ * passed are remembered per thread (passed_before); a value never is. */
+static int literal_segment(const char *s, size_t n)
+{
+	static __thread size_t lens[ANON_SEG_CACHE];
+	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];
+
+	return passed_before(lens, &bufs[0][0], ANON_SEG_CACHE, ANON_MAX_SEG_LEN, s, n,
+			     literal_segment_full);
 }
 
 int anon_safe_word(const char *s, size_t n)

@@ -68,8 +68,9 @@ int anon_value_shaped(const char *s, size_t n);
  * shaped. Only safe words give parameter names. */
 int anon_safe_word(const char *s, size_t n);
 
-/* Where the suffix of a segment starts ("42.json" -> 2: a dot, a letter,
- * then up to 4 letters or digits), or n when there is none. */
+/* Where the suffix of a segment starts ("42.json" -> 2: a dot, a lowercase
+ * letter, then up to 3 lowercase letters or digits), or n when there is
+ * none. */
 size_t anon_suffix(const char *s, size_t n);
 
 /* The parameter name for a value after the literal prev (NULL when there is

@@ -1174,10 +1174,14 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 					      is_param_seg(tmp->seg[i]) ? "{}" : tmp->seg[i],
 					      is_param_seg(tmp->seg[i]) ? seg_suffix(tmp->seg[i]) : "");
 		pre[o] = '\0';
-		/* the rest of the path by shape: a parameter or a word */
-		for (i = depth + 1; i < tmp->n && r + 4 < sizeof(rest); i++)
-			r += (size_t)snprintf(rest + r, sizeof(rest) - r, "/%s",
-					      is_param_seg(tmp->seg[i]) ? "{}" : "w");
+		/* The rest of the path by shape: how deep it goes and whether
+		 * the next segment is a parameter or a word. Deeper positions
+		 * are not decided yet at this depth (a value there may still be
+		 * a literal in one endpoint and a parameter in another), so
+		 * their shapes are left out. */
+		if (tmp->n > depth + 1)
+			r = (size_t)snprintf(rest, sizeof(rest), "%zu%s", tmp->n - depth - 1,
+					     is_param_seg(tmp->seg[depth + 1]) ? "{}" : "w");
 		rest[r] = '\0';
 		rows[nr].ep = e;
 		rows[nr].prefix = strdup(pre);

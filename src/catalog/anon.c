@@ -443,7 +443,9 @@ void anon_param_name(const char *prev, size_t prevlen, int (*used)(void *, const
 	int k;
 
 	base[0] = '\0';
-	if (prev && anon_safe_word(prev, prevlen))
+	/* Hyphenated words are how readable values look ("jane-doe",
+	 * "maple-river") as often as resource names: they name nothing. */
+	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen))
 		anon_singular(prev, prevlen, base, sizeof(base) - 3);
 	nl = strlen(base);
 	snprintf(out, outlen, "%s%s", base, nl ? "Id" : "id");

@@ -893,6 +893,25 @@ static int sig_within(const uint64_t *a, size_t na, const uint64_t *b, size_t nb
 	return i == na;
 }
 
+/* How many elements of a are in b. */
+static size_t sig_shared(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j]) {
+			n++;
+			i++;
+			j++;
+		} else if (a[i] < b[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return n;
+}
+
 static size_t uf_find(struct tchild *ch, size_t i)
 {
 	while ((size_t)ch[i].root != i) {
@@ -1015,18 +1034,19 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				continue;
 			/* At the root, where resource and method names live and
 			 * an API envelope makes every leaf look alike, only a
-			 * child with a subtree of its own can be a value. */
+			 * child with a subtree of its own, seen once or twice
+			 * or far less than the parameter, can be a value. */
 			if (root && ch[j].leaf)
 				continue;
-			if (nl >= 3 && ch[j].support <= TPL_HOT * med)
+			if (!root && nl >= 3 && ch[j].support <= TPL_HOT * med)
 				v = 1;
 			if ((hasp || np) && ch[j].support <= 2)
 				v = 1;
 			if (hasp && TPL_RATIO * ch[j].support <= sp)
 				v = 1;
-			if (!v) {
-				/* A hot child that does nothing the rest of the
-				 * group does not: a value hit often (a Zipf-hot
+			if (!v && !root) {
+				/* A hot child that does mostly what the rest of
+				 * the group does: a value hit often (a Zipf-hot
 				 * id); a literal beside values does things of its
 				 * own (/users/me). */
 				for (m = i; m < k; m++)
@@ -1036,7 +1056,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 						for (q = 0; q < ch[m].nfine; q++)
 							sig_add(uni, &nu, ch[m].fine[q]);
 					}
-				if (nu && sig_within(ch[j].fine, ch[j].nfine, uni, nu))
+				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
 					v = 1;
 			}
 			if (v && !api_word(rows[ch[j].first].child)) {

@@ -1313,6 +1313,13 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			break;
 		}
 		nr = depth_rows(eps, depth, rows, cap, tmp);
+		if (nr == 0) {
+			/* no endpoint goes this deep: the walk is done */
+			free(rows);
+			free(ch);
+			free(todo);
+			break;
+		}
 		qsort(rows, nr, sizeof(*rows), trow_cmp);
 		for (i = 0; i < nr; i = j) {
 			size_t nvals;
@@ -1638,7 +1645,10 @@ static void normalize_service(struct catalog *c, cJSON *svc, int final)
 	}
 	if (changed)
 		prune_learned(svc);
-	collapse_service_maps(c, svc);
+	/* Maps keyed by ids: at output, and in the catalog whenever the
+	 * endpoints moved (their schemas merged) or every 32nd pass. */
+	if (final || changed || c->fresh % 32 == 0)
+		collapse_service_maps(c, svc);
 }
 
 /* ---- public interface -------------------------------------------------------- */

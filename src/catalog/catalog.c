@@ -1771,6 +1771,8 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 	return 0;
 }
 
+static int size_at_least(const cJSON *o, size_t n);
+
 int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_t errlen)
 {
 	struct mctx m = { .err = err, .errlen = errlen };
@@ -1787,8 +1789,14 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	rc = merge_top(c, doc, &m);
 	if (rc)
 		return rc;
+	/* Merging documents stays a plain union, so the order and grouping of
+	 * merges never change the catalog; the templating decision runs on
+	 * the union at output. Only a service near its endpoint cap is
+	 * templated here, so that the cap does not cut what a template would
+	 * fold. */
 	cJSON_ArrayForEach(svc, json_get(c->doc, "services"))
-		normalize_service(c, svc, 0);
+		if (size_at_least(json_get(svc, "endpoints"), c->lim.max_endpoints / 4 * 3))
+			normalize_service(c, svc, 0);
 	return 0;
 }
 

@@ -1109,6 +1109,27 @@ static void canonical_param(char **seg, size_t pos, const char *suffix, char *ou
 	snprintf(out, outlen, "{%s}%s", name, suffix);
 }
 
+/* A parameter segment kept at pos: an identifier not used before it in
+ * the path and free of value shapes. */
+static int param_name_ok(char **seg, size_t pos, const char *rep)
+{
+	struct pused u = { seg, pos };
+	const char *close = strchr(rep, '}');
+	char name[ANON_MAX_PARAM_NAME + 8];
+	size_t i, n;
+
+	if (!close || (size_t)(close - rep - 1) >= sizeof(name) || close == rep + 1)
+		return 0;
+	n = (size_t)(close - rep - 1);
+	memcpy(name, rep + 1, n);
+	name[n] = '\0';
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return 0;
+	return !prefix_uses(&u, name) && !anon_value_shaped(name, n);
+}
+
 /* Moves endpoint e under the path with segment pos replaced by rep (a
  * parameter segment), merging it with what is there. */
 static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
@@ -1297,6 +1318,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		struct tdo {
 			cJSON *ep;
 			char suffix[8];
+			char name[ANON_MAX_PARAM_NAME + 16]; /* the position's name, or "" */
 		} *todo;
 		size_t ntodo = 0;
 
@@ -1344,12 +1366,24 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			}
 			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {
+				char keep[ANON_MAX_PARAM_NAME + 16] = "";
+
 				if (!ch[q].value && !ch[q].param)
 					continue;
+				/* A name the position already has stays (a declared
+				 * or another sensor's name): the smallest of the
+				 * parameter segments with this suffix. */
+				for (size_t r = i; r < j; r++)
+					if (rows[r].param && strcmp(rows[r].suffix, rows[ch[q].first].suffix) == 0 &&
+					    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
+					    strlen(tmp->seg[depth]) < sizeof(keep) &&
+					    (!keep[0] || strcmp(tmp->seg[depth], keep) < 0))
+						snprintf(keep, sizeof(keep), "%s", tmp->seg[depth]);
 				for (size_t r = ch[q].first; r < ch[q].end; r++) {
 					todo[ntodo].ep = rows[r].ep;
 					snprintf(todo[ntodo].suffix, sizeof(todo[ntodo].suffix), "%s",
 						 rows[r].suffix);
+					snprintf(todo[ntodo].name, sizeof(todo[ntodo].name), "%s", keep);
 					ntodo++;
 				}
 			}
@@ -1377,6 +1411,8 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			if (epath_parse(e->string, tmp) || tmp->n <= depth)
 				continue;
 			canonical_param(tmp->seg, depth, todo[i].suffix, rep, sizeof(rep));
+			if (todo[i].name[0] && param_name_ok(tmp->seg, depth, todo[i].name))
+				snprintf(rep, sizeof(rep), "%s", todo[i].name);
 			if (strcmp(rep, tmp->seg[depth]) == 0)
 				continue;
 			if (rewrite_endpoint(c, eps, e, tmp, depth, rep) == 0)

@@ -52,7 +52,7 @@ static int name_ok_full(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		if (s[i] == ' ' || s[i] == '\t' || (s[i] == '@' && i > 0))
 			return 0;
-	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+	return !anon_value_shaped(s, n);
 }
 
 #define ANON_OK_CACHE 1024 /* direct-mapped slots of names that passed */
@@ -184,9 +184,206 @@ static void name_class(cJSON *node, const char *name)
 		doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);
 }
 
+/* Letters are vowels in words and rarely in random ids. */
+static int vowel(char c)
+{
+	c = (char)(c | 0x20);
+	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
+/* A consonant for the camelCase test (y counts as a vowel). */
+static int consonant(char c)
+{
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'z' && !vowel(c);
+}
+
+/*
+ * Cut into camelCase fragments (a capital and its lowercase letters, a run
+ * of capitals, lowercase letters, digits), a word has fragments that are
+ * syllables: each with a vowel and no four consonants in a row ("get",
+ * "User", "By", "HTTP"). A random id cuts into fragments that are not
+ * ("Qm", "xVb", "Tz"): two of them, or one among many short fragments,
+ * make it a value.
+ */
+static int camel_noise(const char *s, size_t n)
+{
+	size_t i = 0, frags = 0, bad = 0;
+
+	while (i < n) {
+		size_t st = i, j, cons = 0, maxcons = 0;
+		int hasv = 0, upper_run = 0;
+
+		if (s[i] >= '0' && s[i] <= '9') {
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+			frags++;
+			continue;
+		}
+		if (s[i] >= 'A' && s[i] <= 'Z') {
+			while (i < n && s[i] >= 'A' && s[i] <= 'Z')
+				i++;
+			if (i < n && s[i] >= 'a' && s[i] <= 'z') {
+				if (i - st > 1) {
+					frags++; /* "HTTPStatus": "HTTP", then "Status" */
+					st = i - 1;
+				}
+			} else {
+				upper_run = 1;
+			}
+		}
+		while (!upper_run && i < n && s[i] >= 'a' && s[i] <= 'z')
+			i++;
+		frags++;
+		if (upper_run)
+			continue;
+		for (j = st; j < i; j++) {
+			if (consonant(s[j])) {
+				cons++;
+				if (cons > maxcons)
+					maxcons = cons;
+			} else {
+				cons = 0;
+				hasv = 1;
+			}
+		}
+		if ((i - st >= 2 && !hasv) || maxcons >= 4)
+			bad++;
+	}
+	return bad >= 2 || (bad >= 1 && 3 * frags >= n);
+}
+
+/*
+ * Random ids of 8 or more base62 characters that the format detectors let
+ * through because they have few or no digits ("Qm3xVbTz", "aZkPqLmWx"):
+ * words, even camelCase ones ("getUserById", "OAuth2Token"), change
+ * character class at word boundaries only and carry vowels; random ids
+ * change class at about every other character and carry few vowels. One
+ * run of [A-Za-z0-9] is looked at.
+ */
+static int random_run(const char *s, size_t n)
+{
+	size_t i, up = 0, lo = 0, dg = 0, vw = 0, trans = 0, flips = 0;
+	int prev = -1;
+
+	if (n < 8)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int k = (s[i] >= '0' && s[i] <= '9') ? 2 : (s[i] >= 'A' && s[i] <= 'Z') ? 1 : 0;
+
+		if (k == 2)
+			dg++;
+		else if (k == 1)
+			up++;
+		else
+			lo++;
+		if (k != 2 && vowel(s[i]))
+			vw++;
+		if (prev >= 0 && prev != k) {
+			trans++;
+			if (prev != 2 && k != 2)
+				flips++;
+		}
+		prev = k;
+	}
+	/* all three classes, changing at every other character or more */
+	if (dg && up && lo && 2 * trans > n)
+		return 1;
+	/* mixed case, choppy, few vowels */
+	if (up >= 2 && lo >= 2 && 3 * flips >= n - 1 && 4 * vw < up + lo)
+		return 1;
+	if (camel_noise(s, n))
+		return 1;
+	/* one case, long, almost no vowels ("xkqzvbmnt") */
+	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))
+		return 1;
+	return 0;
+}
+
+/* A prefixed id ("usr_8f3k", "ord-a1b2c3"): a short word, a separator, then
+ * a run that mixes letters and digits in several places. */
+static int prefixed_id(const char *s, size_t n)
+{
+	size_t i, st = 0;
+
+	for (i = 0; i <= n; i++) {
+		size_t len, j, dg = 0, changes = 0;
+		int prev = -1;
+
+		if (i < n && s[i] != '_' && s[i] != '-')
+			continue;
+		len = i - st;
+		if (st > 0 && len >= 4) {
+			for (j = st; j < i; j++) {
+				int k = s[j] >= '0' && s[j] <= '9';
+
+				dg += (size_t)k;
+				if (prev >= 0 && prev != k)
+					changes++;
+				prev = k;
+			}
+			if (dg && dg < len && changes >= 2)
+				return 1;
+		}
+		st = i + 1;
+	}
+	return 0;
+}
+
+int anon_value_shaped(const char *s, size_t n)
+{
+	size_t i = 0;
+	enum detect_class first;
+
+	if (long_digit_run(s, n) || detect_is_value_like(s, n) || prefixed_id(s, n))
+		return 1;
+	/* a credential or a detector match anywhere inside ("ghp_....json") */
+	if (detect_scan(s, n, &first))
+		return 1;
+	while (i < n) {
+		size_t st = i;
+
+		while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+				 (s[i] >= '0' && s[i] <= '9')))
+			i++;
+		if (random_run(s + st, i - st))
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+/* Extensions are short and lowercase ("json", "xml", "atom", "mp4"). */
+size_t anon_suffix(const char *s, size_t n)
+{
+	size_t i, dot = n;
+
+	if (n < 3)
+		return n;
+	for (i = n; i > 0 && n - i < 5; i--)
+		if (s[i - 1] == '.') {
+			dot = i - 1;
+			break;
+		}
+	if (dot == n || dot == 0 || dot + 2 > n)
+		return n;
+	if (!((s[dot + 1] >= 'a' && s[dot + 1] <= 'z') || (s[dot + 1] >= 'A' && s[dot + 1] <= 'Z')))
+		return n;
+	/* The stem is one token: an e-mail, a host name or an escaped
+	 * string is a value whole ("bob@example.com"), not a stem. */
+	for (i = 0; i < dot; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '~'))
+			return n;
+	for (i = dot + 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+			return n;
+	return dot;
+}
+
 /* A segment stays a literal only when it is short, made of path-word
- * characters and no detector calls it a value. */
-static int literal_segment(const char *s, size_t n)
+ * characters and no detector calls it (or a part of it) a value. */
+static int literal_segment_full(const char *s, size_t n)
 {
 	size_t i;
 
@@ -199,7 +396,70 @@ static int literal_segment(const char *s, size_t n)
 		      c == '-' || c == '_' || c == '.' || c == '~'))
 			return 0;
 	}
-	return !long_digit_run(s, n) && !detect_is_value_like(s, n);
+	return !anon_value_shaped(s, n);
+}
+
+#define ANON_SEG_CACHE 1024 /* direct-mapped slots of literal segments */
+
+/* The same words come in every request of an endpoint: the segments that
+ * passed are remembered per thread (passed_before); a value never is. */
+static int literal_segment(const char *s, size_t n)
+{
+	static __thread size_t lens[ANON_SEG_CACHE];
+	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];
+
+	return passed_before(lens, &bufs[0][0], ANON_SEG_CACHE, ANON_MAX_SEG_LEN, s, n,
+			     literal_segment_full);
+}
+
+int anon_safe_word(const char *s, size_t n)
+{
+	size_t i, letters = 0;
+
+	if (n < 1 || n > 40)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			letters++;
+		else if (!((c == '-' || c == '_') && i > 0 && i + 1 < n))
+			return 0;
+	}
+	return letters >= 1 && !anon_value_shaped(s, n);
+}
+
+/* The parameter name for a value after the literal prev (NULL when the
+ * segment before is a parameter or there is none): the singular of prev
+ * plus "Id" when prev is a safe word, else "id"; made unique against the
+ * names already in the template with a number. The one naming rule, shared
+ * by the anonymizer and the catalog, so a position has one name whichever
+ * evidence templated it. used(arg, name) says whether name is taken. */
+void anon_param_name(const char *prev, size_t prevlen, int (*used)(void *, const char *),
+		     void *arg, char *out, size_t outlen)
+{
+	char base[ANON_MAX_PARAM_NAME];
+	size_t nl;
+	int k;
+
+	base[0] = '\0';
+	/* Hyphenated words are how readable values look ("jane-doe",
+	 * "maple-river") as often as resource names: they name nothing. */
+	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen))
+		anon_singular(prev, prevlen, base, sizeof(base) - 3);
+	nl = strlen(base);
+	snprintf(out, outlen, "%s%s", base, nl ? "Id" : "id");
+	for (k = 2; used && used(arg, out) && k < 99; k++) {
+		if (base[0])
+			snprintf(out, outlen, "%sId%d", base, k);
+		else
+			snprintf(out, outlen, "id%d", k);
+	}
+}
+
+static int param_used(void *arg, const char *name)
+{
+	return arg && json_get((cJSON *)arg, name) != NULL;
 }
 
 int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
@@ -207,11 +467,19 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 	size_t i = 0, o = 0, nseg = 0;
 	const char *prev = NULL;
 	size_t prevlen = 0;
+	cJSON *local = NULL;
 
 	if (outlen < 2 || len == 0 || path[0] != '/')
 		return -EINVAL;
+	/* Names are made unique within the template even without params. */
+	if (!params) {
+		local = cJSON_CreateObject();
+		if (!local)
+			return -ENOMEM;
+		params = local;
+	}
 	while (i < len) {
-		size_t s, n;
+		size_t s, n, stem;
 
 		while (i < len && path[i] == '/')
 			i++;
@@ -222,47 +490,43 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			i++;
 		n = i - s;
 		if (++nseg > ANON_MAX_SEGMENTS)
-			return -EINVAL;
-		if (literal_segment(path + s, n)) {
+			goto bad;
+		/* A value with a suffix ("42.json"): the suffix stays when it
+		 * is a word of its own and the stem alone is the value. */
+		stem = anon_suffix(path + s, n);
+		if (stem < n && (!literal_segment(path + s + stem + 1, n - stem - 1) ||
+				 literal_segment(path + s, stem)))
+			stem = n;
+		if (stem == n && literal_segment(path + s, n)) {
 			if (o + 1 + n + 1 > outlen)
-				return -EINVAL;
+				goto bad;
 			out[o++] = '/';
 			memcpy(out + o, path + s, n);
 			o += n;
 			prev = path + s;
 			prevlen = n;
-		} else {
-			char base[ANON_MAX_PARAM_NAME], name[ANON_MAX_PARAM_NAME + 8];
-			size_t nl;
-			int k;
+			continue;
+		}
+		{
+			char name[ANON_MAX_PARAM_NAME + 8];
+			size_t nl, sl = n - stem;
 
-			base[0] = '\0';
-			if (prev)
-				anon_singular(prev, prevlen, base, sizeof(base) - 3);
-			/* base fits with room for "Id" (see the cut above). */
-			nl = strlen(base);
-			memcpy(name, base, nl);
-			memcpy(name + nl, nl ? "Id" : "id", 3);
-			/* Unique within the template: id, id2, id3... */
-			for (k = 2; params && json_get(params, name) && k < 99; k++) {
-				if (base[0])
-					snprintf(name, sizeof(name), "%sId%d", base, k);
-				else
-					snprintf(name, sizeof(name), "id%d", k);
-			}
+			anon_param_name(prev, prevlen, param_used, params, name, sizeof(name));
 			nl = strlen(name);
-			if (o + 3 + nl + 1 > outlen)
-				return -EINVAL;
+			if (o + 3 + nl + sl + 1 > outlen)
+				goto bad;
 			out[o++] = '/';
 			out[o++] = '{';
 			memcpy(out + o, name, nl);
 			o += nl;
 			out[o++] = '}';
-			if (params) {
+			memcpy(out + o, path + s + stem, sl);
+			o += sl;
+			{
 				cJSON *node = cJSON_AddObjectToObject(params, name);
 
 				if (node)
-					value_node(node, path + s, n);
+					value_node(node, path + s, stem);
 			}
 			prev = NULL;
 		}
@@ -270,7 +534,11 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 	if (o == 0)
 		out[o++] = '/';
 	out[o] = '\0';
+	cJSON_Delete(local);
 	return 0;
+bad:
+	cJSON_Delete(local);
+	return -EINVAL;
 }
 
 /* ---- JSON schema inference ------------------------------------------------ */
@@ -844,6 +1112,24 @@ struct param_ctx {
 	int cookie;
 };
 
+/* A value that looks like a credential: a detector's token class, or a
+ * long value-shaped string (16 bytes or more, no spaces). */
+static int credential_like(const char *v, size_t n)
+{
+	switch (detect_value(v, n)) {
+	case DC_JWT:
+	case DC_TOKEN:
+	case DC_AWS_KEY:
+	case DC_GITHUB_TOKEN:
+	case DC_STRIPE_KEY:
+	case DC_SLACK_TOKEN:
+		return 1;
+	default:
+		break;
+	}
+	return n >= 16 && !memchr(v, ' ', n) && anon_value_shaped(v, n);
+}
+
 static void param_pair(void *arg, const char *name, size_t nl, const char *val, size_t vl)
 {
 	struct param_ctx *p = arg;
@@ -854,11 +1140,15 @@ static void param_pair(void *arg, const char *name, size_t nl, const char *val, 
 		p->cnt->dropped_names++;
 		return;
 	}
-	if (p->auth && ((p->cookie && session_cookie(name)) ||
-			(!p->cookie && in_list(key_queries, name)))) {
+	if (p->auth && p->cookie && session_cookie(name)) {
 		auth_add(p->auth, p->auth_kind, name);
 		return;
 	}
+	/* A query parameter named like a key ("token", "key") is a parameter
+	 * as any other; it is also an API key scheme only when its value
+	 * looks like a credential. */
+	if (p->auth && !p->cookie && in_list(key_queries, name) && credential_like(val, vl))
+		auth_add(p->auth, p->auth_kind, name);
 	if (!p->params)
 		return;
 	child = doc_map_get(p->params, name, p->lim->max_fields, &cut);

@@ -30,12 +30,11 @@
 #define CAT_DEF_FIELDS 128
 #define CAT_DEF_DEPTH 8
 #define CAT_MAX_PROCESSES 8
-#define CAT_MAX_LEARNED 64
+#define CAT_MAX_LEARNED 256
 #define CAT_MAX_BODIES 16
 #define CAT_MAX_RESPONSES 64
 #define CAT_MAX_AUTH 32
 #define CAT_MAX_KEY 1100     /* longest map key accepted (a template + method) */
-#define CAT_LEARN_MIN 10     /* distinct literals at one position that make it a value */
 #define CAT_MAX_COUNT 9007199254740992.0 /* 2^53: counts stay exact */
 #define CAT_DOC_CAP (256u * 1024 * 1024) /* serialized metadata we write */
 
@@ -640,7 +639,23 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 	return fail(m, "bad spec");
 }
 
-/* ---- path learning: literals that vary are values ------------------------- */
+/* ---- path templating: which literals are values (issue 12) --------------- */
+
+/*
+ * The evidence of a service is the set of its endpoints with their counts.
+ * Read as a trie of path segments across methods, each position (a prefix)
+ * has children; a child has a support (requests through it) and a subtree
+ * signature (what follows it: method, the shape of the rest of the path,
+ * the field names of its bodies). Positions are decided top-down, so the
+ * values at one position are merged before the position after them is
+ * looked at (a value beside a second variable position). The rule and
+ * its reasons are in docs/anonymizer.md ("Path templates").
+ */
+
+#define TPL_MAX_SIG 16 /* signature elements kept per child (the smallest) */
+#define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
+#define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
+#define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */
 
 /* Splits "/a/b" into segment pointers (within a copy). */
 static size_t split_path(char *p, char **seg, size_t max)
@@ -662,11 +677,21 @@ static size_t split_path(char *p, char **seg, size_t max)
 	return n;
 }
 
+/* A parameter segment: "{name}" with an optional suffix ("{id}.json"). */
 static int is_param_seg(const char *s)
+{
+	return s[0] == '{' && strchr(s, '}') != NULL;
+}
+
+/* The suffix of a segment: what follows "}" of a parameter, or the
+ * extension anon_suffix() finds in a literal. */
+static const char *seg_suffix(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 2 && s[0] == '{' && s[n - 1] == '}';
+	if (is_param_seg(s))
+		return strchr(s, '}') + 1;
+	return s + anon_suffix(s, n);
 }
 
 /* Joins segments into "/a/b", replacing segment pos with rep when rep. */
@@ -695,22 +720,8 @@ static int join_path(char **seg, size_t n, size_t pos, const char *rep, char *ou
 	return 0;
 }
 
-struct lrow {
-	char *group; /* "METHOD /a/ * /c" : the endpoint with pos starred */
-	char *lit;   /* the literal at pos */
-};
-
-static int lrow_cmp(const void *a, const void *b)
-{
-	const struct lrow *x = a, *y = b;
-	int c = strcmp(x->group, y->group);
-
-	return c ? c : strcmp(x->lit, y->lit);
-}
-
 /* Words APIs use beside an id at the same position (/users/me next to
- * /users/{id}): never learned as values, whatever their siblings do. A fixed
- * list, so the decision never depends on counts or merge order. */
+ * /users/{id}): never taken for values, whatever the evidence says. */
 static int api_word(const char *s)
 {
 	static const char *const words[] = {
@@ -734,111 +745,426 @@ static int api_word(const char *s)
 	return 0;
 }
 
-/* True when endpoint (method, segs) matches pattern "METHOD /a/ * /c". */
-static int pattern_match(const char *pat, const char *method, char **seg, size_t n, size_t *pos)
-{
+/* An endpoint key split: method and segments, in buf. */
+struct epath {
+	char method[40];
 	char buf[1024];
-	char *pseg[ANON_MAX_SEGMENTS];
-	const char *sp = strchr(pat, ' ');
-	size_t ml = strlen(method), pn, i, star = SIZE_MAX;
+	char *seg[ANON_MAX_SEGMENTS];
+	size_t n;
+};
 
-	if (!sp || (size_t)(sp - pat) != ml || strncmp(pat, method, ml) != 0)
-		return 0;
-	if (strlen(sp + 1) >= sizeof(buf))
-		return 0;
-	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-	pn = split_path(buf, pseg, ANON_MAX_SEGMENTS);
-	if (pn != n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (strcmp(pseg[i], "*") == 0) {
-			if (is_param_seg(seg[i]) || api_word(seg[i]))
-				return 0;
-			star = i;
-		} else if (strcmp(pseg[i], seg[i]) != 0) {
+static int epath_parse(const char *key, struct epath *p)
+{
+	const char *sp = strchr(key, ' ');
+
+	if (!sp || (size_t)(sp - key) >= sizeof(p->method) || strlen(sp + 1) >= sizeof(p->buf))
+		return -EINVAL;
+	memcpy(p->method, key, (size_t)(sp - key));
+	p->method[sp - key] = '\0';
+	memcpy(p->buf, sp + 1, strlen(sp + 1) + 1);
+	p->n = split_path(p->buf, p->seg, ANON_MAX_SEGMENTS);
+	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* An order-free hash of the field names and types of a schema node, one
+ * level deep (and one level into array items): what a body looks like,
+ * not what it holds. */
+static uint64_t node_sig(const cJSON *node)
+{
+	const cJSON *it, *props = json_get(node, "properties"), *items = json_get(node, "items");
+	uint64_t h = 0;
+
+	cJSON_ArrayForEach(it, json_get(node, "types"))
+		if (cJSON_IsString(it))
+			h += fnv(1469598103934665603ull, it->valuestring);
+	cJSON_ArrayForEach(it, props)
+		h += fnv(7809847782465536322ull, it->string) * 3;
+	if (items)
+		h += node_sig(items) * 5 + 11;
+	if (json_get(node, "additional"))
+		h += 13;
+	return h;
+}
+
+/* What the bodies of an endpoint look like: request bodies and the bodies
+ * of its 2xx responses (an error body says nothing of the operation). */
+static uint64_t body_sig(const cJSON *ep)
+{
+	const cJSON *b, *r, *req = json_get(ep, "request");
+	uint64_t h = 0;
+
+	cJSON_ArrayForEach(b, json_get(req, "bodies"))
+		h += node_sig(json_get(b, "schema")) * 7 + 1;
+	cJSON_ArrayForEach(r, json_get(ep, "responses"))
+		if (r->string[0] == '2')
+			cJSON_ArrayForEach(b, json_get(r, "bodies"))
+				h += node_sig(json_get(b, "schema")) * 31 + 3;
+	return h;
+}
+
+/* One endpoint seen from one position: the child it goes through and the
+ * signature element it gives that child. */
+struct trow {
+	cJSON *ep;
+	char *prefix;   /* segments before the position, parameters as "{}" */
+	char *child;    /* the segment at the position ("{}" + suffix for a parameter) */
+	const char *suffix;
+	uint64_t coarse; /* method and rest shape */
+	uint64_t fine;   /* the same and the bodies */
+	double count;
+	int param;
+	int leaf; /* the endpoint ends at this position */
+};
+
+static int trow_cmp(const void *a, const void *b)
+{
+	const struct trow *x = a, *y = b;
+	int c = strcmp(x->prefix, y->prefix);
+
+	return c ? c : strcmp(x->child, y->child);
+}
+
+/* A child of one position (one prefix and suffix). */
+struct tchild {
+	size_t first, end; /* its rows [first, end) */
+	double support;
+	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG];
+	size_t nfine, ncoarse;
+	int param, value, root;
+	int leaf; /* some endpoint ends at this child */
+};
+
+static void sig_add(uint64_t *set, size_t *n, uint64_t v)
+{
+	size_t i, j;
+
+	for (i = 0; i < *n && set[i] < v; i++)
+		;
+	if (i < *n && set[i] == v)
+		return;
+	if (*n == TPL_MAX_SIG) {
+		if (i == TPL_MAX_SIG)
+			return; /* keep the smallest: the same whatever the order */
+		(*n)--;
+	}
+	for (j = *n; j > i; j--)
+		set[j] = set[j - 1];
+	set[i] = v;
+	(*n)++;
+}
+
+static int sig_meets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j])
+			return 1;
+		if (a[i] < b[j])
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+/* Every element of a is in b. */
+static int sig_within(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j]) {
+			i++;
+			j++;
+		} else if (a[i] > b[j]) {
+			j++;
+		} else {
 			return 0;
 		}
 	}
-	if (star == SIZE_MAX)
+	return i == na;
+}
+
+/* How many elements of a are in b. */
+static size_t sig_shared(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j]) {
+			n++;
+			i++;
+			j++;
+		} else if (a[i] < b[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return n;
+}
+
+static size_t uf_find(struct tchild *ch, size_t i)
+{
+	while ((size_t)ch[i].root != i) {
+		ch[i].root = ch[ch[i].root].root;
+		i = (size_t)ch[i].root;
+	}
+	return i;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Decides which literal children of one position are values. ch[0..k)
+ * are the children (literals and parameters, each with its suffix) of one
+ * prefix; root is set for the first segment, where resource names live
+ * and values are rare (only a parameter beside them opens it). Returns how
+ * many were marked ch[i].value.
+ *
+ * Children with the same suffix that behave alike (an element of their
+ * subtree signatures in common) form a group, and the parameter children
+ * of a suffix are in one group. A group is open when a parameter is in it
+ * or when half its literals or more were seen once (draws from a large
+ * space, not a small set that repeats). In an open group a literal is a
+ * value when its support is typical of the group (at most TPL_HOT times
+ * the median), when it was seen once or twice beside a parameter, or when
+ * it does nothing the rest of the group does not do (a hot id); a literal
+ * that does things of its own with a high support stays (/users/me). A
+ * closed group of three or more literals that do exactly the same and are
+ * requested about equally is an enum (/pets/findByStatus/sold). Beside a
+ * parameter, a literal seen once that does only what a parameter does is
+ * a value; so are literals seen once or twice that share a signature with
+ * each other.
+ */
+static size_t decide_position(struct tchild *ch, size_t k, const struct trow *rows, int root,
+			      int final)
+{
+	size_t i, j, nvals = 0, np = 0;
+	uint64_t pcoarse[TPL_MAX_SIG];
+	size_t npc = 0;
+	double *sup;
+
+	if (k < 2)
 		return 0;
-	*pos = star;
-	return 1;
-}
+	sup = malloc(k * sizeof(*sup));
+	if (!sup)
+		return 0;
+	for (i = 0; i < k; i++)
+		ch[i].root = (int)i;
+	for (i = 0; i < k; i++) {
+		if (ch[i].param) {
+			for (j = 0; j < ch[i].ncoarse; j++)
+				sig_add(pcoarse, &npc, ch[i].coarse[j]);
+			np++;
+		}
+		for (j = 0; j < i; j++) {
+			size_t a = uf_find(ch, i), b = uf_find(ch, j);
 
-/* The name a learned position gets: the name a sibling (any method) already
- * uses for a parameter there, else the singular of the segment before it. */
-static void learned_name(cJSON *eps, const char *method, char **seg, size_t n, size_t pos,
-			 char *out, size_t outlen)
-{
-	cJSON *e;
-	char best[ANON_MAX_PARAM_NAME + 3] = "";
-
-	for (e = eps->child; e; e = e->next) {
-		char buf[1024];
-		char *s2[ANON_MAX_SEGMENTS];
-		const char *sp = strchr(e->string, ' ');
-		size_t n2, i;
-		int same = 1;
-
-		/* Any method: one path should name its parameter one way. */
-		if (!sp || strlen(sp + 1) >= sizeof(buf))
-			continue;
-		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-		n2 = split_path(buf, s2, ANON_MAX_SEGMENTS);
-		if (n2 != n || !is_param_seg(s2[pos]))
-			continue;
-		for (i = 0; i < n && same; i++)
-			if (i != pos && strcmp(s2[i], seg[i]) != 0)
-				same = 0;
-		if (same && strlen(s2[pos]) < sizeof(best) && (!best[0] || strcmp(s2[pos], best) < 0))
-			snprintf(best, sizeof(best), "%s", s2[pos]);
+			if (a == b || strcmp(rows[ch[i].first].suffix, rows[ch[j].first].suffix) != 0)
+				continue;
+			if ((ch[i].param && ch[j].param) ||
+			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine))
+				ch[a > b ? a : b].root = (int)(a > b ? b : a);
+		}
 	}
-	if (best[0]) {
-		snprintf(out, outlen, "%.*s", (int)(strlen(best) - 2), best + 1);
-		return;
-	}
-	out[0] = '\0';
-	if (pos > 0 && !is_param_seg(seg[pos - 1]))
-		anon_singular(seg[pos - 1], strlen(seg[pos - 1]), out, outlen);
-	if (!out[0])
-		snprintf(out, outlen, "param");
-}
+	for (i = 0; i < k; i++) {
+		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
+		int hasp = 0, open;
+		double med, sp = 0;
 
-/* Moves endpoint e of service svc under the template with a parameter at
- * pos, merging it with what is there. */
-static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char *method,
-			    char **seg, size_t n, size_t pos)
-{
-	char name[ANON_MAX_PARAM_NAME + 1], rep[ANON_MAX_PARAM_NAME + 8], path[1024];
-	char key[1100];
-	cJSON *moved, *params, *pnode;
-	struct mctx m = { .c = c };
-	size_t i;
-	int rc, k;
-
-	learned_name(eps, method, seg, n, pos, name, sizeof(name));
-	/* A name used twice in one template gets a number. */
-	for (k = 1; k < 100; k++) {
-		int clash = 0;
-
-		if (k == 1)
-			snprintf(rep, sizeof(rep), "{%s}", name);
+		if (r != i)
+			continue; /* each group once, from its root */
+		for (j = i; j < k; j++) {
+			if (uf_find(ch, j) != r)
+				continue;
+			if (ch[j].param) {
+				hasp = 1;
+				sp += ch[j].support;
+				continue;
+			}
+			sup[nl++] = ch[j].support;
+			f1 += ch[j].support <= 1;
+			low += ch[j].support <= 2;
+		}
+		if (nl == 0)
+			continue;
+		qsort(sup, nl, sizeof(*sup), dbl_cmp);
+		med = sup[(nl - 1) / 2];
+		/* Stored decisions stay (they are merged, not undone), so
+		 * while the catalog fills they wait for TPL_STORE_MIN literals;
+		 * the output decides on what it has, a parameter when the
+		 * evidence is thin. */
+		if (final)
+			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
+			       (!root && np && nl >= 2 && low == nl) ||
+			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
-			snprintf(rep, sizeof(rep), "{%s%d}", name, k);
-		for (i = 0; i < n; i++)
-			if (i != pos && strcmp(seg[i], rep) == 0)
-				clash = 1;
-		if (!clash)
-			break;
+			open = hasp || (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl);
+		if (!open) {
+			/* an enum: identical subtrees, balanced support, each
+			 * value seen more than once */
+			for (j = i; j < k && same; j++)
+				if (uf_find(ch, j) == r && j != i &&
+				    (ch[j].nfine != ch[i].nfine ||
+				     memcmp(ch[j].fine, ch[i].fine, ch[i].nfine * sizeof(uint64_t))))
+					same = 0;
+			if (root || !(same && nl >= 3 && f1 == 0 && sup[nl - 1] <= 3 * sup[0] + 2))
+				continue;
+		}
+		for (j = i; j < k; j++) {
+			int v = !open;
+			uint64_t uni[TPL_MAX_SIG];
+			size_t nu = 0;
+
+			if (uf_find(ch, j) != r || ch[j].param)
+				continue;
+			/* At the root, where resource and method names live and
+			 * an API envelope makes every leaf look alike, only a
+			 * child with a subtree of its own, seen once or twice
+			 * or far less than the parameter, can be a value. */
+			if (root && ch[j].leaf)
+				continue;
+			if (!root && nl >= 3 && ch[j].support <= TPL_HOT * med)
+				v = 1;
+			if ((hasp || np) && ch[j].support <= 2)
+				v = 1;
+			if (hasp && TPL_RATIO * ch[j].support <= sp)
+				v = 1;
+			if (!v && !root) {
+				/* A hot child that does mostly what the rest of
+				 * the group does: a value hit often (a Zipf-hot
+				 * id); a literal beside values does things of its
+				 * own (/users/me). */
+				for (m = i; m < k; m++)
+					if (m != j && uf_find(ch, m) == r) {
+						size_t q;
+
+						for (q = 0; q < ch[m].nfine; q++)
+							sig_add(uni, &nu, ch[m].fine[q]);
+					}
+				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
+					v = 1;
+			}
+			if (v && !api_word(rows[ch[j].first].child)) {
+				ch[j].value = 1;
+				nvals++;
+			}
+		}
 	}
-	rc = join_path(seg, n, pos, rep, path, sizeof(path));
+	/* A literal seen once that does only what a parameter does (not at
+	 * the root: see above). */
+	if (np && !root && final)
+		for (i = 0; i < k; i++)
+			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
+			    sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) &&
+			    !api_word(rows[ch[i].first].child)) {
+				ch[i].value = 1;
+				nvals++;
+			}
+	free(sup);
+	return nvals;
+}
+
+struct pused {
+	char **seg;
+	size_t upto;
+};
+
+/* Whether a name is taken by a parameter before the position. */
+static int prefix_uses(void *arg, const char *name)
+{
+	struct pused *u = arg;
+	size_t i, l = strlen(name);
+
+	for (i = 0; i < u->upto; i++)
+		if (is_param_seg(u->seg[i]) && strncmp(u->seg[i] + 1, name, l) == 0 &&
+		    u->seg[i][1 + l] == '}')
+			return 1;
+	return 0;
+}
+
+/* The one name of the parameter at pos of a path: anon_param_name() of
+ * the literal before it. */
+static void canonical_param(char **seg, size_t pos, const char *suffix, char *out, size_t outlen)
+{
+	struct pused u = { seg, pos };
+	char name[ANON_MAX_PARAM_NAME + 8];
+	const char *prev = pos > 0 && !is_param_seg(seg[pos - 1]) ? seg[pos - 1] : NULL;
+
+	anon_param_name(prev, prev ? strlen(prev) : 0, prefix_uses, &u, name, sizeof(name));
+	snprintf(out, outlen, "{%s}%s", name, suffix);
+}
+
+/* A parameter segment kept at pos: an identifier not used before it in
+ * the path and free of value shapes. */
+static int param_name_ok(char **seg, size_t pos, const char *rep)
+{
+	struct pused u = { seg, pos };
+	const char *close = strchr(rep, '}');
+	char name[ANON_MAX_PARAM_NAME + 8];
+	size_t i, n;
+
+	if (!close || (size_t)(close - rep - 1) >= sizeof(name) || close == rep + 1)
+		return 0;
+	n = (size_t)(close - rep - 1);
+	memcpy(name, rep + 1, n);
+	name[n] = '\0';
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return 0;
+	return !prefix_uses(&u, name) && !anon_value_shaped(name, n);
+}
+
+/* Moves endpoint e under the path with segment pos replaced by rep (a
+ * parameter segment), merging it with what is there. */
+static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
+			    const char *rep)
+{
+	char path[1024], key[1100], name[ANON_MAX_PARAM_NAME + 8], old[ANON_MAX_PARAM_NAME + 8];
+	cJSON *moved, *params, *pnode, *dst;
+	struct mctx m = { .c = c };
+	const char *close;
+	int rc, was_param = is_param_seg(p->seg[pos]);
+
+	close = strchr(rep, '}');
+	snprintf(name, sizeof(name), "%.*s", (int)(close - rep - 1), rep + 1);
+	if (was_param) {
+		const char *oc = strchr(p->seg[pos], '}');
+
+		snprintf(old, sizeof(old), "%.*s", (int)(oc - p->seg[pos] - 1), p->seg[pos] + 1);
+	}
+	rc = join_path(p->seg, p->n, pos, rep, path, sizeof(path));
 	if (rc)
 		return rc;
-	snprintf(key, sizeof(key), "%s %s", method, path);
+	snprintf(key, sizeof(key), "%s %s", p->method, path);
+	if (strcmp(key, e->string) == 0)
+		return 0;
 	moved = cJSON_DetachItemViaPointer(eps, e);
 	cJSON_ReplaceItemInObjectCaseSensitive(moved, "path", cJSON_CreateString(path));
 	params = doc_obj(doc_obj(moved, "parameters"), "path");
-	snprintf(name, sizeof(name), "%.*s", (int)(strlen(rep) - 2), rep + 1);
+	if (was_param && strcmp(old, name) != 0 && (pnode = json_get(params, old))) {
+		/* A renamed parameter keeps what it learned of its values. */
+		cJSON_DetachItemViaPointer(params, pnode);
+		dst = doc_map_get(params, name, SIZE_MAX, NULL);
+		if (dst)
+			merge_value(params, name, dst, pnode, &sp_node, &m, 0);
+		cJSON_Delete(pnode);
+	}
 	pnode = doc_obj(params, name);
 	if (pnode && !json_get(pnode, "n")) {
 		cJSON *cnt = json_get(moved, "count");
@@ -849,130 +1175,516 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, const char 
 	}
 	/* key is on the stack: make the endpoint here, merge_value only
 	 * fills it. */
-	pnode = doc_obj(eps, key);
-	rc = pnode ? merge_value(eps, key, pnode, moved, &sp_endpoint, &m, 0) : -ENOMEM;
+	dst = doc_map_get(eps, key, SIZE_MAX, NULL);
+	rc = dst ? merge_value(eps, key, dst, moved, &sp_endpoint, &m, 0) : -ENOMEM;
 	cJSON_Delete(moved);
 	return rc;
 }
 
-/* Applies the learned patterns to one endpoint; returns 1 when it moved. */
-static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSON *e)
+/* The learned pattern of a position, for any method: "* /a/{}/b/" then a
+ * star and the suffix ("*.json"). */
+static void pattern_of(char **seg, size_t pos, const char *suffix, char *out, size_t outlen)
 {
-	char buf[1024];
-	char *seg[ANON_MAX_SEGMENTS];
-	char method[40];
-	const char *sp = strchr(e->string, ' ');
-	size_t n, pos;
-	cJSON *p;
+	size_t i, o = 0;
 
-	if (!sp || (size_t)(sp - e->string) >= sizeof(method) || strlen(sp + 1) >= sizeof(buf))
-		return 0;
-	snprintf(method, sizeof(method), "%.*s", (int)(sp - e->string), e->string);
-	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-	n = split_path(buf, seg, ANON_MAX_SEGMENTS);
-	for (p = learned->child; p; p = p->next)
-		if (pattern_match(p->valuestring, method, seg, n, &pos))
-			return rewrite_endpoint(c, eps, e, method, seg, n, pos) == 0;
-	return 0;
+	o += (size_t)snprintf(out, outlen, "* ");
+	for (i = 0; i < pos && o < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, "/%s%s", is_param_seg(seg[i]) ? "{}" : seg[i],
+				      is_param_seg(seg[i]) ? seg_suffix(seg[i]) : "");
+	if (o < outlen)
+		snprintf(out + o, outlen - o, "/*%s", suffix);
 }
 
-/* Applies learned patterns to every endpoint of a service; returns how many
- * endpoints moved. */
-static int apply_learned(struct catalog *c, cJSON *svc)
+/* Builds the rows of one depth: every endpoint deeper than it. */
+static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap,
+			 struct epath *tmp)
 {
-	cJSON *learned = json_get(svc, "learned");
+	size_t nr = 0, i;
+	cJSON *e;
+
+	for (e = eps->child; e && nr < cap; e = e->next) {
+		char pre[1100], rest[1100];
+		size_t o = 0, r = 0;
+		const cJSON *cnt = json_get(e, "count");
+		uint64_t h;
+
+		if (epath_parse(e->string, tmp) || tmp->n <= depth)
+			continue;
+		for (i = 0; i < depth; i++)
+			o += (size_t)snprintf(pre + o, sizeof(pre) - o, "/%s%s",
+					      is_param_seg(tmp->seg[i]) ? "{}" : tmp->seg[i],
+					      is_param_seg(tmp->seg[i]) ? seg_suffix(tmp->seg[i]) : "");
+		pre[o] = '\0';
+		/* The rest of the path by shape: how deep it goes and whether
+		 * the next segment is a parameter or a word. Deeper positions
+		 * are not decided yet at this depth (a value there may still be
+		 * a literal in one endpoint and a parameter in another), so
+		 * their shapes are left out. */
+		if (tmp->n > depth + 1)
+			r = (size_t)snprintf(rest, sizeof(rest), "%zu%s", tmp->n - depth - 1,
+					     is_param_seg(tmp->seg[depth + 1]) ? "{}" : "w");
+		rest[r] = '\0';
+		rows[nr].ep = e;
+		rows[nr].prefix = strdup(pre);
+		rows[nr].param = is_param_seg(tmp->seg[depth]);
+		if (rows[nr].param) {
+			char pc[64];
+
+			snprintf(pc, sizeof(pc), "{}%s", seg_suffix(tmp->seg[depth]));
+			rows[nr].child = strdup(pc);
+		} else {
+			rows[nr].child = strdup(tmp->seg[depth]);
+		}
+		if (!rows[nr].prefix || !rows[nr].child) {
+			free(rows[nr].prefix);
+			free(rows[nr].child);
+			break;
+		}
+		rows[nr].suffix = seg_suffix(rows[nr].child);
+		h = fnv(fnv(1469598103934665603ull, tmp->method), rest);
+		rows[nr].coarse = h;
+		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
+		rows[nr].count = cnt ? cnt->valuedouble : 0;
+		rows[nr].leaf = tmp->n == depth + 1;
+		nr++;
+	}
+	return nr;
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A literal's extension is a suffix only when a parameter beside it has
+ * it or another literal does: ".atom" on many siblings is a format,
+ * ".smith" in "pavel.smith" is a part of a value. rows[0..n) are one
+ * position, sorted by child. */
+static void common_suffixes(struct trow *rows, size_t n)
+{
+	const char **sf = malloc((n ? n : 1) * sizeof(*sf));
+	size_t i, m = 0;
+
+	if (!sf)
+		return;
+	for (i = 0; i < n; i++)
+		if (rows[i].suffix[0] && (i == 0 || strcmp(rows[i].child, rows[i - 1].child) != 0))
+			sf[m++] = rows[i].suffix;
+	qsort(sf, m, sizeof(*sf), str_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		size_t lo = 0, hi = m, cnt = 0;
+
+		if (!rows[i].suffix[0] || rows[i].param)
+			continue;
+		/* count the children with this suffix (binary search for the run) */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (strcmp(sf[mid], rows[i].suffix) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo + cnt < m && strcmp(sf[lo + cnt], rows[i].suffix) == 0)
+			cnt++;
+		if (cnt < 2)
+			rows[i].suffix = rows[i].child + strlen(rows[i].child);
+	}
+	free(sf);
+}
+
+/*
+ * One top-down pass over the trie of a service: at each depth, each
+ * position's children are decided, values and parameters under another
+ * name are rewritten to the position's one parameter name, and a learned
+ * pattern is recorded where values were found. Returns how many endpoints
+ * moved.
+ */
+static int decide_service(struct catalog *c, cJSON *svc, int final)
+{
 	cJSON *eps = json_get(svc, "endpoints");
-	cJSON *e, *next;
+	struct epath *tmp = malloc(sizeof(*tmp));
+	size_t depth, cap;
 	int moved = 0;
 
-	if (!learned || !eps)
+	if (!eps || !tmp) {
+		free(tmp);
 		return 0;
-	for (e = eps->child; e; e = next) {
-		next = e->next;
-		moved += apply_learned_one(c, learned, eps, e);
+	}
+	for (depth = 0; depth < ANON_MAX_SEGMENTS; depth++) {
+		struct trow *rows;
+		struct tchild *ch;
+		size_t nr, i, j, k;
+		struct tdo {
+			cJSON *ep;
+			char suffix[8];
+			char name[ANON_MAX_PARAM_NAME + 16]; /* the position's name, or "" */
+		} *todo;
+		size_t ntodo = 0;
+
+		cap = (size_t)cJSON_GetArraySize(eps);
+		if (!cap)
+			break;
+		rows = calloc(cap, sizeof(*rows));
+		ch = calloc(cap, sizeof(*ch));
+		todo = calloc(cap, sizeof(*todo));
+		if (!rows || !ch || !todo) {
+			free(rows);
+			free(ch);
+			free(todo);
+			break;
+		}
+		nr = depth_rows(eps, depth, rows, cap, tmp);
+		if (nr == 0) {
+			/* no endpoint goes this deep: the walk is done */
+			free(rows);
+			free(ch);
+			free(todo);
+			break;
+		}
+		qsort(rows, nr, sizeof(*rows), trow_cmp);
+		for (i = 0; i < nr; i = j) {
+			size_t nvals;
+
+			/* one position: a prefix and a suffix */
+			for (j = i + 1; j < nr && strcmp(rows[j].prefix, rows[i].prefix) == 0; j++)
+				;
+			common_suffixes(rows + i, j - i);
+			k = 0;
+			for (size_t r = i; r < j; r++) {
+				if (r == i || strcmp(rows[r].child, rows[r - 1].child) != 0) {
+					memset(&ch[k], 0, sizeof(ch[k]));
+					ch[k].first = r;
+					ch[k].param = rows[r].param;
+					k++;
+				}
+				ch[k - 1].end = r + 1;
+				ch[k - 1].support += rows[r].count;
+				ch[k - 1].leaf |= rows[r].leaf;
+				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
+				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
+			}
+			nvals = decide_position(ch, k, rows, depth == 0, final);
+			for (size_t q = 0; q < k; q++) {
+				char keep[ANON_MAX_PARAM_NAME + 16] = "";
+
+				if (!ch[q].value && !ch[q].param)
+					continue;
+				/* A name the position already has stays (a declared
+				 * or another sensor's name): the smallest of the
+				 * parameter segments with this suffix. */
+				for (size_t r = i; r < j; r++)
+					if (rows[r].param && strcmp(rows[r].suffix, rows[ch[q].first].suffix) == 0 &&
+					    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
+					    strlen(tmp->seg[depth]) < sizeof(keep) &&
+					    (!keep[0] || strcmp(tmp->seg[depth], keep) < 0))
+						snprintf(keep, sizeof(keep), "%s", tmp->seg[depth]);
+				for (size_t r = ch[q].first; r < ch[q].end; r++) {
+					todo[ntodo].ep = rows[r].ep;
+					snprintf(todo[ntodo].suffix, sizeof(todo[ntodo].suffix), "%s",
+						 rows[r].suffix);
+					snprintf(todo[ntodo].name, sizeof(todo[ntodo].name), "%s", keep);
+					ntodo++;
+				}
+			}
+			for (size_t q = 0; nvals && q < k; q++) {
+				char pat[1100];
+
+				if (!ch[q].value || epath_parse(rows[ch[q].first].ep->string, tmp))
+					continue;
+				pattern_of(tmp->seg, depth, rows[ch[q].first].suffix, pat, sizeof(pat));
+				doc_set_add(svc, "learned", pat, CAT_MAX_LEARNED);
+			}
+		}
+		for (i = 0; i < nr; i++) {
+			free(rows[i].prefix);
+			free(rows[i].child);
+		}
+		free(rows);
+		free(ch);
+		/* Rewrite after the walk: rewriting changes the map. Each
+		 * endpoint gets the canonical parameter at this depth. */
+		for (i = 0; i < ntodo; i++) {
+			char rep[ANON_MAX_PARAM_NAME + 16];
+			cJSON *e = todo[i].ep;
+
+			if (epath_parse(e->string, tmp) || tmp->n <= depth)
+				continue;
+			canonical_param(tmp->seg, depth, todo[i].suffix, rep, sizeof(rep));
+			if (todo[i].name[0] && param_name_ok(tmp->seg, depth, todo[i].name))
+				snprintf(rep, sizeof(rep), "%s", todo[i].name);
+			if (strcmp(rep, tmp->seg[depth]) == 0)
+				continue;
+			if (rewrite_endpoint(c, eps, e, tmp, depth, rep) == 0)
+				moved++;
+		}
+		free(todo);
+	}
+	free(tmp);
+	return moved;
+}
+
+/* True when endpoint p matches a pattern ("METHOD /a/{}/" a star "/c") at its star
+ * position (written to *pos). The star takes a literal that is not a safe
+ * word: safe words wait for decide_service(), which sees their support. */
+static int pattern_match(const char *pat, const struct epath *p, size_t *pos, char *suffix,
+			 size_t suflen)
+{
+	char buf[1024];
+	char *pseg[ANON_MAX_SEGMENTS];
+	const char *sp = strchr(pat, ' ');
+	size_t ml = strlen(p->method), pn, i, star = SIZE_MAX;
+
+	if (!sp)
+		return 0;
+	if (!(sp - pat == 1 && pat[0] == '*') &&
+	    ((size_t)(sp - pat) != ml || strncmp(pat, p->method, ml) != 0))
+		return 0;
+	if (strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	pn = split_path(buf, pseg, ANON_MAX_SEGMENTS);
+	if (pn > p->n)
+		return 0;
+	for (i = 0; i < pn; i++) {
+		const char *s = p->seg[i];
+
+		if (pseg[i][0] == '*') {
+			const char *suf = seg_suffix(s);
+
+			if (is_param_seg(s) || (pseg[i][1] && strcmp(suf, pseg[i] + 1) != 0) ||
+			    api_word(s) || anon_safe_word(s, strlen(s)))
+				return 0;
+			snprintf(suffix, suflen, "%s", pseg[i] + 1);
+			star = i;
+		} else if (strncmp(pseg[i], "{}", 2) == 0) {
+			if (!is_param_seg(s) || strcmp(seg_suffix(s), pseg[i] + 2) != 0)
+				return 0;
+		} else if (strcmp(pseg[i], s) != 0) {
+			return 0;
+		}
+	}
+	if (star == SIZE_MAX)
+		return 0;
+	*pos = star;
+	return 1;
+}
+
+/* Applies the learned patterns to one endpoint until none matches;
+ * returns 1 when it moved. */
+static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSON *e)
+{
+	struct epath p;
+	cJSON *pat;
+	size_t pos;
+	int round, moved = 0;
+	char key[1100];
+
+	snprintf(key, sizeof(key), "%s", e->string);
+	for (round = 0; round < ANON_MAX_SEGMENTS; round++) {
+		char rep[ANON_MAX_PARAM_NAME + 16], path[1024], suffix[16];
+		int hit = 0;
+
+		if (epath_parse(key, &p))
+			break;
+		for (pat = learned->child; pat && !hit; pat = pat->next)
+			if (cJSON_IsString(pat) &&
+			    pattern_match(pat->valuestring, &p, &pos, suffix, sizeof(suffix)))
+				hit = 1;
+		if (!hit)
+			break;
+		canonical_param(p.seg, pos, suffix, rep, sizeof(rep));
+		if (join_path(p.seg, p.n, pos, rep, path, sizeof(path)) ||
+		    rewrite_endpoint(c, eps, e, &p, pos, rep))
+			break;
+		moved = 1;
+		snprintf(key, sizeof(key), "%s %s", p.method, path);
+		e = doc_map_find(eps, key);
+		if (!e)
+			break;
 	}
 	return moved;
 }
 
-/* Finds positions where one method and one surrounding template take many
- * distinct literals (/users/alice, /users/bob, ...) and records them as
- * learned patterns. Returns how many were learned. */
-static int learn_service(cJSON *svc)
+/* Applies learned patterns to every endpoint of a service; returns how many
+ * endpoints moved. A move may merge into and free any other member, so the
+ * walk goes by key, not by pointer. */
+static int apply_learned(struct catalog *c, cJSON *svc)
 {
+	cJSON *learned = json_get(svc, "learned");
 	cJSON *eps = json_get(svc, "endpoints");
-	struct lrow *rows = NULL;
-	size_t nrows = 0, cap, i, j;
 	cJSON *e;
-	int learned = 0;
+	char **keys;
+	size_t n = 0, i, cap;
+	int moved = 0;
 
-	if (!eps)
+	if (!learned || !eps || !learned->child)
 		return 0;
-	cap = (size_t)cJSON_GetArraySize(eps) * ANON_MAX_SEGMENTS;
-	if (cap == 0)
+	cap = (size_t)cJSON_GetArraySize(eps);
+	keys = calloc(cap ? cap : 1, sizeof(*keys));
+	if (!keys)
 		return 0;
-	rows = calloc(cap, sizeof(*rows));
-	if (!rows)
-		return 0;
-	for (e = eps->child; e; e = e->next) {
-		char buf[1024], gp[1100];
-		char *seg[ANON_MAX_SEGMENTS];
-		const char *sp = strchr(e->string, ' ');
-		size_t n, pos;
-
-		if (!sp || strlen(sp + 1) >= sizeof(buf))
-			continue;
-		memcpy(buf, sp + 1, strlen(sp + 1) + 1);
-		n = split_path(buf, seg, ANON_MAX_SEGMENTS);
-		for (pos = 0; pos < n && nrows < cap; pos++) {
-			char path[1024];
-
-			if (is_param_seg(seg[pos]) || api_word(seg[pos]) ||
-			    join_path(seg, n, pos, "*", path, sizeof(path)))
-				continue;
-			snprintf(gp, sizeof(gp), "%.*s %s", (int)(sp - e->string), e->string, path);
-			rows[nrows].group = strdup(gp);
-			rows[nrows].lit = strdup(seg[pos]);
-			if (!rows[nrows].group || !rows[nrows].lit) {
-				free(rows[nrows].group);
-				free(rows[nrows].lit);
-				goto cleanup;
-			}
-			nrows++;
-		}
+	for (e = eps->child; e && n < cap; e = e->next)
+		if ((keys[n] = strdup(e->string)))
+			n++;
+	for (i = 0; i < n; i++) {
+		e = doc_map_find(eps, keys[i]);
+		if (e)
+			moved += apply_learned_one(c, learned, eps, e);
+		free(keys[i]);
 	}
-	qsort(rows, nrows, sizeof(*rows), lrow_cmp);
-	for (i = 0; i < nrows; i = j) {
-		size_t distinct = 1;
-
-		for (j = i + 1; j < nrows && strcmp(rows[j].group, rows[i].group) == 0; j++)
-			if (strcmp(rows[j].lit, rows[j - 1].lit) != 0)
-				distinct++;
-		if (distinct >= CAT_LEARN_MIN) {
-			if (!doc_set_add(svc, "learned", rows[i].group, CAT_MAX_LEARNED))
-				learned++;
-		}
-	}
-cleanup:
-	for (i = 0; i < nrows; i++) {
-		free(rows[i].group);
-		free(rows[i].lit);
-	}
-	free(rows);
-	return learned;
+	free(keys);
+	return moved;
 }
 
-/* Learning and re-merging until stable (each round only shrinks the
- * endpoint set, so this ends). */
-static void normalize_service(struct catalog *c, cJSON *svc)
+/* True when some endpoint goes through the prefix of pattern pat (the
+ * segments before its star). */
+static int pattern_live(const char *pat, cJSON *eps)
 {
-	int round;
+	char buf[1024];
+	char *pseg[ANON_MAX_SEGMENTS];
+	const char *sp = strchr(pat, ' ');
+	size_t pn, i;
+	cJSON *e;
+	struct epath p;
 
-	for (round = 0; round < 8; round++) {
+	if (!sp || strlen(sp + 1) >= sizeof(buf))
+		return 0;
+	memcpy(buf, sp + 1, strlen(sp + 1) + 1);
+	pn = split_path(buf, pseg, ANON_MAX_SEGMENTS);
+	if (pn == 0)
+		return 0;
+	pn--; /* the star */
+	for (e = eps->child; e; e = e->next) {
+		if (epath_parse(e->string, &p) || p.n <= pn)
+			continue;
+		for (i = 0; i < pn; i++) {
+			if (strncmp(pseg[i], "{}", 2) == 0) {
+				if (!is_param_seg(p.seg[i]) || strcmp(seg_suffix(p.seg[i]), pseg[i] + 2))
+					break;
+			} else if (strcmp(pseg[i], p.seg[i]) != 0) {
+				break;
+			}
+		}
+		if (i == pn)
+			return 1;
+	}
+	return 0;
+}
+
+/* Drops the learned patterns whose prefix no endpoint has any more: a
+ * pattern learned under a literal that later turned out to be a value
+ * ("/users/john/repos/" then a star) would keep that value. */
+static void prune_learned(cJSON *svc)
+{
+	cJSON *learned = json_get(svc, "learned");
+	cJSON *eps = json_get(svc, "endpoints");
+	cJSON *it, *next;
+
+	if (!learned || !eps)
+		return;
+	for (it = learned->child; it; it = next) {
+		next = it->next;
+		if (!cJSON_IsString(it) || !pattern_live(it->valuestring, eps))
+			cJSON_Delete(cJSON_DetachItemViaPointer(learned, it));
+	}
+}
+
+#define MAP_RARE 4 /* a key in at most 1/MAP_RARE of the objects is rare */
+
+/*
+ * Object keys that behave like values, from the evidence of every object
+ * merged into a schema node: a field is in most objects of its kind; a key
+ * that names a record in a map keyed by ids is in one or two. When three
+ * keys or more are rare (in at most 1/MAP_RARE of the objects) and they are
+ * half the keys or more, they are merged into "additional" (the map's
+ * value schema) and their names dropped. Applied to every node below.
+ */
+static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
+{
+	cJSON *props, *it, *next, *sub;
+	const cJSON *objs;
+	size_t m = 0, rare = 0;
+	double o;
+
+	if (!cJSON_IsObject(node) || depth > 64)
+		return;
+	props = json_get(node, "properties");
+	objs = json_get(node, "objects");
+	cJSON_ArrayForEach(it, props)
+		collapse_maps(c, it, depth + 1);
+	sub = json_get(node, "items");
+	if (sub)
+		collapse_maps(c, sub, depth + 1);
+	sub = json_get(node, "additional");
+	if (sub)
+		collapse_maps(c, sub, depth + 1);
+	if (!props || !objs)
+		return;
+	o = objs->valuedouble;
+	cJSON_ArrayForEach(it, props) {
+		const cJSON *n = json_get(it, "n");
+
+		m++;
+		if (n && n->valuedouble * MAP_RARE <= o)
+			rare++;
+	}
+	if (rare < 3 || 2 * rare < m)
+		return;
+	for (it = props->child; it; it = next) {
+		const cJSON *n = json_get(it, "n");
+		struct mctx mc = { .c = c };
+		cJSON *add;
+
+		next = it->next;
+		if (!n || n->valuedouble * MAP_RARE > o)
+			continue;
+		cJSON_DetachItemViaPointer(props, it);
+		add = json_get(node, "additional");
+		if (!add)
+			add = add_static(node, "additional", cJSON_CreateObject());
+		if (add)
+			merge_value(node, "additional", add, it, &sp_node, &mc, 0);
+		cJSON_Delete(it);
+	}
+	if (!props->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(node, "properties");
+}
+
+/* collapse_maps() on every body schema of every endpoint of a service. */
+static void collapse_service_maps(struct catalog *c, cJSON *svc)
+{
+	cJSON *e, *b, *r;
+
+	cJSON_ArrayForEach(e, json_get(svc, "endpoints")) {
+		cJSON_ArrayForEach(b, json_get(json_get(e, "request"), "bodies"))
+			collapse_maps(c, json_get(b, "schema"), 0);
+		cJSON_ArrayForEach(r, json_get(e, "responses"))
+			cJSON_ArrayForEach(b, json_get(r, "bodies"))
+				collapse_maps(c, json_get(b, "schema"), 0);
+	}
+}
+
+/* Patterns, then the evidence, until stable (each round only merges
+ * endpoints, so this ends). */
+static void normalize_service(struct catalog *c, cJSON *svc, int final)
+{
+	int round, changed = 0;
+
+	for (round = 0; round < 4; round++) {
 		int moved = apply_learned(c, svc);
 
-		if (!learn_service(svc) && !moved)
+		moved += decide_service(c, svc, final);
+		if (!moved)
 			break;
+		changed = 1;
 	}
+	if (changed)
+		prune_learned(svc);
+	/* Maps keyed by ids: at output, and in the catalog whenever the
+	 * endpoints moved (their schemas merged) or every 32nd pass. */
+	if (final || changed || c->fresh % 32 == 0)
+		collapse_service_maps(c, svc);
 }
 
 /* ---- public interface -------------------------------------------------------- */
@@ -1095,6 +1807,8 @@ static int merge_top(struct catalog *c, const cJSON *doc, struct mctx *m)
 	return 0;
 }
 
+static int size_at_least(const cJSON *o, size_t n);
+
 int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_t errlen)
 {
 	struct mctx m = { .err = err, .errlen = errlen };
@@ -1111,8 +1825,14 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
 	rc = merge_top(c, doc, &m);
 	if (rc)
 		return rc;
+	/* Merging documents stays a plain union, so the order and grouping of
+	 * merges never change the catalog; the templating decision runs on
+	 * the union at output. Only a service near its endpoint cap is
+	 * templated here, so that the cap does not cut what a template would
+	 * fold. */
 	cJSON_ArrayForEach(svc, json_get(c->doc, "services"))
-		normalize_service(c, svc);
+		if (size_at_least(json_get(svc, "endpoints"), c->lim.max_endpoints / 4 * 3))
+			normalize_service(c, svc, 0);
 	return 0;
 }
 
@@ -1185,7 +1905,7 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 				if (e && l && l->child)
 					apply_learned_one(c, l, eps, e);
 				if (!size_at_least(eps, 128) || c->fresh % 32 == 0)
-					normalize_service(c, svc);
+					normalize_service(c, svc, 0);
 			}
 		}
 	}
@@ -1281,7 +2001,7 @@ cJSON *catalog_to_metadata(const struct catalog *c)
 	tmp = *c;
 	tmp.doc = doc;
 	cJSON_ArrayForEach(svc, json_get(doc, "services")) {
-		normalize_service(&tmp, svc);
+		normalize_service(&tmp, svc, 1);
 		cJSON_ArrayForEach(ep, json_get(svc, "endpoints")) {
 			cJSON *lat = json_get(ep, "latency");
 

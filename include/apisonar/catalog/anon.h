@@ -58,6 +58,28 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
 	__attribute__((warn_unused_result));
 
+/* True when a segment, key or name has the shape of a value: a number,
+ * UUID, hex, base64, date, e-mail, a long digit run, a prefixed id
+ * ("usr_8f3k"), a random base62 run ("Qm3xVbTz"), or a detector match
+ * anywhere inside it (a credential followed by ".json"). */
+int anon_value_shaped(const char *s, size_t n);
+
+/* A safe word: letters with inner '-' or '_', 1 to 40 bytes, not value
+ * shaped. Only safe words give parameter names. */
+int anon_safe_word(const char *s, size_t n);
+
+/* Where the suffix of a segment starts ("42.json" -> 2: a dot, a lowercase
+ * letter, then up to 3 lowercase letters or digits), or n when there is
+ * none. */
+size_t anon_suffix(const char *s, size_t n);
+
+/* The parameter name for a value after the literal prev (NULL when there is
+ * none or it is a parameter): singular(prev) + "Id" when prev is a safe
+ * word, else "id"; numbered (id2, userId2) while used(arg, name) says it is
+ * taken. Shared by the anonymizer and the catalog. */
+void anon_param_name(const char *prev, size_t prevlen, int (*used)(void *, const char *),
+		     void *arg, char *out, size_t outlen);
+
 /* Makes a parameter name from the literal segment before a value: "users"
  * -> "user", "categories" -> "category"; "" when nothing usable. */
 void anon_singular(const char *seg, size_t n, char *out, size_t outlen);

@@ -33,7 +33,8 @@ static void test_template_words_and_ids(void **state)
 	assert_string_equal(tmpl("/users/550e8400-e29b-41d4-a716-446655440000/orders/42"),
 			    "/users/{userId}/orders/{orderId}");
 	assert_string_equal(tmpl("/categories/7"), "/categories/{categoryId}");
-	assert_string_equal(tmpl("/123/456"), "/{id}/{id}");
+	/* Two parameters of one template never share a name. */
+	assert_string_equal(tmpl("/123/456"), "/{id}/{id2}");
 	assert_string_equal(tmpl("/"), "/");
 	assert_string_equal(tmpl("//a//b/"), "/a/b");
 	assert_string_equal(tmpl("/files/2026-11-24"), "/files/{fileId}");
@@ -55,6 +56,59 @@ static void test_template_values_in_segments(void **state)
 	assert_string_equal(tmpl("/users/u4111111111111111"), "/users/{userId}");
 	assert_string_equal(tmpl("/orders/order-123456/lines"), "/orders/{orderId}/lines");
 	assert_string_equal(tmpl("/reports/2024q1"), "/reports/2024q1");
+}
+
+/* Issue 12, classes 1, 3, 4, 5: what one segment's shape can tell. */
+static void test_template_shapes_suffixes_names(void **state)
+{
+	(void)state;
+	/* short random base62 ids with few or no digits */
+	assert_string_equal(tmpl("/tags/Qm3xVbTz"), "/tags/{tagId}");
+	assert_string_equal(tmpl("/tags/aZkPqLmWx"), "/tags/{tagId}");
+	assert_string_equal(tmpl("/links/xkqzvbmntr"), "/links/{linkId}");
+	/* prefixed ids */
+	assert_string_equal(tmpl("/users/usr_8f3k"), "/users/{userId}");
+	assert_string_equal(tmpl("/orders/ord-a1b2c3"), "/orders/{orderId}");
+	/* words stay, camelCase and words with a digit too */
+	assert_string_equal(tmpl("/pet/findByStatus"), "/pet/findByStatus");
+	assert_string_equal(tmpl("/api/getUserById"), "/api/getUserById");
+	assert_string_equal(tmpl("/auth/OAuth2Token"), "/auth/OAuth2Token");
+	assert_string_equal(tmpl("/v2/oauth2/authorize"), "/v2/oauth2/authorize");
+	assert_string_equal(tmpl("/docs/openapi.json"), "/docs/openapi.json");
+	/* a value with a suffix: the suffix splits from the value */
+	assert_string_equal(tmpl("/posts/123.json"), "/posts/{postId}.json");
+	assert_string_equal(tmpl("/u/Qm3xVbTz.xml"), "/u/{uId}.xml");
+	assert_string_equal(tmpl("/files/2026-11-24.csv"), "/files/{fileId}.csv");
+	/* a whole value keeps no part of itself ("bob@example.com") */
+	assert_string_equal(tmpl("/users/bob@example.com"), "/users/{userId}");
+	/* credentials anywhere inside a segment, suffix or not */
+	assert_string_equal(tmpl("/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc.json"),
+			    "/keys/{keyId}.json");
+	assert_string_equal(tmpl("/t/ghp_1234567890abcdefghijklmnopqrstuvwxyz.json"),
+			    "/t/{tId}.json");
+	assert_string_equal(tmpl("/k/AKIAIOSFODNN7EXAMPLE.xml"), "/k/{kId}.xml");
+	/* names come from safe words only: a literal with digits before a
+	 * value names nothing */
+	assert_string_equal(tmpl("/jdoe_42/123"), "/jdoe_42/{id}");
+	assert_string_equal(tmpl("/v1/123"), "/v1/{id}");
+}
+
+static void test_value_shapes_in_names(void **state)
+{
+	(void)state;
+	assert_false(anon_name_ok("ghp_1234567890abcdefghijklmnopqrstuvwxyz", 40));
+	assert_false(anon_name_ok("usr_8f3k", 8));
+	assert_false(anon_name_ok("Qm3xVbTz", 8));
+	assert_true(anon_name_ok("createdAt", 9));
+	assert_true(anon_name_ok("sha256sum", 9));
+	assert_true(anon_safe_word("users", 5));
+	assert_true(anon_safe_word("api-keys", 8));
+	assert_false(anon_safe_word("jdoe_42", 7));
+	assert_false(anon_safe_word("Qm3xVbTz", 8));
+	assert_int_equal(anon_suffix("42.json", 7), 2);
+	assert_int_equal(anon_suffix("v1.2", 4), 4);
+	assert_int_equal(anon_suffix("a@b.com", 7), 7);
+	assert_int_equal(anon_suffix(".json", 5), 5);
 }
 
 static void test_template_params_named_uniquely(void **state)
@@ -371,6 +425,7 @@ static void test_observe_auth_and_params(void **state)
 			     "Cookie: sid=CANARYSID; lang=en", NULL };
 	char *s = observe(tx_new("get", "/v1/orders?page=2&token=CANARYTOK", rh, NULL, 204, NULL,
 				 NULL));
+	char *k;
 
 	(void)state;
 	assert_null(strstr(s, "CANARY"));
@@ -380,14 +435,25 @@ static void test_observe_auth_and_params(void **state)
 		   "\"processes\":[\"api\"],\"endpoints\":{\"GET /v1/orders\":{\"method\":\"GET\","
 		   "\"path\":\"/v1/orders\",\"count\":1,\"first_seen\":\"2025-11-24T16:00:00.000Z\","
 		   "\"last_seen\":\"2025-11-24T16:00:00.000Z\",\"parameters\":{"
-		   "\"query\":{\"page\":{\"n\":1,\"types\":[\"integer\"]}},"
+		   "\"query\":{\"page\":{\"n\":1,\"types\":[\"integer\"]},"
+		   "\"token\":{\"n\":1,\"types\":[\"string\"],\"formats\":[\"text\"],"
+		   "\"sensitive\":[\"token\"]}},"
 		   "\"header\":{\"x-request-id\":{\"n\":1,\"types\":[\"integer\"]}},"
 		   "\"cookie\":{\"lang\":{\"n\":1,\"types\":[\"string\"],\"formats\":[\"text\"]}}},"
-		   "\"auth\":{\"apikey_query:token\":1,\"basic\":1,\"apikey_header:x-api-key\":1,"
+		   "\"auth\":{\"basic\":1,\"apikey_header:x-api-key\":1,"
 		   "\"cookie:sid\":1},"
 		   "\"request\":{\"size\":{\"min\":0,\"max\":0,\"sum\":0}},"
 		   "\"responses\":{\"204\":{\"count\":1,\"size\":{\"min\":0,\"max\":0,\"sum\":0}}},"
 		   "\"latency\":{\"count\":1,\"buckets\":[[88,1]]}}}}}}");
+	/* A query parameter named like a key ("token") stays a parameter
+	 * (name only); it is also an API key scheme when its value looks
+	 * like a credential. */
+	k = observe(tx_new("GET", "/v1/orders?token=q8Zk3LmP0xVb7TnWr2Yd", rh, NULL, 204, NULL,
+			   NULL));
+	assert_null(strstr(k, "q8Zk3"));
+	assert_non_null(strstr(k, "\"query\":{\"token\":{"));
+	assert_non_null(strstr(k, "\"apikey_query:token\":1"));
+	free(k);
 	free(s);
 }
 
@@ -511,6 +577,8 @@ int main(void)
 		cmocka_unit_test(test_template_words_and_ids),
 		cmocka_unit_test(test_template_values_in_segments),
 		cmocka_unit_test(test_template_params_named_uniquely),
+		cmocka_unit_test(test_template_shapes_suffixes_names),
+		cmocka_unit_test(test_value_shapes_in_names),
 		cmocka_unit_test(test_template_errors),
 		cmocka_unit_test(test_singular),
 		cmocka_unit_test(test_schema_types_nested),

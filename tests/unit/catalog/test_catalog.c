@@ -115,7 +115,7 @@ static void test_merge_commutes_and_equals_direct(void **state)
 	assert_string_equal(s_ba, s_all);
 	assert_string_equal(s_gr, s_all);
 	/* The learned template is there, and the names are not. */
-	assert_non_null(strstr(s_all, "\"GET /users/{user}\""));
+	assert_non_null(strstr(s_all, "\"GET /users/{userId}\""));
 	assert_null(strstr(s_all, "alice"));
 	assert_null(strstr(s_all, "mallory"));
 	free(s_all);
@@ -329,6 +329,202 @@ static void test_learned_merges_into_existing_param(void **state)
 	catalog_free(c);
 }
 
+/* Adds one exchange to c. */
+static void add(struct catalog *c, const char *method, const char *target, const char *rbody)
+{
+	const char *h[] = { "Host: t.example", NULL };
+	const char *rh[] = { "Content-Type: application/json", NULL };
+	struct as_exchange *x = tx_new(method, target, h, NULL, 200, rh, rbody);
+
+	assert_int_equal(catalog_add_exchange(c, x), 0);
+	as_exchange_free(x);
+}
+
+/* Issue 12, class 2: sibling resources and settings names requested many
+ * times stay literal, however many siblings there are. */
+static void test_template_siblings_stay_literal(void **state)
+{
+	static const char *const res[] = { "orders", "invoices", "refunds", "customers",
+					   "products", "coupons", "payouts", "disputes",
+					   "webhooks", "events", "charges", "plans" };
+	static const char *const set[] = { "general", "security", "billing", "members",
+					   "integrations", "hooks", "notifications", "branches",
+					   "labels", "milestones", "access-tokens", "badges" };
+	struct catalog *c = catalog_new(NULL);
+	char t[128], b[128];
+	char *s;
+	int i, k;
+
+	(void)state;
+	for (i = 0; i < 12; i++)
+		for (k = 0; k < 3 + i % 4; k++) {
+			snprintf(b, sizeof(b), "{\"%s_total\":%d}", res[i], k);
+			snprintf(t, sizeof(t), "/%s", res[i]);
+			add(c, "GET", t, b);
+			snprintf(b, sizeof(b), "{\"%s_on\":true}", set[i]);
+			snprintf(t, sizeof(t), "/projects/%d/settings/%s", 100 + k, set[i]);
+			add(c, "GET", t, b);
+		}
+	s = doc_text(c);
+	assert_non_null(strstr(s, "\"GET /orders\""));
+	assert_non_null(strstr(s, "\"GET /plans\""));
+	assert_non_null(strstr(s, "\"GET /projects/{projectId}/settings/general\""));
+	assert_non_null(strstr(s, "\"GET /projects/{projectId}/settings/access-tokens\""));
+	assert_null(strstr(s, "\"GET /{id}\""));
+	assert_null(strstr(s, "settings/{"));
+	free(s);
+	catalog_free(c);
+}
+
+/* Issue 12, classes 1 and 4: readable values (usernames, slugs, words
+ * with a number glued on) become the parameter of their position, also
+ * beside a second variable position; a literal beside them that does
+ * its own thing (/users/me) stays; names never come from a value. */
+static void test_template_readable_values(void **state)
+{
+	static const char *const users[] = { "jane-doe", "orders77", "jdoe_42", "mike",
+					     "alice.smith", "bob", "carol-lee", "dave9",
+					     "erin", "frank-miller", "grace", "heidi_7" };
+	struct catalog *c = catalog_new(NULL);
+	char t[128];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 12; i++) {
+		snprintf(t, sizeof(t), "/users/%s", users[i]);
+		add(c, "GET", t, "{\"login\":\"x\",\"bio\":\"y\"}");
+		snprintf(t, sizeof(t), "/users/%s/repos/%s-%d", users[(i * 5) % 12], "river", i);
+		add(c, "GET", t, "{\"name\":\"x\",\"stars\":1}");
+	}
+	for (i = 0; i < 20; i++)
+		add(c, "GET", "/users/me", "{\"login\":\"x\",\"plan\":\"p\",\"email\":\"e\"}");
+	s = doc_text(c);
+	assert_non_null(strstr(s, "\"GET /users/{userId}\""));
+	assert_non_null(strstr(s, "\"GET /users/{userId}/repos/{repoId}\""));
+	assert_non_null(strstr(s, "\"GET /users/me\""));
+	for (i = 0; i < 12; i++) {
+		if (strstr(s, users[i]))
+			print_message("kept: %s in %s\n", users[i], s);
+		assert_null(strstr(s, users[i]));
+	}
+	assert_null(strstr(s, "river-"));
+	free(s);
+	catalog_free(c);
+}
+
+/* Issue 12, classes 1 and 3: a one-off literal beside an existing
+ * parameter folds into it (/tags/{tagId} and /tags/kitten); values with a
+ * suffix keep the suffix (/u/{uId}.json); a literal's extension that no
+ * sibling shares is part of the value (alice.smith). */
+static void test_template_one_off_and_suffix(void **state)
+{
+	static const char *const users[] = { "jane", "mike", "bob", "erin", "zoe", "ivan",
+					     "judy", "oscar", "peggy", "trent" };
+	struct catalog *c = catalog_new(NULL);
+	char t[128];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		snprintf(t, sizeof(t), "/tags/%d", 1000 + i);
+		add(c, "GET", t, "{\"count\":1}");
+		snprintf(t, sizeof(t), "/u/%s.json", users[i]);
+		add(c, "GET", t, "{\"user\":{}}");
+		snprintf(t, sizeof(t), "/posts/%d.json", i);
+		add(c, "GET", t, "{\"post\":{}}");
+	}
+	add(c, "GET", "/tags/kitten", "{\"count\":1}");
+	add(c, "GET", "/people/alice.smith", "{\"a\":1}");
+	add(c, "GET", "/people/bob.jones", "{\"a\":1}");
+	add(c, "GET", "/people/carol.lee", "{\"a\":1}");
+	s = doc_text(c);
+	assert_non_null(strstr(s, "\"GET /tags/{tagId}\":{\"count\":11"));
+	assert_non_null(strstr(s, "\"GET /u/{uId}.json\""));
+	assert_non_null(strstr(s, "\"GET /posts/{postId}.json\""));
+	if (!strstr(s, "\"GET /people/{peopleId}\""))
+		print_message("%s\n", s);
+	assert_non_null(strstr(s, "\"GET /people/{peopleId}\""));
+	assert_null(strstr(s, "kitten"));
+	assert_null(strstr(s, "smith"));
+	assert_null(strstr(s, "jane"));
+	free(s);
+	catalog_free(c);
+}
+
+/* Incremental: an endpoint first kept literal re-merges under its
+ * template when evidence grows, in one catalog and across merged
+ * documents, counts added, the same bytes either way. */
+static void test_template_revised_and_merged(void **state)
+{
+	static const char *const names[] = { "nova", "atlas", "bravo", "cedar", "ember",
+					     "falcon", "garnet", "harbor", "maple", "pixel" };
+	struct catalog *a = catalog_new(NULL), *b = catalog_new(NULL), *all = catalog_new(NULL);
+	struct catalog *ab = catalog_new(NULL), *ba = catalog_new(NULL);
+	char t[128];
+	char *s_all, *s_ab, *s_ba, *s_a;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		struct catalog *part = i < 2 ? a : b;
+
+		snprintf(t, sizeof(t), "/boards/%s", names[i]);
+		add(part, "GET", t, "{\"title\":\"x\"}");
+		add(all, "GET", t, "{\"title\":\"x\"}");
+	}
+	/* a alone saw two boards: thin evidence, a parameter in its output */
+	s_a = doc_text(a);
+	assert_non_null(strstr(s_a, "\"GET /boards/{boardId}\""));
+	assert_null(strstr(s_a, "nova"));
+	merge_into(ab, a);
+	merge_into(ab, b);
+	merge_into(ba, b);
+	merge_into(ba, a);
+	s_all = doc_text(all);
+	s_ab = doc_text(ab);
+	s_ba = doc_text(ba);
+	assert_string_equal(s_ab, s_all);
+	assert_string_equal(s_ba, s_all);
+	assert_non_null(strstr(s_all, "\"GET /boards/{boardId}\":{\"count\":10"));
+	free(s_a);
+	free(s_all);
+	free(s_ab);
+	free(s_ba);
+	catalog_free(a);
+	catalog_free(b);
+	catalog_free(all);
+	catalog_free(ab);
+	catalog_free(ba);
+}
+
+/* Bodies: a map keyed by ids becomes additionalProperties from the
+ * evidence of every object merged, not hundreds of properties named by
+ * values. */
+static void test_body_map_keyed_by_ids(void **state)
+{
+	static const char *const keys[] = { "alice", "bob", "carol", "dave", "erin", "frank",
+					    "grace", "heidi", "ivan", "judy", "oscar", "peggy" };
+	struct catalog *c = catalog_new(NULL);
+	char b[256];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 12; i++) {
+		snprintf(b, sizeof(b), "{\"total\":1,\"members\":{\"%s\":{\"role\":\"r\"}}}", keys[i]);
+		add(c, "GET", "/teams", b);
+	}
+	s = doc_text(c);
+	assert_non_null(strstr(s, "\"total\""));
+	assert_non_null(strstr(s, "\"additional\""));
+	for (i = 0; i < 12; i++)
+		assert_null(strstr(s, keys[i]));
+	free(s);
+	catalog_free(c);
+}
+
 /* Map members carry a hash of their key: a member made by other code
  * (no hash) is still found, and gets one; caps still keep the smallest. */
 static void test_map_hash_index(void **state)
@@ -437,6 +633,11 @@ int main(void)
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_endpoint_cap_keeps_smallest),
 		cmocka_unit_test(test_learned_merges_into_existing_param),
+		cmocka_unit_test(test_template_siblings_stay_literal),
+		cmocka_unit_test(test_template_readable_values),
+		cmocka_unit_test(test_template_one_off_and_suffix),
+		cmocka_unit_test(test_template_revised_and_merged),
+		cmocka_unit_test(test_body_map_keyed_by_ids),
 		cmocka_unit_test(test_map_hash_index),
 		cmocka_unit_test(test_write_dir_deterministic),
 		cmocka_unit_test(test_openapi_required_and_nullable),

@@ -275,6 +275,8 @@ class Values:
                                                       self.rnd.randint(0, 59))
         if fmt == "date":
             return "2026-%02d-%02d" % (self.rnd.randint(1, 12), self.rnd.randint(1, 28))
+        if fmt in ("int64", "int32", "uint64", "uint32", "long"):
+            return str(self.rnd.randrange(1, 10 ** self.rnd.randrange(2, 12)))
         if fmt in ("uri", "url"):
             return "https://%s.example/%s" % (self.rnd.choice(WORDS), self.slug())
         if fmt in ("ipv4",):
@@ -496,6 +498,19 @@ def split_template(raw):
     return p, query
 
 
+class Creds:
+    KINDS = {"token": "header authorization", "key": "api key", "password": "basic password"}
+
+    def __init__(self, vals):
+        self.vals = vals
+        self.have = {}
+
+    def __getitem__(self, k):
+        if k not in self.have:
+            self.have[k] = self.vals.username() if k == "user" else self.vals.canary(self.KINDS[k])
+        return self.have[k]
+
+
 class Gen:
     def __init__(self, doc, host, seed, cap):
         self.doc = doc
@@ -507,13 +522,10 @@ class Gen:
         self.clients = None
 
     def client_creds(self):
+        """One of five clients (Zipf: a few do most of the calls); each
+        credential is made, and recorded as a canary, when first used."""
         if self.clients is None:
-            self.clients = []
-            for _ in range(5):
-                self.clients.append({"token": self.vals.canary("header authorization"),
-                                     "key": self.vals.canary("api key"),
-                                     "user": self.vals.username(),
-                                     "password": self.vals.canary("basic password")})
+            self.clients = [Creds(self.vals) for _ in range(5)]
         return self.vals.zipf_pick(self.clients)
 
     def auth(self, op, hdr, query, cookies):
@@ -537,10 +549,12 @@ class Gen:
                     query.append((s.get("name", "api_key"), c["key"]))
                 elif where == "cookie":
                     cookies.append((s.get("name", "session"), c["key"]))
+            elif any(h[0] == "Authorization" for h in hdr):
+                continue
             elif t == "basic" or (t == "http" and str(s.get("scheme", "")).lower() == "basic"):
                 hdr.append(("Authorization", "Basic " + base64.b64encode(
                     ("%s:%s" % (c["user"], c["password"])).encode()).decode()))
-            else:     # http bearer, oauth2, openIdConnect
+            elif not any(h[0] == "Authorization" for h in hdr):     # http bearer, oauth2, openIdConnect
                 hdr.append(("Authorization", "Bearer " + c["token"]))
 
     def run(self):

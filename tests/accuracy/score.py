@@ -182,6 +182,30 @@ def instantiations(t, found):
     return out
 
 
+def classify(f, truth_eps):
+    """Why an output endpoint that is no truth endpoint is wrong: the kinds of
+    segment errors against the truth endpoints it could stand for."""
+    fs = segs(norm(f["template"]))
+    kinds = set()
+    for t in truth_eps:
+        if t["method"] != f["method"]:
+            continue
+        for tpl in t.get("alternatives") or [t["template"]]:
+            ts = segs(norm(tpl))
+            if len(ts) != len(fs) or not all(seg_compatible(a, b) for a, b in zip(ts, fs)):
+                continue
+            for a, b in zip(ts, fs):
+                if a == b:
+                    continue
+                if "{}" in a and "{}" not in b:
+                    kinds.add("value kept literal")
+                elif "{}" in b and "{}" not in a:
+                    kinds.add("literal merged into a parameter")
+                else:
+                    kinds.add("suffix swallowed or split wrongly")
+    return sorted(kinds) or ["no truth endpoint of that shape"]
+
+
 # ---- canaries ---------------------------------------------------------------------------------
 
 MARK = b"CANARY"
@@ -311,9 +335,18 @@ def score(truth, canaries, found, files, details=False):
     lk = leaks(files, canaries)
     r["leaks"] = len({x["canary"] for x in lk})
     r["leak_details"] = lk
+    classes = {}
+    extra = []
+    for f in found:
+        if (f["method"], norm(f["template"])) in accept:
+            continue
+        ks = classify(f, tmap.values())
+        for k in ks:
+            classes[k] = classes.get(k, 0) + 1
+        extra.append("%s %s   [%s]" % (f["method"], f["template"], "; ".join(ks)))
+    r["extra_classes"] = classes
     if details:
-        r["extra"] = sorted("%s %s" % (f["method"], f["template"]) for f in found
-                            if (f["method"], norm(f["template"])) not in accept)
+        r["extra"] = sorted(extra)
         r["missed"] = sorted("%s %s" % (t["method"], t["template"]) for k, t in tmap.items() if k not in fmap)
     return r
 
@@ -352,6 +385,8 @@ def main():
     for f in FIELDS:
         print("  %-22s %.3f" % (f, r[f]))
     print("  %-22s %d" % ("leaks", r["leaks"]))
+    for k, v in sorted(r["extra_classes"].items()):
+        print("  extra endpoints, %s: %d" % (k, v))
     if a.details:
         for e in r["extra"]:
             print("  extra:  " + e)

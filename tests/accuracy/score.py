@@ -208,14 +208,14 @@ def classify(f, truth_eps):
 
 # ---- canaries ---------------------------------------------------------------------------------
 
-MARK = b"CANARY"
-CORE = re.compile(rb"CANARY[A-Za-z0-9]{12}")
+MARK = b"canary"
+CORE = re.compile(rb"CANARY[A-Za-z0-9]{12}", re.I)   # any case: a tool may change it
 HEXRUN = re.compile(rb"(?:[0-9a-fA-F]{2}){9,}")
 B64RUN = re.compile(rb"[A-Za-z0-9+/_-]{12,}")
 
 
 def cores_in(data):
-    """Canary cores (CANARY + 12 characters) found in data: raw, URL-encoded
+    """Canary cores (CANARY + 12 characters, in any case) found in data: raw, URL-encoded
     (cores have no character URL encoding changes, and %-decoding is tried),
     hex, base64 (standard and URL-safe, any alignment)."""
     found = {}
@@ -248,7 +248,7 @@ def cores_in(data):
                     dec = base64.b64decode(chunk, altchars=alt, validate=False)
                 except (binascii.Error, ValueError):
                     continue
-                if MARK in dec:
+                if MARK in dec.lower():
                     for c in CORE.finditer(dec):
                         found.setdefault(c.group(0), "base64")
     return found
@@ -259,7 +259,7 @@ def leaks(files, canaries):
     for c in canaries:
         m = CORE.search(c["value"].encode())
         if m:
-            by_core[m.group(0)] = c
+            by_core[m.group(0).lower()] = (m.group(0), c)
     out = []
     seen = set()
     for path in files:
@@ -268,13 +268,15 @@ def leaks(files, canaries):
         except OSError:
             continue
         for core, form in sorted(cores_in(data).items()):
-            c = by_core.get(core)
-            key = (core, path)
+            exact, c = by_core.get(core.lower(), (core, None))
+            if core != exact:
+                form += ", case changed"
+            key = (exact, path)
             if key in seen:
                 continue
             seen.add(key)
             out.append({"file": path, "form": form, "where": c["where"] if c else "unknown",
-                        "canary": core.decode()})
+                        "canary": exact.decode()})
     return out
 
 

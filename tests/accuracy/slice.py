@@ -58,8 +58,8 @@ def measure(binary, work):
                          files)
         rows[name] = [fmt(c, r[c]) for c in COLS]
         for x in r["leak_details"]:
-            leaks.append("%s: canary planted in %s found %s in %s" % (name, x["where"], x["form"],
-                                                                   os.path.relpath(x["file"], d)))
+            leaks.append("%s: %s (planted in %s) found %s in %s" % (name, x["canary"], x["where"], x["form"],
+                                                                 os.path.relpath(x["file"], d)))
     return rows, leaks
 
 
@@ -131,7 +131,9 @@ def main():
         print("  tests/accuracy/refresh-expected   (APISONAR=... selects the binary)")
     if leaks:
         fail = True
-        print("FAIL: %d canary leaks (zero is required, whatever expected.tsv says):" % len(leaks))
+        n = sum(int(rows[name][COLS.index("leaks")]) for name in SLICE)
+        print("FAIL: %d canaries leaked, found %d times (zero is required, whatever expected.tsv says):"
+              % (n, len(leaks)))
         for x in leaks[:40]:
             print("  " + x)
     if not fail:

@@ -164,7 +164,7 @@ test: $(OUTPUT)/apisonar $(UNIT_BINS) $(FUZZ_BINS)
 DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev libelf-dev \
 	zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
 	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
-	util-linux time binutils systemd nodejs
+	util-linux time binutils systemd nodejs python3-yaml
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi

@@ -297,6 +297,31 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 	return off;
 }
 
+/* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
+static __always_inline int is_h2_preface(const __u8 *p)
+{
+	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' &&
+	       p[5] == ' ' && p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' &&
+	       p[10] == '/' && p[11] == '2';
+}
+
+/* An HTTP/2 SETTINGS frame on stream 0, what an h2 server writes first:
+ * 24-bit length (a multiple of 6), type 4, flags, stream id 0. */
+static __always_inline int is_h2_settings(const __u8 *p)
+{
+	__u32 len = (__u32)p[0] << 16 | (__u32)p[1] << 8 | p[2];
+
+	return p[3] == 0x04 && (p[4] & ~1) == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 &&
+	       p[8] == 0 && len % 6 == 0 && len <= 16384;
+}
+
+/* The first bytes of an HTTP/2 connection, from either end: the client's
+ * preface or the server's first SETTINGS frame. */
+static __always_inline int is_h2_start(const __u8 *p, __u32 n)
+{
+	return (n >= 12 && is_h2_preface(p)) || (n >= 9 && is_h2_settings(p));
+}
+
 /* Whether a connection's first bytes are a TLS record header: content type
  * 20..23 (change cipher spec, alert, handshake, application data), then
  * major version 3. A one-byte peek (nginx does one) is judged on its type. */
@@ -444,7 +469,10 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			conn_ignore(key, AS_C_CONN_IGNORED);
+			/* h2c with prior knowledge: HTTP/2, not "not http" (parsing
+			 * it is the HTTP/2 issue's work). */
+			conn_ignore(key, is_h2_start(s->data, copied) ? AS_C_CONN_HTTP2
+								     : AS_C_CONN_IGNORED);
 			return;
 		}
 		if (conn_adopt(key, c, role, CONN_HTTP))

@@ -34,24 +34,6 @@ static __always_inline int tls_underneath(__u64 pid_tgid, struct conn_key *key)
 	return 1;
 }
 
-/* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
-static __always_inline int is_h2_preface(const __u8 *p)
-{
-	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' &&
-	       p[5] == ' ' && p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' &&
-	       p[10] == '/' && p[11] == '2';
-}
-
-/* An HTTP/2 SETTINGS frame on stream 0, what an h2 server writes first:
- * 24-bit length (a multiple of 6), type 4, flags, stream id 0. */
-static __always_inline int is_h2_settings(const __u8 *p)
-{
-	__u32 len = (__u32)p[0] << 16 | (__u32)p[1] << 8 | p[2];
-
-	return p[3] == 0x04 && (p[4] & ~1) == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 &&
-	       p[8] == 0 && len % 6 == 0 && len <= 16384;
-}
-
 /* Plaintext of n bytes at buf, returned by an SSL call on (key). The first
  * plaintext decides, as the first bytes of a plain socket do: HTTP/1.x is
  * tracked; HTTP/2 is counted and ignored; anything else is ignored. */
@@ -76,8 +58,7 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 		if (copied >= 5)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			if ((copied >= 12 && is_h2_preface(s->data)) ||
-			    (copied >= 9 && is_h2_settings(s->data)))
+			if (is_h2_start(s->data, copied))
 				conn_ignore(key, AS_C_TLS_HTTP2);
 			else
 				conn_ignore(key, AS_C_CONN_IGNORED);

@@ -166,10 +166,11 @@ static void print_summary(FILE *f, const struct sensor_stats *st, const struct c
 		k[AS_C_SEEN] == k[AS_C_DELIVERED] + k[AS_C_DROP_RB_FULL] + k[AS_C_DROP_MAP_FULL]
 			? ""
 			: " (books do not balance: still in flight)");
-	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu http conns, %llu not "
-		   "http, %llu filtered, %llu conn map full\n",
+	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu http conns, %llu http/2 "
+		   "conns (h2c, not parsed), %llu not http, %llu filtered, %llu conn map full\n",
 		(unsigned long long)k[AS_C_TRUNCATED], (unsigned long long)k[AS_C_COPY_FAULT],
-		(unsigned long long)k[AS_C_CONN_TRACKED], (unsigned long long)k[AS_C_CONN_IGNORED],
+		(unsigned long long)k[AS_C_CONN_TRACKED], (unsigned long long)k[AS_C_CONN_HTTP2],
+		(unsigned long long)k[AS_C_CONN_IGNORED],
 		(unsigned long long)k[AS_C_CONN_FILTERED], (unsigned long long)k[AS_C_CONN_MAP_FULL]);
 	fprintf(f,
 		"  tracker: %llu records, %llu bytes, %llu reordered, %llu gaps (%llu bytes), "

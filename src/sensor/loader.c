@@ -63,6 +63,7 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_TLS_HTTP2] = "tls_conns_http2",
 	[AS_C_TLS_NO_SOCKET] = "tls_calls_no_socket",
 	[AS_C_TLS_BLIND] = "tls_conns_blind",
+	[AS_C_CONN_HTTP2] = "conns_http2",
 };
 
 const char *loader_counter_name(enum as_counter c)

@@ -79,6 +79,9 @@ enum as_counter {
 	AS_C_TLS_NO_SOCKET,  /* SSL call plaintext not tied to a tracked socket (filtered, or
 			     * no syscall of it seen yet): not sent */
 	AS_C_TLS_BLIND,      /* TLS connections given up: ciphertext, no plaintext seen */
+	AS_C_CONN_HTTP2,     /* plaintext connections whose first bytes are HTTP/2 (h2c
+			      * with prior knowledge: the preface, or a server's SETTINGS):
+			      * counted and ignored, not parsed */
 	AS_C_NR,
 };
 

@@ -107,10 +107,59 @@ static __always_inline int port_in(void *map, __u16 a, __u16 b)
 	return bpf_map_lookup_elem(map, &a) || bpf_map_lookup_elem(map, &b);
 }
 
+/* Byte by byte: the addresses in struct conn are not 8-byte aligned. */
+static __always_inline int addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 16; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static __always_inline int addr_loopback(__u16 family, const __u8 *a)
+{
+	__u8 high = 0;
+	int i;
+
+	if (family == AF_INET)
+		return a[0] == 127;
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		high |= a[i];
+	if (high)
+		return 0;
+	/* ::1, or ::ffff:127.x.y.z */
+	return (a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] == 1) ||
+	       (a[10] == 0xff && a[11] == 0xff && a[12] == 127);
+}
+
+/* Whether a connection goes to one of the sensor's own listening sockets
+ * (a client scraping the daemon's /metrics): the daemon's side is its own
+ * process, the client's side is excluded here. For a wildcard listener, a
+ * client on this host connects to one of the host's addresses, and Linux
+ * picks that same address as the source, so the peer is local when both
+ * addresses are equal (or it is loopback). */
+static __always_inline int to_self(struct conn *c)
+{
+	struct as_self_key k = { .family = c->family, .port = c->rport };
+
+	__builtin_memcpy(k.addr, c->raddr, 16);
+	if (bpf_map_lookup_elem(&self_listen, &k))
+		return 1;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.port = c->rport;
+	if (!bpf_map_lookup_elem(&self_listen, &k))
+		return 0;
+	return addr_eq(c->laddr, c->raddr) || addr_loopback(c->family, c->raddr);
+}
+
 /* Whether the filters let a connection through. Runs once per connection. */
 static __always_inline int filters_pass(struct as_filter_cfg *cfg, struct conn *c, __u32 tgid)
 {
-	if (tgid == cfg->self_tgid)
+	if (tgid == cfg->self_tgid || to_self(c))
 		return 0;
 	if (cfg->use_pid && !bpf_map_lookup_elem(&filter_pids, &tgid))
 		return 0;

@@ -207,6 +207,15 @@ struct {
 	__type(value, __u8);
 } filter_cgroups SEC(".maps");
 
+/* The sensor's own listening sockets (as_self_key), written by userspace
+ * once they are bound; never cleared by a filter change. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct as_self_key);
+	__type(value, __u8);
+} self_listen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1024);

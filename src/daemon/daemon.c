@@ -917,6 +917,22 @@ static int start_k8s(struct daemon *d)
 	return e;
 }
 
+/* The daemon's own process is never captured, but a client scraping its
+ * /metrics is another process: its connections to our listener are
+ * excluded too, or the daemon would catalog itself. */
+static void exclude_own_listener(struct daemon *d, const struct metrics_server *ms)
+{
+	struct sockaddr_storage ss;
+	int e = metrics_server_addr(ms, &ss);
+
+	if (!e)
+		e = sensor_exclude_listener(d->sensor, (const struct sockaddr *)&ss);
+	if (e)
+		log_warn("metrics: cannot exclude the metrics port from capture (%s): scrapes "
+			 "of it may appear in the catalog",
+			 strerror(-e));
+}
+
 static void apply_log(const struct run_config *c)
 {
 	log_setup((enum log_level)c->log_level, c->log_json ? 1 : 0);
@@ -1061,6 +1077,8 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			log_warn("metrics: %s; running without /metrics and /healthz (set "
 				 "metrics-port to choose another port)",
 				 err);
+		else
+			exclude_own_listener(d, ms);
 	}
 	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, d->cfg.tls != AS_TLS_OFF,
 				   own, n_own))

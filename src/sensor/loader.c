@@ -5,6 +5,7 @@
  * wrong and what to do about it.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdarg.h>
@@ -261,6 +262,45 @@ int loader_set_filters(struct loader *l, const struct loader_filters *f)
 	cfg.role_mask = f->role_mask ? f->role_mask : 3;
 	cfg.tls_mode = f->tls_mode;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.filter_cfg), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int loader_exclude_listener(struct loader *l, const struct sockaddr *sa)
+{
+	int fd = bpf_map__fd(l->skel->maps.self_listen);
+	struct as_self_key k;
+	uint8_t one = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		k.port = ntohs(in->sin_port);
+		if (in->sin_addr.s_addr != htonl(INADDR_ANY)) {
+			k.family = AF_INET;
+			memcpy(k.addr, &in->sin_addr, 4);
+			if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+				return -errno;
+			/* the same address as a dual-stack client sees it */
+			k.family = AF_INET6;
+			memset(k.addr, 0, sizeof(k.addr));
+			k.addr[10] = 0xff;
+			k.addr[11] = 0xff;
+			memcpy(k.addr + 12, &in->sin_addr, 4);
+		}
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		k.port = ntohs(in6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+			k.family = AF_INET6;
+			memcpy(k.addr, &in6->sin6_addr, 16);
+		}
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
 		return -errno;
 	return 0;
 }

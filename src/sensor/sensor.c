@@ -219,6 +219,11 @@ int sensor_poll(struct sensor *s, int timeout_ms)
 	return rc == -EINTR ? -EINTR : (int)(s->records - before);
 }
 
+int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
+{
+	return loader_exclude_listener(s->loader, sa);
+}
+
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
 {
 	return loader_set_filters(s->loader, f);

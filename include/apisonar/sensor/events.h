@@ -105,6 +105,15 @@ struct as_filter_cfg {
 #define AS_TLS_OFF 1  /* TLS records are not HTTP: such connections are ignored */
 #define AS_TLS_ONLY 2 /* only TLS plaintext; plaintext HTTP sockets are ignored */
 
+/* Key of `self_listen`: a listening socket of the sensor's own (the
+ * daemon's /metrics and /healthz). Connections to it are excluded like the
+ * sensor's own process. family 0 with a zero address: a wildcard listener. */
+struct as_self_key {
+	__u16 family;
+	__u16 port; /* host byte order */
+	__u8 addr[16];
+};
+
 /* Key of `filter_cidrs` (an LPM trie): prefix length then address. */
 struct as_cidr_key {
 	__u32 prefixlen; /* bits, counting the 32-bit family word first */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <bpf/libbpf.h>
 
 #include "apisonar/sensor/events.h"
@@ -62,6 +64,13 @@ void loader_close(struct loader *l);
 
 /* Rewrites the filter maps (SIGHUP). */
 int loader_set_filters(struct loader *l, const struct loader_filters *f)
+	__attribute__((warn_unused_result));
+
+/* Excludes the connections to one of our own listening sockets (the
+ * daemon's /metrics): an AF_INET or AF_INET6 address as bound (a wildcard
+ * address covers the clients of this host on that port). Kept across
+ * filter changes. */
+int loader_exclude_listener(struct loader *l, const struct sockaddr *sa)
 	__attribute__((warn_unused_result));
 
 /* A ring buffer reader over the events map, calling cb for each record. */

@@ -51,6 +51,11 @@ int sensor_poll(struct sensor *s, int timeout_ms);
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
 	__attribute__((warn_unused_result));
 
+/* The sensor's own listening socket (the daemon's /metrics): connections
+ * to it are not captured, as the sensor's own process is not. */
+int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
+	__attribute__((warn_unused_result));
+
 void sensor_get_stats(struct sensor *s, struct sensor_stats *out);
 
 /* The TLS attach state, for the summary; NULL with --tls off. */

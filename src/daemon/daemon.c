@@ -657,6 +657,14 @@ static void render(void *ctx, struct metrics_text *t)
 		amb += ss.http.ambiguous[i];
 	metrics_sample(t, "apisonar_http_ambiguous_total", "counter",
 		       "Messages with ambiguous framing (all kinds).", "", (double)amb);
+	metrics_sample(t, "apisonar_both_ends_exchanges_total", "counter",
+		       "Exchanges seen from both ends on this host: handed on once, or alone when "
+		       "the other end's twin never came.",
+		       "result=\"merged\"", (double)ss.mirror.merged);
+	metrics_sample(t, "apisonar_both_ends_exchanges_total", "counter",
+		       "Exchanges seen from both ends on this host: handed on once, or alone when "
+		       "the other end's twin never came.",
+		       "result=\"alone\"", (double)ss.mirror.alone);
 
 	metrics_sample(t, "apisonar_tls_targets", "gauge",
 		       "TLS libraries and static executables with SSL uprobes, or that failed.",
@@ -1059,6 +1067,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	so.loader.max_copy = (uint32_t)d->cfg.max_copy;
 	so.loader.verbose = d->cfg.verbose;
 	so.http.max_body = (size_t)d->cfg.max_body;
+	so.one_per_connection = true; /* both ends on this host: counted once */
 	d->sensor = sensor_new(&so, on_exchange, d, err, sizeof(err));
 	if (!d->sensor) {
 		log_error("%s", err);

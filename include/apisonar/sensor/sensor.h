@@ -12,6 +12,7 @@
 #include "apisonar/exchange/exchange.h"
 #include "apisonar/sensor/conntrack.h"
 #include "apisonar/sensor/loader.h"
+#include "apisonar/sensor/mirror.h"
 #include "apisonar/sensor/proto/http1.h"
 #include "apisonar/sensor/tls_attach.h"
 
@@ -19,6 +20,10 @@ struct sensor_opts {
 	struct loader_opts loader;
 	struct ct_limits ct;
 	struct http1_opts http;
+	/* When both ends of a connection are on this host, hand on each
+	 * exchange once (mirror.h): `run` does, for the catalog; `capture`
+	 * shows both views. */
+	bool one_per_connection;
 };
 
 void sensor_opts_default(struct sensor_opts *o);
@@ -33,6 +38,7 @@ struct sensor_stats {
 	uint32_t active_conns;
 	uint64_t records;         /* ring buffer records consumed */
 	struct tls_attach_stats tls; /* zero with --tls off */
+	struct mirror_stats mirror;  /* zero unless one_per_connection */
 };
 
 struct sensor;

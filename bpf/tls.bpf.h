@@ -68,7 +68,7 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 			return;
 		count(AS_C_TLS_CONN);
 	}
-	emit_record(key, c, s, dir, n, copied, 0, AS_F_TLS);
+	emit_call(key, c, s, dir, n, copied, 0, AS_F_TLS, KIND_BUF, buf, 0);
 }
 
 static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 outp, __u8 dir, __u8 ex)

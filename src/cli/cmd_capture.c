@@ -73,7 +73,9 @@ static void usage(FILE *f)
 		"  -o, --output FILE    write exchanges to FILE instead of stdout\n"
 		"  --show-values        print header values and bodies (off by default)\n"
 		"  --max-body BYTES     body bytes kept per message (default %d)\n"
-		"  --max-copy BYTES     bytes copied per syscall in the kernel (64..%d, default %d)\n"
+		"  --max-copy BYTES     bytes copied per record in the kernel (64..%d, default %d);\n"
+		"                       a syscall takes up to 8 records, as far as --max-body\n"
+		"                       plus 16 KiB\n"
 		"  --verbose            libbpf and verifier messages\n"
 		"  -h, --help           this text\n",
 		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY);

@@ -93,7 +93,7 @@ static const struct cfg_key keys[] = {
 	{ "max-body", T_U64, F(max_body), 0, 64ull << 20, K_NONE, false,
 	  "body bytes kept per message for schema inference (default 65536)" },
 	{ "max-copy", T_U64, F(max_copy), 64, AS_MAX_COPY, K_NONE, false,
-	  "bytes copied per syscall in the kernel (64..16384)" },
+	  "bytes copied per ring buffer record in the kernel (64..16384); a syscall takes up to 8, as far as max-body + 16 KiB" },
 	{ "verbose", T_BOOL, F(verbose), 0, 0, K_NONE, false,
 	  "libbpf and verifier messages (default false)" },
 	{ "max-services", T_U64, F(max_services), 1, 100000, K_NONE, true,

@@ -354,6 +354,18 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
 	l->skel->rodata->max_copy = o->max_copy;
 	l->skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	{
+		uint64_t call = o->max_call_copy;
+
+		if (call < o->max_copy)
+			call = o->max_copy;
+		if (call > (uint64_t)AS_MAX_CHUNKS * o->max_copy)
+			call = (uint64_t)AS_MAX_CHUNKS * o->max_copy;
+		l->skel->rodata->max_call_copy = (uint32_t)call;
+		/* bpf_loop came in 5.17: older kernels copy one record per call. */
+		l->skel->rodata->use_loop =
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) == 1;
+	}
 
 	rc = apisonar__load(l->skel);
 	if (rc) {

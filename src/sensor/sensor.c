@@ -14,6 +14,8 @@
  * waits for its twin (mirror.h). Both come from one ring buffer, so the
  * twin is normally a few milliseconds behind; a hole in a stream is
  * waited for 200 ms. */
+/* Bytes of headers counted on top of the body limit in one call's copy. */
+#define SENSOR_HEAD_ROOM (16u * 1024)
 #define MIRROR_HOLD_NS (1000ull * 1000 * 1000)
 
 struct sensor {
@@ -212,7 +214,17 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	s->loader = loader_open(&o->loader, err, errlen);
+	{
+		/* One call's copy reaches the body limit, with room for the
+		 * headers written with the body. */
+		struct loader_opts lo = o->loader;
+
+		if (!lo.max_call_copy)
+			lo.max_call_copy = (uint32_t)(o->http.max_body > (64u << 20)
+							      ? (64u << 20)
+							      : o->http.max_body + SENSOR_HEAD_ROOM);
+		s->loader = loader_open(&lo, err, errlen);
+	}
 	if (!s->loader)
 		goto fail;
 	if (o->loader.filters.tls_mode != AS_TLS_OFF) {

@@ -18,6 +18,9 @@
  * with it to keep the verifier convinced. */
 #define AS_MAX_COPY 16384
 #define AS_DEFAULT_COPY 16384
+/* Records one call's data may take at most (each up to the copy limit):
+ * a body up to the body limit written in one call is copied whole. */
+#define AS_MAX_CHUNKS 8
 /* iovecs walked per readv/writev/recvmsg/sendmsg */
 #define AS_MAX_IOV 8
 #define AS_COMM_LEN_K 16

@@ -39,7 +39,10 @@ struct loader_filters {
 
 struct loader_opts {
 	struct loader_filters filters;
-	uint32_t max_copy;      /* bytes copied per syscall (64..AS_MAX_COPY) */
+	uint32_t max_copy;      /* bytes copied per record (64..AS_MAX_COPY) */
+	uint32_t max_call_copy; /* bytes copied per syscall or SSL call, in up to
+				 * AS_MAX_CHUNKS records; raised to max_copy at least,
+				 * cut to AS_MAX_CHUNKS * max_copy */
 	uint32_t ringbuf_bytes; /* power of two, >= 1 MiB */
 	uint32_t wakeup_bytes;  /* pending bytes that wake the consumer */
 	bool verbose;           /* libbpf and verifier logs on stderr */

@@ -638,6 +638,10 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (conn_adopt(key, c, role, CONN_HTTP))
 			return;
 	}
+	/* sendfile: the kernel moves file pages, there is no user buffer to
+	 * copy from; the bytes are a gap, counted apart. */
+	if (st->kind == KIND_NODATA)
+		count(AS_C_SENDFILE);
 	emit_call(key, c, s, dir, ret, copied, st->kind == KIND_NODATA, 0, kind, ptr, iovcnt);
 }
 

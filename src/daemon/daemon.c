@@ -36,6 +36,9 @@
 #define DAEMON_STATS_EVERY_NS 500000000ull
 #define DAEMON_STALL_NS (10ull * 1000000000ull) /* /healthz: a stage this quiet is stuck */
 #define DAEMON_DRAIN_WAIT_MS 2000     /* at stop, a full queue may hold the sensor this long */
+/* The first exchanges of a run are flushed this soon, not a whole flush
+ * interval later: a new user sees a catalog within seconds. */
+#define DAEMON_FIRST_FLUSH_NS (2ull * 1000000000ull)
 
 /* Counters of this daemon's own stages; each one is a metric. */
 struct daemon_counters {
@@ -355,6 +358,7 @@ static void *catalog_main(void *arg)
 	struct as_exchange *batch[DAEMON_POP_BATCH];
 	struct cat_state cs = { 0 };
 	uint64_t next_flush;
+	bool first = true; /* no exchange of this run flushed yet */
 
 	config_catalog_limits(&d->cfg, &cs.lim);
 	cs.total = catalog_new(&cs.lim);
@@ -411,6 +415,13 @@ static void *catalog_main(void *arg)
 			as_exchange_free(batch[i]);
 		}
 		atomic_store(&d->catalog_beat, now_mono_ns());
+		if (first && n > 0) {
+			uint64_t soon = now_mono_ns() + DAEMON_FIRST_FLUSH_NS;
+
+			first = false;
+			if (soon < next_flush)
+				next_flush = soon;
+		}
 		if (stopping && n == 0) {
 			flush(d, &cs);
 			break;
@@ -1035,6 +1046,11 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Not root (or no BTF): say so before anything is created. */
+	if (sensor_preflight(err, sizeof(err))) {
+		log_error("%s", err);
+		goto cleanup;
+	}
 	e = mkdir_p(d->cfg.out_dir, 0750);
 	if (e) {
 		log_error("cannot create the catalog directory %s: %s", d->cfg.out_dir,

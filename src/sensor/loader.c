@@ -65,6 +65,7 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_TLS_NO_SOCKET] = "tls_calls_no_socket",
 	[AS_C_TLS_BLIND] = "tls_conns_blind",
 	[AS_C_CONN_HTTP2] = "conns_http2",
+	[AS_C_SENDFILE] = "events_sendfile",
 };
 
 const char *loader_counter_name(enum as_counter c)
@@ -305,6 +306,32 @@ int loader_exclude_listener(struct loader *l, const struct sockaddr *sa)
 	return 0;
 }
 
+int loader_preflight(char *err, size_t errlen)
+{
+	/* The programs are tracing programs (raw tracepoints, uprobes) and
+	 * maps: CAP_BPF and CAP_PERFMON load them; CAP_NET_ADMIN is for
+	 * networking programs (tc, XDP), which the sensor has none of. */
+	if (!have_bpf_caps()) {
+		snprintf(err, errlen,
+			 "loading eBPF programs needs root, or CAP_BPF and CAP_PERFMON (and for "
+			 "HTTPS capture CAP_SYS_ADMIN and CAP_SYS_PTRACE, or --tls off): run it with "
+			 "sudo");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		snprintf(err, errlen,
+			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): apisonar "
+			 "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or newer)");
+		return -ENOENT;
+	}
+	if (kernel_older_than(5, 8)) {
+		snprintf(err, errlen,
+			 "this kernel is too old: apisonar needs Linux 5.8 or newer (BPF ring buffer)");
+		return -ENOSYS;
+	}
+	return 0;
+}
+
 struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen)
 {
 	struct loader *l;
@@ -313,23 +340,8 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	if (!have_bpf_caps()) {
-		snprintf(err, errlen,
-			 "loading eBPF programs needs root (or CAP_BPF, CAP_PERFMON and "
-			 "CAP_NET_ADMIN): run it with sudo");
+	if (loader_preflight(err, errlen))
 		return NULL;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		snprintf(err, errlen,
-			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): apisonar "
-			 "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or newer)");
-		return NULL;
-	}
-	if (kernel_older_than(5, 8)) {
-		snprintf(err, errlen,
-			 "this kernel is too old: apisonar needs Linux 5.8 or newer (BPF ring buffer)");
-		return NULL;
-	}
 	if (o->max_copy < 64 || o->max_copy > AS_MAX_COPY) {
 		snprintf(err, errlen, "max copy must be between 64 and %d bytes", AS_MAX_COPY);
 		return NULL;

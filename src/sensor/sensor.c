@@ -291,6 +291,11 @@ int sensor_poll(struct sensor *s, int timeout_ms)
 	return rc == -EINTR ? -EINTR : (int)(s->records - before);
 }
 
+int sensor_preflight(char *err, size_t errlen)
+{
+	return loader_preflight(err, errlen);
+}
+
 int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
 {
 	return loader_exclude_listener(s->loader, sa);

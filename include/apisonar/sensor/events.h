@@ -85,6 +85,8 @@ enum as_counter {
 	AS_C_CONN_HTTP2,     /* plaintext connections whose first bytes are HTTP/2 (h2c
 			      * with prior knowledge: the preface, or a server's SETTINGS):
 			      * counted and ignored, not parsed */
+	AS_C_SENDFILE,       /* sendfile calls on HTTP connections: bytes moved from a
+			      * file, none copied (a gap in the stream) */
 	AS_C_NR,
 };
 

@@ -60,6 +60,11 @@ int loader_cgroup_id(const char *path, uint64_t *id) __attribute__((warn_unused_
 
 struct loader;
 
+/* The checks loader_open() starts with (privileges, BTF, kernel version),
+ * for callers that want to fail before doing anything else: 0, or a
+ * negative errno with an actionable message in err. */
+int loader_preflight(char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* Checks, opens, loads and attaches. On failure returns NULL and writes an
  * actionable message into err (what is wrong and what to do). */
 struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen);

@@ -46,6 +46,10 @@ struct sensor;
 /* Loads and attaches; NULL with an actionable message in err on failure. */
 struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, void *ctx, char *err,
 			  size_t errlen);
+/* Whether this host and process can run the sensor at all (privileges,
+ * BTF, kernel), checked before anything is created: 0 or a negative errno
+ * with the message in err. */
+int sensor_preflight(char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Ends every connection (emitting what it holds), detaches, frees. */
 void sensor_free(struct sensor *s);
 

@@ -573,6 +573,32 @@ static __always_inline void emit_call(struct conn_key *key, struct conn *c, stru
 	}
 }
 
+/* Notes ciphertext this thread moved on a TLS socket outside any SSL call
+ * (tls_threads): an SSL_read that follows learns its socket from it, and
+ * an SSL_write waiting for its socket gets this one if it is written. */
+static __always_inline void tls_note_cipher(struct conn_key *key, struct conn *c, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_thread *t = bpf_map_lookup_elem(&tls_threads, &id);
+
+	if (!t) {
+		struct tls_thread n = { .fd = key->fd, .dir = dir, .have = 1 };
+
+		bpf_map_update_elem(&tls_threads, &id, &n, BPF_ANY);
+		return;
+	}
+	if (dir == AS_DIR_EGRESS && t->pending_ssl && !c->ssl) {
+		struct tls_ssl_key sk = { .ssl = t->pending_ssl, .tgid = key->tgid };
+
+		c->ssl = t->pending_ssl;
+		bpf_map_update_elem(&tls_fds, &sk, &key->fd, BPF_ANY);
+		t->pending_ssl = 0;
+	}
+	t->fd = key->fd;
+	t->dir = dir;
+	t->have = 1;
+}
+
 /* Ciphertext of a TLS connection is never sent. One that keeps moving
  * ciphertext outside any SSL call before its plaintext was seen belongs to
  * a library we do not hook (Go, GnuTLS, a stripped static binary): given
@@ -593,6 +619,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 	__u64 ptr = st->ptr;
 
 	if (c->state == CONN_TLS || c->state == CONN_TLS_HTTP) {
+		tls_note_cipher(key, c, dir);
 		tls_ciphertext(key, c);
 		return;
 	}
@@ -624,6 +651,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		/* A TLS handshake: the plaintext, seen at SSL_* return, decides. */
 		if (mode != AS_TLS_OFF && st->kind != KIND_NODATA && looks_tls(s->data, copied)) {
 			c->state = CONN_TLS;
+			tls_note_cipher(key, c, dir);
 			return;
 		}
 		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)

@@ -133,6 +133,36 @@ int BPF_KPROBE(as_ssl_write_int, void *ssl, void *buf, __u64 num, void *written)
 	return tls_enter((__u64)ssl, (__u64)buf, (__u64)written, AS_DIR_EGRESS, 2);
 }
 
+/* Binds an SSL session to its socket from the ciphertext its thread
+ * moved outside SSL calls (memory BIOs, tls_note_cipher). The call gets
+ * the socket the thread read last, when that socket carries TLS and is
+ * not bound to another session (node reads ciphertext, then calls
+ * SSL_write for pending data and SSL_read, in that order, for the same
+ * connection); failing that, an SSL_write waits for the next ciphertext
+ * the thread writes. */
+static __always_inline void tls_learn_fd(__u64 id, struct tls_ssl_key *sk, __u8 dir)
+{
+	struct tls_thread *t = bpf_map_lookup_elem(&tls_threads, &id);
+	struct conn_key key;
+	struct conn *c;
+
+	if (!t)
+		return;
+	if (t->have && t->dir == AS_DIR_INGRESS) {
+		key.tgid = sk->tgid;
+		key.fd = t->fd;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c && (c->state == CONN_TLS || c->state == CONN_TLS_HTTP) &&
+		    (!c->ssl || c->ssl == sk->ssl)) {
+			c->ssl = sk->ssl;
+			bpf_map_update_elem(&tls_fds, sk, &key.fd, BPF_ANY);
+			return;
+		}
+	}
+	if (dir == AS_DIR_EGRESS)
+		t->pending_ssl = sk->ssl;
+}
+
 /* The return of any of the four, or of the internal two: the plaintext
  * is now in buf. */
 SEC("uretprobe")
@@ -149,6 +179,13 @@ int BPF_KRETPROBE(as_ssl_ret, long rc)
 		return 0;
 	tc = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
+	sk.ssl = tc.ssl;
+	sk.tgid = id >> 32;
+	/* No syscall underneath and no socket known: a memory-BIO user.
+	 * Learned from every call, failed ones too: the SSL_reads that drive
+	 * the handshake bind the session before any application data. */
+	if (!tc.have_fd && !bpf_map_lookup_elem(&tls_fds, &sk))
+		tls_learn_fd(id, &sk, tc.dir);
 	/* All forms return an int: the upper half of the register is junk.
 	 * The _ex forms return 1 on success, the internal ones > 0. */
 	if (tc.ex) {
@@ -166,8 +203,6 @@ int BPF_KRETPROBE(as_ssl_ret, long rc)
 	}
 	if (!n)
 		return 0;
-	sk.ssl = tc.ssl;
-	sk.tgid = id >> 32;
 	if (tc.have_fd) {
 		bpf_map_update_elem(&tls_fds, &sk, &tc.fd, BPF_ANY);
 	} else {

@@ -19,6 +19,8 @@ struct mirror_pair {
 	struct mirror_pair *wprev, *wnext; /* the waiting list: pairs holding exchanges */
 	bool waiting;
 	bool open[2];                     /* that end is tracked now */
+	bool local;                       /* the peer is on this host: wait for it */
+	bool closed[2];                   /* that end was open and ended */
 	struct held *head[2], *tail[2];   /* exchanges of that end waiting for a twin */
 };
 
@@ -151,7 +153,8 @@ void mirror_free(struct mirror *m)
 	free(m);
 }
 
-struct mirror_pair *mirror_open(struct mirror *m, const struct mirror_key *k, int side)
+struct mirror_pair *mirror_open(struct mirror *m, const struct mirror_key *k, int side,
+				bool local)
 {
 	size_t b = key_hash(k);
 	struct mirror_pair *p;
@@ -168,6 +171,7 @@ struct mirror_pair *mirror_open(struct mirror *m, const struct mirror_key *k, in
 		m->buckets[b] = p;
 	}
 	p->open[side & 1] = true;
+	p->local = p->local || local;
 	return p;
 }
 
@@ -238,7 +242,8 @@ void mirror_exchange(struct mirror *m, struct mirror_pair *p, int side, struct a
 		m->emit(m->ctx, t);
 	}
 	wait_update(m, p);
-	if (!p->open[other]) {
+	/* The other end gone, or never to be seen: no twin will come. */
+	if (!p->open[other] && !(p->local && !p->closed[other])) {
 		m->emit(m->ctx, x);
 		return;
 	}
@@ -264,6 +269,7 @@ void mirror_close(struct mirror *m, struct mirror_pair *p, int side)
 		return;
 	side &= 1;
 	p->open[side] = false;
+	p->closed[side] = true;
 	release(m, p, !side);
 	wait_update(m, p);
 	maybe_free(m, p);

@@ -102,6 +102,22 @@ static void mirror_addr(uint16_t family, const uint8_t in[16], uint16_t *fam, ui
 	}
 }
 
+/* Whether a connection's peer is on this host: loopback, or the address
+ * the connection comes from (Linux picks a local destination as the
+ * source). */
+static bool peer_local(const struct ct_info *info)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t one6[16] = { [15] = 1 };
+	const uint8_t *r = info->raddr;
+
+	if (memcmp(info->laddr, info->raddr, 16) == 0)
+		return true;
+	if (info->family == AF_INET)
+		return r[0] == 127;
+	return memcmp(r, one6, 16) == 0 || (memcmp(r, mapped, 12) == 0 && r[12] == 127);
+}
+
 /* Joins a connection to its pair: the same key from both of its ends. */
 static void mirror_join(struct sensor *s, struct sconn *c, const struct ct_info *info)
 {
@@ -120,7 +136,7 @@ static void mirror_join(struct sensor *s, struct sconn *c, const struct ct_info 
 	k.sport = server ? info->lport : info->rport;
 	k.cport = server ? info->rport : info->lport;
 	c->side = server ? MIRROR_SERVER : MIRROR_CLIENT;
-	c->pair = mirror_open(s->mirror, &k, c->side);
+	c->pair = mirror_open(s->mirror, &k, c->side, peer_local(info));
 }
 
 static void *sink_open(void *ctx, const struct ct_info *info)
@@ -202,7 +218,9 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	s->http_opts = o->http;
 	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
 	sink.ctx = s;
-	if (o->one_per_connection) {
+	/* Only with both roles can both ends be seen. */
+	if (o->one_per_connection &&
+	    (o->loader.filters.role_mask == 3 || o->loader.filters.role_mask == 0)) {
 		s->mirror = mirror_new(MIRROR_HOLD_NS, cb, ctx);
 		if (!s->mirror) {
 			snprintf(err, errlen, "out of memory");

@@ -22,6 +22,7 @@
 #ifndef APISONAR_MIRROR_H
 #define APISONAR_MIRROR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "apisonar/exchange/exchange.h"
@@ -52,10 +53,15 @@ struct mirror *mirror_new(uint64_t hold_ns, mirror_emit_fn emit, void *ctx);
 /* Hands on everything still held, then frees; NULL-safe. */
 void mirror_free(struct mirror *m);
 
-/* One end of a connection opened: side is MIRROR_SERVER or MIRROR_CLIENT.
- * Returns the pair to pass to the calls below (NULL: out of memory, the
- * end then passes its exchanges straight through). */
-struct mirror_pair *mirror_open(struct mirror *m, const struct mirror_key *k, int side);
+/* One end of a connection opened: side is MIRROR_SERVER or MIRROR_CLIENT;
+ * local: the peer is on this host (loopback, or the same address), so the
+ * other end may show up a little later (TLS plaintext is sent when the SSL
+ * call returns, after the syscall the peer already answered), and an
+ * exchange waits for it even before it is open. Returns the pair to pass
+ * to the calls below (NULL: out of memory, the end then passes its
+ * exchanges straight through). */
+struct mirror_pair *mirror_open(struct mirror *m, const struct mirror_key *k, int side,
+				bool local);
 /* An exchange of that end (owned by the mirror from here). */
 void mirror_exchange(struct mirror *m, struct mirror_pair *p, int side, struct as_exchange *x,
 		     uint64_t now_ns);

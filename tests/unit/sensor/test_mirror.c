@@ -60,8 +60,8 @@ static void test_twins_once_fuller_body(void **state)
 {
 	struct sink s = { 0 };
 	struct mirror *m = mirror_new(1000 * MS, emit, &s);
-	struct mirror_pair *ps = mirror_open(m, &key, MIRROR_SERVER);
-	struct mirror_pair *pc = mirror_open(m, &key, MIRROR_CLIENT);
+	struct mirror_pair *ps = mirror_open(m, &key, MIRROR_SERVER, false);
+	struct mirror_pair *pc = mirror_open(m, &key, MIRROR_CLIENT, false);
 	struct mirror_stats st;
 
 	(void)state;
@@ -94,7 +94,7 @@ static void test_one_end_passes_through(void **state)
 {
 	struct sink s = { 0 };
 	struct mirror *m = mirror_new(1000 * MS, emit, &s);
-	struct mirror_pair *p = mirror_open(m, &key, MIRROR_SERVER);
+	struct mirror_pair *p = mirror_open(m, &key, MIRROR_SERVER, false);
 
 	(void)state;
 	mirror_exchange(m, p, MIRROR_SERVER, ex(AS_ROLE_SERVER, "/a", "x", false), 0);
@@ -110,11 +110,11 @@ static void test_lost_twin(void **state)
 {
 	struct sink s = { 0 };
 	struct mirror *m = mirror_new(1000 * MS, emit, &s);
-	struct mirror_pair *ps = mirror_open(m, &key, MIRROR_SERVER);
+	struct mirror_pair *ps = mirror_open(m, &key, MIRROR_SERVER, false);
 	struct mirror_stats st;
 
 	(void)state;
-	mirror_open(m, &key, MIRROR_CLIENT);
+	mirror_open(m, &key, MIRROR_CLIENT, false);
 	mirror_exchange(m, ps, MIRROR_SERVER, ex(AS_ROLE_SERVER, "/a", NULL, false), 0);
 	mirror_tick(m, 999 * MS);
 	assert_int_equal(s.n, 0);
@@ -138,14 +138,41 @@ static void test_lost_twin(void **state)
 	sink_free(&s);
 }
 
+/* A local peer whose end opens after the first exchange completed (TLS
+ * plaintext comes at the SSL call's return): still one exchange. */
+static void test_local_peer_late(void **state)
+{
+	struct sink s = { 0 };
+	struct mirror *m = mirror_new(1000 * MS, emit, &s);
+	struct mirror_pair *ps = mirror_open(m, &key, MIRROR_SERVER, true);
+	struct mirror_pair *pc;
+	struct mirror_stats st;
+
+	(void)state;
+	mirror_exchange(m, ps, MIRROR_SERVER, ex(AS_ROLE_SERVER, "/a", "x", false), 0);
+	assert_int_equal(s.n, 0);
+	pc = mirror_open(m, &key, MIRROR_CLIENT, true);
+	mirror_exchange(m, pc, MIRROR_CLIENT, ex(AS_ROLE_CLIENT, "/a", "x", false), MS);
+	assert_int_equal(s.n, 1);
+	mirror_get_stats(m, &st);
+	assert_int_equal(st.merged, 1);
+	/* the client's end closed: the server's next one goes on at once */
+	mirror_close(m, pc, MIRROR_CLIENT);
+	mirror_exchange(m, ps, MIRROR_SERVER, ex(AS_ROLE_SERVER, "/b", "x", false), 2 * MS);
+	assert_int_equal(s.n, 2);
+	mirror_close(m, ps, MIRROR_SERVER);
+	mirror_free(m);
+	sink_free(&s);
+}
+
 static void test_free_releases(void **state)
 {
 	struct sink s = { 0 };
 	struct mirror *m = mirror_new(1000 * MS, emit, &s);
-	struct mirror_pair *p = mirror_open(m, &key, MIRROR_SERVER);
+	struct mirror_pair *p = mirror_open(m, &key, MIRROR_SERVER, false);
 
 	(void)state;
-	mirror_open(m, &key, MIRROR_CLIENT);
+	mirror_open(m, &key, MIRROR_CLIENT, false);
 	mirror_exchange(m, p, MIRROR_SERVER, ex(AS_ROLE_SERVER, "/a", NULL, false), 0);
 	mirror_free(m);
 	assert_int_equal(s.n, 1);
@@ -158,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_twins_once_fuller_body),
 		cmocka_unit_test(test_one_end_passes_through),
 		cmocka_unit_test(test_lost_twin),
+		cmocka_unit_test(test_local_peer_late),
 		cmocka_unit_test(test_free_releases),
 	};
 

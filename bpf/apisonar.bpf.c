@@ -25,6 +25,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load. */
 const volatile __u32 max_copy = AS_DEFAULT_COPY;
 const volatile __u32 wakeup_bytes = 256 * 1024;
+/* Bytes copied from one call at most, in up to AS_MAX_CHUNKS records of
+ * max_copy bytes: the loader sets it from the body limit. */
+const volatile __u32 max_call_copy = AS_DEFAULT_COPY;
+/* bpf_loop exists (Linux 5.17): without it, one record per call. */
+const volatile __u32 use_loop = 0;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -107,10 +112,59 @@ static __always_inline int port_in(void *map, __u16 a, __u16 b)
 	return bpf_map_lookup_elem(map, &a) || bpf_map_lookup_elem(map, &b);
 }
 
+/* Byte by byte: the addresses in struct conn are not 8-byte aligned. */
+static __always_inline int addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 16; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static __always_inline int addr_loopback(__u16 family, const __u8 *a)
+{
+	__u8 high = 0;
+	int i;
+
+	if (family == AF_INET)
+		return a[0] == 127;
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		high |= a[i];
+	if (high)
+		return 0;
+	/* ::1, or ::ffff:127.x.y.z */
+	return (a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] == 1) ||
+	       (a[10] == 0xff && a[11] == 0xff && a[12] == 127);
+}
+
+/* Whether a connection goes to one of the sensor's own listening sockets
+ * (a client scraping the daemon's /metrics): the daemon's side is its own
+ * process, the client's side is excluded here. For a wildcard listener, a
+ * client on this host connects to one of the host's addresses, and Linux
+ * picks that same address as the source, so the peer is local when both
+ * addresses are equal (or it is loopback). */
+static __always_inline int to_self(struct conn *c)
+{
+	struct as_self_key k = { .family = c->family, .port = c->rport };
+
+	__builtin_memcpy(k.addr, c->raddr, 16);
+	if (bpf_map_lookup_elem(&self_listen, &k))
+		return 1;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.port = c->rport;
+	if (!bpf_map_lookup_elem(&self_listen, &k))
+		return 0;
+	return addr_eq(c->laddr, c->raddr) || addr_loopback(c->family, c->raddr);
+}
+
 /* Whether the filters let a connection through. Runs once per connection. */
 static __always_inline int filters_pass(struct as_filter_cfg *cfg, struct conn *c, __u32 tgid)
 {
-	if (tgid == cfg->self_tgid)
+	if (tgid == cfg->self_tgid || to_self(c))
 		return 0;
 	if (cfg->use_pid && !bpf_map_lookup_elem(&filter_pids, &tgid))
 		return 0;
@@ -270,9 +324,11 @@ static __always_inline __u32 copy_user(struct scratch *s, __u32 off, const void 
 	return (__u32)n;
 }
 
-/* Copies the data of iovecs into the scratch record. */
+/* Copies `want` bytes of the data of iovecs, from byte `skip` of it on,
+ * into the scratch record. Returns the bytes copied; fewer than want when
+ * the data ends, an iovec cannot be read, or past AS_MAX_IOV iovecs. */
 static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov, __u32 iovcnt,
-				      __u64 total, __u32 cap)
+				      __u64 skip, __u64 want)
 {
 	__u32 off = 0;
 	int i;
@@ -280,21 +336,50 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 #pragma unroll
 	for (i = 0; i < AS_MAX_IOV; i++) {
 		struct iovec v;
-		__u64 want;
+		__u64 n;
 
-		if (i >= iovcnt || off >= cap || total == 0)
+		if (i >= iovcnt || off >= want)
 			break;
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
-		want = v.iov_len < total ? v.iov_len : total;
-		if (want > cap - off)
-			want = cap - off;
-		if (copy_user(s, off, v.iov_base, want) != want)
+		if (skip >= v.iov_len) {
+			skip -= v.iov_len;
+			continue;
+		}
+		n = v.iov_len - skip;
+		if (n > want - off)
+			n = want - off;
+		if (copy_user(s, off, (const char *)v.iov_base + skip, n) != n)
 			break;
-		off += want;
-		total -= want;
+		skip = 0;
+		off += n;
 	}
 	return off;
+}
+
+/* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
+static __always_inline int is_h2_preface(const __u8 *p)
+{
+	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' &&
+	       p[5] == ' ' && p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' &&
+	       p[10] == '/' && p[11] == '2';
+}
+
+/* An HTTP/2 SETTINGS frame on stream 0, what an h2 server writes first:
+ * 24-bit length (a multiple of 6), type 4, flags, stream id 0. */
+static __always_inline int is_h2_settings(const __u8 *p)
+{
+	__u32 len = (__u32)p[0] << 16 | (__u32)p[1] << 8 | p[2];
+
+	return p[3] == 0x04 && (p[4] & ~1) == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 &&
+	       p[8] == 0 && len % 6 == 0 && len <= 16384;
+}
+
+/* The first bytes of an HTTP/2 connection, from either end: the client's
+ * preface or the server's first SETTINGS frame. */
+static __always_inline int is_h2_start(const __u8 *p, __u32 n)
+{
+	return (n >= 12 && is_h2_preface(p)) || (n >= 9 && is_h2_settings(p));
 }
 
 /* Whether a connection's first bytes are a TLS record header: content type
@@ -339,37 +424,34 @@ static __always_inline int conn_adopt(struct conn_key *key, struct conn *c, __u8
 	return 0;
 }
 
-/* Sends s->ev + `copied` bytes of s->data for `ret` bytes moved in `dir`.
- * `extra` is AS_F_TLS for plaintext from the SSL uprobes, which has its own
- * stream positions (the ciphertext's are never used for a TLS connection). */
+/* Sends s->ev + `copied` bytes of s->data: `len` bytes moved in `dir`,
+ * at stream position `pos`. */
 static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
-					__u32 dir, __u64 ret, __u32 copied, int nodata, __u8 extra)
+					__u32 dir, __u64 pos, __u64 len, __u32 copied, int nodata,
+					__u8 extra)
 {
 	__u64 flags, avail;
 
 	count(AS_C_SEEN);
 	s->ev.ts_ns = bpf_ktime_get_ns();
 	s->ev.conn_id = c->id;
-	if (extra & AS_F_TLS)
-		s->ev.pos = __sync_fetch_and_add(&c->tpos[dir & 1], ret);
-	else
-		s->ev.pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
+	s->ev.pos = pos;
 	s->ev.cgroup_id = c->cgroup_id;
 	s->ev.tgid = key->tgid;
 	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
 	s->ev.fd = key->fd;
-	s->ev.len = ret > 0xffffffffull ? 0xffffffffu : (__u32)ret;
+	s->ev.len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
 	s->ev.copied = copied;
 	s->ev.type = AS_EV_DATA;
 	s->ev.dir = dir;
 	s->ev.flags = c->flags | extra;
-	if (copied < ret)
+	if (copied < len)
 		s->ev.flags |= AS_F_TRUNCATED;
 	if (copied == 0 && !nodata) {
 		s->ev.flags |= AS_F_COPY_FAULT;
 		count(AS_C_COPY_FAULT);
 	}
-	if (copied < ret)
+	if (copied < len)
 		count(AS_C_TRUNCATED);
 	s->ev.family = c->family;
 	s->ev.lport = c->lport;
@@ -394,6 +476,129 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 	}
 }
 
+/* What the records after the first of one call need (bpf_loop's context,
+ * on the caller's stack). Nothing in it changes from one record to the
+ * next: record i starts at (i + 1) * cap, as every record but the last is
+ * full, so the verifier sees one state per record and checks the callback
+ * once instead of once per possible offset. */
+struct chunk_ctx {
+	struct conn_key key;
+	__u64 pos;   /* stream position of the call's first byte */
+	__u64 ret;   /* bytes the call moved */
+	__u64 lim;   /* bytes to copy at most */
+	__u64 ptr;   /* buffer or iovec array */
+	__u32 iovcnt;
+	__u32 kind;  /* KIND_BUF or KIND_IOV */
+	__u32 dir;
+	__u32 cap;   /* bytes per record; the first record was one full cap */
+	__u8 extra;
+};
+
+/* Record i + 1 of a call: copies the next cap bytes into s->data and sends
+ * them; the last one carries the true length of what is left. Returns 1
+ * (stop) after the last. */
+static long emit_chunk(__u32 i, void *arg)
+{
+	struct chunk_ctx *x = arg;
+	struct scratch *s = scratch_get();
+	struct conn *c = bpf_map_lookup_elem(&conns, &x->key);
+	__u64 want, rec, off = ((__u64)i + 1) * x->cap;
+	__u32 got;
+	int end;
+
+	if (!s || !c || off >= x->lim || i >= AS_MAX_CHUNKS)
+		return 1;
+	want = x->lim - off;
+	if (want > x->cap)
+		want = x->cap;
+	if (x->kind == KIND_BUF)
+		got = copy_user(s, 0, (const void *)(x->ptr + off), want);
+	else
+		got = copy_iov(s, (const struct iovec *)x->ptr, x->iovcnt, off, want);
+	end = off + got >= x->lim || got < want || i + 2 >= AS_MAX_CHUNKS;
+	rec = end ? x->ret - off : got;
+	emit_record(&x->key, c, s, x->dir, x->pos + off, rec, got, 0, x->extra);
+	return end;
+}
+
+/* Sends the `ret` bytes one call moved in `dir`, the first `copied` of
+ * them already in s->data (at most max_copy). A call that moved more than
+ * max_copy goes on in more records of up to max_copy bytes each, copied
+ * again into s->data (the ring buffer keeps a copy of each), until
+ * max_call_copy bytes are copied or AS_MAX_CHUNKS records are sent; the
+ * last record carries the true length of what is left, so the stream
+ * positions and the books are those of one call. A call within max_copy
+ * costs what it did: one record, no loop. `kind` is KIND_BUF (ptr is the
+ * buffer) or KIND_IOV (ptr is an iovec array of iovcnt entries); `extra`
+ * is AS_F_TLS for plaintext from the SSL uprobes, which has its own stream
+ * positions (the ciphertext's are never used for a TLS connection). */
+static __always_inline void emit_call(struct conn_key *key, struct conn *c, struct scratch *s,
+				      __u32 dir, __u64 ret, __u32 copied, int nodata, __u8 extra,
+				      __u32 kind, __u64 ptr, __u32 iovcnt)
+{
+	__u32 cap = max_copy;
+	__u64 pos, lim, want, first = ret;
+	int more = 0;
+
+	if (extra & AS_F_TLS)
+		pos = __sync_fetch_and_add(&c->tpos[dir & 1], ret);
+	else
+		pos = __sync_fetch_and_add(&c->pos[dir & 1], ret);
+	if (cap > AS_MAX_COPY)
+		cap = AS_MAX_COPY;
+	lim = ret < max_call_copy ? ret : max_call_copy;
+	want = ret < cap ? ret : cap;
+	/* One emit_record for every path: the verifier's states multiply
+	 * with each inlined copy. */
+	if (use_loop && !nodata && copied == want && copied < lim) {
+		more = 1;
+		first = copied;
+	}
+	emit_record(key, c, s, dir, pos, first, copied, nodata, extra);
+	if (more) {
+		struct chunk_ctx x = {
+			.key = *key,
+			.pos = pos,
+			.ret = ret,
+			.lim = lim,
+			.ptr = ptr,
+			.iovcnt = iovcnt,
+			.kind = kind,
+			.dir = dir,
+			.cap = cap,
+			.extra = extra,
+		};
+
+		bpf_loop(AS_MAX_CHUNKS - 1, emit_chunk, &x, 0);
+	}
+}
+
+/* Notes ciphertext this thread moved on a TLS socket outside any SSL call
+ * (tls_threads): an SSL_read that follows learns its socket from it, and
+ * an SSL_write waiting for its socket gets this one if it is written. */
+static __always_inline void tls_note_cipher(struct conn_key *key, struct conn *c, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_thread *t = bpf_map_lookup_elem(&tls_threads, &id);
+
+	if (!t) {
+		struct tls_thread n = { .fd = key->fd, .dir = dir, .have = 1 };
+
+		bpf_map_update_elem(&tls_threads, &id, &n, BPF_ANY);
+		return;
+	}
+	if (dir == AS_DIR_EGRESS && t->pending_ssl && !c->ssl) {
+		struct tls_ssl_key sk = { .ssl = t->pending_ssl, .tgid = key->tgid };
+
+		c->ssl = t->pending_ssl;
+		bpf_map_update_elem(&tls_fds, &sk, &key->fd, BPF_ANY);
+		t->pending_ssl = 0;
+	}
+	t->fd = key->fd;
+	t->dir = dir;
+	t->have = 1;
+}
+
 /* Ciphertext of a TLS connection is never sent. One that keeps moving
  * ciphertext outside any SSL call before its plaintext was seen belongs to
  * a library we do not hook (Go, GnuTLS, a stripped static binary): given
@@ -410,9 +615,11 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 				      __u64 ret)
 {
 	struct scratch *s;
-	__u32 cap = max_copy, copied = 0, dir = st->dir;
+	__u32 cap = max_copy, copied = 0, dir = st->dir, kind = KIND_BUF, iovcnt = st->iovcnt;
+	__u64 ptr = st->ptr;
 
 	if (c->state == CONN_TLS || c->state == CONN_TLS_HTTP) {
+		tls_note_cipher(key, c, dir);
 		tls_ciphertext(key, c);
 		return;
 	}
@@ -422,14 +629,19 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 	if (cap > AS_MAX_COPY)
 		cap = AS_MAX_COPY;
 	if (st->kind == KIND_BUF) {
-		copied = copy_user(s, 0, (const void *)st->ptr, ret < cap ? ret : cap);
+		copied = copy_user(s, 0, (const void *)ptr, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_IOV) {
-		copied = copy_iov(s, (const struct iovec *)st->ptr, st->iovcnt, ret, cap);
+		kind = KIND_IOV;
+		copied = copy_iov(s, (const struct iovec *)ptr, iovcnt, 0, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_MSG) {
 		struct user_msghdr msg;
 
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
-			copied = copy_iov(s, msg.msg_iov, (__u32)msg.msg_iovlen, ret, cap);
+		kind = KIND_IOV;
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr)) {
+			ptr = (__u64)msg.msg_iov;
+			iovcnt = (__u32)msg.msg_iovlen;
+			copied = copy_iov(s, msg.msg_iov, iovcnt, 0, ret < cap ? ret : cap);
+		}
 	}
 
 	if (c->state == CONN_UNKNOWN) {
@@ -439,18 +651,26 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		/* A TLS handshake: the plaintext, seen at SSL_* return, decides. */
 		if (mode != AS_TLS_OFF && st->kind != KIND_NODATA && looks_tls(s->data, copied)) {
 			c->state = CONN_TLS;
+			tls_note_cipher(key, c, dir);
 			return;
 		}
 		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			conn_ignore(key, AS_C_CONN_IGNORED);
+			/* h2c with prior knowledge: HTTP/2, not "not http" (parsing
+			 * it is the HTTP/2 issue's work). */
+			conn_ignore(key, is_h2_start(s->data, copied) ? AS_C_CONN_HTTP2
+								     : AS_C_CONN_IGNORED);
 			return;
 		}
 		if (conn_adopt(key, c, role, CONN_HTTP))
 			return;
 	}
-	emit_record(key, c, s, dir, ret, copied, st->kind == KIND_NODATA, 0);
+	/* sendfile: the kernel moves file pages, there is no user buffer to
+	 * copy from; the bytes are a gap, counted apart. */
+	if (st->kind == KIND_NODATA)
+		count(AS_C_SENDFILE);
+	emit_call(key, c, s, dir, ret, copied, st->kind == KIND_NODATA, 0, kind, ptr, iovcnt);
 }
 
 static __always_inline void emit_close(struct conn_key *key, struct conn *c)

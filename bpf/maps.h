@@ -35,6 +35,7 @@ struct conn {
 	__u8 raddr[16];
 	__u64 cgroup_id;           /* of the process that owns the fd, */
 	char comm[AS_COMM_LEN_K];  /* read once when it is classified */
+	__u64 ssl;                 /* the SSL * bound to it from its ciphertext (memory BIOs) */
 };
 
 /* What sys_enter saw, for sys_exit of the same thread. */
@@ -135,6 +136,25 @@ struct {
 	__type(value, __u32);
 } tls_fds SEC(".maps");
 
+/* Per thread, for programs that run OpenSSL over memory BIOs (node): their
+ * socket I/O is never under an SSL call. An SSL_read there comes right
+ * after the thread read that session's ciphertext from its socket, and the
+ * ciphertext of an SSL_write is written right after it. */
+struct tls_thread {
+	__u64 pending_ssl; /* an SSL_write whose socket is not known yet */
+	__u32 fd;          /* socket of the last ciphertext moved outside SSL calls */
+	__u8 dir;          /* its direction */
+	__u8 have;         /* fd and dir are set */
+	__u8 _pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tls_thread);
+} tls_threads SEC(".maps");
+
 /* Per-CPU record buffers; max_entries is set to the CPU count by the
  * loader (a per-CPU map's value may not exceed 32 KiB). */
 struct {
@@ -206,6 +226,15 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } filter_cgroups SEC(".maps");
+
+/* The sensor's own listening sockets (as_self_key), written by userspace
+ * once they are bound; never cleared by a filter change. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct as_self_key);
+	__type(value, __u8);
+} self_listen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -34,24 +34,6 @@ static __always_inline int tls_underneath(__u64 pid_tgid, struct conn_key *key)
 	return 1;
 }
 
-/* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
-static __always_inline int is_h2_preface(const __u8 *p)
-{
-	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' &&
-	       p[5] == ' ' && p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' &&
-	       p[10] == '/' && p[11] == '2';
-}
-
-/* An HTTP/2 SETTINGS frame on stream 0, what an h2 server writes first:
- * 24-bit length (a multiple of 6), type 4, flags, stream id 0. */
-static __always_inline int is_h2_settings(const __u8 *p)
-{
-	__u32 len = (__u32)p[0] << 16 | (__u32)p[1] << 8 | p[2];
-
-	return p[3] == 0x04 && (p[4] & ~1) == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 &&
-	       p[8] == 0 && len % 6 == 0 && len <= 16384;
-}
-
 /* Plaintext of n bytes at buf, returned by an SSL call on (key). The first
  * plaintext decides, as the first bytes of a plain socket do: HTTP/1.x is
  * tracked; HTTP/2 is counted and ignored; anything else is ignored. */
@@ -76,8 +58,7 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 		if (copied >= 5)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			if ((copied >= 12 && is_h2_preface(s->data)) ||
-			    (copied >= 9 && is_h2_settings(s->data)))
+			if (is_h2_start(s->data, copied))
 				conn_ignore(key, AS_C_TLS_HTTP2);
 			else
 				conn_ignore(key, AS_C_CONN_IGNORED);
@@ -87,7 +68,7 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 			return;
 		count(AS_C_TLS_CONN);
 	}
-	emit_record(key, c, s, dir, n, copied, 0, AS_F_TLS);
+	emit_call(key, c, s, dir, n, copied, 0, AS_F_TLS, KIND_BUF, buf, 0);
 }
 
 static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 outp, __u8 dir, __u8 ex)
@@ -152,6 +133,36 @@ int BPF_KPROBE(as_ssl_write_int, void *ssl, void *buf, __u64 num, void *written)
 	return tls_enter((__u64)ssl, (__u64)buf, (__u64)written, AS_DIR_EGRESS, 2);
 }
 
+/* Binds an SSL session to its socket from the ciphertext its thread
+ * moved outside SSL calls (memory BIOs, tls_note_cipher). The call gets
+ * the socket the thread read last, when that socket carries TLS and is
+ * not bound to another session (node reads ciphertext, then calls
+ * SSL_write for pending data and SSL_read, in that order, for the same
+ * connection); failing that, an SSL_write waits for the next ciphertext
+ * the thread writes. */
+static __always_inline void tls_learn_fd(__u64 id, struct tls_ssl_key *sk, __u8 dir)
+{
+	struct tls_thread *t = bpf_map_lookup_elem(&tls_threads, &id);
+	struct conn_key key;
+	struct conn *c;
+
+	if (!t)
+		return;
+	if (t->have && t->dir == AS_DIR_INGRESS) {
+		key.tgid = sk->tgid;
+		key.fd = t->fd;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c && (c->state == CONN_TLS || c->state == CONN_TLS_HTTP) &&
+		    (!c->ssl || c->ssl == sk->ssl)) {
+			c->ssl = sk->ssl;
+			bpf_map_update_elem(&tls_fds, sk, &key.fd, BPF_ANY);
+			return;
+		}
+	}
+	if (dir == AS_DIR_EGRESS)
+		t->pending_ssl = sk->ssl;
+}
+
 /* The return of any of the four, or of the internal two: the plaintext
  * is now in buf. */
 SEC("uretprobe")
@@ -168,6 +179,13 @@ int BPF_KRETPROBE(as_ssl_ret, long rc)
 		return 0;
 	tc = *p;
 	bpf_map_delete_elem(&tls_calls, &id);
+	sk.ssl = tc.ssl;
+	sk.tgid = id >> 32;
+	/* No syscall underneath and no socket known: a memory-BIO user.
+	 * Learned from every call, failed ones too: the SSL_reads that drive
+	 * the handshake bind the session before any application data. */
+	if (!tc.have_fd && !bpf_map_lookup_elem(&tls_fds, &sk))
+		tls_learn_fd(id, &sk, tc.dir);
 	/* All forms return an int: the upper half of the register is junk.
 	 * The _ex forms return 1 on success, the internal ones > 0. */
 	if (tc.ex) {
@@ -185,8 +203,6 @@ int BPF_KRETPROBE(as_ssl_ret, long rc)
 	}
 	if (!n)
 		return 0;
-	sk.ssl = tc.ssl;
-	sk.tgid = id >> 32;
 	if (tc.have_fd) {
 		bpf_map_update_elem(&tls_fds, &sk, &tc.fd, BPF_ANY);
 	} else {

@@ -12,17 +12,23 @@
 
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/exchange/xio.h"
 #include "apisonar/util/util.h"
 
 #define ANZ_MAX_INPUTS 256
 
+#define ANZ_USAGE                                                                          \
+	"usage: apisonar anonymize [-i FILE]... [--format auto|har|jsonl] [--out-dir DIR]\n"   \
+	"                          [--max-services N] [--max-endpoints N]\n"                 \
+	"                          [--max-fields N] [--max-depth N]"
+
+static const struct cli_cmd anz_cmd = { "anonymize", ANZ_USAGE };
+
 static void anz_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: apisonar anonymize [-i FILE]... [--format auto|har|jsonl] [--out-dir DIR]\n"
-		"                          [--max-services N] [--max-endpoints N]\n"
-		"                          [--max-fields N] [--max-depth N]\n"
+		ANZ_USAGE "\n"
 		"\n"
 		"Reads recorded HTTP exchanges (stdin when no -i is given), keeps no value,\n"
 		"and writes DIR/metadata.json and DIR/openapi/<service>.json (DIR defaults\n"
@@ -72,10 +78,12 @@ static int anz_input(struct catalog *c, FILE *in, const char *label, enum xio_fo
 /* Parses a cap option into [1, max]. */
 static int anz_u32(const char *opt, const char *s, uint32_t max, uint32_t *out)
 {
+	char why[64];
 	uint64_t v;
 
 	if (parse_u64(s, 1, max, &v)) {
-		fprintf(stderr, "apisonar anonymize: %s wants a number in [1, %u]\n", opt, max);
+		snprintf(why, sizeof(why), "want a number, 1 to %u", max);
+		cli_bad_value(&anz_cmd, opt, s, why);
 		return -EINVAL;
 	}
 	*out = (uint32_t)v;
@@ -106,57 +114,47 @@ int cmd_anonymize(int argc, char **argv)
 	int opt, rc, ret = 1;
 
 	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "i:f:o:h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt(&anz_cmd, argc, argv, "i:f:o:h", opts)) != -1) {
 		switch (opt) {
 		case 'i':
-			if (n_inputs >= ANZ_MAX_INPUTS) {
-				fprintf(stderr, "apisonar anonymize: at most %d inputs\n",
-					ANZ_MAX_INPUTS);
-				return EXIT_USAGE;
-			}
+			if (n_inputs >= ANZ_MAX_INPUTS)
+				return cli_bad_value(&anz_cmd, "input", optarg,
+						     "at most 256 inputs");
 			inputs[n_inputs++] = optarg;
 			break;
 		case 'f':
-			if (xio_format_parse(optarg, &fmt) || fmt == XIO_TEXT) {
-				fprintf(stderr, "apisonar anonymize: --format is auto, har or jsonl\n");
-				anz_usage(stderr);
-				return EXIT_USAGE;
-			}
+			if (xio_format_parse(optarg, &fmt) || fmt == XIO_TEXT)
+				return cli_bad_value(&anz_cmd, "format", optarg,
+						     "want auto, har or jsonl");
 			break;
 		case 'o':
 			out_dir = optarg;
 			break;
 		case 1:
-			if (anz_u32("--max-services", optarg, 1000000, &lim.max_services))
+			if (anz_u32("max-services", optarg, 1000000, &lim.max_services))
 				return EXIT_USAGE;
 			break;
 		case 2:
-			if (anz_u32("--max-endpoints", optarg, 1000000, &lim.max_endpoints))
+			if (anz_u32("max-endpoints", optarg, 1000000, &lim.max_endpoints))
 				return EXIT_USAGE;
 			break;
 		case 3:
-			if (anz_u32("--max-fields", optarg, 100000, &lim.max_fields))
+			if (anz_u32("max-fields", optarg, 100000, &lim.max_fields))
 				return EXIT_USAGE;
 			break;
 		case 4:
-			if (anz_u32("--max-depth", optarg, 64, &lim.max_depth))
+			if (anz_u32("max-depth", optarg, 64, &lim.max_depth))
 				return EXIT_USAGE;
 			break;
 		case 'h':
 			anz_usage(stdout);
 			return 0;
-		default:
-			fprintf(stderr, "apisonar anonymize: bad option\n");
-			anz_usage(stderr);
+		default: /* CLI_OPT_BAD: said so */
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "apisonar anonymize: unexpected argument\n");
-		anz_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error(&anz_cmd, "unexpected argument '%.64s'", argv[optind]);
 	c = catalog_new(&lim);
 	if (!c) {
 		fprintf(stderr, "apisonar anonymize: out of memory\n");

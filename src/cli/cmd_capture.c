@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/exchange/xio.h"
 #include "apisonar/sensor/sensor.h"
 #include "apisonar/util/util.h"
@@ -73,7 +74,9 @@ static void usage(FILE *f)
 		"  -o, --output FILE    write exchanges to FILE instead of stdout\n"
 		"  --show-values        print header values and bodies (off by default)\n"
 		"  --max-body BYTES     body bytes kept per message (default %d)\n"
-		"  --max-copy BYTES     bytes copied per syscall in the kernel (64..%d, default %d)\n"
+		"  --max-copy BYTES     bytes copied per record in the kernel (64..%d, default %d);\n"
+		"                       a syscall takes up to 8 records, as far as --max-body\n"
+		"                       plus 16 KiB\n"
 		"  --verbose            libbpf and verifier messages\n"
 		"  -h, --help           this text\n",
 		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY);
@@ -118,11 +121,11 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const struct cli_cmd capture_cmd = { "capture", "usage: apisonar capture [options]" };
+
 static int bad(const char *opt, const char *arg, const char *why)
 {
-	fprintf(stderr, "apisonar capture: --%s %s: %s\n", opt, arg, why);
-	fprintf(stderr, "Try 'apisonar capture --help'.\n");
-	return EXIT_USAGE;
+	return cli_bad_value(&capture_cmd, opt, arg, why);
 }
 
 /* One line per counter group; the first line checks the kernel's books. */
@@ -166,10 +169,13 @@ static void print_summary(FILE *f, const struct sensor_stats *st, const struct c
 		k[AS_C_SEEN] == k[AS_C_DELIVERED] + k[AS_C_DROP_RB_FULL] + k[AS_C_DROP_MAP_FULL]
 			? ""
 			: " (books do not balance: still in flight)");
-	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu http conns, %llu not "
-		   "http, %llu filtered, %llu conn map full\n",
+	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu sendfile calls (not "
+		   "copied), %llu http conns, %llu http/2 conns (h2c, not parsed), %llu not http, "
+		   "%llu filtered, %llu conn map full\n",
 		(unsigned long long)k[AS_C_TRUNCATED], (unsigned long long)k[AS_C_COPY_FAULT],
-		(unsigned long long)k[AS_C_CONN_TRACKED], (unsigned long long)k[AS_C_CONN_IGNORED],
+		(unsigned long long)k[AS_C_SENDFILE],
+		(unsigned long long)k[AS_C_CONN_TRACKED], (unsigned long long)k[AS_C_CONN_HTTP2],
+		(unsigned long long)k[AS_C_CONN_IGNORED],
 		(unsigned long long)k[AS_C_CONN_FILTERED], (unsigned long long)k[AS_C_CONN_MAP_FULL]);
 	fprintf(f,
 		"  tracker: %llu records, %llu bytes, %llu reordered, %llu gaps (%llu bytes), "
@@ -210,7 +216,7 @@ int cmd_capture(int argc, char **argv)
 
 	sensor_opts_default(&so);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+	while ((opt = cli_getopt(&capture_cmd, argc, argv, "o:h", options)) != -1) {
 		switch (opt) {
 		case OPT_DURATION:
 			if (parse_u64(optarg, 1, 86400 * 365, &v))
@@ -309,16 +315,12 @@ int cmd_capture(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default: /* CLI_OPT_BAD: said so */
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "apisonar capture: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error(&capture_cmd, "unexpected argument '%.64s'", argv[optind]);
 
 	if (out_path && strcmp(out_path, "-") != 0) {
 		out = fopen(out_path, "we");

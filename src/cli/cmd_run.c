@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/daemon/config.h"
 #include "apisonar/daemon/daemon.h"
 #include "apisonar/util/util.h"
@@ -27,9 +28,13 @@ struct run_args {
 
 #define OPT_CHECK_CONFIG 0x3000
 
+#define RUN_USAGE "usage: apisonar run [options]"
+
+static const struct cli_cmd run_cmd = { "run", RUN_USAGE };
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: apisonar run [options]\n"
+	fprintf(f, RUN_USAGE "\n"
 		   "\n"
 		   "The daemon: captures HTTP/1.x traffic, turns it into a value-free API catalog\n"
 		   "in --out-dir (metadata.json and openapi/<service>.json), and with --endpoint\n"
@@ -37,8 +42,9 @@ static void usage(FILE *f)
 		   "exits. Without --config, " RUN_DEFAULT_CONFIG " is read when it exists.\n"
 		   "\n");
 	config_usage(f);
-	fprintf(f, "  --check-config       check the configuration, print where it came from, exit\n"
-		   "  -h, --help           this text\n");
+	fprintf(f, "  --check-config               check the configuration, print where it came\n"
+		   "                               from, exit\n"
+		   "  -h, --help                   this text\n");
 }
 
 /* Builds the whole configuration from argv; the flags are parsed first
@@ -80,9 +86,7 @@ static int build(const struct run_args *a, struct run_config *c, char *err, size
 			continue;
 		}
 		if (opt == '?' || opt == ':') {
-			snprintf(err, errlen, "%s option '%.64s'",
-				 opt == '?' ? "unknown" : "missing the value of",
-				 a->argv[optind - 1] ? a->argv[optind - 1] : "");
+			cli_opt_problem(opt, a->argv, err, errlen);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -155,9 +159,8 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	if (rc) {
-		fprintf(stderr, "apisonar run: %s\nTry 'apisonar run --help'.\n", err);
 		free(c);
-		return EXIT_USAGE;
+		return cli_usage_error(&run_cmd, "%s", err);
 	}
 	if (a.check_only) {
 		printf("configuration OK (file: %s)\n", c->config[0] ? c->config : "none");

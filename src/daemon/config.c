@@ -93,7 +93,7 @@ static const struct cfg_key keys[] = {
 	{ "max-body", T_U64, F(max_body), 0, 64ull << 20, K_NONE, false,
 	  "body bytes kept per message for schema inference (default 65536)" },
 	{ "max-copy", T_U64, F(max_copy), 64, AS_MAX_COPY, K_NONE, false,
-	  "bytes copied per syscall in the kernel (64..16384)" },
+	  "bytes copied per ring buffer record in the kernel (64..16384); a syscall takes up to 8, as far as max-body + 16 KiB" },
 	{ "verbose", T_BOOL, F(verbose), 0, 0, K_NONE, false,
 	  "libbpf and verifier messages (default false)" },
 	{ "max-services", T_U64, F(max_services), 1, 100000, K_NONE, true,
@@ -830,12 +830,81 @@ bool config_is_set(const struct run_config *c, const char *name)
 	return i >= 0 && c->src[i] != CFG_SRC_DEFAULT;
 }
 
+/* What a key's value looks like, for --help. */
+static const char *placeholder(const struct cfg_key *k)
+{
+	const char *n = k->name;
+	size_t len = strlen(n);
+
+	switch (k->type) {
+	case T_BOOL:
+		return "[=true|false]";
+	case T_LEVEL:
+		return "LEVEL";
+	case T_LOGFMT:
+		return "json|text";
+	case T_ROLE:
+		return "server|client|both";
+	case T_TLS:
+		return "on|off|only";
+	case T_K8S:
+		return "auto|on|off";
+	case T_LIST:
+		switch (k->check) {
+		case K_PID:
+			return "PID[,PID...]";
+		case K_PORT:
+			return "PORT[,PORT...]";
+		case K_COMM:
+			return "NAME[,NAME...]";
+		case K_CIDR:
+			return "NET[,NET...]";
+		case K_PIN:
+			return "SHA256[,...]";
+		case K_PATH:
+			return "FILE[,FILE...]";
+		default:
+			return "PATH[,PATH...]";
+		}
+	case T_U64:
+		if (strstr(n, "interval") || strstr(n, "timeout") || strstr(n, "refresh"))
+			return "SEC";
+		if (len >= 4 && strcmp(n + len - 4, "port") == 0)
+			return "PORT";
+		if (strstr(n, "rate"))
+			return "BYTES/S";
+		if (strstr(n, "bytes") || strstr(n, "body") || strstr(n, "copy"))
+			return "BYTES";
+		return "N";
+	case T_STR:
+		switch (k->check) {
+		case K_PATH:
+			return len >= 4 && strcmp(n + len - 4, "-dir") == 0 ? "DIR" : "FILE";
+		case K_ENDPOINT:
+			return "URL";
+		case K_ADDR:
+			return "ADDR";
+		default:
+			return "NAME";
+		}
+	}
+	return "VALUE";
+}
+
 void config_usage(FILE *f)
 {
+	char opt[64];
 	size_t i;
 
-	for (i = 0; i < N_KEYS; i++)
-		fprintf(f, "  --%-18s %s\n", keys[i].name, keys[i].help);
+	for (i = 0; i < N_KEYS; i++) {
+		snprintf(opt, sizeof(opt), "%s %s", keys[i].name, placeholder(&keys[i]));
+		if (keys[i].type == T_BOOL)
+			snprintf(opt, sizeof(opt), "%s%s", keys[i].name, placeholder(&keys[i]));
+		if (strlen(opt) > 26)
+			fprintf(f, "  --%s\n  %-28s %s\n", opt, "", keys[i].help);
+		else
+			fprintf(f, "  --%-26s %s\n", opt, keys[i].help);
+	}
 	fprintf(f, "\nEvery option is also a config file key (key = value) and an environment\n"
 		   "variable APISONAR_<KEY> (APISONAR_FLUSH_INTERVAL). Flags win over the\n"
 		   "environment, which wins over the file. List keys take comma separated items.\n");

@@ -36,6 +36,9 @@
 #define DAEMON_STATS_EVERY_NS 500000000ull
 #define DAEMON_STALL_NS (10ull * 1000000000ull) /* /healthz: a stage this quiet is stuck */
 #define DAEMON_DRAIN_WAIT_MS 2000     /* at stop, a full queue may hold the sensor this long */
+/* The first exchanges of a run are flushed this soon, not a whole flush
+ * interval later: a new user sees a catalog within seconds. */
+#define DAEMON_FIRST_FLUSH_NS (2ull * 1000000000ull)
 
 /* Counters of this daemon's own stages; each one is a metric. */
 struct daemon_counters {
@@ -355,6 +358,7 @@ static void *catalog_main(void *arg)
 	struct as_exchange *batch[DAEMON_POP_BATCH];
 	struct cat_state cs = { 0 };
 	uint64_t next_flush;
+	bool first = true; /* no exchange of this run flushed yet */
 
 	config_catalog_limits(&d->cfg, &cs.lim);
 	cs.total = catalog_new(&cs.lim);
@@ -411,6 +415,13 @@ static void *catalog_main(void *arg)
 			as_exchange_free(batch[i]);
 		}
 		atomic_store(&d->catalog_beat, now_mono_ns());
+		if (first && n > 0) {
+			uint64_t soon = now_mono_ns() + DAEMON_FIRST_FLUSH_NS;
+
+			first = false;
+			if (soon < next_flush)
+				next_flush = soon;
+		}
 		if (stopping && n == 0) {
 			flush(d, &cs);
 			break;
@@ -657,6 +668,14 @@ static void render(void *ctx, struct metrics_text *t)
 		amb += ss.http.ambiguous[i];
 	metrics_sample(t, "apisonar_http_ambiguous_total", "counter",
 		       "Messages with ambiguous framing (all kinds).", "", (double)amb);
+	metrics_sample(t, "apisonar_both_ends_exchanges_total", "counter",
+		       "Exchanges seen from both ends on this host: handed on once, or alone when "
+		       "the other end's twin never came.",
+		       "result=\"merged\"", (double)ss.mirror.merged);
+	metrics_sample(t, "apisonar_both_ends_exchanges_total", "counter",
+		       "Exchanges seen from both ends on this host: handed on once, or alone when "
+		       "the other end's twin never came.",
+		       "result=\"alone\"", (double)ss.mirror.alone);
 
 	metrics_sample(t, "apisonar_tls_targets", "gauge",
 		       "TLS libraries and static executables with SSL uprobes, or that failed.",
@@ -917,6 +936,22 @@ static int start_k8s(struct daemon *d)
 	return e;
 }
 
+/* The daemon's own process is never captured, but a client scraping its
+ * /metrics is another process: its connections to our listener are
+ * excluded too, or the daemon would catalog itself. */
+static void exclude_own_listener(struct daemon *d, const struct metrics_server *ms)
+{
+	struct sockaddr_storage ss;
+	int e = metrics_server_addr(ms, &ss);
+
+	if (!e)
+		e = sensor_exclude_listener(d->sensor, (const struct sockaddr *)&ss);
+	if (e)
+		log_warn("metrics: cannot exclude the metrics port from capture (%s): scrapes "
+			 "of it may appear in the catalog",
+			 strerror(-e));
+}
+
 static void apply_log(const struct run_config *c)
 {
 	log_setup((enum log_level)c->log_level, c->log_json ? 1 : 0);
@@ -1011,6 +1046,11 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Not root (or no BTF): say so before anything is created. */
+	if (sensor_preflight(err, sizeof(err))) {
+		log_error("%s", err);
+		goto cleanup;
+	}
 	e = mkdir_p(d->cfg.out_dir, 0750);
 	if (e) {
 		log_error("cannot create the catalog directory %s: %s", d->cfg.out_dir,
@@ -1043,6 +1083,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	so.loader.max_copy = (uint32_t)d->cfg.max_copy;
 	so.loader.verbose = d->cfg.verbose;
 	so.http.max_body = (size_t)d->cfg.max_body;
+	so.one_per_connection = true; /* both ends on this host: counted once */
 	d->sensor = sensor_new(&so, on_exchange, d, err, sizeof(err));
 	if (!d->sensor) {
 		log_error("%s", err);
@@ -1061,6 +1102,8 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			log_warn("metrics: %s; running without /metrics and /healthz (set "
 				 "metrics-port to choose another port)",
 				 err);
+		else
+			exclude_own_listener(d, ms);
 	}
 	if (daemon_drop_privileges(d->cfg.user[0] ? d->cfg.user : NULL, d->cfg.tls != AS_TLS_OFF,
 				   own, n_own))

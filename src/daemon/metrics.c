@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -88,6 +89,7 @@ struct metrics_server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick; /* checks stop: libevent here is built without threads */
+	struct evhttp_bound_socket *bound; /* the listener, for metrics_server_addr */
 	atomic_int stop;
 	pthread_t thread;
 	metrics_render_fn render;
@@ -209,7 +211,8 @@ struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 	evhttp_set_cb(m->http, "/metrics", on_metrics, m);
 	evhttp_set_cb(m->http, "/healthz", on_healthz, m);
 	evhttp_set_gencb(m->http, on_other, m);
-	if (evhttp_bind_socket(m->http, addr, port) != 0) {
+	m->bound = evhttp_bind_socket_with_handle(m->http, addr, port);
+	if (!m->bound) {
 		snprintf(err, errlen, "cannot listen on %s port %u: %s", addr, port,
 			 strerror(errno ? errno : EADDRINUSE));
 		goto fail_quiet;
@@ -230,6 +233,19 @@ fail_quiet:
 		event_base_free(m->base);
 	free(m);
 	return NULL;
+}
+
+int metrics_server_addr(const struct metrics_server *m, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	evutil_socket_t fd;
+
+	if (!m || !m->bound)
+		return -ENOTCONN;
+	fd = evhttp_bound_socket_get_fd(m->bound);
+	if (getsockname(fd, (struct sockaddr *)ss, &len) != 0)
+		return -errno;
+	return 0;
 }
 
 void metrics_server_stop(struct metrics_server *m)

@@ -5,6 +5,7 @@
  * wrong and what to do about it.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdarg.h>
@@ -63,6 +64,8 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_TLS_HTTP2] = "tls_conns_http2",
 	[AS_C_TLS_NO_SOCKET] = "tls_calls_no_socket",
 	[AS_C_TLS_BLIND] = "tls_conns_blind",
+	[AS_C_CONN_HTTP2] = "conns_http2",
+	[AS_C_SENDFILE] = "events_sendfile",
 };
 
 const char *loader_counter_name(enum as_counter c)
@@ -264,6 +267,71 @@ int loader_set_filters(struct loader *l, const struct loader_filters *f)
 	return 0;
 }
 
+int loader_exclude_listener(struct loader *l, const struct sockaddr *sa)
+{
+	int fd = bpf_map__fd(l->skel->maps.self_listen);
+	struct as_self_key k;
+	uint8_t one = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		k.port = ntohs(in->sin_port);
+		if (in->sin_addr.s_addr != htonl(INADDR_ANY)) {
+			k.family = AF_INET;
+			memcpy(k.addr, &in->sin_addr, 4);
+			if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+				return -errno;
+			/* the same address as a dual-stack client sees it */
+			k.family = AF_INET6;
+			memset(k.addr, 0, sizeof(k.addr));
+			k.addr[10] = 0xff;
+			k.addr[11] = 0xff;
+			memcpy(k.addr + 12, &in->sin_addr, 4);
+		}
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		k.port = ntohs(in6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+			k.family = AF_INET6;
+			memcpy(k.addr, &in6->sin6_addr, 16);
+		}
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int loader_preflight(char *err, size_t errlen)
+{
+	/* The programs are tracing programs (raw tracepoints, uprobes) and
+	 * maps: CAP_BPF and CAP_PERFMON load them; CAP_NET_ADMIN is for
+	 * networking programs (tc, XDP), which the sensor has none of. */
+	if (!have_bpf_caps()) {
+		snprintf(err, errlen,
+			 "loading eBPF programs needs root, or CAP_BPF and CAP_PERFMON (and for "
+			 "HTTPS capture CAP_SYS_ADMIN and CAP_SYS_PTRACE, or --tls off): run it with "
+			 "sudo");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		snprintf(err, errlen,
+			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): apisonar "
+			 "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or newer)");
+		return -ENOENT;
+	}
+	if (kernel_older_than(5, 8)) {
+		snprintf(err, errlen,
+			 "this kernel is too old: apisonar needs Linux 5.8 or newer (BPF ring buffer)");
+		return -ENOSYS;
+	}
+	return 0;
+}
+
 struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen)
 {
 	struct loader *l;
@@ -272,23 +340,8 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	if (!have_bpf_caps()) {
-		snprintf(err, errlen,
-			 "loading eBPF programs needs root (or CAP_BPF, CAP_PERFMON and "
-			 "CAP_NET_ADMIN): run it with sudo");
+	if (loader_preflight(err, errlen))
 		return NULL;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		snprintf(err, errlen,
-			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): apisonar "
-			 "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or newer)");
-		return NULL;
-	}
-	if (kernel_older_than(5, 8)) {
-		snprintf(err, errlen,
-			 "this kernel is too old: apisonar needs Linux 5.8 or newer (BPF ring buffer)");
-		return NULL;
-	}
 	if (o->max_copy < 64 || o->max_copy > AS_MAX_COPY) {
 		snprintf(err, errlen, "max copy must be between 64 and %d bytes", AS_MAX_COPY);
 		return NULL;
@@ -313,6 +366,18 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
 	l->skel->rodata->max_copy = o->max_copy;
 	l->skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	{
+		uint64_t call = o->max_call_copy;
+
+		if (call < o->max_copy)
+			call = o->max_copy;
+		if (call > (uint64_t)AS_MAX_CHUNKS * o->max_copy)
+			call = (uint64_t)AS_MAX_CHUNKS * o->max_copy;
+		l->skel->rodata->max_call_copy = (uint32_t)call;
+		/* bpf_loop came in 5.17: older kernels copy one record per call. */
+		l->skel->rodata->use_loop =
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) == 1;
+	}
 
 	rc = apisonar__load(l->skel);
 	if (rc) {

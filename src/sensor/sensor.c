@@ -10,12 +10,20 @@
 
 /* How often the tracker's timers run, at most. */
 #define TICK_NS (100ull * 1000 * 1000)
+/* How long an exchange of a connection whose other end is tracked too
+ * waits for its twin (mirror.h). Both come from one ring buffer, so the
+ * twin is normally a few milliseconds behind; a hole in a stream is
+ * waited for 200 ms. */
+/* Bytes of headers counted on top of the body limit in one call's copy. */
+#define SENSOR_HEAD_ROOM (16u * 1024)
+#define MIRROR_HOLD_NS (1000ull * 1000 * 1000)
 
 struct sensor {
 	struct loader *loader;
 	struct tls_attach *tls; /* NULL with --tls off */
 	struct ring_buffer *ring;
 	struct conntrack *ct;
+	struct mirror *mirror; /* NULL unless both ends count once (run) */
 	struct http1_stats http;
 	struct http1_opts http_opts;
 	sensor_exchange_cb cb;
@@ -34,6 +42,8 @@ struct sconn {
 	char laddr[AS_ADDR_LEN], raddr[AS_ADDR_LEN];
 	uint16_t lport, rport;
 	bool tls; /* plaintext from the SSL uprobes */
+	struct mirror_pair *pair; /* its place among connections seen from both ends */
+	int side;                 /* MIRROR_SERVER or MIRROR_CLIENT */
 };
 
 void sensor_opts_default(struct sensor_opts *o)
@@ -70,7 +80,63 @@ static void on_exchange(void *ctx, struct as_exchange *x)
 	x->local_port = c->lport;
 	x->remote_port = c->rport;
 	x->tls = c->tls;
-	c->s->cb(c->s->ctx, x);
+	if (c->pair)
+		mirror_exchange(c->s->mirror, c->pair, c->side, x, now_mono_ns());
+	else
+		c->s->cb(c->s->ctx, x);
+}
+
+/* An IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4
+ * client) as the IPv4 address the other end sees. */
+static void mirror_addr(uint16_t family, const uint8_t in[16], uint16_t *fam, uint8_t out[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(out, 0, 16);
+	if (family == AF_INET6 && memcmp(in, mapped, sizeof(mapped)) == 0) {
+		*fam = AF_INET;
+		memcpy(out, in + 12, 4);
+	} else {
+		*fam = family;
+		memcpy(out, in, family == AF_INET ? 4 : 16);
+	}
+}
+
+/* Whether a connection's peer is on this host: loopback, or the address
+ * the connection comes from (Linux picks a local destination as the
+ * source). */
+static bool peer_local(const struct ct_info *info)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t one6[16] = { [15] = 1 };
+	const uint8_t *r = info->raddr;
+
+	if (memcmp(info->laddr, info->raddr, 16) == 0)
+		return true;
+	if (info->family == AF_INET)
+		return r[0] == 127;
+	return memcmp(r, one6, 16) == 0 || (memcmp(r, mapped, 12) == 0 && r[12] == 127);
+}
+
+/* Joins a connection to its pair: the same key from both of its ends. */
+static void mirror_join(struct sensor *s, struct sconn *c, const struct ct_info *info)
+{
+	struct mirror_key k;
+	uint16_t f1, f2;
+	bool server = (info->flags & AS_F_ACCEPTED) != 0;
+
+	if (!s->mirror || !(info->flags & (AS_F_ACCEPTED | AS_F_CONNECTED)))
+		return;
+	memset(&k, 0, sizeof(k));
+	mirror_addr(info->family, server ? info->laddr : info->raddr, &f1, k.saddr);
+	mirror_addr(info->family, server ? info->raddr : info->laddr, &f2, k.caddr);
+	if (f1 != f2)
+		return;
+	k.family = f1;
+	k.sport = server ? info->lport : info->rport;
+	k.cport = server ? info->rport : info->lport;
+	c->side = server ? MIRROR_SERVER : MIRROR_CLIENT;
+	c->pair = mirror_open(s->mirror, &k, c->side, peer_local(info));
 }
 
 static void *sink_open(void *ctx, const struct ct_info *info)
@@ -95,6 +161,7 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	c->lport = info->lport;
 	c->rport = info->rport;
 	c->tls = (info->flags & AS_F_TLS) != 0;
+	mirror_join(s, c, info);
 	return c;
 }
 
@@ -117,6 +184,7 @@ static void sink_close(void *conn, uint64_t ts)
 	struct sconn *c = conn;
 
 	http1_conn_close(c->http, ts);
+	mirror_close(c->s->mirror, c->pair, c->side);
 	http1_conn_free(c->http);
 	free(c);
 }
@@ -150,12 +218,31 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	s->http_opts = o->http;
 	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
 	sink.ctx = s;
+	/* Only with both roles can both ends be seen. */
+	if (o->one_per_connection &&
+	    (o->loader.filters.role_mask == 3 || o->loader.filters.role_mask == 0)) {
+		s->mirror = mirror_new(MIRROR_HOLD_NS, cb, ctx);
+		if (!s->mirror) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	s->ct = ct_new(&o->ct, &sink);
 	if (!s->ct) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	s->loader = loader_open(&o->loader, err, errlen);
+	{
+		/* One call's copy reaches the body limit, with room for the
+		 * headers written with the body. */
+		struct loader_opts lo = o->loader;
+
+		if (!lo.max_call_copy)
+			lo.max_call_copy = (uint32_t)(o->http.max_body > (64u << 20)
+							      ? (64u << 20)
+							      : o->http.max_body + SENSOR_HEAD_ROOM);
+		s->loader = loader_open(&lo, err, errlen);
+	}
 	if (!s->loader)
 		goto fail;
 	if (o->loader.filters.tls_mode != AS_TLS_OFF) {
@@ -195,6 +282,7 @@ void sensor_free(struct sensor *s)
 	tls_attach_free(s->tls);
 	loader_close(s->loader);
 	ct_free(s->ct);
+	mirror_free(s->mirror); /* after the tracker: closing its connections may hand on twins */
 	free(s);
 }
 
@@ -211,12 +299,24 @@ int sensor_poll(struct sensor *s, int timeout_ms)
 	now = now_mono_ns();
 	if (now - s->last_tick >= TICK_NS) {
 		ct_tick(s->ct, now);
+		if (s->mirror)
+			mirror_tick(s->mirror, now);
 		s->last_tick = now;
 	}
 	tls_attach_tick(s->tls, now);
 	if (rc < 0 && rc != -EINTR)
 		return rc;
 	return rc == -EINTR ? -EINTR : (int)(s->records - before);
+}
+
+int sensor_preflight(char *err, size_t errlen)
+{
+	return loader_preflight(err, errlen);
+}
+
+int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
+{
+	return loader_exclude_listener(s->loader, sa);
 }
 
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
@@ -233,6 +333,7 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	out->http = s->http;
 	out->active_conns = ct_active(s->ct);
 	out->records = s->records;
+	mirror_get_stats(s->mirror, &out->mirror);
 	tls_attach_get_stats(s->tls, &out->tls);
 }
 

@@ -10,9 +10,12 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -89,6 +92,8 @@ struct tls_attach {
 	uint64_t last_scan;
 	pid_t self;
 	uint32_t unreadable_now; /* processes whose maps this scan could not read */
+	uint32_t unreadable_pid; /* the first of them, for the warning */
+	int unreadable_errno;
 	bool told_unreadable;    /* tls_attach_log() warned about them once */
 	struct tls_attach_stats st;
 };
@@ -349,8 +354,13 @@ static bool scan_pid(struct tls_attach *t, uint32_t pid)
 	if (!f) {
 		/* Another user's process, or one with more capabilities than
 		 * ours, without CAP_SYS_PTRACE: its libraries stay unseen. */
-		if (errno == EACCES || errno == EPERM)
+		if (errno == EACCES || errno == EPERM) {
+			if (!t->unreadable_now) {
+				t->unreadable_pid = pid;
+				t->unreadable_errno = errno;
+			}
 			t->unreadable_now++;
+		}
 		return false;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -478,6 +488,80 @@ void tls_attach_get_stats(const struct tls_attach *t, struct tls_attach_stats *o
 		*out = t->st;
 }
 
+/* This process's effective capabilities. */
+static uint64_t own_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return 0;
+	return (uint64_t)d[1].effective << 32 | d[0].effective;
+}
+
+/* A process's effective capabilities from /proc/PID/status (readable by
+ * anyone), or 0. */
+static uint64_t proc_caps(uint32_t pid)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The warning about processes whose maps could not be read: which one
+ * (the first), who owns it, and what the kernel's rule was. Reading
+ * another process's maps takes the same user, or CAP_SYS_PTRACE; a
+ * process with capabilities beyond ours takes CAP_SYS_PTRACE too. */
+static void describe_unreadable(const struct tls_attach *t, char *out, size_t n)
+{
+	char path[64], comm[32] = "?", more[48] = "";
+	uint32_t pid = t->unreadable_pid;
+	uint64_t ours = own_caps(), theirs = proc_caps(pid);
+	struct stat st;
+	FILE *f;
+	int uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	if (stat(path, &st) == 0)
+		uid = (int)st.st_uid;
+	if (t->st.unreadable > 1)
+		snprintf(more, sizeof(more), " and %u more", t->st.unreadable - 1);
+	if (!(ours & (1ull << CAP_SYS_PTRACE)))
+		snprintf(out, n,
+			 "cannot read /proc/%u/maps (%s, uid %d)%s: %s: this sensor "
+			 "runs as uid %d without CAP_SYS_PTRACE, which another user's process, or one "
+			 "with capabilities beyond the sensor's, needs; HTTPS in such processes is not "
+			 "seen (docs/run.md, Least privilege)",
+			 pid, comm, uid, more, strerror(t->unreadable_errno), (int)geteuid());
+	else
+		snprintf(out, n,
+			 "cannot read /proc/%u/maps (%s, uid %d)%s: %s, although "
+			 "CAP_SYS_PTRACE is kept: %s; HTTPS in such processes is not seen",
+			 pid, comm, uid, more, strerror(t->unreadable_errno),
+			 theirs & ~ours ? "the process holds capabilities the sensor does not, and "
+					  "the kernel (a security module, or a sandbox's or "
+					  "container runtime's own process) refuses it even so"
+					: "the kernel refuses it (a security module, or a process that "
+					  "is not dumpable in another user namespace)");
+}
+
 void tls_attach_log(struct tls_attach *t)
 {
 	size_t i;
@@ -500,12 +584,11 @@ void tls_attach_log(struct tls_attach *t)
 			log_warn("tls: cannot attach %s %s: %s", g->ops->name, g->path, g->reason);
 	}
 	if (t->st.unreadable && !t->told_unreadable) {
+		char why[400];
+
 		t->told_unreadable = true;
-		log_warn("tls: cannot read /proc/PID/maps of %u processes (permission denied), so "
-			 "their HTTPS traffic is not seen: the sensor needs CAP_SYS_PTRACE for other "
-			 "users' processes (docs/run.md, Least privilege); processes that are not "
-			 "dumpable stay unseen even so",
-			 t->st.unreadable);
+		describe_unreadable(t, why, sizeof(why));
+		log_warn("tls: %s", why);
 	}
 }
 

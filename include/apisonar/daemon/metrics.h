@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define METRICS_TEXT_MAX (1u << 20) /* cap of one /metrics page */
 
@@ -42,6 +43,9 @@ struct metrics_server;
 struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 					    metrics_render_fn render, metrics_health_fn health,
 					    void *ctx, char *err, size_t errlen);
+/* The address the listener is bound to (for the sensor to exclude it). */
+int metrics_server_addr(const struct metrics_server *m, struct sockaddr_storage *ss)
+	__attribute__((warn_unused_result));
 /* Stops the thread and frees; NULL-safe. */
 void metrics_server_stop(struct metrics_server *m);
 

@@ -18,6 +18,9 @@
  * with it to keep the verifier convinced. */
 #define AS_MAX_COPY 16384
 #define AS_DEFAULT_COPY 16384
+/* Records one call's data may take at most (each up to the copy limit):
+ * a body up to the body limit written in one call is copied whole. */
+#define AS_MAX_CHUNKS 8
 /* iovecs walked per readv/writev/recvmsg/sendmsg */
 #define AS_MAX_IOV 8
 #define AS_COMM_LEN_K 16
@@ -79,6 +82,11 @@ enum as_counter {
 	AS_C_TLS_NO_SOCKET,  /* SSL call plaintext not tied to a tracked socket (filtered, or
 			     * no syscall of it seen yet): not sent */
 	AS_C_TLS_BLIND,      /* TLS connections given up: ciphertext, no plaintext seen */
+	AS_C_CONN_HTTP2,     /* plaintext connections whose first bytes are HTTP/2 (h2c
+			      * with prior knowledge: the preface, or a server's SETTINGS):
+			      * counted and ignored, not parsed */
+	AS_C_SENDFILE,       /* sendfile calls on HTTP connections: bytes moved from a
+			      * file, none copied (a gap in the stream) */
 	AS_C_NR,
 };
 
@@ -101,6 +109,15 @@ struct as_filter_cfg {
 #define AS_TLS_ON 0   /* plaintext sockets and TLS plaintext (the default) */
 #define AS_TLS_OFF 1  /* TLS records are not HTTP: such connections are ignored */
 #define AS_TLS_ONLY 2 /* only TLS plaintext; plaintext HTTP sockets are ignored */
+
+/* Key of `self_listen`: a listening socket of the sensor's own (the
+ * daemon's /metrics and /healthz). Connections to it are excluded like the
+ * sensor's own process. family 0 with a zero address: a wildcard listener. */
+struct as_self_key {
+	__u16 family;
+	__u16 port; /* host byte order */
+	__u8 addr[16];
+};
 
 /* Key of `filter_cidrs` (an LPM trie): prefix length then address. */
 struct as_cidr_key {

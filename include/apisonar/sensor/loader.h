@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <bpf/libbpf.h>
 
 #include "apisonar/sensor/events.h"
@@ -37,7 +39,10 @@ struct loader_filters {
 
 struct loader_opts {
 	struct loader_filters filters;
-	uint32_t max_copy;      /* bytes copied per syscall (64..AS_MAX_COPY) */
+	uint32_t max_copy;      /* bytes copied per record (64..AS_MAX_COPY) */
+	uint32_t max_call_copy; /* bytes copied per syscall or SSL call, in up to
+				 * AS_MAX_CHUNKS records; raised to max_copy at least,
+				 * cut to AS_MAX_CHUNKS * max_copy */
 	uint32_t ringbuf_bytes; /* power of two, >= 1 MiB */
 	uint32_t wakeup_bytes;  /* pending bytes that wake the consumer */
 	bool verbose;           /* libbpf and verifier logs on stderr */
@@ -55,6 +60,11 @@ int loader_cgroup_id(const char *path, uint64_t *id) __attribute__((warn_unused_
 
 struct loader;
 
+/* The checks loader_open() starts with (privileges, BTF, kernel version),
+ * for callers that want to fail before doing anything else: 0, or a
+ * negative errno with an actionable message in err. */
+int loader_preflight(char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* Checks, opens, loads and attaches. On failure returns NULL and writes an
  * actionable message into err (what is wrong and what to do). */
 struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen);
@@ -62,6 +72,13 @@ void loader_close(struct loader *l);
 
 /* Rewrites the filter maps (SIGHUP). */
 int loader_set_filters(struct loader *l, const struct loader_filters *f)
+	__attribute__((warn_unused_result));
+
+/* Excludes the connections to one of our own listening sockets (the
+ * daemon's /metrics): an AF_INET or AF_INET6 address as bound (a wildcard
+ * address covers the clients of this host on that port). Kept across
+ * filter changes. */
+int loader_exclude_listener(struct loader *l, const struct sockaddr *sa)
 	__attribute__((warn_unused_result));
 
 /* A ring buffer reader over the events map, calling cb for each record. */

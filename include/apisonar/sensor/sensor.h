@@ -12,6 +12,7 @@
 #include "apisonar/exchange/exchange.h"
 #include "apisonar/sensor/conntrack.h"
 #include "apisonar/sensor/loader.h"
+#include "apisonar/sensor/mirror.h"
 #include "apisonar/sensor/proto/http1.h"
 #include "apisonar/sensor/tls_attach.h"
 
@@ -19,6 +20,10 @@ struct sensor_opts {
 	struct loader_opts loader;
 	struct ct_limits ct;
 	struct http1_opts http;
+	/* When both ends of a connection are on this host, hand on each
+	 * exchange once (mirror.h): `run` does, for the catalog; `capture`
+	 * shows both views. */
+	bool one_per_connection;
 };
 
 void sensor_opts_default(struct sensor_opts *o);
@@ -33,6 +38,7 @@ struct sensor_stats {
 	uint32_t active_conns;
 	uint64_t records;         /* ring buffer records consumed */
 	struct tls_attach_stats tls; /* zero with --tls off */
+	struct mirror_stats mirror;  /* zero unless one_per_connection */
 };
 
 struct sensor;
@@ -40,6 +46,10 @@ struct sensor;
 /* Loads and attaches; NULL with an actionable message in err on failure. */
 struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, void *ctx, char *err,
 			  size_t errlen);
+/* Whether this host and process can run the sensor at all (privileges,
+ * BTF, kernel), checked before anything is created: 0 or a negative errno
+ * with the message in err. */
+int sensor_preflight(char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Ends every connection (emitting what it holds), detaches, frees. */
 void sensor_free(struct sensor *s);
 
@@ -49,6 +59,11 @@ void sensor_free(struct sensor *s);
 int sensor_poll(struct sensor *s, int timeout_ms);
 
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
+	__attribute__((warn_unused_result));
+
+/* The sensor's own listening socket (the daemon's /metrics): connections
+ * to it are not captured, as the sensor's own process is not. */
+int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
 	__attribute__((warn_unused_result));
 
 void sensor_get_stats(struct sensor *s, struct sensor_stats *out);

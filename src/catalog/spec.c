@@ -1487,20 +1487,6 @@ int spec_declare(const cJSON *doc, const struct spec_declare_opts *o, struct spe
 	return 0;
 }
 
-/* The parsed document holds whatever secrets the file held: its strings
- * are wiped before the tree is freed. */
-static void wipe_tree(cJSON *n)
-{
-	cJSON *it;
-
-	for (it = n ? n->child : NULL; it; it = it->next)
-		wipe_tree(it);
-	if (n && n->valuestring)
-		OPENSSL_cleanse(n->valuestring, strlen(n->valuestring));
-	if (n && n->string)
-		OPENSSL_cleanse(n->string, strlen(n->string));
-}
-
 int spec_declare_file(const char *path, const struct spec_declare_opts *o,
 		      struct spec_report *rep, cJSON **catalog, char *err, size_t errlen)
 {
@@ -1523,7 +1509,7 @@ int spec_declare_file(const char *path, const struct spec_declare_opts *o,
 		rc = spec_declare(doc, o, rep, catalog, why, sizeof(why));
 	if (rc)
 		snprintf(err, errlen, "%s: %s", path, why[0] ? why : strerror(-rc));
-	wipe_tree(doc);
+	json_wipe(doc);
 	cJSON_Delete(doc);
 	/* The document may hold secrets: wipe it before it goes back. */
 	OPENSSL_cleanse(buf, len);

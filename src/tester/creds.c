@@ -202,17 +202,6 @@ int tester_creds_load(const char *path, struct tester_creds *c, char *err, size_
 	return rc;
 }
 
-/* Wipes the strings of a parsed credentials tree. */
-static void wipe_tree(cJSON *n)
-{
-	cJSON *it;
-
-	for (it = n ? n->child : NULL; it; it = it->next)
-		wipe_tree(it);
-	if (n && n->valuestring)
-		OPENSSL_cleanse(n->valuestring, strlen(n->valuestring));
-}
-
 int tester_creds_parse(const char *label, const char *buf, size_t len, struct tester_creds *c,
 		       char *err, size_t errlen)
 {
@@ -239,7 +228,7 @@ int tester_creds_parse(const char *label, const char *buf, size_t len, struct te
 		if (!rc)
 			c->n++;
 	}
-	wipe_tree(doc);
+	json_wipe(doc);
 	cJSON_Delete(doc);
 	if (rc)
 		tester_creds_wipe(c);

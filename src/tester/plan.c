@@ -232,26 +232,18 @@ static void endpoint_tests(cJSON *tests, const cJSON *eps, const cJSON *ep)
 
 	if (has_auth) {
 		static const char *const refused[] = { "401", "403" };
+		static const char *const variants[] = { "auth-required", "auth-invalid" };
+		size_t v;
 
-		cJSON_ArrayForEach(it, auth) {
-			/* One auth kind is enough to know the endpoint wants one. */
-			cJSON *kinds_seen;
-
-			t = test_new(tests, "auth-required", m, p, NULL);
+		/* One auth kind is enough to know the endpoint wants one. */
+		for (v = 0; v < 2; v++) {
+			t = test_new(tests, variants[v], m, p, NULL);
 			add_inputs(t, ep);
 			if (!safe_method(m))
 				cJSON_AddTrueToObject(t, "writes");
-			kinds_seen = cJSON_AddArrayToObject(t, "auth");
-			cJSON_AddItemToArray(kinds_seen, cJSON_CreateString(it->string));
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(t, "auth"),
+					     cJSON_CreateString(auth->child->string));
 			status_list(cJSON_AddObjectToObject(t, "expect"), refused, 2);
-			t = test_new(tests, "auth-invalid", m, p, NULL);
-			add_inputs(t, ep);
-			if (!safe_method(m))
-				cJSON_AddTrueToObject(t, "writes");
-			kinds_seen = cJSON_AddArrayToObject(t, "auth");
-			cJSON_AddItemToArray(kinds_seen, cJSON_CreateString(it->string));
-			status_list(cJSON_AddObjectToObject(t, "expect"), refused, 2);
-			break;
 		}
 	}
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "apisonar/util/util.h"
@@ -905,4 +906,18 @@ cJSON *json_parse_fast(const char *s, size_t len, int whole)
 	}
 	v->valuestring = (char *)copy;
 	return v;
+}
+
+void json_wipe(cJSON *n)
+{
+	cJSON *it;
+
+	if (!n)
+		return;
+	for (it = n->child; it; it = it->next)
+		json_wipe(it);
+	if (n->valuestring)
+		OPENSSL_cleanse(n->valuestring, strlen(n->valuestring));
+	if (n->string)
+		OPENSSL_cleanse(n->string, strlen(n->string));
 }

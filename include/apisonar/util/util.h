@@ -103,6 +103,10 @@ int json_arena_release(const struct json_arena_mark *m);
 #define JSON_FAST_MAX_NUMBER 62
 struct cJSON *json_parse_fast(const char *s, size_t len, int whole);
 
+/* Wipes every string of a cJSON tree (values and member names) before it
+ * is freed: for trees parsed from files that may hold secrets. */
+void json_wipe(struct cJSON *n);
+
 /* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_wall_ns(void);
 uint64_t now_mono_ns(void);

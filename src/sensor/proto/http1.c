@@ -1665,16 +1665,22 @@ int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len,
 			if (!len || c->dead)
 				break;
 		}
-		/* this direction must wait: keep what fits under the cap */
+		/* This direction must wait: keep what fits under the cap and let
+		 * the parser take what it can of it (the wait may end inside
+		 * these very bytes, as when the role peek needs a fifth byte).
+		 * Only a hold that is full and stuck overflows, so the cap
+		 * applies to the stream and not to the size of this feed. */
 		room = c->hold_max > d->hold_len ? c->hold_max - d->hold_len : 0;
 		take = len < room ? len : room;
-		if (take) {
-			hold_append(c, dir, p, take, ts_ns, 0);
-			p += take;
-			len -= take;
-		}
-		if (len && !c->dead)
+		if (!take) {
 			hold_drop(c, dir);
+			continue;
+		}
+		hold_append(c, dir, p, take, ts_ns, 0);
+		p += take;
+		len -= take;
+		if (!c->dead)
+			pump(c);
 	}
 	if (!c->dead)
 		pump(c);

@@ -169,12 +169,30 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 
 /* struct http1_stats in order, as 64-bit words. */
 static const char *const fz_names[] = {
-    "requests",	      "responses",	  "exchanges",		"parse_errors",
-    "resyncs",	      "gaps",		  "upgrades",		"unpaired_responses",
-    "no_response",    "truncated_bodies", "pending_overflow",	"amb:cl_and_te",
-    "amb:dup_cl",     "amb:obs_fold",	  "amb:bare_eol",	"amb:space_before_colon",
-    "amb:chunk_junk", "amb:chunk_too_long", "amb:chunk_ext",	"amb:headers_too_big",
-    "http2",	      "unpaired_requests", "partial_dropped",	"hold_overflow",
+    "requests",
+    "responses",
+    "exchanges",
+    "parse_errors",
+    "resyncs",
+    "gaps",
+    "upgrades",
+    "unpaired_responses",
+    "no_response",
+    "truncated_bodies",
+    "pending_overflow",
+    "amb:cl_and_te",
+    "amb:dup_cl",
+    "amb:obs_fold",
+    "amb:bare_eol",
+    "amb:space_before_colon",
+    "amb:chunk_junk",
+    "amb:chunk_too_long",
+    "amb:chunk_ext",
+    "amb:headers_too_big",
+    "http2",
+    "unpaired_requests",
+    "partial_dropped",
+    "hold_overflow",
 };
 
 /* Says which counter differs before aborting: the input alone then tells a

@@ -91,10 +91,12 @@ static struct out *run_once(const struct http1_opts *opts, const struct step *st
 		case FEED:
 			if (cut == CUT_BYTES) {
 				for (j = 0; j < len; j++)
-					o->last_rc = http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
+					o->last_rc =
+					    http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
 			} else if (cut == CUT_TWO && i == at_step) {
 				(void)http1_conn_feed(c, s->dir, s->data, at, s->ts);
-				o->last_rc = http1_conn_feed(c, s->dir, s->data + at, len - at, s->ts);
+				o->last_rc =
+				    http1_conn_feed(c, s->dir, s->data + at, len - at, s->ts);
 			} else {
 				o->last_rc = http1_conn_feed(c, s->dir, s->data, len, s->ts);
 			}
@@ -187,7 +189,8 @@ static struct out *run_opts(const struct http1_opts *opts, const struct step *st
 			points += step_len(&steps[i]) - 1;
 		}
 	}
-	stride = bytes && points > SPLIT_BUDGET / bytes ? points / (SPLIT_BUDGET / bytes + 1) + 1 : 1;
+	stride =
+	    bytes && points > SPLIT_BUDGET / bytes ? points / (SPLIT_BUDGET / bytes + 1) + 1 : 1;
 	for (i = 0; i < n; i++) {
 		if (steps[i].kind != FEED)
 			continue;
@@ -1091,15 +1094,14 @@ static void test_small_header_limit(void **state)
 /* ---- the same bytes, cut differently (issue 13) ------------------------ */
 
 /* fuzz_http1's small limits: options byte bit 0 */
-static const struct http1_opts fz_small = {.max_body = 16, .max_header_bytes = 128, .max_pending = 2};
+static const struct http1_opts fz_small = {
+    .max_body = 16, .max_header_bytes = 128, .max_pending = 2};
 
-/* The three inputs fuzz_http1 aborted on (tests/fuzz/corpus/fuzz_http1/repro_*),
+/* The four inputs fuzz_http1 aborted on (tests/fuzz/corpus/fuzz_http1/repro_*),
  * as scripts: records of the fuzzer, one step each, timed as it times them. */
 /* crash-3da3a94bccd828ce291d13bc6a7b84b9b3ff4924: options byte 0x25 */
 static const struct step repro_role_peek[] = {
-    {FEED, EG,
-     "H",
-     1, 11},
+    {FEED, EG, "H", 1, 11},
     {FEED, EG,
      "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
      "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
@@ -1116,9 +1118,7 @@ static const struct step repro_role_peek[] = {
 
 /* crash-727a721d49c5ad77dd4da6966b7e00decea37101: options byte 0x25 */
 static const struct step repro_upgrade_chunked[] = {
-    {FEED, EG,
-     "H",
-     1, 11},
+    {FEED, EG, "H", 1, 11},
     {GAP, IN, NULL, 0, 21, 206},
     {GAP, IN, NULL, 0, 31, 206},
     {GAP, IN, NULL, 0, 41, 206},
@@ -1135,9 +1135,7 @@ static const struct step repro_upgrade_chunked[] = {
 
 /* crash-89bee74c71f28c25bfe1562139ca97f297a04132: options byte 0x25 */
 static const struct step repro_headers_too_big[] = {
-    {FEED, EG,
-     "H",
-     1, 11},
+    {FEED, EG, "H", 1, 11},
     {GAP, IN, NULL, 0, 21, 1},
     {GAP, IN, NULL, 0, 31, 206},
     {GAP, IN, NULL, 0, 41, 85},
@@ -1150,6 +1148,21 @@ static const struct step repro_headers_too_big[] = {
      "\x00\x00\x00\xb8\x00",
      210, 51},
     {CLOSE, 0, NULL, 0, 52},
+};
+
+/* b90d6881acd793673d46c38a206f154f0f8f4d57: options byte 0x25 */
+static const struct step repro_older_bytes_first[] = {
+    {FEED, IN, "H", 1, 11},
+    {GAP, IN, NULL, 0, 21, 206},
+    {FEED, IN, "\x00\x00%HTTP1\xae 2HTTP/aT\x01", 19, 31},
+    {FEED, IN,
+     "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPUT \xd8\xcc\xdf\xb7"
+     "\xab\xab\xaf\xd0\x31.1\r\nColtent-Length: 20\r\n\r\n0123",
+     81, 41},
+    {GAP, IN, NULL, 0, 51, 10},
+    {FEED, IN, "456789GET /4 HTTP/1.1\r\n\r\n", 25, 61},
+    {FEED, EG, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2 No\xcd\x00\xcd/", 42, 71},
+    {CLOSE, 0, NULL, 0, 72},
 };
 
 #define RUN_FZ(steps) run_opts(&fz_small, steps, sizeof(steps) / sizeof(steps[0]), false)
@@ -1197,8 +1210,27 @@ static void test_repro_headers_too_big_hold(void **state)
 	out_free(o);
 }
 
-/* A request beginning with "H" fed alone (the role peek waits), then more
- * than the hold can take: parsed, not counted as an overflow. */
+/* Found by the stronger fuzz_http1 (three cuts): requests that waited for
+ * the role were parsed before the response that told it when the response
+ * came in one feed, interleaved with it when it came byte by byte, so the
+ * third request overflowed max_pending in one run only. Bytes are now
+ * parsed oldest first: the three requests came first, the third is over
+ * the cap of two in every cut. */
+static void test_repro_older_bytes_first(void **state)
+{
+	struct out *o = RUN_FZ(repro_older_bytes_first);
+
+	(void)state;
+	assert_int_equal(o->st.requests, 3);
+	assert_int_equal(o->st.pending_overflow, 1);
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->target, "/1");
+	assert_string_equal(o->x[1]->target, "/2");
+	out_free(o);
+}
+
+/* The role peek takes its bytes one by one: a request beginning with "H"
+ * fed alone, then more than the hold can take, is parsed, not held. */
 static void test_role_peek_then_big_feed(void **state)
 {
 	static const struct step s[] = {
@@ -1252,7 +1284,6 @@ static void test_hold_overflow_same_byte(void **state)
 	assert_int_equal(o->x[0]->status, 0);
 	out_free(o);
 }
-
 
 /* ---- mid-stream, close ------------------------------------------------- */
 
@@ -1498,6 +1529,7 @@ int main(void)
 	    cmocka_unit_test(test_repro_role_peek_hold),
 	    cmocka_unit_test(test_repro_upgrade_chunked_hold),
 	    cmocka_unit_test(test_repro_headers_too_big_hold),
+	    cmocka_unit_test(test_repro_older_bytes_first),
 	    cmocka_unit_test(test_role_peek_then_big_feed),
 	    cmocka_unit_test(test_hold_overflow_same_byte),
 	    cmocka_unit_test(test_midstream),

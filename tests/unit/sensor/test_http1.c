@@ -68,7 +68,7 @@ static size_t step_len(const struct step *s)
 }
 
 /* How run_once cuts the feeds: whole, one byte at a time, or step `at_step`
- * in two at byte `at` (the other steps whole). */
+ * in two at byte `at`, with an empty feed between (the other steps whole). */
 enum cut { CUT_WHOLE, CUT_BYTES, CUT_TWO };
 
 static struct out *run_once(const struct http1_opts *opts, const struct step *steps, size_t n,
@@ -95,6 +95,7 @@ static struct out *run_once(const struct http1_opts *opts, const struct step *st
 					    http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
 			} else if (cut == CUT_TWO && i == at_step) {
 				(void)http1_conn_feed(c, s->dir, s->data, at, s->ts);
+				(void)http1_conn_feed(c, s->dir, s->data + at, 0, s->ts);
 				o->last_rc =
 				    http1_conn_feed(c, s->dir, s->data + at, len - at, s->ts);
 			} else {

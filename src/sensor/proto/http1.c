@@ -12,6 +12,15 @@
  * bounded per-direction buffer and replayed later. Requests wait in a FIFO
  * queue for their responses.
  *
+ * No decision may depend on how the caller cut a stream into feeds (an
+ * attacker can choose the segmentation): the role peek takes "HTTP/" byte by
+ * byte, the hold overflows only when full and stuck, lines are capped by
+ * their bytes, and bytes waiting in both directions are parsed oldest first
+ * by the call that brought them, so that a direction's bytes are taken at
+ * the same points relative to the other direction's events whether they
+ * came in one feed or in many. tests/unit/sensor/test_http1.c cuts every
+ * script at every point; fuzz_http1 checks the same property.
+ *
  * Pairing is FIFO while the two directions are known to be aligned (this is
  * exact, pipelining included). A loss on the request side that framing
  * cannot absorb (gap, garbage, ambiguity) puts a barrier after the requests
@@ -70,6 +79,7 @@ enum h1_rx {
 struct h1_seg {
 	size_t len;
 	uint64_t ts;
+	uint64_t seq; /* the feed or gap call it came from (c->seq): arrival order */
 	uint64_t gap; /* nonzero: a gap of this many bytes, len is 0 */
 };
 
@@ -89,11 +99,20 @@ struct h1_dir {
 	size_t line_len, line_cap;
 	bool skip_line; /* resync: discarding an over-long line up to its LF */
 	bool quiet;	/* resync at a mid-stream start: not counted */
+	/* role peek: how many bytes of "HTTP/" the first message began with,
+	 * consumed while the role was unknown, and the time of the first */
+	unsigned peek;
+	uint64_t peek_ts;
+	bool stuck; /* waits for the other direction: tried again after its next event */
 	/* bytes not yet parsed, cap c->hold_max */
 	unsigned char *hold;
 	size_t hold_off, hold_len, hold_cap;
 	struct h1_seg *segs;
 	size_t seg_off, n_segs, segs_cap;
+	/* the caller's bytes of the feed in progress, after the held ones */
+	const unsigned char *fresh;
+	size_t fresh_len;
+	uint64_t fresh_ts, fresh_seq;
 	/* the message being parsed */
 	struct as_exchange *cx; /* exchange being filled, NULL when dropped */
 	struct as_message *cm;	/* where headers and body go, NULL when dropped */
@@ -134,12 +153,15 @@ struct http1_conn {
 	bool req_in_tail;	  /* the request being parsed is the queue tail */
 	bool req_ghost;		  /* the request being parsed was overflow-dropped */
 	enum h1_rx rx;
-	/* An event on one direction (a request queued or done, a response
-	 * decided or done, a loss, the role learnt) lets the other direction's
-	 * held bytes go first, so results never depend on how the bytes were
-	 * cut into feeds. */
+	/* Scheduling, so that results never depend on how the bytes were cut
+	 * into feeds: bytes not yet parsed are taken oldest first (by the call
+	 * that brought them), and an event on one direction (a request queued
+	 * or done, a response decided or done, a loss, the role learnt) stops
+	 * it when the other direction has older bytes that may now go on. */
+	uint64_t seq;	  /* feed and gap calls so far */
+	uint64_t cur_seq; /* the call whose bytes are being parsed; UINT64_MAX: none */
+	uint64_t events;  /* pokes so far: a step that made one made progress */
 	bool yield;
-	int yield_dir;
 };
 
 static const char *const amb_names[HTTP1_AMB_NR] = {
@@ -263,13 +285,26 @@ static void q_pop(struct http1_conn *c)
 		c->barrier--;
 }
 
-/* Direction dir changed something the other one may be waiting on. */
+/* The call that brought dir's oldest unparsed bytes; UINT64_MAX: none. */
+static uint64_t dir_next_seq(const struct http1_conn *c, int dir)
+{
+	const struct h1_dir *d = &c->d[dir];
+
+	if (d->n_segs)
+		return d->segs[d->seg_off].seq;
+	return d->fresh_len ? d->fresh_seq : UINT64_MAX;
+}
+
+/* Direction dir changed something the other one may be waiting on: the
+ * other may go on, and goes first when its bytes are older. */
 static void poke(struct http1_conn *c, int dir)
 {
-	if (dir >= 0 && c->d[1 - dir].n_segs) {
+	if (dir < 0)
+		return;
+	c->events++;
+	c->d[1 - dir].stuck = false;
+	if (dir_next_seq(c, 1 - dir) < c->cur_seq)
 		c->yield = true;
-		c->yield_dir = dir;
-	}
 }
 
 /* ---- emitting ----------------------------------------------------------- */
@@ -373,6 +408,7 @@ static void dir_reset_msg(struct h1_dir *d)
 	d->in_body = false;
 	d->line_len = 0;
 	d->skip_line = false;
+	d->peek = 0;
 }
 
 /* Direction `dir` lost its place: drop the message in progress (a request
@@ -397,11 +433,11 @@ static void dir_lose(struct http1_conn *c, int dir, bool garbage)
 			e->x->flags |= AS_X_REQ_GAP;
 			e->x->req.body_truncated = true;
 			c->req_in_tail = false;
-		} else if (d->cx || d->st == ST_HEAD) {
+		} else if (d->cx || d->st == ST_HEAD || d->peek) {
 			/* a request began and was lost: its answer will come */
 			as_exchange_free(d->cx);
 			c->st->partial_dropped++;
-			c->lost_req_ts = d->msg_start;
+			c->lost_req_ts = d->peek ? d->peek_ts : d->msg_start;
 			c->resp_after_loss = 0;
 		}
 		c->req_ghost = false;
@@ -1261,6 +1297,7 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 	struct h1_dir *d = &c->d[dir];
 	size_t i = 0, take, cap = c->o.max_header_bytes;
 	enum http1_ambiguity amb = HTTP1_AMB_NR;
+	uint64_t start_ts;
 	const char *l;
 	size_t ll;
 	int r;
@@ -1268,26 +1305,38 @@ static size_t dir_process(struct http1_conn *c, int dir, const unsigned char *p,
 	while (i < n && !c->dead && !c->yield) {
 		switch (d->st) {
 		case ST_START:
-			if (p[i] == '\r' || p[i] == '\n') {
+			if (!d->peek && (p[i] == '\r' || p[i] == '\n')) {
 				i++;
 				break;
 			}
 			if (c->req_dir < 0) {
-				size_t avail = n - i, k = avail < 5 ? avail : 5;
-
-				if (memcmp(p + i, "HTTP/", k))
-					c->req_dir = dir;
-				else if (avail >= 5)
-					c->req_dir = 1 - dir;
-				else
-					return i; /* cannot tell yet */
+				/* "HTTP/" makes a response: the bytes are taken one
+				 * by one, so the decision falls on the same byte
+				 * however the stream was cut */
+				if (!d->peek)
+					d->peek_ts = ts;
+				while (i < n && d->peek < 5 && p[i] == "HTTP/"[d->peek]) {
+					d->peek++;
+					i++;
+				}
+				if (d->peek < 5 && i == n)
+					break; /* cannot tell yet */
+				c->req_dir = d->peek == 5 ? 1 - dir : dir;
 				poke(c, dir);
-				if (c->yield)
-					return i;
+				break;
 			}
-			if (dir != c->req_dir && !resp_begin(c, ts))
+			start_ts = d->peek ? d->peek_ts : ts;
+			if (dir != c->req_dir && !resp_begin(c, start_ts))
 				return i;
-			dir_begin(c, dir, ts);
+			dir_begin(c, dir, start_ts);
+			if (d->peek) {
+				/* the peeked bytes begin the first line */
+				if (line_keep(d, "HTTP/", d->peek)) {
+					conn_give_up(c);
+					break;
+				}
+				d->peek = 0;
+			}
 			break;
 		case ST_HEAD:
 		case ST_TRAILER:
@@ -1429,13 +1478,14 @@ static void hold_drop(struct http1_conn *c, int dir)
 	c->st->hold_overflow++;
 	d->hold_off = d->hold_len = 0;
 	d->seg_off = d->n_segs = 0;
+	d->stuck = false;
 	dir_lose(c, dir, true);
 }
 
 /* Appends bytes (or a gap when data is NULL) to dir's hold. Over the cap the
  * hold is dropped and the direction loses its place. */
 static void hold_append(struct http1_conn *c, int dir, const void *data, size_t len, uint64_t ts,
-			uint64_t gap)
+			uint64_t seq, uint64_t gap)
 {
 	struct h1_dir *d = &c->d[dir];
 	struct h1_seg *s;
@@ -1468,9 +1518,13 @@ static void hold_append(struct http1_conn *c, int dir, const void *data, size_t 
 		memmove(d->segs, d->segs + d->seg_off, d->n_segs * sizeof(*s));
 		d->seg_off = 0;
 	}
+	/* A feed right after the one held last, at the same time, extends its
+	 * mark: a stream cut into many feeds holds as few marks as whole. */
 	s = d->n_segs ? &d->segs[d->seg_off + d->n_segs - 1] : NULL;
-	if (data && s && !s->gap && (s->ts == ts || d->n_segs >= H1_HOLD_MAX_SEGS)) {
+	if (data && s && !s->gap &&
+	    ((s->ts == ts && s->seq + 1 >= seq) || d->n_segs >= H1_HOLD_MAX_SEGS)) {
 		s->len += len;
+		s->seq = seq;
 		return;
 	}
 	if (!data && d->n_segs >= H1_HOLD_MAX_SEGS)
@@ -1487,6 +1541,7 @@ static void hold_append(struct http1_conn *c, int dir, const void *data, size_t 
 	s = &d->segs[d->seg_off + d->n_segs++];
 	s->len = data ? len : 0;
 	s->ts = ts;
+	s->seq = seq;
 	s->gap = data ? 0 : gap;
 	return;
 overflow:
@@ -1498,74 +1553,71 @@ nomem:
 
 static void apply_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts);
 
-/* Replays dir's held bytes as far as the parser can go. Returns true when it
- * made progress. */
-static bool drain(struct http1_conn *c, int dir)
+/* Parses dir's oldest unparsed bytes (a held mark, else the feed in
+ * progress) until they run out, the direction must wait, or an event lets
+ * older bytes of the other direction go first. Returns true when it made
+ * progress: bytes taken, a gap applied, or an event. */
+static bool step(struct http1_conn *c, int dir)
 {
 	struct h1_dir *d = &c->d[dir];
-	bool progress = false;
+	uint64_t events = c->events;
+	size_t used;
 
-	while (d->n_segs && !c->dead) {
+	c->yield = false;
+	if (d->n_segs) {
 		struct h1_seg *s = &d->segs[d->seg_off];
-		size_t used;
 
+		c->cur_seq = s->seq;
 		if (s->gap) {
 			uint64_t g = s->gap, gts = s->ts;
 
 			d->seg_off++;
 			d->n_segs--;
 			apply_gap(c, dir, g, gts);
-			progress = true;
-			continue;
-		}
-		used = dir_process(c, dir, d->hold + d->hold_off, s->len, s->ts);
-		if (!used && c->req_dir < 0 && d->st == ST_START && d->n_segs > 1 && !s[1].gap) {
-			/* the role peek needs one more byte, held under the next
-			 * mark: lend it (the bytes are contiguous) */
-			s->len++;
-			if (!--s[1].len) {
-				memmove(&s[1], &s[2], (d->n_segs - 2) * sizeof(*s));
+			used = 1;
+		} else {
+			used = dir_process(c, dir, d->hold + d->hold_off, s->len, s->ts);
+			d->hold_off += used;
+			d->hold_len -= used;
+			s->len -= used;
+			if (!s->len) {
+				d->seg_off++;
 				d->n_segs--;
 			}
-			continue;
 		}
-		if (used)
-			progress = true;
-		d->hold_off += used;
-		d->hold_len -= used;
-		s->len -= used;
-		if (!s->len) {
-			d->seg_off++;
-			d->n_segs--;
-		}
-		if (s->len || c->yield)
-			break;
+		if (!d->n_segs)
+			d->seg_off = d->hold_off = d->hold_len = 0;
+	} else {
+		c->cur_seq = d->fresh_seq;
+		used = dir_process(c, dir, d->fresh, d->fresh_len, d->fresh_ts);
+		d->fresh += used;
+		d->fresh_len -= used;
 	}
-	if (!d->n_segs) {
-		d->seg_off = 0;
-		d->hold_off = 0;
-		d->hold_len = 0;
+	c->cur_seq = UINT64_MAX;
+	if (!used && events == c->events && !c->yield) {
+		d->stuck = true; /* until the other direction does something */
+		return false;
 	}
-	return progress;
+	return true;
 }
 
-/* Lets each direction go as far as the other allows. */
+/* Lets each direction go as far as the other allows, oldest bytes first:
+ * the order in which bytes are parsed depends on the order of the calls
+ * that brought them, never on how many bytes each call brought. */
 static void pump(struct http1_conn *c)
 {
-	int next = c->yield ? 1 - c->yield_dir : 0, idle = 0;
+	while (!c->dead) {
+		uint64_t s0 = dir_next_seq(c, 0), s1 = dir_next_seq(c, 1);
+		int first = s1 < s0 ? 1 : 0, k, dir;
+		bool progress = false;
 
-	c->yield = false;
-	while (idle < 2 && !c->dead) {
-		bool p = drain(c, next);
-
-		if (c->yield) {
-			next = 1 - c->yield_dir;
-			c->yield = false;
-			idle = 0;
-			continue;
+		for (k = 0; k < 2 && !progress && !c->dead; k++) {
+			dir = k ? 1 - first : first;
+			if (dir_next_seq(c, dir) != UINT64_MAX && !c->d[dir].stuck)
+				progress = step(c, dir);
 		}
-		idle = p ? 0 : idle + 1;
-		next = 1 - next;
+		if (!progress)
+			break;
 	}
 	c->yield = false;
 }
@@ -1593,6 +1645,7 @@ struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats
 	c->ctx = ctx;
 	c->req_dir = -1;
 	c->aligned = true;
+	c->cur_seq = UINT64_MAX;
 	return c;
 }
 
@@ -1643,41 +1696,40 @@ void http1_conn_set_midstream(struct http1_conn *c)
  * direction can go on, held (bounded) when it must wait for the other. */
 int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)
 {
-	const unsigned char *p = data;
 	struct h1_dir *d;
-	size_t used, room, take;
+	size_t room, take;
 
 	if (c->dead)
 		return -EPROTO;
 	if (dir != AS_DIR_EGRESS && dir != AS_DIR_INGRESS)
 		return -EINVAL;
+	if (!len)
+		return 0; /* not a call that counts: cuts may add empty feeds */
 	d = &c->d[dir];
-	while (len && !c->dead) {
-		if (!d->n_segs) {
-			/* in place, the usual path */
-			used = dir_process(c, dir, p, len, ts_ns);
-			p += used;
-			len -= used;
-			if (c->yield) {
-				pump(c);
-				continue;
-			}
-			if (!len || c->dead)
-				break;
-		}
-		/* this direction must wait: keep what fits under the cap */
-		room = c->hold_max > d->hold_len ? c->hold_max - d->hold_len : 0;
-		take = len < room ? len : room;
-		if (take) {
-			hold_append(c, dir, p, take, ts_ns, 0);
-			p += take;
-			len -= take;
-		}
-		if (len && !c->dead)
-			hold_drop(c, dir);
-	}
-	if (!c->dead)
+	d->fresh = data;
+	d->fresh_len = len;
+	d->fresh_ts = ts_ns;
+	d->fresh_seq = ++c->seq;
+	d->stuck = false;
+	while (d->fresh_len && !c->dead) {
 		pump(c);
+		if (!d->fresh_len || c->dead)
+			break;
+		/* This direction must wait: keep what fits under the cap. Only
+		 * a hold that is full and stuck overflows, so the cap applies
+		 * to the stream, not to the size of this feed. */
+		room = c->hold_max > d->hold_len ? c->hold_max - d->hold_len : 0;
+		take = d->fresh_len < room ? d->fresh_len : room;
+		if (take) {
+			hold_append(c, dir, d->fresh, take, ts_ns, d->fresh_seq, 0);
+			d->fresh += take;
+			d->fresh_len -= take;
+		}
+		if (d->fresh_len && !c->dead)
+			hold_drop(c, dir); /* the rest is parsed after the loss */
+	}
+	d->fresh = NULL;
+	d->fresh_len = 0;
 	return c->dead ? -EPROTO : 0;
 }
 
@@ -1736,14 +1788,16 @@ void http1_conn_gap(struct http1_conn *c, int dir, uint64_t missing, uint64_t ts
 		return;
 	c->st->gaps++;
 	d = &c->d[dir];
+	c->seq++;
 	if (d->n_segs || (c->req_dir < 0 && d->st == ST_START)) {
 		/* behind held bytes, or before we know what this dir is */
 		if (c->req_dir < 0 && !d->n_segs) {
 			d->st = ST_RESYNC;
+			d->peek = 0;
 			c->aligned = false;
 			return;
 		}
-		hold_append(c, dir, NULL, 0, ts_ns, missing);
+		hold_append(c, dir, NULL, 0, ts_ns, c->seq, missing);
 		return;
 	}
 	apply_gap(c, dir, missing, ts_ns);

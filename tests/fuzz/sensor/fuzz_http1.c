@@ -4,12 +4,17 @@
  *
  * Input: one options byte (bit 0: small limits, bit 1: mid-stream), then
  * records of a control byte (bit 0: direction; bits 1-2: 0 or 1 feed, 2 gap,
- * 3 close) and a length byte (n + 1 bytes fed, or n + 1 bytes missing); a
- * feed's bytes follow.
+ * 3 close; bits 3-7: s, where to cut the feed in the third run) and a
+ * length byte (n + 1 bytes fed, or n + 1 bytes missing); a feed's bytes
+ * follow.
  *
- * Every input runs twice, each feed whole and then one byte at a time, and
- * both runs must give the same exchanges and counters: the parser's result
- * must not depend on how the stream was cut.
+ * Every input runs three times: each feed whole; one byte at a time; and cut
+ * where the input says (s = 0: whole, 1-15: pieces of s bytes, 16-31: two
+ * pieces, cut at (s - 15) / 17 of its length; an empty feed after each
+ * piece). All three runs must give the same exchanges (method, target,
+ * status, reason, versions, role, flags, times, every header name and value,
+ * bodies) and every counter: the parser's result must not depend on how the
+ * stream was cut into feeds.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,10 +26,13 @@
 
 #define FZ_MAX_OUT 256
 
+enum fz_split { FZ_WHOLE, FZ_BYTES, FZ_CHOSEN };
+
 struct fz_out {
 	struct http1_stats st;
 	size_t n;
 	uint64_t sig[FZ_MAX_OUT];
+	uint64_t rc; /* digest of what feed returned after each record */
 	size_t max_body;
 };
 
@@ -52,10 +60,12 @@ static uint64_t fz_msg(uint64_t h, const struct as_message *m, size_t cap)
 		abort();
 	if (m->body_len < m->body_true_len && !m->body_truncated)
 		abort();
+	h = fz_mix(h, m->n_headers);
 	for (i = 0; i < m->n_headers; i++) {
 		h = fz_str(h, m->headers[i].name);
 		h = fz_str(h, m->headers[i].value);
 	}
+	h = fz_mix(h, m->body_len);
 	for (i = 0; i < m->body_len; i++)
 		h = fz_mix(h, m->body[i]);
 	h = fz_mix(h, m->body_true_len);
@@ -79,6 +89,9 @@ static void fz_cb(void *ctx, struct as_exchange *x)
 	h = fz_str(h, x->target);
 	h = fz_str(h, x->reason);
 	h = fz_mix(h, (uint64_t)x->status);
+	h = fz_mix(h, (uint64_t)x->req_version);
+	h = fz_mix(h, (uint64_t)x->resp_version);
+	h = fz_mix(h, (uint64_t)x->role);
 	h = fz_mix(h, x->flags);
 	h = fz_mix(h, x->req_time_ns);
 	h = fz_mix(h, x->resp_time_ns);
@@ -91,12 +104,28 @@ static void fz_cb(void *ctx, struct as_exchange *x)
 	as_exchange_free(x);
 }
 
-static void fz_run(const uint8_t *data, size_t size, int bytewise, struct fz_out *o)
+/* The length of the next piece of a feed of len bytes, `done` of them fed. */
+static size_t fz_piece(enum fz_split how, unsigned s, size_t len, size_t done)
+{
+	size_t cut;
+
+	if (how == FZ_BYTES)
+		return 1;
+	if (how == FZ_WHOLE || !s)
+		return len - done;
+	if (s < 16)
+		return s < len - done ? s : len - done;
+	cut = len * (s - 15) / 17;
+	return done < cut ? cut - done : len - done;
+}
+
+static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct fz_out *o)
 {
 	struct http1_opts opts = {0};
 	struct http1_conn *c;
-	size_t i = 1, j;
+	size_t i = 1, j, k;
 	uint64_t ts = 1;
+	int rc = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (data[0] & 1) {
@@ -128,31 +157,87 @@ static void fz_run(const uint8_t *data, size_t size, int bytewise, struct fz_out
 		}
 		if (len > size - i)
 			len = size - i;
-		if (!bytewise) {
-			(void)http1_conn_feed(c, dir, data + i, len, ts);
-		} else {
-			for (j = 0; j < len; j++)
-				(void)http1_conn_feed(c, dir, data + i + j, 1, ts);
+		for (j = 0; j < len; j += k) {
+			k = fz_piece(how, ctl >> 3, len, j);
+			rc = http1_conn_feed(c, dir, data + i + j, k, ts);
+			if (how == FZ_CHOSEN) /* an empty feed is no call at all */
+				(void)http1_conn_feed(c, dir, data + i + j + k, 0, ts);
 		}
+		o->rc = fz_mix(o->rc, (uint64_t)-rc); /* after the record's last byte */
 		i += len;
 	}
 	http1_conn_close(c, ts + 1);
 	http1_conn_free(c);
 }
 
+/* struct http1_stats in order, as 64-bit words. */
+static const char *const fz_names[] = {
+    "requests",
+    "responses",
+    "exchanges",
+    "parse_errors",
+    "resyncs",
+    "gaps",
+    "upgrades",
+    "unpaired_responses",
+    "no_response",
+    "truncated_bodies",
+    "pending_overflow",
+    "amb:cl_and_te",
+    "amb:dup_cl",
+    "amb:obs_fold",
+    "amb:bare_eol",
+    "amb:space_before_colon",
+    "amb:chunk_junk",
+    "amb:chunk_too_long",
+    "amb:chunk_ext",
+    "amb:headers_too_big",
+    "http2",
+    "unpaired_requests",
+    "partial_dropped",
+    "hold_overflow",
+};
+
+/* Says which counter differs before aborting: the input alone then tells a
+ * developer where to look. */
+static void fz_compare(const struct fz_out *a, const struct fz_out *b, const char *what)
+{
+	const uint64_t *x = (const uint64_t *)&a->st, *y = (const uint64_t *)&b->st;
+	size_t k;
+
+	if (!memcmp(&a->st, &b->st, sizeof(a->st)) && a->n == b->n && a->rc == b->rc) {
+		for (k = 0; k < a->n && k < FZ_MAX_OUT; k++)
+			if (a->sig[k] != b->sig[k])
+				break;
+		if (k == a->n || k == FZ_MAX_OUT)
+			return;
+		fprintf(stderr, "fuzz_http1: whole vs %s: exchange %zu differs\n", what, k);
+		abort();
+	}
+	for (k = 0; k < sizeof(a->st) / sizeof(*x); k++)
+		if (x[k] != y[k])
+			fprintf(stderr, "fuzz_http1: whole vs %s: %s %llu != %llu\n", what,
+				k < sizeof(fz_names) / sizeof(*fz_names) ? fz_names[k] : "?",
+				(unsigned long long)x[k], (unsigned long long)y[k]);
+	fprintf(stderr, "fuzz_http1: whole vs %s: %zu vs %zu exchanges, rc %s\n", what, a->n, b->n,
+		a->rc == b->rc ? "same" : "differs");
+	abort();
+}
+
+_Static_assert(sizeof(fz_names) / sizeof(*fz_names) * sizeof(uint64_t) ==
+		   sizeof(struct http1_stats),
+	       "fz_names lists every counter");
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_out a, b;
-	size_t k;
 
 	if (!size)
 		return 0;
-	fz_run(data, size, 0, &a);
-	fz_run(data, size, 1, &b);
-	if (a.n != b.n || memcmp(&a.st, &b.st, sizeof(a.st)))
-		abort();
-	for (k = 0; k < a.n && k < FZ_MAX_OUT; k++)
-		if (a.sig[k] != b.sig[k])
-			abort();
+	fz_run(data, size, FZ_WHOLE, &a);
+	fz_run(data, size, FZ_BYTES, &b);
+	fz_compare(&a, &b, "bytewise");
+	fz_run(data, size, FZ_CHOSEN, &b);
+	fz_compare(&a, &b, "chosen cuts");
 	return 0;
 }

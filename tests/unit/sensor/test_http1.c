@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Tests of the HTTP/1 parser. Every scripted case runs twice, once with each
- * feed whole and once one byte at a time, and both runs must give the same
- * exchanges and the same counters.
+ * Tests of the HTTP/1 parser. Every scripted case runs with each feed whole,
+ * one byte at a time, and cut in two at every point of every feed, and all
+ * runs must give the same exchanges and the same counters (run_opts).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -67,8 +67,12 @@ static size_t step_len(const struct step *s)
 	return s->len ? s->len : (s->data ? strlen(s->data) : 0);
 }
 
+/* How run_once cuts the feeds: whole, one byte at a time, or step `at_step`
+ * in two at byte `at`, with an empty feed between (the other steps whole). */
+enum cut { CUT_WHOLE, CUT_BYTES, CUT_TWO };
+
 static struct out *run_once(const struct http1_opts *opts, const struct step *steps, size_t n,
-			    bool bytewise, bool midstream)
+			    enum cut cut, size_t at_step, size_t at, bool midstream)
 {
 	struct out *o = calloc(1, sizeof(*o));
 	struct http1_conn *c;
@@ -85,12 +89,18 @@ static struct out *run_once(const struct http1_opts *opts, const struct step *st
 
 		switch (s->kind) {
 		case FEED:
-			if (!bytewise) {
+			if (cut == CUT_BYTES) {
+				for (j = 0; j < len; j++)
+					o->last_rc =
+					    http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
+			} else if (cut == CUT_TWO && i == at_step) {
+				(void)http1_conn_feed(c, s->dir, s->data, at, s->ts);
+				(void)http1_conn_feed(c, s->dir, s->data + at, 0, s->ts);
+				o->last_rc =
+				    http1_conn_feed(c, s->dir, s->data + at, len - at, s->ts);
+			} else {
 				o->last_rc = http1_conn_feed(c, s->dir, s->data, len, s->ts);
-				break;
 			}
-			for (j = 0; j < len; j++)
-				o->last_rc = http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
 			break;
 		case GAP:
 			http1_conn_gap(c, s->dir, s->missing, s->ts);
@@ -104,60 +114,98 @@ static struct out *run_once(const struct http1_opts *opts, const struct step *st
 	return o;
 }
 
-static void assert_msg_equal(const struct as_message *a, const struct as_message *b)
+static bool str_same(const char *a, const char *b)
+{
+	return (!a || !b) ? a == b : !strcmp(a, b);
+}
+
+static bool msg_same(const struct as_message *a, const struct as_message *b)
 {
 	size_t i;
 
-	assert_int_equal(a->n_headers, b->n_headers);
-	for (i = 0; i < a->n_headers; i++) {
-		assert_string_equal(a->headers[i].name, b->headers[i].name);
-		assert_string_equal(a->headers[i].value, b->headers[i].value);
-	}
-	assert_int_equal(a->body_len, b->body_len);
-	if (a->body_len)
-		assert_memory_equal(a->body, b->body, a->body_len);
-	assert_int_equal(a->body_true_len, b->body_true_len);
-	assert_int_equal(a->body_truncated, b->body_truncated);
+	if (a->n_headers != b->n_headers || a->body_len != b->body_len ||
+	    a->body_true_len != b->body_true_len || a->body_truncated != b->body_truncated)
+		return false;
+	for (i = 0; i < a->n_headers; i++)
+		if (!str_same(a->headers[i].name, b->headers[i].name) ||
+		    !str_same(a->headers[i].value, b->headers[i].value))
+			return false;
+	return !a->body_len || !memcmp(a->body, b->body, a->body_len);
 }
 
-static void assert_str_or_null(const char *a, const char *b)
+/* What differs between two runs, or NULL. */
+static const char *out_diff(const struct out *a, const struct out *b)
 {
-	if (!a || !b)
-		assert_ptr_equal(a, b);
-	else
-		assert_string_equal(a, b);
+	size_t i;
+
+	if (memcmp(&a->st, &b->st, sizeof(a->st)))
+		return "counters";
+	if (a->n != b->n)
+		return "number of exchanges";
+	if (a->last_rc != b->last_rc)
+		return "feed result";
+	for (i = 0; i < a->n; i++) {
+		const struct as_exchange *x = a->x[i], *y = b->x[i];
+
+		if (!str_same(x->method, y->method) || !str_same(x->target, y->target) ||
+		    !str_same(x->reason, y->reason) || x->status != y->status ||
+		    x->req_version != y->req_version || x->resp_version != y->resp_version)
+			return "start lines";
+		if (x->flags != y->flags || x->role != y->role)
+			return "flags or role";
+		if (x->req_time_ns != y->req_time_ns || x->resp_time_ns != y->resp_time_ns ||
+		    x->latency_ns != y->latency_ns)
+			return "times";
+		if (!msg_same(&x->req, &y->req) || !msg_same(&x->resp, &y->resp))
+			return "headers or bodies";
+	}
+	return NULL;
 }
 
-/* Runs the script whole and bytewise; they must agree. Returns the whole
- * run for the caller's assertions. */
+/* Bytes fed, summed over the runs of one script, beyond which its split
+ * points are sampled: every point of every feed in scripts up to 4 KiB (all
+ * but five); in the five large ones (100 keep-alive exchanges, 1000
+ * pipelined requests, heads and bodies of 39-200 KB) an even sample of
+ * 80-1800 points, so that the suite stays fast. */
+#define SPLIT_BUDGET (16u << 20)
+
+/* The parser's result must be a function of the byte stream alone: the
+ * script fed whole is compared with the script fed one byte at a time and
+ * with every two-part split of every feed. Returns the whole run for the
+ * caller's assertions. */
 static struct out *run_opts(const struct http1_opts *opts, const struct step *steps, size_t n,
 			    bool midstream)
 {
-	struct out *a = run_once(opts, steps, n, false, midstream);
-	struct out *b = run_once(opts, steps, n, true, midstream);
-	size_t i;
+	struct out *a = run_once(opts, steps, n, CUT_WHOLE, 0, 0, midstream);
+	struct out *b = run_once(opts, steps, n, CUT_BYTES, 0, 0, midstream);
+	const char *why = out_diff(a, b);
+	size_t i, at, len, bytes = 0, points = 0, stride, g = 0;
 
-	assert_memory_equal(&a->st, &b->st, sizeof(a->st));
-	assert_int_equal(a->n, b->n);
-	assert_int_equal(a->last_rc, b->last_rc);
-	for (i = 0; i < a->n; i++) {
-		struct as_exchange *x = a->x[i], *y = b->x[i];
-
-		assert_str_or_null(x->method, y->method);
-		assert_str_or_null(x->target, y->target);
-		assert_str_or_null(x->reason, y->reason);
-		assert_int_equal(x->req_version, y->req_version);
-		assert_int_equal(x->resp_version, y->resp_version);
-		assert_int_equal(x->status, y->status);
-		assert_int_equal(x->flags, y->flags);
-		assert_int_equal(x->role, y->role);
-		assert_int_equal(x->req_time_ns, y->req_time_ns);
-		assert_int_equal(x->resp_time_ns, y->resp_time_ns);
-		assert_int_equal(x->latency_ns, y->latency_ns);
-		assert_msg_equal(&x->req, &y->req);
-		assert_msg_equal(&x->resp, &y->resp);
-	}
+	if (why)
+		fail_msg("fed byte by byte: %s differ", why);
 	out_free(b);
+	for (i = 0; i < n; i++) {
+		if (steps[i].kind == FEED && step_len(&steps[i])) {
+			bytes += step_len(&steps[i]);
+			points += step_len(&steps[i]) - 1;
+		}
+	}
+	stride =
+	    bytes && points > SPLIT_BUDGET / bytes ? points / (SPLIT_BUDGET / bytes + 1) + 1 : 1;
+	for (i = 0; i < n; i++) {
+		if (steps[i].kind != FEED)
+			continue;
+		len = step_len(&steps[i]);
+		for (at = 1; at < len; at++, g++) {
+			if (g % stride)
+				continue;
+			b = run_once(opts, steps, n, CUT_TWO, i, at, midstream);
+			why = out_diff(a, b);
+			if (why)
+				fail_msg("step %zu cut at %zu of %zu: %s differ", i, at, len, why);
+			out_free(b);
+		}
+	}
 	return a;
 }
 
@@ -1044,6 +1092,200 @@ static void test_small_header_limit(void **state)
 	out_free(o);
 }
 
+/* ---- the same bytes, cut differently (issue 13) ------------------------ */
+
+/* fuzz_http1's small limits: options byte bit 0 */
+static const struct http1_opts fz_small = {
+    .max_body = 16, .max_header_bytes = 128, .max_pending = 2};
+
+/* The four inputs fuzz_http1 aborted on (tests/fuzz/corpus/fuzz_http1/repro_*),
+ * as scripts: records of the fuzzer, one step each, timed as it times them. */
+/* crash-3da3a94bccd828ce291d13bc6a7b84b9b3ff4924: options byte 0x25 */
+static const struct step repro_role_peek[] = {
+    {FEED, EG, "H", 1, 11},
+    {FEED, EG,
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$$"
+     "$$$$$$$$$\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+     "\xff\xff\xff\xff\xff\xff\x43\x30\r\n\r\n\x01\x01",
+     206, 21},
+    {CLOSE, 0, NULL, 0, 22},
+};
+
+/* crash-727a721d49c5ad77dd4da6966b7e00decea37101: options byte 0x25 */
+static const struct step repro_upgrade_chunked[] = {
+    {FEED, EG, "H", 1, 11},
+    {GAP, IN, NULL, 0, 21, 206},
+    {GAP, IN, NULL, 0, 31, 206},
+    {GAP, IN, NULL, 0, 41, 206},
+    {GAP, IN, NULL, 0, 51, 206},
+    {FEED, EG,
+     "\xcd\xcd\x82\xcd\xcd\xcd\xcd\xcd\xcd\xcd\xcd\xcd\xd2\xcdTTP/1.\x00"
+     "\x00%HT\x00\x01\x46POST /u HTTP/1.1\r\nTransfer-Encoding: chunkTP/1.1"
+     "\r\nUpgrade: webs\xff\xff\xff\xffocket\r\n\r\n\x00\x1cHTTP/1.1 10TP/d"
+     "y\x01\x00\x09\x00\xb8\x00\x31 Switchin\x9f\red\r\n\r\n3;e=1\r\nabch\r"
+     "\n0",
+     160, 61},
+    {CLOSE, 0, NULL, 0, 62},
+};
+
+/* crash-89bee74c71f28c25bfe1562139ca97f297a04132: options byte 0x25 */
+static const struct step repro_headers_too_big[] = {
+    {FEED, EG, "H", 1, 11},
+    {GAP, IN, NULL, 0, 21, 1},
+    {GAP, IN, NULL, 0, 31, 206},
+    {GAP, IN, NULL, 0, 41, 85},
+    {FEED, EG,
+     "P/0.\x00\x00%HTTP/1.2________________________________________________"
+     "_______________________________________________________\x00\x00\x00"
+     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00__ 200 OKCt:\ron\net-"
+     "Length: 9\xea\n\r\n\x01\x13HEAD / hHTT\xb2\x62ody\x01\x00\x09\x00\x00"
+     "\x00\x00\x00\xb8\x00",
+     210, 51},
+    {CLOSE, 0, NULL, 0, 52},
+};
+
+/* b90d6881acd793673d46c38a206f154f0f8f4d57: options byte 0x25 */
+static const struct step repro_older_bytes_first[] = {
+    {FEED, IN, "H", 1, 11},
+    {GAP, IN, NULL, 0, 21, 206},
+    {FEED, IN, "\x00\x00%HTTP1\xae 2HTTP/aT\x01", 19, 31},
+    {FEED, IN,
+     "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPUT \xd8\xcc\xdf\xb7"
+     "\xab\xab\xaf\xd0\x31.1\r\nColtent-Length: 20\r\n\r\n0123",
+     81, 41},
+    {GAP, IN, NULL, 0, 51, 10},
+    {FEED, IN, "456789GET /4 HTTP/1.1\r\n\r\n", 25, 61},
+    {FEED, EG, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2 No\xcd\x00\xcd/", 42, 71},
+    {CLOSE, 0, NULL, 0, 72},
+};
+
+#define RUN_FZ(steps) run_opts(&fz_small, steps, sizeof(steps) / sizeof(steps[0]), false)
+
+/* "H" then a long line: the role peek waited on one byte, and the next feed
+ * was held whole and overflowed the hold, where byte by byte it was parsed;
+ * now the over-long first line is headers-too-big however it is cut. */
+static void test_repro_role_peek_hold(void **state)
+{
+	struct out *o = RUN_FZ(repro_role_peek);
+
+	(void)state;
+	assert_int_equal(o->st.hold_overflow, 0);
+	assert_int_equal(o->st.ambiguous[HTTP1_AMB_HEADERS_TOO_BIG], 1);
+	assert_int_equal(o->st.parse_errors, 0);
+	out_free(o);
+}
+
+/* The same cause, seen as a chunked Upgrade request with a 101 after it:
+ * the first message is garbage and gives the conn up in every cut, with no
+ * hold overflow counted first. */
+static void test_repro_upgrade_chunked_hold(void **state)
+{
+	struct out *o = RUN_FZ(repro_upgrade_chunked);
+
+	(void)state;
+	assert_int_equal(o->st.hold_overflow, 0);
+	assert_int_equal(o->st.parse_errors, 1);
+	assert_int_equal(o->st.upgrades, 0);
+	assert_int_equal(o->n, 0);
+	out_free(o);
+}
+
+/* The header-size limit: headers-too-big in every cut, never a parse error
+ * from a hold overflow in one and the limit in another. */
+static void test_repro_headers_too_big_hold(void **state)
+{
+	struct out *o = RUN_FZ(repro_headers_too_big);
+
+	(void)state;
+	assert_int_equal(o->st.hold_overflow, 0);
+	assert_int_equal(o->st.parse_errors, 0);
+	assert_int_equal(o->st.ambiguous[HTTP1_AMB_HEADERS_TOO_BIG], 1);
+	assert_int_equal(o->st.partial_dropped, 1);
+	out_free(o);
+}
+
+/* Found by the stronger fuzz_http1 (three cuts): requests that waited for
+ * the role were parsed before the response that told it when the response
+ * came in one feed, interleaved with it when it came byte by byte, so the
+ * third request overflowed max_pending in one run only. Bytes are now
+ * parsed oldest first: the three requests came first, the third is over
+ * the cap of two in every cut. */
+static void test_repro_older_bytes_first(void **state)
+{
+	struct out *o = RUN_FZ(repro_older_bytes_first);
+
+	(void)state;
+	assert_int_equal(o->st.requests, 3);
+	assert_int_equal(o->st.pending_overflow, 1);
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->target, "/1");
+	assert_string_equal(o->x[1]->target, "/2");
+	out_free(o);
+}
+
+/* The role peek takes its bytes one by one: a request beginning with "H"
+ * fed alone, then more than the hold can take, is parsed, not held. */
+static void test_role_peek_then_big_feed(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, IN, "H", 0, 10},
+	    {FEED, IN,
+	     "EAD /h HTTP/1.1\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\n"
+	     "0123456789012345678901234567890123456789012345678901234567890123456789"
+	     "012345678901234567890123456789",
+	     0, 20},
+	    {FEED, EG,
+	     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+	     "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+	     0, 30},
+	    {CLOSE, 0, NULL, 0, 40},
+	};
+	struct out *o = RUN_O(&fz_small, s);
+
+	(void)state;
+	assert_int_equal(o->st.hold_overflow, 0);
+	assert_int_equal(o->st.parse_errors, 0);
+	assert_int_equal(o->n, 2);
+	assert_string_equal(o->x[0]->method, "HEAD");
+	assert_int_equal(o->x[0]->status, 200);
+	assert_int_equal(o->x[0]->req_time_ns, 10);
+	assert_string_equal(o->x[1]->target, "/p");
+	assert_int_equal(o->x[1]->status, 201);
+	assert_int_equal(o->x[1]->req.body_true_len, 100);
+	assert_int_equal(o->x[1]->req.body_len, 16);
+	out_free(o);
+}
+
+/* A response held before its request, then more of it than the hold takes
+ * in one feed: it overflows at the same byte as when fed byte by byte. */
+static void test_hold_overflow_same_byte(void **state)
+{
+	static const struct step s[] = {
+	    {FEED, EG, "HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n", 0, 10},
+	    {FEED, EG,
+	     "0123456789012345678901234567890123456789012345678901234567890123456789"
+	     "0123456789012345678901234567890123456789012345678901234567890123456789"
+	     "012345678901234567890123456789012345678901234567890123456789",
+	     0, 20},
+	    {FEED, IN, "GET / HTTP/1.1\r\n\r\n", 0, 30},
+	    {CLOSE, 0, NULL, 0, 40},
+	};
+	struct out *o = RUN_O(&fz_small, s);
+
+	(void)state;
+	assert_int_equal(o->st.hold_overflow, 1);
+	assert_int_equal(o->n, 1);
+	assert_int_equal(o->x[0]->status, 0);
+	out_free(o);
+}
+
 /* ---- mid-stream, close ------------------------------------------------- */
 
 static void test_midstream(void **state)
@@ -1285,6 +1527,12 @@ int main(void)
 	    cmocka_unit_test(test_close_delimited_11),
 	    cmocka_unit_test(test_early_response),
 	    cmocka_unit_test(test_small_header_limit),
+	    cmocka_unit_test(test_repro_role_peek_hold),
+	    cmocka_unit_test(test_repro_upgrade_chunked_hold),
+	    cmocka_unit_test(test_repro_headers_too_big_hold),
+	    cmocka_unit_test(test_repro_older_bytes_first),
+	    cmocka_unit_test(test_role_peek_then_big_feed),
+	    cmocka_unit_test(test_hold_overflow_same_byte),
 	    cmocka_unit_test(test_midstream),
 	    cmocka_unit_test(test_close_emits_waiting),
 	    cmocka_unit_test(test_body_cap),

@@ -1592,13 +1592,23 @@ static void prune_learned(cJSON *svc)
 
 #define MAP_RARE 4 /* a key in at most 1/MAP_RARE of the objects is rare */
 
+/* Rare in its node: in at most 1/MAP_RARE of the objects, or, in a node
+ * already known as a map, in one object of several. */
+static int map_rare(double n, double objects, int map)
+{
+	if (n * MAP_RARE <= objects)
+		return 1;
+	return map && n <= 1 && objects >= 2;
+}
+
 /*
  * Object keys that behave like values, from the evidence of every object
  * merged into a schema node: a field is in most objects of its kind; a key
  * that names a record in a map keyed by ids is in one or two. When three
  * keys or more are rare (in at most 1/MAP_RARE of the objects) and they are
  * half the keys or more, they are merged into "additional" (the map's
- * value schema) and their names dropped. Applied to every node below.
+ * value schema) and their names dropped; in a node that is a map already,
+ * every rare key is (map_rare). Applied to every node below.
  */
 static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
 {
@@ -1606,6 +1616,7 @@ static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
 	const cJSON *objs;
 	size_t m = 0, rare = 0;
 	double o;
+	int map;
 
 	if (!cJSON_IsObject(node) || depth > 64)
 		return;
@@ -1622,14 +1633,18 @@ static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
 	if (!props || !objs)
 		return;
 	o = objs->valuedouble;
+	/* A node already known as a map (some keys were values by their own
+	 * shape) takes every key that is not in most of its objects: a field
+	 * beside a map's keys is in nearly all of them. */
+	map = json_get(node, "additional") != NULL;
 	cJSON_ArrayForEach(it, props) {
 		const cJSON *n = json_get(it, "n");
 
 		m++;
-		if (n && n->valuedouble * MAP_RARE <= o)
+		if (n && map_rare(n->valuedouble, o, map))
 			rare++;
 	}
-	if (rare < 3 || 2 * rare < m)
+	if (!map && (rare < 3 || 2 * rare < m))
 		return;
 	for (it = props->child; it; it = next) {
 		const cJSON *n = json_get(it, "n");
@@ -1637,7 +1652,7 @@ static void collapse_maps(struct catalog *c, cJSON *node, unsigned depth)
 		cJSON *add;
 
 		next = it->next;
-		if (!n || n->valuedouble * MAP_RARE > o)
+		if (!n || !map_rare(n->valuedouble, o, map))
 			continue;
 		cJSON_DetachItemViaPointer(props, it);
 		add = json_get(node, "additional");

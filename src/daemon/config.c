@@ -126,6 +126,9 @@ static const struct cfg_key keys[] = {
 	  "upload bytes per second, 0 = unlimited (default 0)" },
 	{ "upload-timeout", T_U64, F(upload_timeout), 1, 3600, K_NONE, false,
 	  "seconds one upload request may take (default 30)" },
+	{ "declared", T_LIST, F(declared), 0, 0, K_PATH, true,
+	  "OpenAPI or Swagger documents (JSON, YAML) compared with the catalog at every "
+	  "flush: DIR/drift.json and /metrics (list)" },
 	{ "raw-forward", T_BOOL, F(raw_forward), 0, 0, K_NONE, false,
 	  "send raw exchanges, values included, to a satellite over mTLS instead of "
 	  "anonymizing here (default false)" },

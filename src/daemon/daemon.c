@@ -23,6 +23,7 @@
 
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/daemon/daemon.h"
+#include "apisonar/daemon/declared.h"
 #include "apisonar/daemon/k8s.h"
 #include "apisonar/daemon/metrics.h"
 #include "apisonar/sensor/sensor.h"
@@ -79,13 +80,15 @@ struct daemon {
 	atomic_int fatal;            /* a stage died: main thread stops */
 	atomic_int filters_pending;  /* SIGHUP: the sensor thread applies new_filters */
 	atomic_int limits_pending;   /* SIGHUP: the catalog thread applies new_limits */
+	atomic_int declared_pending; /* SIGHUP: the catalog thread reads new_declared */
 	atomic_int flush_interval_s;
 	atomic_uint_fast64_t sensor_beat, catalog_beat; /* monotonic ns of last loop */
 	uint64_t upload_deadline_ns; /* at stop: last moment to start a send */
 
-	pthread_mutex_t cfg_mu;      /* new_filters, new_limits */
+	pthread_mutex_t cfg_mu;      /* new_filters, new_limits, new_declared */
 	struct loader_filters new_filters;
 	struct catalog_limits new_limits;
+	struct cfg_list new_declared;
 
 	/* Snapshots for /metrics, under stats_mu. */
 	pthread_mutex_t stats_mu;
@@ -93,6 +96,8 @@ struct daemon {
 	struct catalog_stats cstats;
 	struct uploader_stats ustats;
 	uint64_t q_len_snapshot;
+	bool drift_on;               /* declared documents are loaded */
+	size_t drift[DK__COUNT];     /* findings per kind at the last flush */
 
 	/* spool, shared by the catalog (put) and upload (peek, remove) threads */
 	pthread_mutex_t sp_mu;
@@ -243,6 +248,7 @@ struct cat_state {
 	struct catalog *window;  /* since the last flush; becomes a batch */
 	struct catalog_limits lim;
 	uint64_t window_start;   /* wall ns */
+	struct declared *declared; /* the drift report's documents (declared = ...) */
 };
 
 /* Turns the window into a batch in the spool. The last guard may refuse
@@ -282,6 +288,53 @@ static void spool_window(struct daemon *d, const cJSON *md, uint64_t start, uint
 		 meta.services, meta.endpoints, len);
 }
 
+/* declared = ...: the documents read again after SIGHUP, then compared
+ * with the whole catalog; DIR/drift.json and the counts for /metrics. */
+static void check_declared(struct daemon *d, struct cat_state *cs)
+{
+	size_t counts[DK__COUNT] = { 0 };
+	char err[512];
+	cJSON *md;
+	int n;
+
+	if (atomic_exchange(&d->declared_pending, 0)) {
+		struct cfg_list files;
+
+		pthread_mutex_lock(&d->cfg_mu);
+		files = d->new_declared;
+		pthread_mutex_unlock(&d->cfg_mu);
+		if (!files.n) {
+			declared_free(cs->declared);
+			cs->declared = NULL;
+		} else if ((cs->declared || (cs->declared = declared_new())) &&
+			   declared_load(cs->declared, &files, err, sizeof(err))) {
+			log_error("declared: %s; %s", err,
+				  declared_loaded(cs->declared) ? "the documents read before stay" :
+								  "no drift report");
+		}
+	}
+	if (!declared_loaded(cs->declared)) {
+		pthread_mutex_lock(&d->stats_mu);
+		d->drift_on = false;
+		pthread_mutex_unlock(&d->stats_mu);
+		return;
+	}
+	md = catalog_to_metadata(cs->total);
+	n = md ? declared_check(cs->declared, md, d->cfg.out_dir, counts) : -ENOMEM;
+	cJSON_Delete(md);
+	if (n < 0) {
+		log_error("declared: the drift report could not be written: %s", strerror(-n));
+		return;
+	}
+	pthread_mutex_lock(&d->stats_mu);
+	if (!d->drift_on || memcmp(counts, d->drift, sizeof(counts)) != 0)
+		log_info("drift: %d finding%s against the declared APIs (%s/drift.json)", n,
+			 n == 1 ? "" : "s", d->cfg.out_dir);
+	d->drift_on = true;
+	memcpy(d->drift, counts, sizeof(counts));
+	pthread_mutex_unlock(&d->stats_mu);
+}
+
 /* One flush: window -> local catalog (written) and -> batch (spooled). */
 static void flush(struct daemon *d, struct cat_state *cs)
 {
@@ -317,6 +370,7 @@ static void flush(struct daemon *d, struct cat_state *cs)
 		}
 	}
 	atomic_fetch_add(&d->c.flushes, 1);
+	check_declared(d, cs);
 	rawfwd_seal(d->raw);
 	newlim = atomic_exchange(&d->limits_pending, 0) != 0;
 	if (newlim) {
@@ -435,6 +489,7 @@ static void *catalog_main(void *arg)
 out:
 	catalog_free(cs.window);
 	catalog_free(cs.total);
+	declared_free(cs.declared);
 	return NULL;
 }
 
@@ -602,6 +657,28 @@ static void render_k8s(struct daemon *d, struct metrics_text *t)
 		       (double)ks.lookup_miss);
 }
 
+/* Drift findings per kind at the last flush (only with declared = ...). */
+static void render_drift(struct daemon *d, struct metrics_text *t)
+{
+	size_t counts[DK__COUNT];
+	char lab[64];
+	bool on;
+	int k;
+
+	pthread_mutex_lock(&d->stats_mu);
+	on = d->drift_on;
+	memcpy(counts, d->drift, sizeof(counts));
+	pthread_mutex_unlock(&d->stats_mu);
+	if (!on)
+		return;
+	for (k = 0; k < DK__COUNT; k++) {
+		snprintf(lab, sizeof(lab), "kind=\"%s\"", drift_kind_name((enum drift_kind)k));
+		metrics_sample(t, "apisonar_drift_findings", "gauge",
+			       "Drift findings against the declared APIs at the last flush.", lab,
+			       (double)counts[k]);
+	}
+}
+
 static void render(void *ctx, struct metrics_text *t)
 {
 	struct daemon *d = ctx;
@@ -766,6 +843,7 @@ static void render(void *ctx, struct metrics_text *t)
 	metrics_sample(t, "apisonar_reloads_total", "counter", "SIGHUP reloads.",
 		       "result=\"error\"", (double)atomic_load(&d->c.reload_errors));
 	render_k8s(d, t);
+	render_drift(d, t);
 }
 
 static int health(void *ctx, char *why, size_t whylen)
@@ -983,9 +1061,11 @@ static void reload(struct daemon *d, daemon_reload_fn fn, void *ctx)
 	pthread_mutex_lock(&d->cfg_mu);
 	d->new_filters = f;
 	config_catalog_limits(nc, &d->new_limits);
+	d->new_declared = nc->declared;
 	pthread_mutex_unlock(&d->cfg_mu);
 	atomic_store(&d->filters_pending, 1);
 	atomic_store(&d->limits_pending, 1);
+	atomic_store(&d->declared_pending, 1);
 	atomic_store(&d->flush_interval_s, (int)nc->flush_interval);
 	d->cfg.flush_interval = nc->flush_interval;
 	d->cfg.shutdown_timeout = nc->shutdown_timeout;
@@ -1015,6 +1095,8 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 		return 1;
 	}
 	d->cfg = *cfg;
+	d->new_declared = d->cfg.declared; /* read by the catalog thread's first flush */
+	atomic_store(&d->declared_pending, d->cfg.declared.n > 0);
 	apply_log(&d->cfg);
 	d->start_ns = now_mono_ns();
 	pthread_mutex_init(&d->q_mu, NULL);

@@ -71,6 +71,7 @@ struct run_config {
 	char client_cert[CFG_STR_MAX];
 	char client_key[CFG_STR_MAX];
 	struct cfg_list spool_key_file;
+	struct cfg_list declared;      /* OpenAPI documents for the drift report */
 	char audit_log[CFG_STR_MAX];
 	uint64_t max_spool_bytes, max_spool_files, max_rate;
 	uint64_t upload_timeout;       /* seconds per request */

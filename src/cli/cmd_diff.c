@@ -13,9 +13,12 @@
 #include "apisonar/catalog/drift.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/util/util.h"
 
 #define DIFF_MAX_INPUTS 256
+
+static const struct cli_cmd diff_cmd = { "diff", "usage: apisonar diff --declared SPEC... --observed DIR|METADATA [options]" };
 
 static void diff_usage(FILE *f)
 {
@@ -62,8 +65,7 @@ int cmd_diff(int argc, char **argv)
 	uint64_t v;
 
 	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt(&diff_cmd, argc, argv, "o:h", opts)) != -1) {
 		switch (opt) {
 		case 'd':
 			if (n_declared >= DIFF_MAX_INPUTS) {
@@ -110,8 +112,7 @@ int cmd_diff(int argc, char **argv)
 		case 'h':
 			diff_usage(stdout);
 			return 0;
-		default:
-			diff_usage(stderr);
+		default: /* CLI_OPT_BAD: cli_getopt said which option, never its value */
 			return EXIT_USAGE;
 		}
 	}

@@ -13,9 +13,12 @@
 
 #include "apisonar/catalog/spec.h"
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/util/util.h"
 
 #define IMP_MAX_INPUTS 256
+
+static const struct cli_cmd imp_cmd = { "import", "usage: apisonar import SPEC... [--service NAME] [--base-path PATH] [--out-dir DIR] [--strict]" };
 
 static void imp_usage(FILE *f)
 {
@@ -72,8 +75,7 @@ int cmd_import(int argc, char **argv)
 	char *text = NULL;
 
 	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt(&imp_cmd, argc, argv, "o:h", opts)) != -1) {
 		switch (opt) {
 		case 's':
 			so.service = optarg;
@@ -94,8 +96,7 @@ int cmd_import(int argc, char **argv)
 		case 'h':
 			imp_usage(stdout);
 			return 0;
-		default:
-			imp_usage(stderr);
+		default: /* CLI_OPT_BAD: cli_getopt said which option, never its value */
 			return EXIT_USAGE;
 		}
 	}

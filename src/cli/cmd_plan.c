@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/tester/tester.h"
 #include "apisonar/util/util.h"
+
+static const struct cli_cmd plan_cmd = { "plan", "usage: apisonar plan --catalog DIR|METADATA [--service NAME] [-o PLAN.json]" };
 
 static void plan_usage(FILE *f)
 {
@@ -42,8 +45,7 @@ int cmd_plan(int argc, char **argv)
 	int opt, rc, ret = 1;
 
 	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt(&plan_cmd, argc, argv, "o:h", opts)) != -1) {
 		switch (opt) {
 		case 'c':
 			catalog = optarg;
@@ -57,8 +59,7 @@ int cmd_plan(int argc, char **argv)
 		case 'h':
 			plan_usage(stdout);
 			return 0;
-		default:
-			plan_usage(stderr);
+		default: /* CLI_OPT_BAD: cli_getopt said which option, never its value */
 			return EXIT_USAGE;
 		}
 	}

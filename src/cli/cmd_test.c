@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "apisonar/cli/cmd.h"
+#include "apisonar/cli/opts.h"
 #include "apisonar/tester/tester.h"
 #include "apisonar/util/util.h"
 
 #define TEST_MAX_PLAN (64u << 20)
+
+static const struct cli_cmd test_cmd = { "test", "usage: apisonar test --plan PLAN.json|--satellite URL --service NAME --credentials FILE [options]" };
 
 static void test_usage(FILE *f)
 {
@@ -111,8 +114,7 @@ int cmd_test(int argc, char **argv)
 	if (!creds)
 		return 1;
 	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = cli_getopt(&test_cmd, argc, argv, "o:h", opts)) != -1) {
 		switch (opt) {
 		case 'p':
 			plan_path = optarg;
@@ -189,8 +191,7 @@ int cmd_test(int argc, char **argv)
 			test_usage(stdout);
 			ret = 0;
 			goto cleanup;
-		default:
-			test_usage(stderr);
+		default: /* CLI_OPT_BAD: cli_getopt said which option, never its value */
 			ret = EXIT_USAGE;
 			goto cleanup;
 		}

@@ -423,13 +423,34 @@ int anon_value_shaped(const char *s, size_t n)
 	return 0;
 }
 
+int anon_format_ext(const char *e, size_t n)
+{
+	static const char *const fmts[] = {
+		"atom", "csv", "geojson", "gif", "gpx", "htm", "html", "ics", "jpeg", "jpg",
+		"js", "json", "jsonp", "kml", "mvt", "pb", "pbf", "pdf", "png", "rss", "svg",
+		"tsv", "txt", "webp", "xml", "yaml", "yml", "zip", NULL,
+	};
+	size_t i;
+
+	for (i = 0; fmts[i]; i++)
+		if (strlen(fmts[i]) == n && memcmp(fmts[i], e, n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Extensions are short and lowercase ("json", "xml", "atom", "mp4"). */
 size_t anon_suffix(const char *s, size_t n)
 {
 	size_t i, dot = n;
+	const char *d;
 
 	if (n < 3)
 		return n;
+	/* A format extension ends a value whatever the value holds
+	 * ("52.37,4.89.json", "cDUCvdJKpB.jsonp"). */
+	d = memrchr(s, '.', n);
+	if (d && d > s && anon_format_ext(d + 1, (size_t)(s + n - d - 1)))
+		return (size_t)(d - s);
 	for (i = n; i > 0 && n - i < 5; i--)
 		if (s[i - 1] == '.') {
 			dot = i - 1;
@@ -475,6 +496,11 @@ static int literal_segment_full(const char *s, size_t n)
  * passed are remembered per thread (passed_before); a value never is. */
 static int literal_segment(const char *s, size_t n)
 {
+	/* One digit carries nothing of a value, and is how versions look
+	 * (/search/2/geocode): the catalog decides it from its support, like
+	 * any word (an id at a position of ids is a value beside them). */
+	if (n == 1 && s[0] >= '0' && s[0] <= '9')
+		return 1;
 	static __thread size_t lens[ANON_SEG_CACHE];
 	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];
 

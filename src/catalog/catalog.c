@@ -656,6 +656,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 #define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
 #define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
 #define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */
+#define TPL_NAMESPACE 3 /* segments after a digit that make it a version */
 
 /* Splits "/a/b" into segment pointers (within a copy). */
 static size_t split_path(char *p, char **seg, size_t max)
@@ -677,6 +678,8 @@ static size_t split_path(char *p, char **seg, size_t max)
 	return n;
 }
 
+#define FMT_SUFFIX ".{format}" /* a format parameter: fold_formats() */
+
 /* A parameter segment: "{name}" with an optional suffix ("{id}.json"). */
 static int is_param_seg(const char *s)
 {
@@ -691,6 +694,8 @@ static const char *seg_suffix(const char *s)
 
 	if (is_param_seg(s))
 		return strchr(s, '}') + 1;
+	if (n >= sizeof(FMT_SUFFIX) - 1 && strcmp(s + n - (sizeof(FMT_SUFFIX) - 1), FMT_SUFFIX) == 0)
+		return s + n - (sizeof(FMT_SUFFIX) - 1);
 	return s + anon_suffix(s, n);
 }
 
@@ -821,6 +826,7 @@ struct trow {
 	double count;
 	int param;
 	int leaf; /* the endpoint ends at this position */
+	uint64_t next; /* the segment after the position by name ("{}" for a parameter), or 0 */
 };
 
 static int trow_cmp(const void *a, const void *b)
@@ -839,6 +845,8 @@ struct tchild {
 	size_t nfine, ncoarse;
 	int param, value, root;
 	int leaf; /* some endpoint ends at this child */
+	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
+	size_t nnext;
 };
 
 static void sig_add(uint64_t *set, size_t *n, uint64_t v)
@@ -958,11 +966,24 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	size_t npc = 0;
 	double *sup;
 
+	/* A digit is kept by the anonymizer for this: a version when
+	 * resources of their own follow it (/search/2/geocode, /search/2/poi,
+	 * ...), an id otherwise (/categories/7, /users/7/orders). Decided at
+	 * output only: a stored decision would stay. */
+	for (i = 0; final && i < k; i++) {
+		const char *w = rows[ch[i].first].child;
+
+		if (!ch[i].param && w[0] >= '0' && w[0] <= '9' && (!w[1] || w[1] == '.') &&
+		    ch[i].nnext < TPL_NAMESPACE) {
+			ch[i].value = 1;
+			nvals++;
+		}
+	}
 	if (k < 2)
-		return 0;
+		return nvals;
 	sup = malloc(k * sizeof(*sup));
 	if (!sup)
-		return 0;
+		return nvals;
 	for (i = 0; i < k; i++)
 		ch[i].root = (int)i;
 	for (i = 0; i < k; i++) {
@@ -1059,7 +1080,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
 					v = 1;
 			}
-			if (v && !api_word(rows[ch[j].first].child)) {
+			if (v && !ch[j].value && !api_word(rows[ch[j].first].child)) {
 				ch[j].value = 1;
 				nvals++;
 			}
@@ -1132,17 +1153,20 @@ static int param_name_ok(char **seg, size_t pos, const char *rep)
 
 /* Moves endpoint e under the path with segment pos replaced by rep (a
  * parameter segment), merging it with what is there. */
-static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
-			    const char *rep)
+static int rewrite_endpoint_as(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p,
+			       size_t pos, const char *rep, const char *newparam)
 {
 	char path[1024], key[1100], name[ANON_MAX_PARAM_NAME + 8], old[ANON_MAX_PARAM_NAME + 8];
 	cJSON *moved, *params, *pnode, *dst;
 	struct mctx m = { .c = c };
 	const char *close;
-	int rc, was_param = is_param_seg(p->seg[pos]);
+	int rc, was_param = is_param_seg(p->seg[pos]) && !newparam;
 
 	close = strchr(rep, '}');
-	snprintf(name, sizeof(name), "%.*s", (int)(close - rep - 1), rep + 1);
+	if (newparam)
+		snprintf(name, sizeof(name), "%s", newparam);
+	else
+		snprintf(name, sizeof(name), "%.*s", (int)(close - rep - 1), rep + 1);
 	if (was_param) {
 		const char *oc = strchr(p->seg[pos], '}');
 
@@ -1179,6 +1203,117 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epat
 	rc = dst ? merge_value(eps, key, dst, moved, &sp_endpoint, &m, 0) : -ENOMEM;
 	cJSON_Delete(moved);
 	return rc;
+}
+
+static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
+			    const char *rep)
+{
+	return rewrite_endpoint_as(c, eps, e, p, pos, rep, NULL);
+}
+
+/* The stem of segment s when it ends with a format (anon_format_ext(), or
+ * the format parameter already): its length, or SIZE_MAX. */
+static size_t format_stem(const char *s)
+{
+	size_t n = strlen(s);
+	const char *d;
+
+	if (n >= sizeof(FMT_SUFFIX) - 1 && strcmp(s + n - (sizeof(FMT_SUFFIX) - 1), FMT_SUFFIX) == 0)
+		return n - (sizeof(FMT_SUFFIX) - 1);
+	d = strrchr(s, '.');
+	if (!d || (is_param_seg(s) && d < strchr(s, '}')))
+		return SIZE_MAX;
+	if (!anon_format_ext(d + 1, strlen(d + 1)))
+		return SIZE_MAX;
+	return (size_t)(d - s);
+}
+
+/* The key of endpoint p with segment pos as its stem and the format
+ * parameter, other parameters as "{}" (names are decided later). */
+static void format_key(const struct epath *p, size_t pos, size_t stem, int norm, char *out,
+		       size_t outlen)
+{
+	size_t i, o;
+
+	o = (size_t)snprintf(out, outlen, "%s ", p->method);
+	for (i = 0; i < p->n && o < outlen; i++) {
+		const char *s = p->seg[i];
+
+		if (i == pos)
+			o += (size_t)snprintf(out + o, outlen - o, "/%.*s%s",
+					      (int)(is_param_seg(s) && norm ? 2 : stem),
+					      is_param_seg(s) && norm ? "{}" : s, FMT_SUFFIX);
+		else if (is_param_seg(s) && norm)
+			o += (size_t)snprintf(out + o, outlen - o, "/{}%s", seg_suffix(s));
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "/%s", s);
+	}
+}
+
+/*
+ * One resource in several formats (/copyrights.json, /copyrights.xml;
+ * /geocode/{q}.json, /geocode/{q}.jsonp): where the endpoints that differ
+ * only by the format extension of one segment show two formats or more,
+ * the extension is a parameter ("copyrights.{format}"). One format alone
+ * stays a literal suffix. Returns how many endpoints moved.
+ */
+static int fold_formats(struct catalog *c, cJSON *svc)
+{
+	cJSON *eps = json_get(svc, "endpoints"), *groups, *e;
+	struct epath *p = malloc(sizeof(*p));
+	char **keys = NULL;
+	size_t n = 0, i, pos, cap;
+	int moved = 0, pass;
+
+	groups = cJSON_CreateObject();
+	cap = eps ? (size_t)cJSON_GetArraySize(eps) : 0;
+	if (cap)
+		keys = calloc(cap, sizeof(*keys));
+	if (!p || !groups || !keys)
+		goto out;
+	for (pass = 0; pass < 2; pass++) {
+		n = 0;
+		for (e = eps->child; e && n < cap; e = e->next)
+			if ((keys[n] = strdup(e->string)))
+				n++;
+		for (i = 0; i < n; i++) {
+			if ((e = doc_map_find(eps, keys[i])) == NULL || epath_parse(keys[i], p))
+				continue;
+			for (pos = 0; pos < p->n; pos++) {
+				size_t stem = format_stem(p->seg[pos]);
+				char k[1200], rep[256];
+				const char *ext;
+				cJSON *g;
+
+				if (stem == SIZE_MAX)
+					continue;
+				format_key(p, pos, stem, 1, k, sizeof(k));
+				ext = p->seg[pos] + stem;
+				g = json_get(groups, k);
+				if (pass == 0) {
+					if (!g)
+						g = cJSON_AddObjectToObject(groups, k);
+					if (g && !json_get(g, ext))
+						cJSON_AddTrueToObject(g, ext);
+					continue;
+				}
+				if (!g || cJSON_GetArraySize(g) < 2 || strcmp(ext, FMT_SUFFIX) == 0 ||
+				    stem + sizeof(FMT_SUFFIX) > sizeof(rep))
+					continue;
+				snprintf(rep, sizeof(rep), "%.*s%s", (int)stem, p->seg[pos], FMT_SUFFIX);
+				if (rewrite_endpoint_as(c, eps, e, p, pos, rep, "format") == 0)
+					moved++;
+				break; /* e moved: its other positions in a later round */
+			}
+		}
+		for (i = 0; i < n; i++)
+			free(keys[i]);
+	}
+out:
+	cJSON_Delete(groups);
+	free(keys);
+	free(p);
+	return moved;
 }
 
 /* The learned pattern of a position, for any method: "* /a/{}/b/" then a
@@ -1246,6 +1381,10 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
 		rows[nr].count = cnt ? cnt->valuedouble : 0;
 		rows[nr].leaf = tmp->n == depth + 1;
+		rows[nr].next = rows[nr].leaf ? 0
+				: fnv(1469598103934665603ull, is_param_seg(tmp->seg[depth + 1])
+								     ? "{}"
+								     : tmp->seg[depth + 1]);
 		nr++;
 	}
 	return nr;
@@ -1361,6 +1500,8 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 				ch[k - 1].end = r + 1;
 				ch[k - 1].support += rows[r].count;
 				ch[k - 1].leaf |= rows[r].leaf;
+				if (rows[r].next)
+					sig_add(ch[k - 1].nexts, &ch[k - 1].nnext, rows[r].next);
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
 			}
@@ -1687,7 +1828,9 @@ static void normalize_service(struct catalog *c, cJSON *svc, int final)
 	int round, changed = 0;
 
 	for (round = 0; round < 4; round++) {
-		int moved = apply_learned(c, svc);
+		int moved = fold_formats(c, svc);
+
+		moved += apply_learned(c, svc);
 
 		moved += decide_service(c, svc, final);
 		if (!moved)

@@ -656,6 +656,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
 #define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
 #define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
 #define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */
+#define TPL_DRAWS 4 /* requests per literal under which a group of one-offs is drawn from a large space */
 #define TPL_NAMESPACE 3 /* segments after a digit that make it a version */
 
 /* Splits "/a/b" into segment pointers (within a copy). */
@@ -1005,7 +1006,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	for (i = 0; i < k; i++) {
 		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
 		int hasp = 0, open;
-		double med, sp = 0;
+		double med, sp = 0, tot = 0;
 
 		if (r != i)
 			continue; /* each group once, from its root */
@@ -1018,6 +1019,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				continue;
 			}
 			sup[nl++] = ch[j].support;
+			tot += ch[j].support;
 			f1 += ch[j].support <= 1;
 			low += ch[j].support <= 2;
 		}
@@ -1030,11 +1032,12 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		 * the output decides on what it has, a parameter when the
 		 * evidence is thin. */
 		if (final)
-			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
+			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot) ||
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
-			open = hasp || (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl);
+			open = hasp ||
+			       (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl && nl * TPL_DRAWS >= tot);
 		if (!open) {
 			/* an enum: identical subtrees, balanced support, each
 			 * value seen more than once */

@@ -1005,7 +1005,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	}
 	for (i = 0; i < k; i++) {
 		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
-		int hasp = 0, open;
+		int hasp = 0, open, sroot;
 		double med, sp = 0, tot = 0;
 
 		if (r != i)
@@ -1027,12 +1027,17 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			continue;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
+		/* At the root, a group of one-offs that share a suffix
+		 * (/maple-river.json, /cedar20.json, ...) is a value position
+		 * like any other: resource names there go without one. */
+		sroot = root && rows[ch[i].first].suffix[0] && nl >= 3 && 2 * f1 >= nl &&
+			nl * TPL_DRAWS >= tot;
 		/* Stored decisions stay (they are merged, not undone), so
 		 * while the catalog fills they wait for TPL_STORE_MIN literals;
 		 * the output decides on what it has, a parameter when the
 		 * evidence is thin. */
 		if (final)
-			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot) ||
+			open = hasp || sroot || (!root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot) ||
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
@@ -1060,9 +1065,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			 * an API envelope makes every leaf look alike, only a
 			 * child with a subtree of its own, seen once or twice
 			 * or far less than the parameter, can be a value. */
-			if (root && ch[j].leaf)
+			if (root && ch[j].leaf && !sroot)
 				continue;
-			if (!root && nl >= 3 && ch[j].support <= TPL_HOT * med)
+			if ((!root || sroot) && nl >= 3 && ch[j].support <= TPL_HOT * med)
 				v = 1;
 			if ((hasp || np) && ch[j].support <= 2)
 				v = 1;

@@ -652,7 +652,7 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
  * its reasons are in docs/anonymizer.md ("Path templates").
  */
 
-#define TPL_MAX_SIG 16 /* signature elements kept per child (the smallest) */
+#define TPL_MAX_SIG 64 /* signature elements kept per child (the smallest) */
 #define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
 #define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
 #define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */

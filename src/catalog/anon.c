@@ -206,6 +206,17 @@ static int consonant(char c)
  * ("Qm", "xVb", "Tz"): two of them, or one among many short fragments,
  * make it a value.
  */
+static int acronym_noise(const char *s, size_t n)
+{
+	size_t i, v = 0;
+
+	if (n < 5)
+		return 0;
+	for (i = 0; i < n; i++)
+		v += (size_t)vowel(s[i]);
+	return v <= 1;
+}
+
 static int camel_noise(const char *s, size_t n)
 {
 	size_t i = 0, frags = 0, bad = 0;
@@ -223,6 +234,10 @@ static int camel_noise(const char *s, size_t n)
 		if (s[i] >= 'A' && s[i] <= 'Z') {
 			while (i < n && s[i] >= 'A' && s[i] <= 'Z')
 				i++;
+			/* an acronym of five capitals or more with at most one
+			 * vowel ("FQLJQC"; "HTTPS", "OAUTH" have theirs) */
+			if (acronym_noise(s + st, i - st - (i < n && s[i] >= 'a' && s[i] <= 'z')))
+				bad++;
 			if (i < n && s[i] >= 'a' && s[i] <= 'z') {
 				if (i - st > 1) {
 					frags++; /* "HTTPStatus": "HTTP", then "Status" */
@@ -230,6 +245,11 @@ static int camel_noise(const char *s, size_t n)
 				}
 			} else {
 				upper_run = 1;
+				/* one capital closing a token after a lowercase
+				 * run ("EgpemazrA") */
+				if (i - st == 1 && i == n && st >= 3 && s[st - 1] >= 'a' &&
+				    s[st - 1] <= 'z' && s[st - 2] >= 'a' && s[st - 3] >= 'a')
+					bad++;
 			}
 		}
 		while (!upper_run && i < n && s[i] >= 'a' && s[i] <= 'z')
@@ -237,6 +257,12 @@ static int camel_noise(const char *s, size_t n)
 		frags++;
 		if (upper_run)
 			continue;
+		/* four consonants opening a capitalised fragment start no
+		 * word ("QOIDssfa"; "Strength" has three): twice as bad */
+		for (j = st; j < i && consonant(s[j]); j++)
+			;
+		if (s[st] >= 'A' && s[st] <= 'Z' && j - st >= 4)
+			bad += 2;
 		for (j = st; j < i; j++) {
 			if (consonant(s[j])) {
 				cons++;

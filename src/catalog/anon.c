@@ -520,12 +520,25 @@ static int literal_segment_full(const char *s, size_t n)
 
 /* The same words come in every request of an endpoint: the segments that
  * passed are remembered per thread (passed_before); a value never is. */
+/* "2", "2.0", "1.12": a digit, then a dot and one or two digits. */
+int anon_version_number(const char *s, size_t n)
+{
+	if (n == 0 || n == 2 || n > 4 || s[0] < '0' || s[0] > '9')
+		return 0;
+	if (n == 1)
+		return 1;
+	return s[1] == '.' && isdigit((unsigned char)s[2]) &&
+	       (n == 3 || isdigit((unsigned char)s[3]));
+}
+
+
+
 static int literal_segment(const char *s, size_t n)
 {
-	/* One digit carries nothing of a value, and is how versions look
-	 * (/search/2/geocode): the catalog decides it from its support, like
-	 * any word (an id at a position of ids is a value beside them). */
-	if (n == 1 && s[0] >= '0' && s[0] <= '9')
+	/* One digit (or "2.0") carries nothing of a value, and is how
+	 * versions look (/search/2/geocode, /scim/2.0/Users): the catalog
+	 * decides it from what follows it (catalog.c, decide_position). */
+	if (anon_version_number(s, n))
 		return 1;
 	static __thread size_t lens[ANON_SEG_CACHE];
 	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];

@@ -974,7 +974,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	for (i = 0; final && i < k; i++) {
 		const char *w = rows[ch[i].first].child;
 
-		if (!ch[i].param && w[0] >= '0' && w[0] <= '9' && (!w[1] || w[1] == '.') &&
+		if (!ch[i].param && anon_version_number(w, strlen(w) - strlen(rows[ch[i].first].suffix)) &&
 		    ch[i].nnext < TPL_NAMESPACE) {
 			ch[i].value = 1;
 			nvals++;

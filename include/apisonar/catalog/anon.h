@@ -73,6 +73,10 @@ int anon_safe_word(const char *s, size_t n);
  * of anon_format_ext() after any stem), or n when there is none. */
 size_t anon_suffix(const char *s, size_t n);
 
+/* A version-like number ("2", "2.0", "1.12"): kept by the templating of
+ * one path, decided by the catalog (a version when resources follow it). */
+int anon_version_number(const char *s, size_t n);
+
 /* A file format extension without its dot ("json", "xml", "jsonp",
  * "atom", "pbf"): one of a fixed list. A segment's format is a suffix
  * whatever its stem, and a position with several formats of one stem is

@@ -823,6 +823,7 @@ struct trow {
 	char *child;    /* the segment at the position ("{}" + suffix for a parameter) */
 	const char *suffix;
 	uint64_t coarse; /* method and rest shape */
+	uint64_t alt;    /* the same with a word after the position taken for a parameter */
 	uint64_t fine;   /* the same and the bodies */
 	double count;
 	int param;
@@ -842,8 +843,8 @@ static int trow_cmp(const void *a, const void *b)
 struct tchild {
 	size_t first, end; /* its rows [first, end) */
 	double support;
-	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG];
-	size_t nfine, ncoarse;
+	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG], alt[TPL_MAX_SIG];
+	size_t nfine, ncoarse, nalt;
 	int param, value, root;
 	int leaf; /* some endpoint ends at this child */
 	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
@@ -1099,7 +1100,8 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
 			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
-			    sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) &&
+			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
+			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&
 			    !api_word(rows[ch[i].first].child)) {
 				ch[i].value = 1;
 				nvals++;
@@ -1386,6 +1388,15 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		rows[nr].suffix = seg_suffix(rows[nr].child);
 		h = fnv(fnv(1469598103934665603ull, tmp->method), rest);
 		rows[nr].coarse = h;
+		/* The word after a value may be a value not decided yet
+		 * (/analyses/jane-doe/river-2/... beside /analyses/{x}/{y}/...):
+		 * the shape it would have as a parameter. */
+		rows[nr].alt = h;
+		if (r && rest[r - 1] == 'w') {
+			rest[r - 1] = '\0';
+			rows[nr].alt = fnv(fnv(fnv(1469598103934665603ull, tmp->method), rest), "{}");
+			rest[r - 1] = 'w';
+		}
 		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
 		rows[nr].count = cnt ? cnt->valuedouble : 0;
 		rows[nr].leaf = tmp->n == depth + 1;
@@ -1512,6 +1523,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 					sig_add(ch[k - 1].nexts, &ch[k - 1].nnext, rows[r].next);
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
+				sig_add(ch[k - 1].alt, &ch[k - 1].nalt, rows[r].alt);
 			}
 			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {

@@ -824,6 +824,7 @@ struct trow {
 	const char *suffix;
 	uint64_t coarse; /* method and rest shape */
 	uint64_t alt;    /* the same with a word after the position taken for a parameter */
+	uint64_t finealt; /* alt and the bodies */
 	uint64_t fine;   /* the same and the bodies */
 	double count;
 	int param;
@@ -843,8 +844,8 @@ static int trow_cmp(const void *a, const void *b)
 struct tchild {
 	size_t first, end; /* its rows [first, end) */
 	double support;
-	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG], alt[TPL_MAX_SIG];
-	size_t nfine, ncoarse, nalt;
+	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG], alt[TPL_MAX_SIG], finealt[TPL_MAX_SIG];
+	size_t nfine, ncoarse, nalt, nfinealt;
 	int param, value, root;
 	int leaf; /* some endpoint ends at this child */
 	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
@@ -1000,7 +1001,11 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			if (a == b || strcmp(rows[ch[i].first].suffix, rows[ch[j].first].suffix) != 0)
 				continue;
 			if ((ch[i].param && ch[j].param) ||
-			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine))
+			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine) ||
+			    (ch[i].param && !ch[j].param &&
+			     sig_meets(ch[j].finealt, ch[j].nfinealt, ch[i].fine, ch[i].nfine)) ||
+			    (!ch[i].param && ch[j].param &&
+			     sig_meets(ch[i].finealt, ch[i].nfinealt, ch[j].fine, ch[j].nfine)))
 				ch[a > b ? a : b].root = (int)(a > b ? b : a);
 		}
 	}
@@ -1398,6 +1403,7 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 			rest[r - 1] = 'w';
 		}
 		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
+		rows[nr].finealt = rows[nr].alt ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
 		rows[nr].count = cnt ? cnt->valuedouble : 0;
 		rows[nr].leaf = tmp->n == depth + 1;
 		rows[nr].next = rows[nr].leaf ? 0
@@ -1524,6 +1530,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
 				sig_add(ch[k - 1].alt, &ch[k - 1].nalt, rows[r].alt);
+				sig_add(ch[k - 1].finealt, &ch[k - 1].nfinealt, rows[r].finealt);
 			}
 			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {

@@ -1011,7 +1011,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	}
 	for (i = 0; i < k; i++) {
 		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
-		int hasp = 0, open, sroot;
+		int hasp = 0, open, sroot, drawn;
 		double med, sp = 0, tot = 0;
 
 		if (r != i)
@@ -1042,13 +1042,14 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		 * while the catalog fills they wait for TPL_STORE_MIN literals;
 		 * the output decides on what it has, a parameter when the
 		 * evidence is thin. */
+		drawn = !root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot;
 		if (final)
-			open = hasp || sroot || (!root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot) ||
+			open = hasp || sroot || drawn ||
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
-			open = hasp ||
-			       (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl && nl * TPL_DRAWS >= tot);
+			open = nl >= TPL_STORE_MIN &&
+			       (hasp || (!root && 2 * f1 >= nl && nl * TPL_DRAWS >= tot));
 		if (!open) {
 			/* an enum: identical subtrees, balanced support, each
 			 * value seen more than once */
@@ -1073,7 +1074,12 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			 * or far less than the parameter, can be a value. */
 			if (root && ch[j].leaf && !sroot)
 				continue;
-			if ((!root || sroot) && nl >= 3 && ch[j].support <= TPL_HOT * med)
+			/* typical of an open group; beside a parameter, a literal
+			 * requested more than the parameter is not one of its
+			 * values (a wrongly kept id under /products/{id}/ does not
+			 * make /images a value) */
+			if ((!root || sroot) && nl >= 3 && ch[j].support <= TPL_HOT * med &&
+			    (!hasp || ch[j].support <= sp || drawn))
 				v = 1;
 			if ((hasp || np) && ch[j].support <= 2)
 				v = 1;

@@ -850,6 +850,7 @@ struct tchild {
 	int leaf; /* some endpoint ends at this child */
 	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
 	size_t nnext;
+	int learned; /* values were found at its position and suffix before */
 };
 
 static void sig_add(uint64_t *set, size_t *n, uint64_t v)
@@ -1011,7 +1012,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	}
 	for (i = 0; i < k; i++) {
 		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
-		int hasp = 0, open, sroot, drawn;
+		int hasp = 0, open, sroot, drawn, learned;
 		double med, sp = 0, tot = 0;
 
 		if (r != i)
@@ -1031,6 +1032,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		}
 		if (nl == 0)
 			continue;
+		for (j = i, learned = 0; j < k; j++)
+			if (uf_find(ch, j) == r)
+				learned |= ch[j].learned;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
 		/* At the root, a group of one-offs that share a suffix
@@ -1048,8 +1052,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
-			open = nl >= TPL_STORE_MIN &&
-			       (hasp || (!root && 2 * f1 >= nl && nl * TPL_DRAWS >= tot));
+			open = (nl >= TPL_STORE_MIN &&
+				(hasp || (!root && 2 * f1 >= nl && nl * TPL_DRAWS >= tot))) ||
+			       (hasp && learned);
 		if (!open) {
 			/* an enum: identical subtrees, balanced support, each
 			 * value seen more than once */
@@ -1351,6 +1356,17 @@ static void pattern_of(char **seg, size_t pos, const char *suffix, char *out, si
 		snprintf(out + o, outlen - o, "/*%s", suffix);
 }
 
+/* Whether the set (an array of strings) holds s. */
+static int set_has(const cJSON *set, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, set)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return 1;
+	return 0;
+}
+
 /* Builds the rows of one depth: every endpoint deeper than it. */
 static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap,
 			 struct epath *tmp)
@@ -1537,6 +1553,14 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
 				sig_add(ch[k - 1].alt, &ch[k - 1].nalt, rows[r].alt);
 				sig_add(ch[k - 1].finealt, &ch[k - 1].nfinealt, rows[r].finealt);
+			}
+			for (size_t q = 0; q < k; q++) {
+				char pat[1100];
+
+				if (!epath_parse(rows[ch[q].first].ep->string, tmp)) {
+					pattern_of(tmp->seg, depth, rows[ch[q].first].suffix, pat, sizeof(pat));
+					ch[q].learned = set_has(json_get(svc, "learned"), pat);
+				}
 			}
 			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {

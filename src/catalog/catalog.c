@@ -1237,27 +1237,68 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epat
 	return rewrite_endpoint_as(c, eps, e, p, pos, rep, NULL);
 }
 
-/* The stem of segment s when it ends with a format (anon_format_ext(), or
- * the format parameter already): its length, or SIZE_MAX. */
-static size_t format_stem(const char *s)
+/* One segment cut for folding: head, a variable part, tail; folded, the
+ * variable part is the parameter "{name}". */
+struct fsplit {
+	size_t head, var, tail; /* the head is [0, head), var [head, var), the tail from tail */
+	char name[ANON_MAX_PARAM_NAME];
+};
+
+/* "copyrights.json", "{q}.jsonp", "x.{format}": the format extension. */
+static int split_format(const char *s, struct fsplit *f)
 {
 	size_t n = strlen(s);
-	const char *d;
+	const char *d = strrchr(s, '.');
 
-	if (n >= sizeof(FMT_SUFFIX) - 1 && strcmp(s + n - (sizeof(FMT_SUFFIX) - 1), FMT_SUFFIX) == 0)
-		return n - (sizeof(FMT_SUFFIX) - 1);
-	d = strrchr(s, '.');
-	if (!d || (is_param_seg(s) && d < strchr(s, '}')))
-		return SIZE_MAX;
-	if (!anon_format_ext(d + 1, strlen(d + 1)))
-		return SIZE_MAX;
-	return (size_t)(d - s);
+	if (!d || (is_param_seg(s) && d < strchr(s, '}')) || d == s + n - 1)
+		return 0;
+	if (strcmp(d, FMT_SUFFIX) != 0 && !anon_format_ext(d + 1, strlen(d + 1)))
+		return 0;
+	f->head = (size_t)(d - s) + 1;
+	f->var = f->tail = n;
+	snprintf(f->name, sizeof(f->name), "format");
+	return 1;
 }
 
-/* The key of endpoint p with segment pos as its stem and the format
- * parameter, other parameters as "{}" (names are decided later). */
-static void format_key(const struct epath *p, size_t pos, size_t stem, int norm, char *out,
-		       size_t outlen)
+/* "page-2.atom", "series-12", "page-{page}.json": a word, a dash, a
+ * number (or the parameter already), a suffix. */
+static int split_numbered(const char *s, struct fsplit *f)
+{
+	size_t i = 0, d, n = strlen(s), w;
+	const char *suf;
+
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+		i++;
+	if (i < 2 || i + 2 > n || s[i] != '-' || i >= sizeof(f->name) || !anon_safe_word(s, i))
+		return 0;
+	w = i;
+	d = i + 1;
+	if (s[d] == '{') {
+		const char *close = strchr(s + d, '}');
+
+		if (!close || (size_t)(close - s - d - 1) != w || strncmp(s + d + 1, s, w) != 0)
+			return 0;
+		i = (size_t)(close - s) + 1;
+	} else {
+		for (i = d; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	suf = s + i;
+	if (*suf && !(suf[0] == '.' && (strcmp(suf, FMT_SUFFIX) == 0 ||
+					anon_format_ext(suf + 1, strlen(suf + 1)))))
+		return 0;
+	f->head = d;
+	f->var = f->tail = i;
+	snprintf(f->name, sizeof(f->name), "%.*s", (int)w, s);
+	return 1;
+}
+
+/* The group key of endpoint p with segment pos folded as f: the head,
+ * "{}", the tail; other parameters as "{}" (names are decided later). */
+static void fold_key(const struct epath *p, size_t pos, const struct fsplit *f, char *out,
+		     size_t outlen)
 {
 	size_t i, o;
 
@@ -1265,11 +1306,14 @@ static void format_key(const struct epath *p, size_t pos, size_t stem, int norm,
 	for (i = 0; i < p->n && o < outlen; i++) {
 		const char *s = p->seg[i];
 
-		if (i == pos)
-			o += (size_t)snprintf(out + o, outlen - o, "/%.*s%s",
-					      (int)(is_param_seg(s) && norm ? 2 : stem),
-					      is_param_seg(s) && norm ? "{}" : s, FMT_SUFFIX);
-		else if (is_param_seg(s) && norm)
+		if (i == pos && is_param_seg(s))
+			o += (size_t)snprintf(out + o, outlen - o, "/{}%.*s{}%s",
+					      (int)(f->head - (size_t)(strchr(s, '}') + 1 - s)),
+					      strchr(s, '}') + 1, s + f->tail);
+		else if (i == pos)
+			o += (size_t)snprintf(out + o, outlen - o, "/%.*s{}%s", (int)f->head, s,
+					      s + f->tail);
+		else if (is_param_seg(s))
 			o += (size_t)snprintf(out + o, outlen - o, "/{}%s", seg_suffix(s));
 		else
 			o += (size_t)snprintf(out + o, outlen - o, "/%s", s);
@@ -1277,25 +1321,29 @@ static void format_key(const struct epath *p, size_t pos, size_t stem, int norm,
 }
 
 /*
- * One resource in several formats (/copyrights.json, /copyrights.xml;
- * /geocode/{q}.json, /geocode/{q}.jsonp): where the endpoints that differ
- * only by the format extension of one segment show two formats or more,
- * the extension is a parameter ("copyrights.{format}"). One format alone
- * stays a literal suffix. Returns how many endpoints moved.
+ * A variable part inside a segment, where the endpoints that differ only
+ * by it show two values or more: one resource in several formats
+ * (/copyrights.json, /copyrights.xml; /geocode/{q}.jsonp) has a format
+ * parameter ("copyrights.{format}"), a numbered page or part
+ * (/brands/page-2.atom, /brands/page-7.atom) a number parameter
+ * ("page-{page}.atom"). One value alone stays a literal. Returns how many
+ * endpoints moved.
  */
-static int fold_formats(struct catalog *c, cJSON *svc)
+static int fold_inner(struct catalog *c, cJSON *svc, int (*split)(const char *, struct fsplit *),
+		      int one_head)
 {
-	cJSON *eps = json_get(svc, "endpoints"), *groups, *e;
+	cJSON *eps = json_get(svc, "endpoints"), *groups, *heads, *e;
 	struct epath *p = malloc(sizeof(*p));
 	char **keys = NULL;
 	size_t n = 0, i, pos, cap;
 	int moved = 0, pass;
 
 	groups = cJSON_CreateObject();
+	heads = cJSON_CreateObject();
 	cap = eps ? (size_t)cJSON_GetArraySize(eps) : 0;
 	if (cap)
 		keys = calloc(cap, sizeof(*keys));
-	if (!p || !groups || !keys)
+	if (!p || !groups || !heads || !keys)
 		goto out;
 	for (pass = 0; pass < 2; pass++) {
 		n = 0;
@@ -1306,28 +1354,45 @@ static int fold_formats(struct catalog *c, cJSON *svc)
 			if ((e = doc_map_find(eps, keys[i])) == NULL || epath_parse(keys[i], p))
 				continue;
 			for (pos = 0; pos < p->n; pos++) {
-				size_t stem = format_stem(p->seg[pos]);
-				char k[1200], rep[256];
-				const char *ext;
-				cJSON *g;
+				const char *s = p->seg[pos];
+				char k[1200], hk[1200], rep[256], var[128], head[128];
+				char pname[ANON_MAX_PARAM_NAME + 2];
+				struct fsplit f, whole;
+				cJSON *g, *h;
 
-				if (stem == SIZE_MAX)
+				if (!split(s, &f) || f.var - f.head >= sizeof(var) || f.head >= sizeof(head))
 					continue;
-				format_key(p, pos, stem, 1, k, sizeof(k));
-				ext = p->seg[pos] + stem;
+				fold_key(p, pos, &f, k, sizeof(k));
+				/* the same position with the whole segment variable:
+				 * which heads it has */
+				whole = f;
+				whole.head = 0;
+				fold_key(p, pos, &whole, hk, sizeof(hk));
+				snprintf(head, sizeof(head), "%.*s", (int)f.head, s);
+				snprintf(var, sizeof(var), "%.*s", (int)(f.var - f.head), s + f.head);
+				snprintf(pname, sizeof(pname), "{%s}", f.name);
 				g = json_get(groups, k);
+				h = json_get(heads, hk);
 				if (pass == 0) {
 					if (!g)
 						g = cJSON_AddObjectToObject(groups, k);
-					if (g && !json_get(g, ext))
-						cJSON_AddTrueToObject(g, ext);
+					if (g && !json_get(g, var))
+						cJSON_AddTrueToObject(g, var);
+					if (!h)
+						h = cJSON_AddObjectToObject(heads, hk);
+					if (h && !json_get(h, head))
+						cJSON_AddTrueToObject(h, head);
 					continue;
 				}
-				if (!g || cJSON_GetArraySize(g) < 2 || strcmp(ext, FMT_SUFFIX) == 0 ||
-				    stem + sizeof(FMT_SUFFIX) > sizeof(rep))
+				/* One head only for numbers: readable values
+				 * (harbor-14, falcon-2024) have many words, a
+				 * numbered page has one (page-2, page-7). */
+				if (!g || cJSON_GetArraySize(g) < 2 || strcmp(var, pname) == 0 ||
+				    (one_head && cJSON_GetArraySize(h) != 1) ||
+				    strlen(s) + strlen(pname) >= sizeof(rep))
 					continue;
-				snprintf(rep, sizeof(rep), "%.*s%s", (int)stem, p->seg[pos], FMT_SUFFIX);
-				if (rewrite_endpoint_as(c, eps, e, p, pos, rep, "format") == 0)
+				snprintf(rep, sizeof(rep), "%.*s%s%s", (int)f.head, s, pname, s + f.tail);
+				if (rewrite_endpoint_as(c, eps, e, p, pos, rep, f.name) == 0)
 					moved++;
 				break; /* e moved: its other positions in a later round */
 			}
@@ -1337,6 +1402,7 @@ static int fold_formats(struct catalog *c, cJSON *svc)
 	}
 out:
 	cJSON_Delete(groups);
+	cJSON_Delete(heads);
 	free(keys);
 	free(p);
 	return moved;
@@ -1885,7 +1951,9 @@ static void normalize_service(struct catalog *c, cJSON *svc, int final)
 	int round, changed = 0;
 
 	for (round = 0; round < 4; round++) {
-		int moved = fold_formats(c, svc);
+		int moved = fold_inner(c, svc, split_format, 0);
+
+		moved += fold_inner(c, svc, split_numbered, 1);
 
 		moved += apply_learned(c, svc);
 

@@ -394,7 +394,8 @@ static void test_template_readable_values(void **state)
 	for (i = 0; i < 12; i++) {
 		snprintf(t, sizeof(t), "/users/%s", users[i]);
 		add(c, "GET", t, "{\"login\":\"x\",\"bio\":\"y\"}");
-		snprintf(t, sizeof(t), "/users/%s/repos/%s-%d", users[(i * 5) % 12], "river", i);
+		snprintf(t, sizeof(t), "/users/%s/repos/%s-%d", users[(i * 5) % 12],
+			 i % 2 ? "river" : "maple", i);
 		add(c, "GET", t, "{\"name\":\"x\",\"stars\":1}");
 	}
 	for (i = 0; i < 20; i++)
@@ -409,6 +410,7 @@ static void test_template_readable_values(void **state)
 		assert_null(strstr(s, users[i]));
 	}
 	assert_null(strstr(s, "river-"));
+	assert_null(strstr(s, "maple-"));
 	free(s);
 	catalog_free(c);
 }
@@ -473,6 +475,8 @@ static void test_template_versions_and_formats(void **state)
 		snprintf(t, sizeof(t), "/search/2/filter.%s", fmt[i % 3]);
 		add(c, "GET", t, "{\"results\":[]}");
 		add(c, "GET", "/feeds/latest.atom", "{\"feed\":1}");
+		snprintf(t, sizeof(t), "/feeds/latest/page-%d.atom", 2 + i * 7);
+		add(c, "GET", t, "{\"feed\":1}");
 	}
 	add(c, "GET", "/categories/7", "{\"name\":\"x\"}");
 	add(c, "GET", "/categories/7/items", "{\"items\":[]}");
@@ -482,6 +486,7 @@ static void test_template_versions_and_formats(void **state)
 	assert_non_null(strstr(s, "\"GET /search/2/geocode/{geocodeId}.{format}\""));
 	assert_non_null(strstr(s, "\"GET /search/2/filter.{format}\""));
 	assert_non_null(strstr(s, "\"GET /feeds/latest.atom\""));
+	assert_non_null(strstr(s, "\"GET /feeds/latest/page-{page}.atom\""));
 	assert_non_null(strstr(s, "\"GET /categories/{categoryId}\""));
 	assert_non_null(strstr(s, "\"GET /categories/{categoryId}/items\""));
 	assert_null(strstr(s, "/categories/7"));

@@ -1345,11 +1345,19 @@ static int fold_inner(struct catalog *c, cJSON *svc, int (*split)(const char *, 
 		keys = calloc(cap, sizeof(*keys));
 	if (!p || !groups || !heads || !keys)
 		goto out;
-	for (pass = 0; pass < 2; pass++) {
-		n = 0;
-		for (e = eps->child; e && n < cap; e = e->next)
-			if ((keys[n] = strdup(e->string)))
-				n++;
+	/* the endpoints with a segment to cut: most services have none */
+	for (e = eps->child; e && n < cap; e = e->next) {
+		struct fsplit f;
+
+		if (!strpbrk(e->string, ".-") || epath_parse(e->string, p))
+			continue;
+		for (pos = 0; pos < p->n; pos++)
+			if (split(p->seg[pos], &f))
+				break;
+		if (pos < p->n && (keys[n] = strdup(e->string)))
+			n++;
+	}
+	for (pass = 0; pass < 2 && n; pass++) {
 		for (i = 0; i < n; i++) {
 			if ((e = doc_map_find(eps, keys[i])) == NULL || epath_parse(keys[i], p))
 				continue;
@@ -1397,9 +1405,9 @@ static int fold_inner(struct catalog *c, cJSON *svc, int (*split)(const char *, 
 				break; /* e moved: its other positions in a later round */
 			}
 		}
-		for (i = 0; i < n; i++)
-			free(keys[i]);
 	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
 out:
 	cJSON_Delete(groups);
 	cJSON_Delete(heads);
@@ -1578,7 +1586,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		if (!cap)
 			break;
 		rows = calloc(cap, sizeof(*rows));
-		ch = calloc(cap, sizeof(*ch));
+		ch = malloc(cap * sizeof(*ch)); /* each child is cleared when it starts */
 		todo = calloc(cap, sizeof(*todo));
 		if (!rows || !ch || !todo) {
 			free(rows);

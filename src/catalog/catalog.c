@@ -847,6 +847,7 @@ struct tchild {
 	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG], alt[TPL_MAX_SIG], finealt[TPL_MAX_SIG];
 	size_t nfine, ncoarse, nalt, nfinealt;
 	int param, value, root;
+	int dir; /* a literal that is also a directory of its own (/popular.atom and /popular/...) */
 	int leaf; /* some endpoint ends at this child */
 	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
 	size_t nnext;
@@ -970,6 +971,34 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	size_t npc = 0;
 	double *sup;
 
+	/* A name seen both with a suffix and as a directory of its own
+	 * (/categories.atom and /categories/{c}/page-2.atom, /popular.json
+	 * and /popular/today.json) is a resource, not a value: values do
+	 * not come back in two roles. The children are sorted by name. */
+	for (i = 0; i < k; i++) {
+		const char *w = rows[ch[i].first].child, *suf = rows[ch[i].first].suffix;
+		size_t lo = 0, hi = k, sl = (size_t)(suf - w);
+
+		if (ch[i].param || !*suf)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const char *m = rows[ch[mid].first].child;
+			int cmp = strncmp(m, w, sl);
+
+			if (cmp == 0)
+				cmp = m[sl] ? 1 : 0;
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < k && !ch[lo].param && strncmp(rows[ch[lo].first].child, w, sl) == 0 &&
+		    rows[ch[lo].first].child[sl] == '\0' && !ch[lo].leaf) {
+			ch[i].dir = 1;
+			ch[lo].dir = 1;
+		}
+	}
 	/* A digit is kept by the anonymizer for this: a version when
 	 * resources of their own follow it (/search/2/geocode, /search/2/poi,
 	 * ...), an id otherwise (/categories/7, /users/7/orders). Decided at
@@ -1105,7 +1134,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
 					v = 1;
 			}
-			if (v && !ch[j].value && !api_word(rows[ch[j].first].child)) {
+			if (v && !ch[j].value && !ch[j].dir && !api_word(rows[ch[j].first].child)) {
 				ch[j].value = 1;
 				nvals++;
 			}
@@ -1115,7 +1144,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	 * the root: see above). */
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
-			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
+			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 1 &&
 			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
 			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&
 			    !api_word(rows[ch[i].first].child)) {

@@ -734,18 +734,28 @@ static int api_word(const char *s)
 		"all", "batch", "bulk", "config", "count", "current", "default", "export",
 		"health", "import", "latest", "login", "logout", "me", "mine", "new", "profile",
 		"register", "search", "self", "settings", "signin", "signout", "signup",
-		"stats", "status", "summary", "upload", "validate", "verify", "version", NULL,
+		"stats", "status", "summary", "upload", "validate", "verify", "version",
+		/* the verbs of RPC-style APIs (/favorites/create.json,
+		 * /friendships/lookup.json, /chat.postMessage) */
+		"add", "approve", "archive", "cancel", "create", "delete", "destroy", "disable",
+		"enable", "incoming", "info", "list", "lookup", "outgoing", "remove", "reset",
+		"restore", "retry", "sent", "show", "update", NULL,
 	};
 	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
-					     "update", "delete", NULL };
-	size_t i, l;
+					     "update", "delete", "set", "remove", NULL };
+	size_t i, l, n = strlen(s);
+	const char *suf = s + anon_suffix(s, n);
 
 	for (i = 0; words[i]; i++)
-		if (strcasecmp(words[i], s) == 0)
+		if (strlen(words[i]) == (size_t)(suf - s) && strncasecmp(words[i], s, (size_t)(suf - s)) == 0)
 			return 1;
+	/* a verb, then a capital or a separator and a word: getUserById,
+	 * update_profile_image, list-members */
 	for (i = 0; verbs[i]; i++) {
 		l = strlen(verbs[i]);
-		if (strncmp(s, verbs[i], l) == 0 && s[l] >= 'A' && s[l] <= 'Z')
+		if (strncmp(s, verbs[i], l) == 0 &&
+		    ((s[l] >= 'A' && s[l] <= 'Z') ||
+		     ((s[l] == '_' || s[l] == '-') && s[l + 1] >= 'a' && s[l + 1] <= 'z')))
 			return 1;
 	}
 	return 0;

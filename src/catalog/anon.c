@@ -393,6 +393,18 @@ static int random_run(const char *s, size_t n)
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))
 		return 1;
+	/* a word in capitals glued to a random id ("CANARYNIGOqwHlSYED",
+	 * "ORDERxK2mQpLw9"): the id alone, from each start inside the
+	 * capitals */
+	for (i = 0; i < n && s[i] >= 'A' && s[i] <= 'Z'; i++)
+		;
+	if (i >= 4 && i < n) {
+		size_t st;
+
+		for (st = 4; st <= i && n - st >= 8; st++)
+			if (random_run(s + st, n - st))
+				return 1;
+	}
 	return 0;
 }
 

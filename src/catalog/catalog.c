@@ -749,6 +749,13 @@ static int api_word(const char *s)
 	for (i = 0; words[i]; i++)
 		if (strlen(words[i]) == (size_t)(suf - s) && strncasecmp(words[i], s, (size_t)(suf - s)) == 0)
 			return 1;
+	/* a version: v1, v2, V10 */
+	if ((s[0] == 'v' || s[0] == 'V') && s + 1 < suf && suf - s <= 4) {
+		for (i = 1; s + i < suf && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (s + i == suf)
+			return 1;
+	}
 	/* a verb, then a capital or a separator and a word: getUserById,
 	 * update_profile_image, list-members */
 	for (i = 0; verbs[i]; i++) {
@@ -1154,7 +1161,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	 * the root: see above). */
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
-			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 1 &&
+			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 2 &&
 			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
 			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&
 			    !api_word(rows[ch[i].first].child)) {

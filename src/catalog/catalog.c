@@ -737,9 +737,10 @@ static int api_word(const char *s)
 		"stats", "status", "summary", "upload", "validate", "verify", "version",
 		/* the verbs of RPC-style APIs (/favorites/create.json,
 		 * /friendships/lookup.json, /chat.postMessage) */
-		"add", "approve", "archive", "cancel", "create", "delete", "destroy", "disable",
-		"enable", "incoming", "info", "list", "lookup", "outgoing", "remove", "reset",
-		"restore", "retry", "sent", "show", "update", NULL,
+		"add", "approve", "archive", "cancel", "create", "delete", "deploy", "destroy",
+		"disable", "enable", "incoming", "info", "list", "lookup", "next", "outgoing",
+		"pause", "play", "previous", "remove", "reset", "restart", "restore", "resume",
+		"retry", "sent", "show", "start", "stop", "sync", "undeploy", "update", NULL,
 	};
 	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
 					     "update", "delete", "set", "remove", NULL };

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// The Go end of the Go crypto/tls end-to-end tests: an HTTPS server
+// (net/http over crypto/tls) or an HTTPS client, both kept to HTTP/1.1.
+//
+//	tls_go server PORT CERT KEY
+//	tls_go client PORT N     GET /go/0 .. /go/N-1 on one connection, then
+//	                         POST /go/post with a body; prints "done N"
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func serve(port, cert, key string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		if r.Method == "POST" {
+			fmt.Fprintf(w, "got %d bytes\n", len(body))
+			return
+		}
+		fmt.Fprintf(w, "go %s\n", r.URL.Path)
+	})
+	s := &http.Server{
+		Addr:         "127.0.0.1:" + port,
+		Handler:      mux,
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	return s.ListenAndServeTLS(cert, key)
+}
+
+func client(port string, n int) error {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	c := &http.Client{Transport: tr}
+	base := "https://127.0.0.1:" + port
+	for i := 0; i < n; i++ {
+		r, err := c.Get(base + "/go/" + strconv.Itoa(i))
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	r, err := c.Post(base+"/go/post", "text/plain", bytes.NewReader([]byte(strings.Repeat("x", 3000))))
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	fmt.Printf("done %d\n", n)
+	return nil
+}
+
+func main() {
+	var err error
+	switch {
+	case len(os.Args) == 5 && os.Args[1] == "server":
+		err = serve(os.Args[2], os.Args[3], os.Args[4])
+	case len(os.Args) == 4 && os.Args[1] == "client":
+		n, e := strconv.Atoi(os.Args[3])
+		if e != nil {
+			err = e
+		} else {
+			err = client(os.Args[2], n)
+		}
+	default:
+		err = fmt.Errorf("usage: tls_go server PORT CERT KEY | tls_go client PORT N")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -3,8 +3,10 @@
 // (net/http over crypto/tls) or an HTTPS client, both kept to HTTP/1.1.
 //
 //	tls_go server PORT CERT KEY
-//	tls_go client PORT N     GET /go/0 .. /go/N-1 on one connection, then
-//	                         POST /go/post with a body; prints "done N"
+//	tls_go client PORT N MS  after MS milliseconds (the sensor finds new
+//	                         processes once a second), GET /go/0 .. /go/N-1
+//	                         on one connection, then POST /go/post with a
+//	                         3000-byte body; prints "done N"
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func serve(port, cert, key string) error {
@@ -37,7 +40,8 @@ func serve(port, cert, key string) error {
 	return s.ListenAndServeTLS(cert, key)
 }
 
-func client(port string, n int) error {
+func client(port string, n int, wait time.Duration) error {
+	time.Sleep(wait)
 	tr := &http.Transport{
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
 		ForceAttemptHTTP2: false,
@@ -68,15 +72,16 @@ func main() {
 	switch {
 	case len(os.Args) == 5 && os.Args[1] == "server":
 		err = serve(os.Args[2], os.Args[3], os.Args[4])
-	case len(os.Args) == 4 && os.Args[1] == "client":
-		n, e := strconv.Atoi(os.Args[3])
-		if e != nil {
-			err = e
+	case len(os.Args) == 5 && os.Args[1] == "client":
+		n, e1 := strconv.Atoi(os.Args[3])
+		ms, e2 := strconv.Atoi(os.Args[4])
+		if e1 != nil || e2 != nil {
+			err = fmt.Errorf("N and MS are numbers")
 		} else {
-			err = client(os.Args[2], n)
+			err = client(os.Args[2], n, time.Duration(ms)*time.Millisecond)
 		}
 	default:
-		err = fmt.Errorf("usage: tls_go server PORT CERT KEY | tls_go client PORT N")
+		err = fmt.Errorf("usage: tls_go server PORT CERT KEY | tls_go client PORT N MS")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -24,7 +24,7 @@
 #define GO_FD_MAX (1 << 24)
 
 struct go_call_key {
-	__u64 g;     /* the goroutine (R14) */
+	__u64 g; /* the goroutine (R14) */
 	__u32 tgid;
 	__u32 _pad;
 };
@@ -80,8 +80,8 @@ static __always_inline int go_enter(struct pt_regs *ctx, __u8 dir)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, tgid = id >> 32, idx = (__u32)bpf_get_attach_cookie(ctx);
 	struct as_filter_cfg *fc = bpf_map_lookup_elem(&filter_cfg, &zero);
-	struct go_call_key k = { .g = ctx->r14, .tgid = tgid };
-	struct go_call call = { .buf = ctx->bx, .dir = dir };
+	struct go_call_key k = {.g = ctx->r14, .tgid = tgid};
+	struct go_call call = {.buf = ctx->bx, .dir = dir};
 	struct as_go_cfg *cfg;
 	long fd;
 
@@ -122,7 +122,7 @@ int BPF_KPROBE(as_go_write)
 SEC("uprobe")
 int BPF_KPROBE(as_go_ret)
 {
-	struct go_call_key k = { .g = ctx->r14, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct go_call_key k = {.g = ctx->r14, .tgid = bpf_get_current_pid_tgid() >> 32};
 	struct go_call *p = bpf_map_lookup_elem(&go_calls, &k), call;
 	long n = (long)ctx->ax;
 	struct conn_key key;

@@ -79,6 +79,7 @@ struct target {
 	bool internal;         /* OpenSSL's internal read/write functions probed */
 	bool logged;           /* tls_attach_log() told about it */
 	char go_ver[32];       /* Go: the version that built it ("go1.19.8") */
+	bool unprobeable;      /* Go: nothing to attach (stripped...), reason says why */
 };
 
 struct pid_ent {
@@ -294,7 +295,7 @@ static int attach_go_func(struct tls_attach *t, struct target *g, const char *op
 	uint32_t i;
 	int err;
 
-	err = attach_one(t, g, open_path, NULL, f->off, entry, false, cookie);
+	err = attach_one(t, g, open_path, NULL, f->entry, entry, false, cookie);
 	for (i = 0; !err && i < f->nrets; i++)
 		err = attach_one(t, g, open_path, NULL, f->rets[i], "as_go_ret", false, cookie);
 	return err;
@@ -302,7 +303,9 @@ static int attach_go_func(struct tls_attach *t, struct target *g, const char *op
 
 /* A Go executable: its offsets go to the go_cfg slot of the target's
  * index, which every uprobe of it carries as its cookie. A Go binary
- * that cannot be probed is a failed target with the reason, counted. */
+ * that cannot be probed is a target with the reason, counted apart from
+ * failures (go_unprobeable), so that it is reported once and not opened
+ * again. */
 static struct target *add_go_target(struct tls_attach *t, dev_t dev, ino_t ino, const char *shown,
 				   const char *open_path, const struct tls_go_info *gi, int gerr)
 {
@@ -347,8 +350,13 @@ static struct target *add_go_target(struct tls_attach *t, dev_t dev, ino_t ino, 
 		for (i = 0; i < g->nlinks; i++)
 			bpf_link__destroy(g->links[i]);
 		g->nlinks = 0;
-		t->st.failed++;
-		t->st.go_unprobeable++;
+		/* A binary that cannot be probed is not a failure of the
+		 * sensor's, as a library without its symbols is not. */
+		g->unprobeable = gerr != 0;
+		if (g->unprobeable)
+			t->st.go_unprobeable++;
+		else
+			t->st.failed++;
 		return g;
 	}
 	g->ok = true;
@@ -677,6 +685,8 @@ void tls_attach_log(struct tls_attach *t)
 		else if (g->ok)
 			log_info("tls: attached %s %s%s", g->ops->name, g->path,
 				 g->internal ? " (internal read/write functions)" : "");
+		else if (g->unprobeable)
+			log_warn("tls: go binary %s cannot be probed: %s", g->path, g->reason);
 		else
 			log_warn("tls: cannot attach %s %s: %s", g->ops->name, g->path, g->reason);
 	}
@@ -698,7 +708,12 @@ void tls_attach_report(const struct tls_attach *t, FILE *f)
 	for (i = 0; i < t->ntargets; i++) {
 		const struct target *g = &t->targets[i];
 
-		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s%s%s\n", g->ok ? "attached" : "FAILED",
+		if (g->unprobeable) {
+			fprintf(f, "    not probeable: go %s: %s\n", g->path, g->reason);
+			continue;
+		}
+		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s%s%s\n",
+			g->ok ? "attached" : "FAILED",
 			g->ops->name, g->path, g->procs, g->internal ? " internal read/write" : "",
 			g->ok && g->go_ver[0] ? " " : "", g->ok ? g->go_ver : "",
 			g->reason[0] ? ": " : "", g->ok && g->reason[0] ? "optional, " : "",

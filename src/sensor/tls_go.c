@@ -55,7 +55,7 @@ static const struct go_layout {
 	unsigned from, to; /* minor versions of Go 1 */
 	uint32_t conn_off, tcp_fd_off, sysfd_off;
 } layouts[] = {
-	{ TLS_GO_MIN_MINOR, TLS_GO_MAX_MINOR, 0, 0, 16 },
+    {TLS_GO_MIN_MINOR, TLS_GO_MAX_MINOR, 0, 0, 16},
 };
 
 int tls_go_buildinfo(const uint8_t *sec, size_t n, char *ver, size_t vn)
@@ -251,11 +251,46 @@ static void find_syms(Elf *e, struct go_syms *gs)
 				   strcmp(name, SYM_WRITE) == 0) {
 				gs->write = s.st_value;
 				gs->write_size = s.st_size;
-			} else if (strcmp(name, SYM_ITAB_OLD) == 0 || strcmp(name, SYM_ITAB_NEW) == 0) {
+			} else if (strcmp(name, SYM_ITAB_OLD) == 0 ||
+				   strcmp(name, SYM_ITAB_NEW) == 0) {
 				gs->itab = s.st_value;
 			}
 		}
 	}
+}
+
+/* Where to probe a function's entry: the conditional jump of Go's stack
+ * check when the function starts with one, else its first byte. Go
+ * functions begin with `cmp 0x10(%r14),%rsp; jbe more` (large frames:
+ * `lea -n(%rsp),%r12; cmp 0x10(%r14),%r12; jbe more`), which touch no
+ * argument register, so the arguments are the same at the jump; and the
+ * kernel emulates a jump where it single-steps the cmp (docs/tls.md,
+ * Cost). After the stack grows, Go runs the function again from its first
+ * byte: the entry is seen again and replaces itself. */
+static uint32_t entry_at(const uint8_t *code, size_t n)
+{
+	static const uint8_t cmp_rsp[] = {0x49, 0x3b, 0x66, 0x10};
+	static const uint8_t cmp_r12[] = {0x4d, 0x3b, 0x66, 0x10};
+	size_t off = 0;
+	int len;
+
+	if (n >= 5 && code[0] == 0x4c && code[1] == 0x8d && (code[2] == 0x64 || code[2] == 0xa4) &&
+	    code[3] == 0x24) {
+		len = x86_insn_len(code, n, NULL);
+		if (len <= 0 || n - (size_t)len < sizeof(cmp_r12) ||
+		    memcmp(code + len, cmp_r12, sizeof(cmp_r12)) != 0)
+			return 0;
+		off = (size_t)len + sizeof(cmp_r12);
+	} else if (n >= sizeof(cmp_rsp) && memcmp(code, cmp_rsp, sizeof(cmp_rsp)) == 0) {
+		off = sizeof(cmp_rsp);
+	} else {
+		return 0;
+	}
+	if (off < n && code[off] == 0x76)
+		return (uint32_t)off;
+	if (off + 1 < n && code[off] == 0x0f && code[off + 1] == 0x86)
+		return (uint32_t)off;
+	return 0;
 }
 
 /* The entry and RETs of one function, as file offsets. */
@@ -273,6 +308,8 @@ static int func_rets(int fd, Elf *e, uint64_t vaddr, uint64_t size, struct tls_g
 	n = read_vaddr(fd, e, vaddr, code, size, &f->off);
 	if (n == 0)
 		n = x86_find_rets(code, size, rets, TLS_GO_MAX_RETS);
+	if (n > 0)
+		f->entry = f->off + entry_at(code, size);
 	free(code);
 	if (n < 0)
 		return n;

@@ -11,17 +11,19 @@
 #include "apisonar/sensor/x86_insn.h"
 
 /* Operand flags of an opcode. */
-#define O_M 0x01    /* ModRM follows */
-#define O_I8 0x02   /* imm8 */
-#define O_IZ 0x04   /* imm32, imm16 with the 0x66 prefix */
-#define O_IW 0x08   /* imm16 */
-#define O_IV 0x10   /* imm32, imm64 with REX.W (mov r, imm) */
+#define O_M 0x01     /* ModRM follows */
+#define O_I8 0x02    /* imm8 */
+#define O_IZ 0x04    /* imm32, imm16 with the 0x66 prefix */
+#define O_IW 0x08    /* imm16 */
+#define O_IV 0x10    /* imm32, imm64 with REX.W (mov r, imm) */
 #define O_MOFFS 0x20 /* 64-bit address, 32-bit with the 0x67 prefix */
-#define O_GRP3 0x40 /* F6/F7: an immediate (imm8 for F6, as O_IZ for F7) only when
-		     * ModRM.reg is 0 or 1 (TEST) */
+/* F6/F7: an immediate (imm8 for F6, as O_IZ for F7) only when ModRM.reg
+ * is 0 or 1 (TEST) */
+#define O_GRP3 0x40
 #define O_BAD 0x80  /* invalid in 64-bit mode, or a prefix handled apart */
 #define O_BYTE O_I8 /* with O_GRP3: the byte form, F6 */
 
+/* clang-format off */
 /* The one-byte map. */
 static const uint8_t one[256] = {
 	[0x00 ... 0x03] = O_M, [0x04] = O_I8, [0x05] = O_IZ, [0x06 ... 0x07] = O_BAD,
@@ -74,6 +76,7 @@ static const uint8_t two[256] = {
 	[0xc7] = O_M, [0xc8 ... 0xcf] = 0,
 	[0xd0 ... 0xff] = O_M,
 };
+/* clang-format on */
 
 /* Bytes taken by ModRM, SIB and displacement from p (32/64-bit
  * addressing: the 0x67 prefix does not change the form). Returns 0 when

@@ -63,7 +63,7 @@ struct tls_attach_stats {
 	uint32_t dropped;     /* targets not attached: TLS_MAX_TARGETS reached */
 	uint32_t unreadable;  /* processes whose maps the last scan could not read */
 	uint32_t go;          /* Go executables attached (counted in exes too) */
-	uint32_t go_unprobeable; /* Go executables that cannot be probed (in failed too):
+	uint32_t go_unprobeable; /* Go executables that cannot be probed (not in failed):
 				  * stripped, Go < 1.17 or unknown, not x86-64 */
 };
 

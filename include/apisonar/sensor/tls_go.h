@@ -33,9 +33,12 @@ struct tls_go_version {
 	char str[32]; /* "go1.19.8" */
 };
 
-/* One function to probe: its entry and its RETs as file offsets. */
+/* One function to probe, as file offsets: its first byte, where its
+ * entry is probed (the stack check's jump, tls_go.c says why), and its
+ * RETs. */
 struct tls_go_func {
 	uint64_t off;
+	uint64_t entry;
 	uint32_t nrets;
 	uint64_t rets[TLS_GO_MAX_RETS];
 };
@@ -43,8 +46,8 @@ struct tls_go_func {
 struct tls_go_info {
 	struct tls_go_version ver;
 	struct tls_go_func read, write;
-	struct as_go_cfg cfg;   /* offsets for bpf/gotls.bpf.h */
-	char reason[160];       /* why it cannot be probed (tls_go_inspect < 0) */
+	struct as_go_cfg cfg; /* offsets for bpf/gotls.bpf.h */
+	char reason[160];     /* why it cannot be probed (tls_go_inspect < 0) */
 };
 
 /* The Go version in a .go.buildinfo section's bytes (sec, n), written to

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "apisonar/sensor/tls_go.h"
+#include "sensor/tls_go.c"
 #include "sensor/x86_go_fixture.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -270,6 +270,10 @@ static void test_inspect_probeable(void **state)
 	assert_string_equal(gi.ver.str, "go1.19.8");
 	assert_int_equal(gi.read.off, base);
 	assert_int_equal(gi.write.off, base + WRITE_AT);
+	/* Entries at the stack check's jbe: Read's after `cmp 0x10(%r14),%rsp`,
+	 * Write's after `lea -0x68(%rsp),%r12; cmp 0x10(%r14),%r12`. */
+	assert_int_equal(gi.read.entry, base + 4);
+	assert_int_equal(gi.write.entry, base + WRITE_AT + 9);
 	assert_int_equal(gi.read.nrets, N(go_read_rets));
 	for (i = 0; i < N(go_read_rets); i++)
 		assert_int_equal(gi.read.rets[i], base + go_read_rets[i]);
@@ -353,6 +357,29 @@ static void test_inspect_refusals(void **state)
 	}
 }
 
+static void test_entry_at(void **state)
+{
+	static const struct {
+		uint8_t b[16];
+		size_t n;
+		uint32_t want;
+	} t[] = {
+		{ { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x10 }, 6, 4 },             /* jbe rel8 */
+		{ { 0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 1, 0, 0, 0 }, 10, 4 }, /* jbe rel32 */
+		{ { 0x4c, 0x8d, 0xa4, 0x24, 0, 0xff, 0xff, 0xff, 0x4d, 0x3b, 0x66, 0x10, 0x76, 1 },
+		  14, 12 },                                                    /* lea disp32 */
+		{ { 0x49, 0x3b, 0x66, 0x10, 0x90 }, 5, 0 },                    /* no jbe after it */
+		{ { 0x49, 0x3b, 0x66, 0x10, 0x0f }, 5, 0 },                    /* cut short */
+		{ { 0x4c, 0x8d, 0x64, 0x24, 0x98, 0x49, 0x3b, 0x66, 0x10, 0x76, 1 }, 11, 0 },
+		{ { 0x55, 0x48, 0x89, 0xe5 }, 4, 0 },                          /* push %rbp: C-like */
+		{ { 0xc3 }, 1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < N(t); i++)
+		assert_int_equal(entry_at(t[i].b, t[i].n), t[i].want);
+}
+
 static void test_inspect_not_go(void **state)
 {
 	struct tls_go_info gi;
@@ -386,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_go117),
 		cmocka_unit_test(test_inspect_pie_no_itab),
 		cmocka_unit_test(test_inspect_refusals),
+		cmocka_unit_test(test_entry_at),
 		cmocka_unit_test(test_inspect_not_go),
 		cmocka_unit_test(test_inspect_debian_stripped),
 	};

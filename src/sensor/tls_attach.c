@@ -508,8 +508,10 @@ static bool scan_pid(struct tls_attach *t, uint32_t pid)
 			break;
 	}
 	fclose(f);
-	if (!any)
-		uses = scan_exe(t, pid);
+	/* The executable too, when it maps libssl: a Go program built with
+	 * cgo may map it and still do its HTTPS through crypto/tls. */
+	if (scan_exe(t, pid))
+		uses = true;
 	return uses;
 }
 

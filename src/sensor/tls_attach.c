@@ -171,7 +171,9 @@ static int attach_one(struct tls_attach *t, struct target *g, const char *open_p
 	uo.bpf_cookie = cookie;
 
 	prog = t->obj ? bpf_object__find_program_by_name(t->obj, prog_name) : NULL;
-	if (!prog)
+	/* Not there, or not loaded (the loader turns off what the kernel
+	 * cannot run). */
+	if (!prog || bpf_program__fd(prog) < 0)
 		return -ESRCH;
 	link = bpf_program__attach_uprobe_opts(prog, -1, open_path, sym ? 0 : (size_t)off, &uo);
 	err = libbpf_get_error(link);
@@ -342,7 +344,9 @@ static struct target *add_go_target(struct tls_attach *t, dev_t dev, ino_t ino, 
 		if (err)
 			snprintf(g->reason, sizeof(g->reason), "%s binary: uprobe: %s",
 				 gi->ver.str,
-				 err == -ESRCH ? "no such BPF program" : strerror(-err));
+				 err == -ESRCH ? "Go's BPF programs are not loaded (they need "
+						 "bpf_get_attach_cookie, Linux 5.15)"
+					       : strerror(-err));
 	}
 	if (err) {
 		size_t i;

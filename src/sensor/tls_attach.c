@@ -80,6 +80,7 @@ struct target {
 	bool logged;           /* tls_attach_log() told about it */
 	char go_ver[32];       /* Go: the version that built it ("go1.19.8") */
 	bool unprobeable;      /* Go: nothing to attach (stripped...), reason says why */
+	bool pclntab;          /* Go: functions found in .gopclntab (no symbol table) */
 };
 
 struct pid_ent {
@@ -329,6 +330,7 @@ static struct target *add_go_target(struct tls_attach *t, dev_t dev, ino_t ino, 
 	g->exe = true;
 	snprintf(g->path, sizeof(g->path), "%s", shown);
 	snprintf(g->go_ver, sizeof(g->go_ver), "%s", gi->ver.str);
+	g->pclntab = gi->pclntab;
 	if (err) {
 		snprintf(g->reason, sizeof(g->reason), "%s", gi->reason);
 	} else if (!map) {
@@ -686,8 +688,8 @@ void tls_attach_log(struct tls_attach *t)
 			log_info("tls: attached %s %s (optional, %s)", g->ops->name, g->path,
 				 g->reason);
 		else if (g->ok && g->ops == &go_ops)
-			log_info("tls: attached go %s (%s, crypto/tls.(*Conn).Read/Write)", g->path,
-				 g->go_ver);
+			log_info("tls: attached go %s (%s, crypto/tls.(*Conn).Read/Write%s)",
+				 g->path, g->go_ver, g->pclntab ? ", found in .gopclntab" : "");
 		else if (g->ok)
 			log_info("tls: attached %s %s%s", g->ops->name, g->path,
 				 g->internal ? " (internal read/write functions)" : "");
@@ -718,10 +720,11 @@ void tls_attach_report(const struct tls_attach *t, FILE *f)
 			fprintf(f, "    not probeable: go %s: %s\n", g->path, g->reason);
 			continue;
 		}
-		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s%s%s\n",
+		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s%s%s%s\n",
 			g->ok ? "attached" : "FAILED",
 			g->ops->name, g->path, g->procs, g->internal ? " internal read/write" : "",
 			g->ok && g->go_ver[0] ? " " : "", g->ok ? g->go_ver : "",
+			g->ok && g->pclntab ? " from .gopclntab" : "",
 			g->reason[0] ? ": " : "", g->ok && g->reason[0] ? "optional, " : "",
 			g->reason);
 	}

@@ -293,6 +293,92 @@ static uint32_t entry_at(const uint8_t *code, size_t n)
 	return 0;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* .gopclntab magics: Go 1.16-1.17, 1.18-1.19, 1.20 and later. */
+#define PCLN_116 0xfffffffau
+#define PCLN_118 0xfffffff0u
+#define PCLN_120 0xfffffff1u
+
+/* The two functions in the Go runtime's own function table, which even
+ * a stripped binary keeps (Go needs it for tracebacks). The table, from
+ * Go's runtime/symtab.go and debug/gosym: a header (magic, two pad bytes,
+ * the PC quantum, the pointer size, then pointer-sized words: nfunc,
+ * nfiles, [text start, 1.18+], and the offsets of the name table and of
+ * the function table), then the function table: nfunc + 1 pairs (entry,
+ * offset of the function's _func), 32-bit and relative to the text start
+ * from 1.18, pointers before; a _func starts with its entry and the 32-bit
+ * offset of its name. A function ends where the next begins (the
+ * linker's INT3 padding between them decodes as instructions). */
+static int pcln_find(const uint8_t *p, size_t n, uint64_t text_addr, struct go_syms *gs)
+{
+	uint64_t nfunc, names, ftab, text = 0, i;
+	uint32_t magic;
+	size_t w, pair;
+
+	if (n < 16)
+		return -EINVAL;
+	magic = le32(p);
+	if ((magic != PCLN_116 && magic != PCLN_118 && magic != PCLN_120) || p[7] != 8)
+		return -EINVAL;
+	w = 8;
+	if (n < 8 + 8 * w)
+		return -EINVAL;
+	nfunc = le64(p + 8);
+	if (magic == PCLN_116) {
+		names = le64(p + 8 + 2 * w);
+		ftab = le64(p + 8 + 6 * w);
+		pair = 2 * w;
+	} else {
+		text = le64(p + 8 + 2 * w);
+		names = le64(p + 8 + 3 * w);
+		ftab = le64(p + 8 + 7 * w);
+		pair = 8;
+		/* A PIE's text start may be left to a relocation. */
+		if (!text)
+			text = text_addr;
+	}
+	if (names >= n || ftab >= n || nfunc > (n - ftab) / pair - 1)
+		return -EINVAL;
+	for (i = 0; i < nfunc; i++) {
+		const uint8_t *e = p + ftab + i * pair;
+		uint64_t entry, next, fo;
+		const char *name;
+		uint32_t nameoff;
+		size_t left;
+
+		if (magic == PCLN_116) {
+			entry = le64(e);
+			fo = le64(e + w);
+			next = le64(e + pair);
+		} else {
+			entry = text + le32(e);
+			fo = le32(e + 4);
+			next = text + le32(e + pair);
+		}
+		if (fo > n - ftab || n - ftab - fo < w + 4)
+			continue;
+		nameoff = le32(p + ftab + fo + (magic == PCLN_116 ? w : 4));
+		if (nameoff >= n - names)
+			continue;
+		name = (const char *)p + names + nameoff;
+		left = n - names - nameoff;
+		if (next <= entry || strnlen(name, left) == left)
+			continue;
+		if (strcmp(name, SYM_READ) == 0) {
+			gs->read = entry;
+			gs->read_size = next - entry;
+		} else if (strcmp(name, SYM_WRITE) == 0) {
+			gs->write = entry;
+			gs->write_size = next - entry;
+		}
+	}
+	return gs->read && gs->write ? 0 : -ENOENT;
+}
+
 /* The entry and RETs of one function, as file offsets. */
 static int func_rets(int fd, Elf *e, uint64_t vaddr, uint64_t size, struct tls_go_func *f)
 {
@@ -326,6 +412,7 @@ static int inspect_elf(int fd, Elf *e, struct tls_go_info *info)
 	char ver[64];
 	const uint8_t *sec;
 	struct go_syms gs;
+	bool pcln = false;
 	Elf_Data *d;
 	GElf_Ehdr eh;
 	GElf_Shdr sh;
@@ -363,16 +450,32 @@ static int inspect_elf(int fd, Elf *e, struct tls_go_info *info)
 	}
 	find_syms(e, &gs);
 	if (!gs.symtab) {
-		WHY("%s binary without a symbol table (stripped, -ldflags=-s): crypto/tls "
+		/* Stripped: the runtime's function table still has them. */
+		GElf_Shdr tsh;
+		Elf_Scn *pscn = find_scn(e, ".gopclntab", &sh);
+		Elf_Scn *tscn = find_scn(e, ".text", &tsh);
+		Elf_Data *pd = pscn ? elf_getdata(pscn, NULL) : NULL;
+
+		if (pd && pd->d_buf && sh.sh_type == SHT_PROGBITS) {
+			int r = pcln_find(pd->d_buf, pd->d_size, tscn ? tsh.sh_addr : 0, &gs);
+
+			pcln = true;
+			info->pclntab = r == 0;
+			if (r == -EINVAL) {
+				WHY("%s binary whose .gopclntab is not in a known form", info->ver.str);
+				return -EINVAL;
+			}
+		}
+	}
+	if (!gs.symtab && !pcln) {
+		WHY("%s binary without a symbol table or a .gopclntab section: crypto/tls "
 		    "functions cannot be found",
 		    info->ver.str);
 		return -ENODATA;
 	}
-	if (!gs.read || !gs.write) {
-		WHY("%s binary without crypto/tls.(*Conn).Read/Write: it does not use Go's TLS",
-		    info->ver.str);
-		return -ENODATA;
-	}
+	/* A Go program without crypto/tls: nothing to probe, nothing to say. */
+	if (!gs.read || !gs.write)
+		return -ENOENT;
 	err = func_rets(fd, e, gs.read, gs.read_size, &info->read);
 	if (!err)
 		err = func_rets(fd, e, gs.write, gs.write_size, &info->write);

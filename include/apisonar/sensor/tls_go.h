@@ -6,8 +6,9 @@
  *
  * A Go executable is told by its .go.buildinfo section, which also names
  * the Go version that built it. The two functions are found in the ELF
- * symbol table (.symtab); a stripped binary has none, and is reported as
- * not probeable. Their returns are probed with uprobes on each RET (a
+ * symbol table (.symtab), or in a stripped binary in the runtime's own
+ * function table (.gopclntab), which Go keeps for tracebacks; a binary
+ * with neither is reported as not probeable. Their returns are probed with uprobes on each RET (a
  * uretprobe rewrites the return address on the goroutine's stack, which
  * Go's stack growth and traceback do not survive), found by decoding the
  * function (x86_insn.h). Only the register ABI (Go >= 1.17) on x86-64.
@@ -47,6 +48,7 @@ struct tls_go_info {
 	struct tls_go_version ver;
 	struct tls_go_func read, write;
 	struct as_go_cfg cfg; /* offsets for bpf/gotls.bpf.h */
+	bool pclntab; /* the functions were found in .gopclntab (a stripped binary) */
 	char reason[160];     /* why it cannot be probed (tls_go_inspect < 0) */
 };
 
@@ -67,8 +69,9 @@ int tls_go_offsets(const struct tls_go_version *v, struct as_go_cfg *cfg);
 
 /* Whether path is a Go executable, and what to probe in it:
  *   0          Go, and probeable: info filled;
- *   -ENOENT    not a Go executable (or not an ELF file);
- *   other < 0  Go, not probeable: info->reason says why (stripped, Go too
+ *   -ENOENT    not a Go executable (or not an ELF file), or one without
+ *              crypto/tls.(*Conn).Read/Write;
+ *   other < 0  Go, not probeable: info->reason says why (no symbols, Go too
  *              old or too new, not x86-64, an instruction not decoded),
  *              info->ver is set when the version was read.
  * The reason names the binary's facts, never data of a process. */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Go binaries: build info in both forms, versions, the offsets table, and
- * tls_go_inspect on ELF files made here around the real go1.19.8 code of
- * crypto/tls.(*Conn).Read/Write (x86_go_fixture.h): functions found by
- * symbol, file offsets, every RET; and each reason a Go binary is not
- * probed, with Debian's own stripped Go binary (golang-go, a build
- * dependency) as the stripped case. */
+/* Go binaries: build info in both forms, versions, the offsets table,
+ * .gopclntab in its three forms, and tls_go_inspect on ELF files made here
+ * around the real go1.19.8 code of crypto/tls.(*Conn).Read/Write
+ * (x86_go_fixture.h): functions found by symbol, file offsets, entries,
+ * every RET; each reason a Go binary is not probed; and Debian's own
+ * stripped go command (golang-go, a build dependency), probed through its
+ * .gopclntab. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -327,7 +328,7 @@ static void test_inspect_refusals(void **state)
 		const char *reason;
 	} t[] = {
 		{ { "go1.19.8", 0, EM_X86_64, ET_EXEC, N(go_read_code), 0 }, -ENODATA,
-		  "go1.19.8 binary without a symbol table (stripped, -ldflags=-s): crypto/tls "
+		  "go1.19.8 binary without a symbol table or a .gopclntab section: crypto/tls "
 		  "functions cannot be found" },
 		{ { "go1.16.15", 1, EM_X86_64, ET_EXEC, N(go_read_code), 0 }, -EOPNOTSUPP,
 		  "go1.16.15 binary: Go before 1.17 passes arguments on the stack, which is not "
@@ -389,18 +390,115 @@ static void test_inspect_not_go(void **state)
 	assert_int_equal(tls_go_inspect("/etc/passwd", &gi), -ENOENT);
 }
 
-/* Debian's go command is a stripped go1.19.8 binary. */
+/* Debian's go command is a stripped go1.19.8 binary: the functions come
+ * from its .gopclntab, and are the same code as the fixture's (the same
+ * compiler and library): the stack check's jbe at +4 and +9, 7 and 8
+ * RETs. */
 static void test_inspect_debian_stripped(void **state)
 {
 	struct tls_go_info gi;
 
 	if (access(DEBIAN_GO, R_OK) != 0)
 		fail_msg("%s missing: install golang-go (make deps)", DEBIAN_GO);
-	assert_int_equal(tls_go_inspect(DEBIAN_GO, &gi), -ENODATA);
-	assert_int_equal(gi.ver.minor, 19);
-	assert_string_equal(gi.reason,
-			    "go1.19.8 binary without a symbol table (stripped, -ldflags=-s): "
-			    "crypto/tls functions cannot be found");
+	assert_int_equal(tls_go_inspect(DEBIAN_GO, &gi), 0);
+	assert_string_equal(gi.ver.str, "go1.19.8");
+	assert_true(gi.pclntab);
+	assert_int_equal(gi.read.entry - gi.read.off, 4);
+	assert_int_equal(gi.write.entry - gi.write.off, 9);
+	assert_int_equal(gi.read.nrets, N(go_read_rets));
+	assert_int_equal(gi.write.nrets, N(go_write_rets));
+	assert_int_equal(gi.cfg.itab_tcp, 0); /* no symbol for it */
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A .gopclntab of two functions and a third, in the 1.18+ form (32-bit
+ * entries from the text start) or the 1.16 one (pointers). */
+static size_t make_pcln(uint8_t *b, size_t cap, uint32_t magic, uint64_t text, const char *third)
+{
+	const size_t names = 0x80, ftab = 0x100;
+	const char *fn[3] = { "crypto/tls.(*Conn).Read", third, "crypto/tls.(*Conn).Write" };
+	const uint32_t entry[4] = { 0x100, 0x500, 0x540, 0x900 };
+	size_t pair = magic == PCLN_116 ? 16 : 8, funcs = ftab + 4 * pair, i, at = names;
+
+	memset(b, 0, cap);
+	put32(b, magic);
+	b[6] = 1;
+	b[7] = 8;
+	put64(b + 8, 3);
+	if (magic == PCLN_116) {
+		put64(b + 8 + 2 * 8, names);
+		put64(b + 8 + 6 * 8, ftab);
+	} else {
+		put64(b + 8 + 2 * 8, text);
+		put64(b + 8 + 3 * 8, names);
+		put64(b + 8 + 7 * 8, ftab);
+	}
+	for (i = 0; i < 4; i++) {
+		uint8_t *e = b + ftab + i * pair;
+		size_t fo = funcs + i * 16 - ftab;
+
+		if (magic == PCLN_116) {
+			put64(e, TEXT_VADDR + entry[i]);
+			put64(e + 8, fo);
+		} else {
+			put32(e, entry[i]);
+			put32(e + 4, (uint32_t)fo);
+		}
+		if (i == 3)
+			break;
+		put32(b + ftab + fo + (magic == PCLN_116 ? 8 : 4), (uint32_t)(at - names));
+		memcpy(b + at, fn[i], strlen(fn[i]) + 1);
+		at += strlen(fn[i]) + 1;
+	}
+	assert_true(funcs + 4 * 16 <= cap);
+	return funcs + 4 * 16;
+}
+
+static void test_pclntab(void **state)
+{
+	static const uint32_t magics[] = { PCLN_116, PCLN_118, PCLN_120 };
+	uint8_t b[0x200];
+	struct go_syms gs;
+	size_t i, n;
+
+	for (i = 0; i < N(magics); i++) {
+		memset(&gs, 0, sizeof(gs));
+		n = make_pcln(b, sizeof(b), magics[i], TEXT_VADDR, "main.main");
+		assert_int_equal(pcln_find(b, n, 0, &gs), 0);
+		assert_int_equal(gs.read, TEXT_VADDR + 0x100);
+		assert_int_equal(gs.read_size, 0x400); /* to the next function */
+		assert_int_equal(gs.write, TEXT_VADDR + 0x540);
+		assert_int_equal(gs.write_size, 0x3c0);
+		/* Cut short: the table does not fit. */
+		assert_int_equal(pcln_find(b, 0x110, 0, &gs), -EINVAL);
+	}
+	/* A text start left to a relocation (PIE): .text's address. */
+	memset(&gs, 0, sizeof(gs));
+	n = make_pcln(b, sizeof(b), PCLN_118, 0, "main.main");
+	assert_int_equal(pcln_find(b, n, TEXT_VADDR, &gs), 0);
+	assert_int_equal(gs.read, TEXT_VADDR + 0x100);
+	/* Only one of the two: not found. */
+	memset(&gs, 0, sizeof(gs));
+	n = make_pcln(b, sizeof(b), PCLN_120, TEXT_VADDR, "main.main");
+	memcpy(b + 0x80 + strlen("crypto/tls.(*Conn).Read") + 1 + strlen("main.main") + 1 +
+		       strlen("crypto/tls.(*Conn).") , "Xrite", 5);
+	assert_int_equal(pcln_find(b, n, 0, &gs), -ENOENT);
+	/* Unknown magic, another pointer size, an nfunc past the end. */
+	n = make_pcln(b, sizeof(b), 0xfffffffb, TEXT_VADDR, "main.main");
+	assert_int_equal(pcln_find(b, n, 0, &gs), -EINVAL);
+	n = make_pcln(b, sizeof(b), PCLN_120, TEXT_VADDR, "main.main");
+	b[7] = 4;
+	assert_int_equal(pcln_find(b, n, 0, &gs), -EINVAL);
+	b[7] = 8;
+	put64(b + 8, 1000);
+	assert_int_equal(pcln_find(b, n, 0, &gs), -EINVAL);
 }
 
 int main(void)
@@ -416,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_entry_at),
 		cmocka_unit_test(test_inspect_not_go),
 		cmocka_unit_test(test_inspect_debian_stripped),
+		cmocka_unit_test(test_pclntab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,7 @@ struct target {
 	bool internal;         /* OpenSSL's internal read/write functions probed */
 	bool logged;           /* tls_attach_log() told about it */
 	char go_ver[32];       /* Go: the version that built it ("go1.19.8") */
-	bool unprobeable;      /* Go: nothing to attach (stripped...), reason says why */
+	bool unprobeable;      /* Go: nothing to attach (no symbols...), reason says why */
 	bool pclntab;          /* Go: functions found in .gopclntab (no symbol table) */
 };
 

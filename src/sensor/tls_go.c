@@ -462,7 +462,8 @@ static int inspect_elf(int fd, Elf *e, struct tls_go_info *info)
 			pcln = true;
 			info->pclntab = r == 0;
 			if (r == -EINVAL) {
-				WHY("%s binary whose .gopclntab is not in a known form", info->ver.str);
+				WHY("%s binary whose .gopclntab is not in a known form",
+				    info->ver.str);
 				return -EINVAL;
 			}
 		}

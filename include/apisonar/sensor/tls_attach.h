@@ -64,7 +64,8 @@ struct tls_attach_stats {
 	uint32_t unreadable;  /* processes whose maps the last scan could not read */
 	uint32_t go;          /* Go executables attached (counted in exes too) */
 	uint32_t go_unprobeable; /* Go executables that cannot be probed (not in failed):
-				  * stripped, Go < 1.17 or unknown, not x86-64 */
+				  * no .symtab nor .gopclntab, Go < 1.17 or unknown, not
+				  * x86-64 */
 };
 
 struct tls_attach;

@@ -48,7 +48,7 @@ struct tls_go_info {
 	struct tls_go_version ver;
 	struct tls_go_func read, write;
 	struct as_go_cfg cfg; /* offsets for bpf/gotls.bpf.h */
-	bool pclntab; /* the functions were found in .gopclntab (a stripped binary) */
+	bool pclntab;	      /* the functions were found in .gopclntab (a stripped binary) */
 	char reason[160];     /* why it cannot be probed (tls_go_inspect < 0) */
 };
 

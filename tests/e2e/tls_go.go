@@ -7,6 +7,9 @@
 //	                         processes once a second), GET /go/0 .. /go/N-1
 //	                         on one connection, then POST /go/post with a
 //	                         3000-byte body; prints "done N"
+//	tls_go clients PORT N MS P  the same wait, then P goroutines at once,
+//	                         each on its own connection, GET /go/pG/0 ..
+//	                         /go/pG/N-1 (G = 0..P-1); prints "done P*N"
 package main
 
 import (
@@ -67,6 +70,38 @@ func client(port string, n int, wait time.Duration) error {
 	return nil
 }
 
+func clients(port string, n, p int, wait time.Duration) error {
+	time.Sleep(wait)
+	errs := make(chan error, p)
+	for g := 0; g < p; g++ {
+		go func(g int) {
+			// A transport per goroutine: a connection each.
+			tr := &http.Transport{
+				TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+				TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
+			}
+			c := &http.Client{Transport: tr}
+			for i := 0; i < n; i++ {
+				r, err := c.Get(fmt.Sprintf("https://127.0.0.1:%s/go/p%d/%d", port, g, i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < p; g++ {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	fmt.Printf("done %d\n", p*n)
+	return nil
+}
+
 func main() {
 	var err error
 	switch {
@@ -80,8 +115,18 @@ func main() {
 		} else {
 			err = client(os.Args[2], n, time.Duration(ms)*time.Millisecond)
 		}
+	case len(os.Args) == 6 && os.Args[1] == "clients":
+		n, e1 := strconv.Atoi(os.Args[3])
+		ms, e2 := strconv.Atoi(os.Args[4])
+		p, e3 := strconv.Atoi(os.Args[5])
+		if e1 != nil || e2 != nil || e3 != nil {
+			err = fmt.Errorf("N, MS and P are numbers")
+		} else {
+			err = clients(os.Args[2], n, p, time.Duration(ms)*time.Millisecond)
+		}
 	default:
-		err = fmt.Errorf("usage: tls_go server PORT CERT KEY | tls_go client PORT N MS")
+		err = fmt.Errorf("usage: tls_go server PORT CERT KEY | tls_go client PORT N MS | " +
+			"tls_go clients PORT N MS P")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -56,6 +56,7 @@ static const struct tls_lib_ops openssl_ops = {
 };
 
 const struct tls_lib_ops *const tls_libs[] = { &openssl_ops };
+const size_t tls_nlibs = sizeof(tls_libs) / sizeof(tls_libs[0]);
 
 /* Go's crypto/tls, linked into every Go executable that uses it: found by
  * tls_go_inspect, not by a library name or one symbol, and probed at
@@ -63,7 +64,6 @@ const struct tls_lib_ops *const tls_libs[] = { &openssl_ops };
 static const struct tls_lib_ops go_ops = {
 	.name = "go",
 };
-const size_t tls_nlibs = sizeof(tls_libs) / sizeof(tls_libs[0]);
 
 struct target {
 	dev_t dev;

@@ -368,11 +368,13 @@ static void flush(struct daemon *d, struct cat_state *cs)
 	bool newlim;
 	int rc, newdecl;
 
+	/* The declaration is in the window before its traffic (so the
+	 * templating never folds a declared literal) and in every batch. */
 	newdecl = reload_declared(d, cs);
-	catalog_get_stats(cs->window, &ws);
-	if (ws.exchanges > 0)
+	if (newdecl)
 		merge_declared(d, cs, cs->window);
 	merge_declared(d, cs, cs->total);
+	catalog_get_stats(cs->window, &ws);
 	if (ws.exchanges > 0) {
 		cJSON *md = catalog_to_metadata(cs->window);
 
@@ -412,6 +414,7 @@ static void flush(struct daemon *d, struct cat_state *cs)
 		if (w) {
 			catalog_free(cs->window);
 			cs->window = w;
+			merge_declared(d, cs, cs->window);
 		} else {
 			log_error("out of memory making a new catalog window; keeping the old one");
 		}

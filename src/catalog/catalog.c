@@ -1624,7 +1624,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		size_t nr, i, j, k;
 		struct tdo {
 			cJSON *ep;
-			char suffix[8];
+			char suffix[16];
 			char name[ANON_MAX_PARAM_NAME + 16]; /* the position's name, or "" */
 		} *todo;
 		size_t ntodo = 0;

@@ -576,6 +576,20 @@ int anon_safe_word(const char *s, size_t n)
 	return letters >= 1 && !anon_value_shaped(s, n);
 }
 
+/* Capitals in a run inside a word ("niOANiSP", "xQZkPw"): how random
+ * strings that passed the shape tests look, never a resource name
+ * ("users", "dns_zones", "ResourceTypes", "apiKeys"). */
+static int inner_capitals(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i + 2 < n; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z' && s[i + 1] >= 'A' && s[i + 1] <= 'Z' &&
+		    s[i + 2] >= 'a' && s[i + 2] <= 'z')
+			return 1;
+	return 0;
+}
+
 /* The parameter name for a value after the literal prev (NULL when the
  * segment before is a parameter or there is none): the singular of prev
  * plus "Id" when prev is a safe word, else "id"; made unique against the
@@ -592,7 +606,8 @@ void anon_param_name(const char *prev, size_t prevlen, int (*used)(void *, const
 	base[0] = '\0';
 	/* Hyphenated words are how readable values look ("jane-doe",
 	 * "maple-river") as often as resource names: they name nothing. */
-	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen))
+	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen) &&
+	    !inner_capitals(prev, prevlen))
 		anon_singular(prev, prevlen, base, sizeof(base) - 3);
 	nl = strlen(base);
 	snprintf(out, outlen, "%s%s", base, nl ? "Id" : "id");

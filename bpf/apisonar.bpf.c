@@ -376,10 +376,15 @@ static __always_inline int is_h2_settings(const __u8 *p)
 }
 
 /* The first bytes of an HTTP/2 connection, from either end: the client's
- * preface or the server's first SETTINGS frame. */
-static __always_inline int is_h2_start(const __u8 *p, __u32 n)
+ * preface or the server's first SETTINGS frame. Returns the role they
+ * imply (as infer_http does), 0 when they are not HTTP/2's. */
+static __always_inline __u8 infer_h2(const __u8 *p, __u32 n, __u32 dir)
 {
-	return (n >= 12 && is_h2_preface(p)) || (n >= 9 && is_h2_settings(p));
+	if (n >= 12 && is_h2_preface(p))
+		return dir == AS_DIR_EGRESS ? AS_F_CONNECTED : AS_F_ACCEPTED;
+	if (n >= 9 && is_h2_settings(p))
+		return dir == AS_DIR_EGRESS ? AS_F_ACCEPTED : AS_F_CONNECTED;
+	return 0;
 }
 
 /* Whether a connection's first bytes are a TLS record header: content type
@@ -421,6 +426,23 @@ static __always_inline int conn_adopt(struct conn_key *key, struct conn *c, __u8
 	}
 	c->state = state;
 	count(AS_C_CONN_TRACKED);
+	return 0;
+}
+
+/* HTTP/2's first bytes: the connection is kept, marked AS_F_HTTP2 for the
+ * userspace HTTP/2 parser, in `state`, and counted as `what`. Returns 0
+ * when kept, -1 when not HTTP/2 (the caller ignores it) or filtered. */
+static __always_inline int adopt_h2(struct conn_key *key, struct conn *c, const __u8 *p, __u32 n,
+				    __u32 dir, __u8 state, __u32 what)
+{
+	__u8 role = infer_h2(p, n, dir);
+
+	if (!role)
+		return -1;
+	c->flags |= AS_F_HTTP2;
+	if (conn_adopt(key, c, role, state))
+		return 1;
+	count(what);
 	return 0;
 }
 
@@ -657,14 +679,19 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			/* h2c with prior knowledge: HTTP/2, not "not http" (parsing
-			 * it is the HTTP/2 issue's work). */
-			conn_ignore(key, is_h2_start(s->data, copied) ? AS_C_CONN_HTTP2
-								     : AS_C_CONN_IGNORED);
+			int h2 = -1;
+
+			/* h2c with prior knowledge: tracked for the HTTP/2 parser */
+			if (st->kind != KIND_NODATA && mode != AS_TLS_ONLY)
+				h2 = adopt_h2(key, c, s->data, copied, dir, CONN_HTTP,
+					      AS_C_CONN_HTTP2);
+			if (h2 < 0)
+				conn_ignore(key, AS_C_CONN_IGNORED);
+			if (h2)
+				return;
+		} else if (conn_adopt(key, c, role, CONN_HTTP)) {
 			return;
 		}
-		if (conn_adopt(key, c, role, CONN_HTTP))
-			return;
 	}
 	/* sendfile: the kernel moves file pages, there is no user buffer to
 	 * copy from; the bytes are a gap, counted apart. */

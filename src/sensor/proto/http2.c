@@ -342,8 +342,10 @@ static int inflate(struct http2_conn *c, struct h2_dir *d, const uint8_t *in, si
 			conn_stop(c, HTTP2_DROP_HPACK);
 			return -1;
 		}
-		in += rv;
-		n -= (size_t)rv;
+		if (rv) { /* in may be NULL for an empty fragment */
+			in += rv;
+			n -= (size_t)rv;
+		}
 		if (fl & NGHTTP2_HD_INFLATE_EMIT) {
 			on_field(c, d, &nv);
 			if (c->dead)
@@ -376,8 +378,9 @@ static void block_done(struct http2_conn *c, struct h2_dir *d, int dir)
 		case BLK_REQ:
 			s->req_head = true;
 			s->req_start = d->ts;
-			if (!s->dropped && (!s->x->method || (!s->x->target &&
-							      strcmp(s->x->method, "CONNECT"))))
+			if (!s->dropped &&
+			    (!s->x->method || !s->x->method[0] ||
+			     (s->x->target ? !s->x->target[0] : strcmp(s->x->method, "CONNECT"))))
 				stream_malformed(c, s);
 			if (!s->dropped && !s->x->target && as_strset(&s->x->target, "/", 1))
 				conn_stop(c, HTTP2_DROP_NOMEM);
@@ -386,7 +389,8 @@ static void block_done(struct http2_conn *c, struct h2_dir *d, int dir)
 			s->req_head = true;
 			s->req_end = true;
 			s->req_start = s->req_end_ts = d->ts;
-			if (!s->dropped && (!s->x->method || !s->x->target))
+			if (!s->dropped && (!s->x->method || !s->x->method[0] || !s->x->target ||
+					    !s->x->target[0]))
 				stream_malformed(c, s);
 			break;
 		case BLK_RESP:
@@ -783,7 +787,7 @@ static size_t step(struct http2_conn *c, int dir, const uint8_t *p, size_t n)
 		take = H2_PREFACE_LEN - d->pre_got;
 		if (take > n)
 			take = n;
-		if (memcmp(p, H2_PREFACE + d->pre_got, take)) {
+		if (memcmp(p, &H2_PREFACE[d->pre_got], take)) {
 			conn_stop(c, HTTP2_DROP_BAD_FRAME);
 			return take;
 		}

@@ -357,6 +357,51 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 	return off;
 }
 
+/* Iovecs walked per call with bpf_loop: UIO_MAXIOV. gRPC's HTTP/2 writes
+ * one iovec per header name and value, 24 and more in one sendmsg. */
+#define IOV_LOOP_MAX 1024
+
+/* copy_iov's state, one iovec per bpf_loop step. */
+struct iov_ctx {
+	const struct iovec *iov;
+	__u64 want;
+	__u32 iovcnt;
+	__u32 off;
+};
+
+static long copy_iov_step(__u32 i, void *arg)
+{
+	struct iov_ctx *x = arg;
+	struct scratch *s = scratch_get();
+	struct iovec v;
+	__u64 n;
+
+	if (!s || i >= x->iovcnt || x->off >= x->want)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), &x->iov[i]))
+		return 1;
+	n = v.iov_len;
+	if (n > x->want - x->off)
+		n = x->want - x->off;
+	if (copy_user(s, x->off, v.iov_base, n) != n)
+		return 1;
+	x->off += n;
+	return 0;
+}
+
+/* The first `want` bytes of iovecs: every iovec with bpf_loop when the
+ * kernel has it, else the first AS_MAX_IOV (copy_iov). */
+static __always_inline __u32 copy_iov_wide(struct scratch *s, const struct iovec *iov,
+					   __u32 iovcnt, __u64 want)
+{
+	struct iov_ctx x = { .iov = iov, .want = want, .iovcnt = iovcnt };
+
+	if (!use_loop || iovcnt <= AS_MAX_IOV)
+		return copy_iov(s, iov, iovcnt, 0, want);
+	bpf_loop(IOV_LOOP_MAX, copy_iov_step, &x, 0);
+	return x.off;
+}
+
 /* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
 static __always_inline int is_h2_preface(const __u8 *p)
 {
@@ -654,7 +699,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		copied = copy_user(s, 0, (const void *)ptr, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_IOV) {
 		kind = KIND_IOV;
-		copied = copy_iov(s, (const struct iovec *)ptr, iovcnt, 0, ret < cap ? ret : cap);
+		copied = copy_iov_wide(s, (const struct iovec *)ptr, iovcnt, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_MSG) {
 		struct user_msghdr msg;
 
@@ -662,7 +707,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr)) {
 			ptr = (__u64)msg.msg_iov;
 			iovcnt = (__u32)msg.msg_iovlen;
-			copied = copy_iov(s, msg.msg_iov, iovcnt, 0, ret < cap ? ret : cap);
+			copied = copy_iov_wide(s, msg.msg_iov, iovcnt, ret < cap ? ret : cap);
 		}
 	}
 

@@ -27,7 +27,7 @@ enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 struct pw_field {
 	uint32_t num;
 	uint8_t wt;
-	uint32_t order; /* position in the message, for a stable sort */
+	uint32_t order;		/* position in the message, for a stable sort */
 	const unsigned char *p; /* WT_LEN: the value's bytes */
 	size_t n;
 };
@@ -148,15 +148,15 @@ static void value_infer(cJSON *node, const struct pw_field *f, int depth,
 	}
 	if (doc_utf8_ok(f->p, f->n)) {
 		enum detect_format fmt = DF_NONE;
-		enum detect_class cl = f->n ? detect_value_format((const char *)f->p, f->n, &fmt)
-					    : DC_NONE;
+		enum detect_class cl =
+		    f->n ? detect_value_format((const char *)f->p, f->n, &fmt) : DC_NONE;
 
 		doc_set_add_static(node, "types", "string", 8);
 		doc_set_add_static(node, "formats",
 				   fmt == DF_NONE || fmt == DF_INTEGER || fmt == DF_NUMBER ||
-					   fmt == DF_BOOL ?
-					   "text" :
-					   detect_format_name(fmt),
+					   fmt == DF_BOOL
+				       ? "text"
+				       : detect_format_name(fmt),
 				   32);
 		if (cl != DC_NONE)
 			doc_set_add_static(node, "sensitive", detect_class_name(cl), 32);

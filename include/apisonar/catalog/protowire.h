@@ -36,7 +36,7 @@ int pw_is_message(const unsigned char *p, size_t n);
  * the bytes are not a message (node untouched). */
 int pw_message_infer(cJSON *node, const unsigned char *p, size_t n, int depth,
 		     const struct anon_limits *lim, struct anon_counters *cnt)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The messages of one gRPC body (5-byte prefix: compressed flag, 32-bit
  * big-endian length). encoding is the grpc-encoding header (NULL:

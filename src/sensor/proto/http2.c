@@ -49,12 +49,12 @@ enum rx {
 /* What the header block being inflated is for. */
 enum blk {
 	BLK_NONE,
-	BLK_REQ,	   /* request head of a stream */
+	BLK_REQ, /* request head of a stream */
 	BLK_REQ_TRAILERS,
-	BLK_RESP,	   /* response head (or an informational one) */
+	BLK_RESP, /* response head (or an informational one) */
 	BLK_RESP_TRAILERS,
-	BLK_PUSH,	   /* the request of a promised stream */
-	BLK_DISCARD,	   /* inflated for the table's sake only */
+	BLK_PUSH,    /* the request of a promised stream */
+	BLK_DISCARD, /* inflated for the table's sake only */
 };
 
 struct h2_stream {
@@ -81,12 +81,12 @@ struct h2_dir {
 	/* the header block in progress */
 	uint32_t blk_sid; /* 0: none; CONTINUATION expected on it while open */
 	enum blk blk;
-	bool blk_open;	    /* END_HEADERS not seen yet */
+	bool blk_open;	     /* END_HEADERS not seen yet */
 	bool blk_end_stream; /* END_STREAM of the HEADERS that opened it */
-	bool blk_info;	    /* a 1xx head: its fields are skipped */
-	bool blk_status;    /* :status seen in a response block */
-	size_t blk_size;    /* RFC 9113 header list size so far */
-	size_t table_max;   /* the inflater's table limit */
+	bool blk_info;	     /* a 1xx head: its fields are skipped */
+	bool blk_status;     /* :status seen in a response block */
+	size_t blk_size;     /* RFC 9113 header list size so far */
+	size_t table_max;    /* the inflater's table limit */
 	nghttp2_hd_inflater *inf;
 	uint64_t ts;
 };
@@ -105,13 +105,13 @@ struct http2_conn {
 };
 
 static const char *const frame_names[HTTP2_FT_NR] = {
-	"data", "headers", "priority", "rst_stream", "settings", "push_promise",
-	"ping", "goaway", "window_update", "continuation", "other",
+    "data", "headers", "priority",	"rst_stream",	"settings", "push_promise",
+    "ping", "goaway",  "window_update", "continuation", "other",
 };
 
 static const char *const drop_names[HTTP2_DROP_NR] = {
-	"bad_frame", "hpack", "frame_size", "gap", "nomem",
-	"streams", "header_list", "body", "abandoned", "unknown_stream", "malformed",
+    "bad_frame", "hpack",     "frame_size",	"gap",	     "nomem", "streams", "header_list",
+    "body",	 "abandoned", "unknown_stream", "malformed",
 };
 
 const char *http2_frame_name(enum http2_frame_type t)
@@ -297,8 +297,8 @@ static void on_field(struct http2_conn *c, struct h2_dir *d, const nghttp2_nv *n
 			return;
 		}
 		if (d->blk == BLK_RESP) {
-			int st = nl == 7 && !memcmp(n, ":status", 7) ? parse_status(nv->value, vl)
-								    : 0;
+			int st =
+			    nl == 7 && !memcmp(n, ":status", 7) ? parse_status(nv->value, vl) : 0;
 
 			if (st < 0 || (st == 0 && nl == 7 && !memcmp(n, ":status", 7))) {
 				stream_malformed(c, s);
@@ -330,8 +330,7 @@ static void on_field(struct http2_conn *c, struct h2_dir *d, const nghttp2_nv *n
 }
 
 /* Inflates one fragment; final with the fragment that ends the block. */
-static int inflate(struct http2_conn *c, struct h2_dir *d, const uint8_t *in, size_t n,
-		   bool final)
+static int inflate(struct http2_conn *c, struct h2_dir *d, const uint8_t *in, size_t n, bool final)
 {
 	for (;;) {
 		nghttp2_nv nv;
@@ -471,8 +470,7 @@ static void fragment(struct http2_conn *c, struct h2_dir *d, int dir, const uint
 		block_done(c, d, dir);
 }
 
-static void on_headers(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p,
-		       size_t n)
+static void on_headers(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
 {
 	size_t pad = 0;
 
@@ -567,8 +565,7 @@ static void on_rst_stream(struct http2_conn *c, struct h2_dir *d)
 
 /* A peer's table limit binds the encoder of the other direction. Only
  * raised: a smaller limit takes effect through an update in the block. */
-static void on_settings(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p,
-			size_t n)
+static void on_settings(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
 {
 	struct h2_dir *other = &c->d[1 - dir];
 	size_t i;
@@ -620,8 +617,7 @@ static void on_frame(struct http2_conn *c, struct h2_dir *d, int dir)
 	}
 }
 
-static void data_bytes(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p,
-		       size_t n)
+static void data_bytes(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
 {
 	struct h2_stream *s = stream_find(c, d->sid);
 	struct as_message *m;
@@ -886,8 +882,8 @@ struct http2_conn *http2_conn_new(const struct http2_opts *o, struct http2_stats
 	c->st = stats ? stats : &c->own_stats;
 	c->cb = cb;
 	c->ctx = ctx;
-	c->client_dir = client_dir == AS_DIR_EGRESS || client_dir == AS_DIR_INGRESS ? client_dir
-										   : -1;
+	c->client_dir =
+	    client_dir == AS_DIR_EGRESS || client_dir == AS_DIR_INGRESS ? client_dir : -1;
 	c->streams = calloc(c->o.max_streams, sizeof(*c->streams));
 	if (!c->streams) {
 		free(c);

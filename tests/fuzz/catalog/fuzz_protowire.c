@@ -30,7 +30,8 @@ static void fz_check(const cJSON *node, int depth)
 		abort();
 	if (o && (!cJSON_IsNumber(o) || o->valuedouble > n->valuedouble))
 		abort();
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(node, "properties")) {
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(node, "properties"))
+	{
 		char *end;
 		unsigned long f = strtoul(it->string, &end, 10);
 
@@ -93,9 +94,9 @@ static void fz_no_value(const char *out, const uint8_t *data, size_t size)
 
 static char *fz_run(const uint8_t *data, size_t size, int *rc)
 {
-	static const char *const encs[] = { NULL, "identity", "gzip", "snappy" };
-	struct anon_limits lim = { .max_fields = 64, .max_depth = 16 };
-	struct anon_counters cnt = { 0 };
+	static const char *const encs[] = {NULL, "identity", "gzip", "snappy"};
+	struct anon_limits lim = {.max_fields = 64, .max_depth = 16};
+	struct anon_counters cnt = {0};
 	cJSON *node = cJSON_CreateObject();
 	char *out;
 	int partial = 0;
@@ -111,8 +112,8 @@ static char *fz_run(const uint8_t *data, size_t size, int *rc)
 		if ((*rc == 0) != pw_is_message(data + 1, size - 1))
 			abort();
 	} else {
-		*rc = (int)pw_grpc_messages(node, data + 1, size - 1, encs[(data[0] >> 1) & 3], &lim,
-					    &cnt, &partial);
+		*rc = (int)pw_grpc_messages(node, data + 1, size - 1, encs[(data[0] >> 1) & 3],
+					    &lim, &cnt, &partial);
 	}
 	if (node->child)
 		fz_check(node, 0);

@@ -131,7 +131,10 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 		opts.max_frame = 128;
 	}
 	o->max_body = opts.max_body ? opts.max_body : AS_MAX_BODY_DEFAULT;
-	c = http2_conn_new(&opts, &o->st, client == 1 ? AS_DIR_EGRESS : client == 2 ? AS_DIR_INGRESS : -1,
+	c = http2_conn_new(&opts, &o->st,
+			   client == 1	 ? AS_DIR_EGRESS
+			   : client == 2 ? AS_DIR_INGRESS
+					 : -1,
 			   fz_cb, o);
 	if (!c)
 		return;

@@ -24,7 +24,7 @@
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/catalog/protowire.h"
 
-static const struct anon_limits lim = { .max_fields = 64, .max_depth = 8 };
+static const struct anon_limits lim = {.max_fields = 64, .max_depth = 8};
 
 struct buf {
 	unsigned char b[4096];
@@ -72,8 +72,8 @@ static void f_str(struct buf *b, uint32_t num, const char *s)
 
 static void grpc_frame(struct buf *b, int compressed, const unsigned char *m, size_t n)
 {
-	unsigned char h[5] = { (unsigned char)compressed, (unsigned char)(n >> 24),
-			       (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
+	unsigned char h[5] = {(unsigned char)compressed, (unsigned char)(n >> 24),
+			      (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
 
 	put(b, h, 5);
 	put(b, m, n);
@@ -83,7 +83,7 @@ static void grpc_frame(struct buf *b, int compressed, const unsigned char *m, si
  * a fixed32, a fixed64 and raw bytes. */
 static void user_message(struct buf *m)
 {
-	struct buf addr = { .n = 0 };
+	struct buf addr = {.n = 0};
 
 	f_str(m, 1, "canary.alice@example.com");
 	f_varint(m, 2, 4242);
@@ -104,13 +104,15 @@ static void test_is_message(void **state)
 	(void)state;
 	assert_true(pw_is_message((const unsigned char *)"", 0));
 	assert_true(pw_is_message((const unsigned char *)"\x08\x96\x01", 3));
-	assert_false(pw_is_message((const unsigned char *)"\x08\x96", 2));	/* varint cut */
-	assert_false(pw_is_message((const unsigned char *)"\x00\x01", 2));	/* field 0 */
-	assert_false(pw_is_message((const unsigned char *)"\x0a\x05" "abc", 5));	/* length beyond */
-	assert_false(pw_is_message((const unsigned char *)"\x0b\x0c", 2));	/* group */
-	assert_false(pw_is_message((const unsigned char *)"\x0e\x00", 2));	/* wire type 6 */
+	assert_false(pw_is_message((const unsigned char *)"\x08\x96", 2)); /* varint cut */
+	assert_false(pw_is_message((const unsigned char *)"\x00\x01", 2)); /* field 0 */
+	assert_false(pw_is_message((const unsigned char *)"\x0a\x05"
+							  "abc",
+				   5));					       /* length beyond */
+	assert_false(pw_is_message((const unsigned char *)"\x0b\x0c", 2));     /* group */
+	assert_false(pw_is_message((const unsigned char *)"\x0e\x00", 2));     /* wire type 6 */
 	assert_false(pw_is_message((const unsigned char *)"\x0d\x01\x02", 3)); /* fixed32 cut */
-	assert_false(pw_is_message((const unsigned char *)"\x09\x01", 2));	/* fixed64 cut */
+	assert_false(pw_is_message((const unsigned char *)"\x09\x01", 2));     /* fixed64 cut */
 	assert_false(pw_is_message(
 	    (const unsigned char *)"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11));
 	assert_true(pw_is_message(
@@ -124,35 +126,36 @@ static void test_is_message(void **state)
 
 static void test_message_shape(void **state)
 {
-	struct anon_counters cnt = { 0 };
-	struct buf m = { .n = 0 };
+	struct anon_counters cnt = {0};
+	struct buf m = {.n = 0};
 	cJSON *node = cJSON_CreateObject();
 	char *s;
 
 	(void)state;
 	user_message(&m);
 	assert_int_equal(pw_message_infer(node, m.b, m.n, 1, &lim, &cnt), 0);
-	assert_int_equal(pw_message_infer(node, (const unsigned char *)"\x0a\x05", 2, 1, &lim, &cnt),
-			 -EINVAL);
+	assert_int_equal(
+	    pw_message_infer(node, (const unsigned char *)"\x0a\x05", 2, 1, &lim, &cnt), -EINVAL);
 	s = cJSON_PrintUnformatted(node);
 	assert_null(strstr(s, "canary"));
 	assert_null(strstr(s, "CANARY"));
 	assert_null(strstr(s, "4242"));
 	assert_null(strstr(s, "vip"));
 	assert_string_equal(
-	    s, "{\"n\":1,\"types\":[\"object\"],\"objects\":1,\"properties\":{"
-	       "\"1\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],\"formats\":[\"email\"],"
-	       "\"sensitive\":[\"email\"]},"
-	       "\"2\":{\"n\":1,\"wire\":[\"varint\"],\"types\":[\"integer\"]},"
-	       "\"3\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"object\"],\"objects\":1,"
-	       "\"properties\":{\"1\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],"
-	       "\"formats\":[\"text\"]},\"2\":{\"n\":1,\"wire\":[\"varint\"],"
-	       "\"types\":[\"integer\"]}}},"
-	       "\"4\":{\"n\":1,\"types\":[\"array\"],\"items\":{\"n\":2,\"wire\":[\"len\"],"
-	       "\"types\":[\"string\"],\"formats\":[\"text\"]}},"
-	       "\"5\":{\"n\":1,\"wire\":[\"fixed32\"],\"types\":[\"number\"]},"
-	       "\"6\":{\"n\":1,\"wire\":[\"fixed64\"],\"types\":[\"number\"]},"
-	       "\"7\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],\"formats\":[\"binary\"]}}}");
+	    s,
+	    "{\"n\":1,\"types\":[\"object\"],\"objects\":1,\"properties\":{"
+	    "\"1\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],\"formats\":[\"email\"],"
+	    "\"sensitive\":[\"email\"]},"
+	    "\"2\":{\"n\":1,\"wire\":[\"varint\"],\"types\":[\"integer\"]},"
+	    "\"3\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"object\"],\"objects\":1,"
+	    "\"properties\":{\"1\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],"
+	    "\"formats\":[\"text\"]},\"2\":{\"n\":1,\"wire\":[\"varint\"],"
+	    "\"types\":[\"integer\"]}}},"
+	    "\"4\":{\"n\":1,\"types\":[\"array\"],\"items\":{\"n\":2,\"wire\":[\"len\"],"
+	    "\"types\":[\"string\"],\"formats\":[\"text\"]}},"
+	    "\"5\":{\"n\":1,\"wire\":[\"fixed32\"],\"types\":[\"number\"]},"
+	    "\"6\":{\"n\":1,\"wire\":[\"fixed64\"],\"types\":[\"number\"]},"
+	    "\"7\":{\"n\":1,\"wire\":[\"len\"],\"types\":[\"string\"],\"formats\":[\"binary\"]}}}");
 	free(s);
 	cJSON_Delete(node);
 }
@@ -160,9 +163,9 @@ static void test_message_shape(void **state)
 /* Nesting stops at the depth limit, counted. */
 static void test_depth_limit(void **state)
 {
-	struct anon_limits l2 = { .max_fields = 64, .max_depth = 2 };
-	struct anon_counters cnt = { 0 };
-	struct buf in = { .n = 0 }, mid = { .n = 0 }, out = { .n = 0 };
+	struct anon_limits l2 = {.max_fields = 64, .max_depth = 2};
+	struct anon_counters cnt = {0};
+	struct buf in = {.n = 0}, mid = {.n = 0}, out = {.n = 0};
 	cJSON *node = cJSON_CreateObject();
 	char *s;
 
@@ -182,7 +185,7 @@ static void test_depth_limit(void **state)
 
 static size_t gzip(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 
 	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
 	z.next_in = (unsigned char *)in;
@@ -196,8 +199,8 @@ static size_t gzip(const unsigned char *in, size_t n, unsigned char *out, size_t
 
 static void test_grpc_framing(void **state)
 {
-	struct anon_counters cnt = { 0 };
-	struct buf m = { .n = 0 }, body = { .n = 0 };
+	struct anon_counters cnt = {0};
+	struct buf m = {.n = 0}, body = {.n = 0};
 	unsigned char z[1024];
 	size_t zl;
 	int partial;
@@ -217,12 +220,15 @@ static void test_grpc_framing(void **state)
 	assert_int_equal(cJSON_GetObjectItem(p, "n")->valuedouble, 2);
 	assert_int_equal(cnt.body_undecoded, 0);
 	/* cut: two complete messages, the rest partial */
-	assert_int_equal(pw_grpc_messages(NULL, body.b, 5 + m.n + 3, "gzip", &lim, &cnt, &partial), 1);
+	assert_int_equal(pw_grpc_messages(NULL, body.b, 5 + m.n + 3, "gzip", &lim, &cnt, &partial),
+			 1);
 	assert_int_equal(partial, 1);
-	assert_int_equal(pw_grpc_messages(NULL, body.b, 5 + m.n + 7, "gzip", &lim, &cnt, &partial), 1);
+	assert_int_equal(pw_grpc_messages(NULL, body.b, 5 + m.n + 7, "gzip", &lim, &cnt, &partial),
+			 1);
 	assert_int_equal(partial, 1);
 	/* compressed without an encoding, a bad flag, bad gzip */
-	assert_int_equal(pw_grpc_messages(NULL, body.b, body.n, NULL, &lim, &cnt, &partial), -EINVAL);
+	assert_int_equal(pw_grpc_messages(NULL, body.b, body.n, NULL, &lim, &cnt, &partial),
+			 -EINVAL);
 	assert_int_equal(pw_grpc_messages(NULL, body.b, body.n, "identity", &lim, &cnt, &partial),
 			 -EINVAL);
 	assert_int_equal(pw_grpc_messages(NULL, (const unsigned char *)"\x02\x00\x00\x00\x00", 5,
@@ -249,13 +255,13 @@ static void test_grpc_framing(void **state)
  * the response headers. */
 static struct as_exchange *grpc_x(const char *path, int nreq, int nresp, const char *status)
 {
-	const char *rh[] = { "host: shop:50051", "content-type: application/grpc",
-			     "te: trailers", "grpc-accept-encoding: gzip", NULL };
+	const char *rh[] = {"host: shop:50051", "content-type: application/grpc", "te: trailers",
+			    "grpc-accept-encoding: gzip", NULL};
 	char st[32];
-	const char *ph[] = { "content-type: application/grpc", st,
-			     "grpc-message: CANARY message text", NULL };
+	const char *ph[] = {"content-type: application/grpc", st,
+			    "grpc-message: CANARY message text", NULL};
 	struct as_exchange *x;
-	struct buf m = { .n = 0 }, body = { .n = 0 };
+	struct buf m = {.n = 0}, body = {.n = 0};
 	int i;
 
 	snprintf(st, sizeof(st), "grpc-status: %s", status);
@@ -274,7 +280,7 @@ static struct as_exchange *grpc_x(const char *path, int nreq, int nresp, const c
 
 static void test_observe_grpc(void **state)
 {
-	struct anon_counters cnt = { 0 };
+	struct anon_counters cnt = {0};
 	struct as_exchange *x = grpc_x("/shop.v1.Users/Get", 1, 1, "0");
 	cJSON *obs = NULL, *ep, *g;
 	char *s;
@@ -285,9 +291,11 @@ static void test_observe_grpc(void **state)
 	assert_null(strstr(s, "CANARY"));
 	assert_null(strstr(s, "canary"));
 	assert_null(strstr(s, "grpc-status"));
-	ep = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-				     cJSON_GetObjectItem(obs, "services"), "shop:50051"), "endpoints"),
-				 "POST /shop.v1.Users/Get");
+	ep = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(obs, "services"), "shop:50051"),
+		"endpoints"),
+	    "POST /shop.v1.Users/Get");
 	assert_non_null(ep);
 	assert_string_equal(cJSON_GetObjectItem(ep, "path")->valuestring, "/shop.v1.Users/Get");
 	g = cJSON_GetObjectItem(ep, "grpc");
@@ -297,9 +305,13 @@ static void test_observe_grpc(void **state)
 			       "\"sum\":1},\"response_messages\":{\"min\":1,\"max\":1,\"sum\":1},"
 			       "\"status\":{\"0\":1}}");
 	free(s);
-	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ep, "request"), "bodies"),
-		"application/grpc"), "schema"), "properties"));
+	assert_non_null(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(ep, "request"), "bodies"),
+		    "application/grpc"),
+		"schema"),
+	    "properties"));
 	cJSON_Delete(obs);
 	as_exchange_free(x);
 }
@@ -308,9 +320,9 @@ static void test_observe_grpc(void **state)
  * literals (never {id}), counts add, the OpenAPI export marks them. */
 static void test_catalog_grpc(void **state)
 {
-	static const char *const methods[] = { "Get",	 "List",   "Create", "Update",
-					       "Delete", "Search", "Watch",  "Upload",
-					       "Chat",	 "Ping",   "Export", "Import" };
+	static const char *const methods[] = {"Get",	"List",	  "Create", "Update",
+					      "Delete", "Search", "Watch",  "Upload",
+					      "Chat",	"Ping",	  "Export", "Import"};
 	struct catalog_limits cl;
 	struct catalog *c;
 	cJSON *doc, *eps, *ep, *api;
@@ -330,10 +342,10 @@ static void test_catalog_grpc(void **state)
 		as_exchange_free(x);
 	}
 	{
-		struct as_exchange *xs[] = { grpc_x("/shop.v1.Users/Watch", 1, 5, "0"),
-					     grpc_x("/shop.v1.Users/Upload", 3, 1, "0"),
-					     grpc_x("/shop.v1.Users/Chat", 4, 2, "0"),
-					     grpc_x("/shop.v1.Users/Get", 1, 0, "5") };
+		struct as_exchange *xs[] = {grpc_x("/shop.v1.Users/Watch", 1, 5, "0"),
+					    grpc_x("/shop.v1.Users/Upload", 3, 1, "0"),
+					    grpc_x("/shop.v1.Users/Chat", 4, 2, "0"),
+					    grpc_x("/shop.v1.Users/Get", 1, 0, "5")};
 
 		for (i = 0; i < 4; i++) {
 			assert_int_equal(catalog_add_exchange(c, xs[i]), 0);
@@ -347,9 +359,8 @@ static void test_catalog_grpc(void **state)
 	assert_null(strstr(s, "{"
 			      "id}"));
 	free(s);
-	eps = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "services"),
-						      "shop:50051"),
-				  "endpoints");
+	eps = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "services"), "shop:50051"), "endpoints");
 	assert_int_equal(cJSON_GetArraySize(eps), 12);
 	ep = cJSON_GetObjectItem(eps, "POST /shop.v1.Users/Get");
 	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(ep, "grpc"));
@@ -389,12 +400,12 @@ static void test_catalog_grpc(void **state)
 		cJSON_Delete(doc2);
 		catalog_free(c2);
 	}
-	api = openapi_from_service("shop:50051",
-				   cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "services"), "shop:50051"));
+	api = openapi_from_service(
+	    "shop:50051", cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "services"), "shop:50051"));
 	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(api, "paths"),
-						    "/shop.v1.Users/Watch"),
-				"post"),
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(api, "paths"), "/shop.v1.Users/Watch"),
+		"post"),
 	    "x-apisonar-grpc"));
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\"service\":\"shop.v1.Users\""));
@@ -414,9 +425,10 @@ static void test_catalog_grpc(void **state)
  * grpc-web is not taken for gRPC. */
 static void test_not_grpc(void **state)
 {
-	struct anon_counters cnt = { 0 };
-	const char *rh[] = { "host: h", "content-type: application/grpc-web", NULL };
-	struct as_exchange *x = tx_new("POST", "/a.B/C", rh, "\x00\x00\x00\x00\x00", 200, NULL, NULL);
+	struct anon_counters cnt = {0};
+	const char *rh[] = {"host: h", "content-type: application/grpc-web", NULL};
+	struct as_exchange *x =
+	    tx_new("POST", "/a.B/C", rh, "\x00\x00\x00\x00\x00", 200, NULL, NULL);
 	cJSON *obs = NULL;
 	char *s;
 

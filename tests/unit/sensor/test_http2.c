@@ -130,9 +130,10 @@ static void sc_op(struct script *sc, enum kind k, int dir, size_t missing)
 static void frame(struct script *sc, int dir, int type, int flags, uint32_t sid, const void *p,
 		  size_t n)
 {
-	unsigned char h[9] = { (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n,
-			       (unsigned char)type,	 (unsigned char)flags,	  (unsigned char)(sid >> 24),
-			       (unsigned char)(sid >> 16), (unsigned char)(sid >> 8), (unsigned char)sid };
+	unsigned char h[9] = {
+	    (unsigned char)(n >> 16),	(unsigned char)(n >> 8),   (unsigned char)n,
+	    (unsigned char)type,	(unsigned char)flags,	   (unsigned char)(sid >> 24),
+	    (unsigned char)(sid >> 16), (unsigned char)(sid >> 8), (unsigned char)sid};
 
 	put(sc, dir, h, 9);
 	if (n)
@@ -260,12 +261,13 @@ static struct out *run_once(const struct cfg *cf, const struct script *sc, enum 
 		case FEED:
 			if (cut == CUT_BYTES) {
 				for (j = 0; j < s->len; j++)
-					o->last_rc = http2_conn_feed(c, s->dir, s->data + j, 1, s->ts);
+					o->last_rc =
+					    http2_conn_feed(c, s->dir, s->data + j, 1, s->ts);
 			} else if (cut == CUT_TWO && i == at_step) {
 				(void)http2_conn_feed(c, s->dir, s->data, at, s->ts);
 				(void)http2_conn_feed(c, s->dir, s->data + at, 0, s->ts);
-				o->last_rc = http2_conn_feed(c, s->dir, s->data + at, s->len - at,
-							     s->ts);
+				o->last_rc =
+				    http2_conn_feed(c, s->dir, s->data + at, s->len - at, s->ts);
 			} else {
 				o->last_rc = http2_conn_feed(c, s->dir, s->data, s->len, s->ts);
 			}
@@ -357,7 +359,7 @@ static struct out *run_cfg(const struct cfg *cf, const struct script *sc)
 
 static struct out *run(const struct script *sc)
 {
-	struct cfg cf = { .client_dir = -1 };
+	struct cfg cf = {.client_dir = -1};
 
 	return run_cfg(&cf, sc);
 }
@@ -432,7 +434,7 @@ static void test_get(void **state)
 static void test_client_role(void **state)
 {
 	struct script *sc = sc_new();
-	struct cfg cf = { .client_dir = EG };
+	struct cfg cf = {.client_dir = EG};
 	struct out *o;
 
 	/* swap: CLI is IN in the helpers; write the client's bytes as EG */
@@ -466,8 +468,8 @@ static void test_post_padding_trailers(void **state)
 	/* HEADERS with padding and the priority flag */
 	b[0] = 3;
 	memcpy(b + 1, "\x80\x00\x00\x03\x10", 5);
-	n = enc(sc, CLI, b + 6, sizeof(b) - 10, ":method", "POST", ":path", "/orders",
-		":authority", "api.test", "content-type", "application/json", NULL);
+	n = enc(sc, CLI, b + 6, sizeof(b) - 10, ":method", "POST", ":path", "/orders", ":authority",
+		"api.test", "content-type", "application/json", NULL);
 	memset(b + 6 + n, 0, 3);
 	frame(sc, CLI, T_HEADERS, EH | PAD | PRIO, 1, b, 6 + n + 3);
 	/* DATA padded, then plain, then an empty one with END_STREAM */
@@ -535,7 +537,10 @@ static void test_control_frames(void **state)
 	get(sc, 1, "/a");
 	frame(sc, SRV, T_WU, 0, 1, "\x00\x00\x10\x00", 4);
 	ok(sc, 1, "A");
-	frame(sc, SRV, T_GOAWAY, 0, 0, "\x00\x00\x00\x01\x00\x00\x00\x00" "debug", 13);
+	frame(sc, SRV, T_GOAWAY, 0, 0,
+	      "\x00\x00\x00\x01\x00\x00\x00\x00"
+	      "debug",
+	      13);
 	o = run(sc);
 	assert_int_equal(o->n, 1);
 	assert_body(&o->x[0]->resp, "A");
@@ -698,7 +703,7 @@ static void test_settings_table_size(void **state)
 static void test_limits(void **state)
 {
 	struct script *sc = sc_new();
-	struct cfg cf = { .client_dir = -1 };
+	struct cfg cf = {.client_dir = -1};
 	struct out *o;
 
 	cf.o.max_streams = 2;
@@ -778,7 +783,7 @@ static void test_close_open_streams(void **state)
 static void test_midstream(void **state)
 {
 	struct script *sc = sc_new();
-	struct cfg cf = { .client_dir = -1, .midstream = true };
+	struct cfg cf = {.client_dir = -1, .midstream = true};
 	unsigned char warm[256];
 	struct out *o;
 
@@ -789,7 +794,7 @@ static void test_midstream(void **state)
 	headers(sc, CLI, 41, ES, ":method", "GET", ":path", "/fresh", NULL); /* static only */
 	headers(sc, SRV, 41, ES, ":status", "200", NULL);
 	data(sc, SRV, 39, ES, "older stream"); /* opened before we came */
-	get(sc, 43, "/seen-before"); /* indexed from the unknown table */
+	get(sc, 43, "/seen-before");	       /* indexed from the unknown table */
 	ok(sc, 43, "never");
 	o = run_cfg(&cf, sc);
 	assert_int_equal(o->n, 1);
@@ -826,32 +831,110 @@ static void test_gap(void **state)
 
 typedef void (*badfn)(struct script *sc);
 
-static void bad_data_stream0(struct script *sc) { frame(sc, CLI, T_DATA, 0, 0, "x", 1); }
-static void bad_headers_stream0(struct script *sc) { frame(sc, CLI, T_HEADERS, EH, 0, "\x82", 1); }
-static void bad_settings_len(struct script *sc) { frame(sc, SRV, T_SETTINGS, 0, 0, "12345", 5); }
-static void bad_settings_stream(struct script *sc) { frame(sc, SRV, T_SETTINGS, 0, 1, NULL, 0); }
-static void bad_settings_ack(struct script *sc) { frame(sc, SRV, T_SETTINGS, 1, 0, "123456", 6); }
-static void bad_ping_len(struct script *sc) { frame(sc, CLI, T_PING, 0, 0, "1234567", 7); }
-static void bad_ping_stream(struct script *sc) { frame(sc, CLI, T_PING, 0, 1, "12345678", 8); }
-static void bad_rst_len(struct script *sc) { frame(sc, CLI, T_RST, 0, 1, "123", 3); }
-static void bad_rst_stream0(struct script *sc) { frame(sc, CLI, T_RST, 0, 0, "1234", 4); }
-static void bad_wu_len(struct script *sc) { frame(sc, CLI, T_WU, 0, 0, "123", 3); }
-static void bad_prio_len(struct script *sc) { frame(sc, CLI, T_PRIORITY, 0, 3, "1234", 4); }
-static void bad_prio_stream0(struct script *sc) { frame(sc, CLI, T_PRIORITY, 0, 0, "12345", 5); }
-static void bad_goaway_len(struct script *sc) { frame(sc, SRV, T_GOAWAY, 0, 0, "1234", 4); }
-static void bad_goaway_stream(struct script *sc) { frame(sc, SRV, T_GOAWAY, 0, 1, "12345678", 8); }
-static void bad_cont_alone(struct script *sc) { frame(sc, CLI, T_CONT, EH, 3, "\x82", 1); }
-static void bad_push_from_client(struct script *sc) { frame(sc, CLI, T_PUSH, EH, 1, "\x00\x00\x00\x02\x82", 5); }
-static void bad_push_odd(struct script *sc) { frame(sc, SRV, T_PUSH, EH, 1, "\x00\x00\x00\x03\x82", 5); }
-static void bad_push_short(struct script *sc) { frame(sc, SRV, T_PUSH, EH, 1, "\x00\x00\x02", 3); }
-static void bad_push_stream0(struct script *sc) { frame(sc, SRV, T_PUSH, EH, 0, "\x00\x00\x00\x02", 4); }
-static void bad_data_pad(struct script *sc) { frame(sc, CLI, T_DATA, PAD, 3, "\x05zz", 3); }
-static void bad_data_pad_empty(struct script *sc) { frame(sc, CLI, T_DATA, PAD, 3, NULL, 0); }
-static void bad_headers_pad(struct script *sc) { frame(sc, CLI, T_HEADERS, EH | PAD, 3, "\x09\x82", 2); }
-static void bad_headers_pad_empty(struct script *sc) { frame(sc, CLI, T_HEADERS, EH | PAD, 3, NULL, 0); }
-static void bad_headers_prio(struct script *sc) { frame(sc, CLI, T_HEADERS, EH | PRIO, 3, "\x00\x00", 2); }
-static void bad_push_pad(struct script *sc) { frame(sc, SRV, T_PUSH, EH | PAD, 1, "\x09\x00\x00\x00\x02", 5); }
-static void bad_push_pad_empty(struct script *sc) { frame(sc, SRV, T_PUSH, EH | PAD, 1, NULL, 0); }
+static void bad_data_stream0(struct script *sc)
+{
+	frame(sc, CLI, T_DATA, 0, 0, "x", 1);
+}
+static void bad_headers_stream0(struct script *sc)
+{
+	frame(sc, CLI, T_HEADERS, EH, 0, "\x82", 1);
+}
+static void bad_settings_len(struct script *sc)
+{
+	frame(sc, SRV, T_SETTINGS, 0, 0, "12345", 5);
+}
+static void bad_settings_stream(struct script *sc)
+{
+	frame(sc, SRV, T_SETTINGS, 0, 1, NULL, 0);
+}
+static void bad_settings_ack(struct script *sc)
+{
+	frame(sc, SRV, T_SETTINGS, 1, 0, "123456", 6);
+}
+static void bad_ping_len(struct script *sc)
+{
+	frame(sc, CLI, T_PING, 0, 0, "1234567", 7);
+}
+static void bad_ping_stream(struct script *sc)
+{
+	frame(sc, CLI, T_PING, 0, 1, "12345678", 8);
+}
+static void bad_rst_len(struct script *sc)
+{
+	frame(sc, CLI, T_RST, 0, 1, "123", 3);
+}
+static void bad_rst_stream0(struct script *sc)
+{
+	frame(sc, CLI, T_RST, 0, 0, "1234", 4);
+}
+static void bad_wu_len(struct script *sc)
+{
+	frame(sc, CLI, T_WU, 0, 0, "123", 3);
+}
+static void bad_prio_len(struct script *sc)
+{
+	frame(sc, CLI, T_PRIORITY, 0, 3, "1234", 4);
+}
+static void bad_prio_stream0(struct script *sc)
+{
+	frame(sc, CLI, T_PRIORITY, 0, 0, "12345", 5);
+}
+static void bad_goaway_len(struct script *sc)
+{
+	frame(sc, SRV, T_GOAWAY, 0, 0, "1234", 4);
+}
+static void bad_goaway_stream(struct script *sc)
+{
+	frame(sc, SRV, T_GOAWAY, 0, 1, "12345678", 8);
+}
+static void bad_cont_alone(struct script *sc)
+{
+	frame(sc, CLI, T_CONT, EH, 3, "\x82", 1);
+}
+static void bad_push_from_client(struct script *sc)
+{
+	frame(sc, CLI, T_PUSH, EH, 1, "\x00\x00\x00\x02\x82", 5);
+}
+static void bad_push_odd(struct script *sc)
+{
+	frame(sc, SRV, T_PUSH, EH, 1, "\x00\x00\x00\x03\x82", 5);
+}
+static void bad_push_short(struct script *sc)
+{
+	frame(sc, SRV, T_PUSH, EH, 1, "\x00\x00\x02", 3);
+}
+static void bad_push_stream0(struct script *sc)
+{
+	frame(sc, SRV, T_PUSH, EH, 0, "\x00\x00\x00\x02", 4);
+}
+static void bad_data_pad(struct script *sc)
+{
+	frame(sc, CLI, T_DATA, PAD, 3, "\x05zz", 3);
+}
+static void bad_data_pad_empty(struct script *sc)
+{
+	frame(sc, CLI, T_DATA, PAD, 3, NULL, 0);
+}
+static void bad_headers_pad(struct script *sc)
+{
+	frame(sc, CLI, T_HEADERS, EH | PAD, 3, "\x09\x82", 2);
+}
+static void bad_headers_pad_empty(struct script *sc)
+{
+	frame(sc, CLI, T_HEADERS, EH | PAD, 3, NULL, 0);
+}
+static void bad_headers_prio(struct script *sc)
+{
+	frame(sc, CLI, T_HEADERS, EH | PRIO, 3, "\x00\x00", 2);
+}
+static void bad_push_pad(struct script *sc)
+{
+	frame(sc, SRV, T_PUSH, EH | PAD, 1, "\x09\x00\x00\x00\x02", 5);
+}
+static void bad_push_pad_empty(struct script *sc)
+{
+	frame(sc, SRV, T_PUSH, EH | PAD, 1, NULL, 0);
+}
 
 static void bad_interleaved(struct script *sc)
 {
@@ -871,7 +954,10 @@ static void bad_cont_other_stream(struct script *sc)
 	frame(sc, CLI, T_CONT, EH, 5, b + 2, n - 2);
 }
 
-static void bad_preface(struct script *sc) { (void)sc; }
+static void bad_preface(struct script *sc)
+{
+	(void)sc;
+}
 
 static void run_bad(badfn fn, enum http2_drop why, bool bad_start)
 {
@@ -898,13 +984,13 @@ static void run_bad(badfn fn, enum http2_drop why, bool bad_start)
 static void test_bad_frames(void **state)
 {
 	static const badfn fns[] = {
-		bad_data_stream0,    bad_headers_stream0, bad_settings_len,	  bad_settings_stream,
-		bad_settings_ack,    bad_ping_len,	  bad_ping_stream,	  bad_rst_len,
-		bad_rst_stream0,     bad_wu_len,	  bad_prio_len,		  bad_prio_stream0,
-		bad_goaway_len,	     bad_goaway_stream,	  bad_cont_alone,	  bad_push_from_client,
-		bad_push_odd,	     bad_push_short,	  bad_push_stream0,	  bad_data_pad,
-		bad_data_pad_empty,  bad_headers_pad,	  bad_headers_pad_empty,  bad_headers_prio,
-		bad_push_pad,	     bad_push_pad_empty,  bad_interleaved,	  bad_cont_other_stream,
+	    bad_data_stream0,	bad_headers_stream0, bad_settings_len,	    bad_settings_stream,
+	    bad_settings_ack,	bad_ping_len,	     bad_ping_stream,	    bad_rst_len,
+	    bad_rst_stream0,	bad_wu_len,	     bad_prio_len,	    bad_prio_stream0,
+	    bad_goaway_len,	bad_goaway_stream,   bad_cont_alone,	    bad_push_from_client,
+	    bad_push_odd,	bad_push_short,	     bad_push_stream0,	    bad_data_pad,
+	    bad_data_pad_empty, bad_headers_pad,     bad_headers_pad_empty, bad_headers_prio,
+	    bad_push_pad,	bad_push_pad_empty,  bad_interleaved,	    bad_cont_other_stream,
 	};
 	size_t i;
 
@@ -917,7 +1003,7 @@ static void test_bad_frames(void **state)
 static void test_no_preface(void **state)
 {
 	struct script *sc = sc_new();
-	struct cfg cf = { .client_dir = CLI };
+	struct cfg cf = {.client_dir = CLI};
 	struct out *o;
 
 	frame(sc, CLI, T_SETTINGS, 0, 0, NULL, 0);
@@ -948,7 +1034,7 @@ static void test_hpack_garbage(void **state)
 static void test_frame_too_big(void **state)
 {
 	struct script *sc = sc_new();
-	struct cfg cf = { .client_dir = -1 };
+	struct cfg cf = {.client_dir = -1};
 	static unsigned char big[2000];
 	struct out *o;
 

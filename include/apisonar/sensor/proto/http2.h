@@ -43,19 +43,19 @@ enum http2_frame_type {
 
 /* What was dropped, and why. The first five stop the connection's parsing. */
 enum http2_drop {
-	HTTP2_DROP_BAD_FRAME,	/* framing broken (bad length, stream 0 rules, CONTINUATION
-				 * order, padding, no preface): conn stopped */
-	HTTP2_DROP_HPACK,	/* a header block libnghttp2 could not decode: conn stopped */
-	HTTP2_DROP_FRAME_SIZE,	/* a non-DATA frame over max_frame: conn stopped */
-	HTTP2_DROP_GAP,		/* bytes lost in a direction: conn stopped */
-	HTTP2_DROP_NOMEM,	/* out of memory: conn stopped */
-	HTTP2_DROP_STREAMS,	/* streams over max_streams at once: not tracked */
-	HTTP2_DROP_HEADER_LIST, /* header list over max_header_list: exchange dropped */
-	HTTP2_DROP_BODY,	/* messages whose body went over max_body: cut (kept) */
-	HTTP2_DROP_ABANDONED,	/* streams in progress when the conn's parsing stopped */
+	HTTP2_DROP_BAD_FRAME,	   /* framing broken (bad length, stream 0 rules, CONTINUATION
+				    * order, padding, no preface): conn stopped */
+	HTTP2_DROP_HPACK,	   /* a header block libnghttp2 could not decode: conn stopped */
+	HTTP2_DROP_FRAME_SIZE,	   /* a non-DATA frame over max_frame: conn stopped */
+	HTTP2_DROP_GAP,		   /* bytes lost in a direction: conn stopped */
+	HTTP2_DROP_NOMEM,	   /* out of memory: conn stopped */
+	HTTP2_DROP_STREAMS,	   /* streams over max_streams at once: not tracked */
+	HTTP2_DROP_HEADER_LIST,	   /* header list over max_header_list: exchange dropped */
+	HTTP2_DROP_BODY,	   /* messages whose body went over max_body: cut (kept) */
+	HTTP2_DROP_ABANDONED,	   /* streams in progress when the conn's parsing stopped */
 	HTTP2_DROP_UNKNOWN_STREAM, /* frames of streams never opened (mid-stream join) */
-	HTTP2_DROP_MALFORMED,	/* a message against RFC 9113 section 8 (no :method, bad
-				 * :status, NUL in a field): exchange dropped */
+	HTTP2_DROP_MALFORMED,	   /* a message against RFC 9113 section 8 (no :method, bad
+				    * :status, NUL in a field): exchange dropped */
 	HTTP2_DROP_NR
 };
 
@@ -66,12 +66,12 @@ const char *http2_drop_name(enum http2_drop d);
 
 /* Counters, added to by every conn that points at it; the caller owns it. */
 struct http2_stats {
-	uint64_t conns;	    /* connections handed to the parser */
+	uint64_t conns;		/* connections handed to the parser */
 	uint64_t conns_stopped; /* of them, parsing stopped early (drops 0-4) */
 	uint64_t frames[HTTP2_FT_NR];
-	uint64_t streams;   /* opened: request HEADERS or PUSH_PROMISE */
-	uint64_t exchanges; /* callbacks made */
-	uint64_t resets;    /* streams ended by RST_STREAM (emitted, flagged reset) */
+	uint64_t streams;     /* opened: request HEADERS or PUSH_PROMISE */
+	uint64_t exchanges;   /* callbacks made */
+	uint64_t resets;      /* streams ended by RST_STREAM (emitted, flagged reset) */
 	uint64_t no_response; /* emitted at close or GOAWAY without a response */
 	uint64_t drops[HTTP2_DROP_NR];
 };

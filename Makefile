@@ -214,6 +214,8 @@ DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev
 	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
 	util-linux time binutils systemd nodejs python3-yaml
 DEB_PKGS += libnghttp2-dev nghttp2-client python3-grpcio python3-grpc-tools
+# Go's crypto/tls tests: the Go programs they build, Debian's stripped go command
+DEB_PKGS += golang-go
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi

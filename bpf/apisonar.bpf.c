@@ -804,6 +804,7 @@ static __always_inline void on_close(__u32 fd)
 }
 
 #include "tls.bpf.h"
+#include "gotls.bpf.h"
 
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)

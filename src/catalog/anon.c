@@ -207,6 +207,17 @@ static int consonant(char c)
  * ("Qm", "xVb", "Tz"): two of them, or one among many short fragments,
  * make it a value.
  */
+static int acronym_noise(const char *s, size_t n)
+{
+	size_t i, v = 0;
+
+	if (n < 5)
+		return 0;
+	for (i = 0; i < n; i++)
+		v += (size_t)vowel(s[i]);
+	return v <= 1;
+}
+
 static int camel_noise(const char *s, size_t n)
 {
 	size_t i = 0, frags = 0, bad = 0;
@@ -224,6 +235,10 @@ static int camel_noise(const char *s, size_t n)
 		if (s[i] >= 'A' && s[i] <= 'Z') {
 			while (i < n && s[i] >= 'A' && s[i] <= 'Z')
 				i++;
+			/* an acronym of five capitals or more with at most one
+			 * vowel ("FQLJQC"; "HTTPS", "OAUTH" have theirs) */
+			if (acronym_noise(s + st, i - st - (i < n && s[i] >= 'a' && s[i] <= 'z')))
+				bad++;
 			if (i < n && s[i] >= 'a' && s[i] <= 'z') {
 				if (i - st > 1) {
 					frags++; /* "HTTPStatus": "HTTP", then "Status" */
@@ -231,6 +246,11 @@ static int camel_noise(const char *s, size_t n)
 				}
 			} else {
 				upper_run = 1;
+				/* one capital closing a token after a lowercase
+				 * run ("EgpemazrA") */
+				if (i - st == 1 && i == n && st >= 3 && s[st - 1] >= 'a' &&
+				    s[st - 1] <= 'z' && s[st - 2] >= 'a' && s[st - 3] >= 'a')
+					bad++;
 			}
 		}
 		while (!upper_run && i < n && s[i] >= 'a' && s[i] <= 'z')
@@ -238,6 +258,12 @@ static int camel_noise(const char *s, size_t n)
 		frags++;
 		if (upper_run)
 			continue;
+		/* four consonants opening a capitalised fragment start no
+		 * word ("QOIDssfa"; "Strength" has three): twice as bad */
+		for (j = st; j < i && consonant(s[j]); j++)
+			;
+		if (s[st] >= 'A' && s[st] <= 'Z' && j - st >= 4)
+			bad += 2;
 		for (j = st; j < i; j++) {
 			if (consonant(s[j])) {
 				cons++;
@@ -368,6 +394,18 @@ static int random_run(const char *s, size_t n)
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))
 		return 1;
+	/* a word in capitals glued to a random id ("CANARYNIGOqwHlSYED",
+	 * "ORDERxK2mQpLw9"): the id alone, from each start inside the
+	 * capitals */
+	for (i = 0; i < n && s[i] >= 'A' && s[i] <= 'Z'; i++)
+		;
+	if (i >= 4 && i < n) {
+		size_t st;
+
+		for (st = 4; st <= i && n - st >= 8; st++)
+			if (random_run(s + st, n - st))
+				return 1;
+	}
 	return 0;
 }
 
@@ -424,13 +462,34 @@ int anon_value_shaped(const char *s, size_t n)
 	return 0;
 }
 
+int anon_format_ext(const char *e, size_t n)
+{
+	static const char *const fmts[] = {
+		"atom", "csv", "geojson", "gif", "gpx", "htm", "html", "ics", "jpeg", "jpg",
+		"js", "json", "jsonp", "kml", "mvt", "pb", "pbf", "pdf", "png", "rss", "svg",
+		"tsv", "txt", "webp", "xml", "yaml", "yml", "zip", NULL,
+	};
+	size_t i;
+
+	for (i = 0; fmts[i]; i++)
+		if (strlen(fmts[i]) == n && memcmp(fmts[i], e, n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Extensions are short and lowercase ("json", "xml", "atom", "mp4"). */
 size_t anon_suffix(const char *s, size_t n)
 {
 	size_t i, dot = n;
+	const char *d;
 
 	if (n < 3)
 		return n;
+	/* A format extension ends a value whatever the value holds
+	 * ("52.37,4.89.json", "cDUCvdJKpB.jsonp"). */
+	d = memrchr(s, '.', n);
+	if (d && d > s && anon_format_ext(d + 1, (size_t)(s + n - d - 1)))
+		return (size_t)(d - s);
 	for (i = n; i > 0 && n - i < 5; i--)
 		if (s[i - 1] == '.') {
 			dot = i - 1;
@@ -474,8 +533,26 @@ static int literal_segment_full(const char *s, size_t n)
 
 /* The same words come in every request of an endpoint: the segments that
  * passed are remembered per thread (passed_before); a value never is. */
+/* "2", "2.0", "1.12": a digit, then a dot and one or two digits. */
+int anon_version_number(const char *s, size_t n)
+{
+	if (n == 0 || n == 2 || n > 4 || s[0] < '0' || s[0] > '9')
+		return 0;
+	if (n == 1)
+		return 1;
+	return s[1] == '.' && isdigit((unsigned char)s[2]) &&
+	       (n == 3 || isdigit((unsigned char)s[3]));
+}
+
+
+
 static int literal_segment(const char *s, size_t n)
 {
+	/* One digit (or "2.0") carries nothing of a value, and is how
+	 * versions look (/search/2/geocode, /scim/2.0/Users): the catalog
+	 * decides it from what follows it (catalog.c, decide_position). */
+	if (anon_version_number(s, n))
+		return 1;
 	static __thread size_t lens[ANON_SEG_CACHE];
 	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];
 

@@ -147,6 +147,8 @@ static void print_tls(FILE *f, const struct sensor_stats *st, const struct tls_a
 		(unsigned long long)k[AS_C_TLS_CONN], (unsigned long long)k[AS_C_TLS_HTTP2],
 		(unsigned long long)k[AS_C_TLS_NO_SOCKET], (unsigned long long)k[AS_C_TLS_BLIND],
 		(unsigned long long)st->tls.scans, (double)st->tls.scan_ns / 1e6);
+	fprintf(f, "  tls go: %u binaries attached (in the static executables), %u not probeable\n",
+		st->tls.go, st->tls.go_unprobeable);
 	tls_attach_report(t, f);
 }
 

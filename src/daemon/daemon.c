@@ -782,6 +782,11 @@ static void render(void *ctx, struct metrics_text *t)
 	metrics_sample(t, "apisonar_tls_targets", "gauge",
 		       "TLS libraries and static executables with SSL uprobes, or that failed.",
 		       "result=\"failed\"", (double)ss.tls.failed);
+	metrics_sample(t, "apisonar_tls_go_unprobeable", "gauge",
+		       "Go executables whose crypto/tls cannot be probed (neither symbols nor "
+		       ".gopclntab, Go < 1.17 or newer than the offsets table, not x86-64); the "
+		       "log names each and why.",
+		       "", (double)ss.tls.go_unprobeable);
 	metrics_sample(t, "apisonar_tls_processes", "gauge",
 		       "Processes found using an attached TLS target.", "", (double)ss.tls.procs);
 	metrics_sample(t, "apisonar_tls_unreadable_processes", "gauge",

@@ -128,4 +128,18 @@ struct as_cidr_key {
 	__u8 addr[16];
 };
 
+/* One Go binary whose crypto/tls.(*Conn).Read/Write are probed (map
+ * `go_cfg`, indexed by the uprobes' cookie; bpf/gotls.bpf.h), written by
+ * src/sensor/tls_attach.c from src/sensor/tls_go.c's table by Go version.
+ * The socket of a *tls.Conn c is
+ *   ((netFD *)*(iface.data + tcp_fd_off) + sysfd_off)->Sysfd
+ * where iface = *(c + conn_off), a net.Conn interface {itab, data}. */
+struct as_go_cfg {
+	__u64 itab_tcp;  /* address of go:itab.*net.TCPConn,net.Conn; 0: not checked (PIE) */
+	__u32 conn_off;  /* tls.Conn.conn */
+	__u32 tcp_fd_off; /* net.TCPConn.conn.fd (a *netFD) */
+	__u32 sysfd_off; /* netFD.pfd.Sysfd */
+	__u32 _pad;
+};
+
 #endif

@@ -127,6 +127,27 @@ static int valid_format(const char *s)
 	return 0;
 }
 
+static int valid_wire(const char *s)
+{
+	return !strcmp(s, "varint") || !strcmp(s, "fixed64") || !strcmp(s, "len") ||
+	       !strcmp(s, "fixed32");
+}
+
+static int valid_grpc_call(const char *s)
+{
+	return !strcmp(s, "unary") || !strcmp(s, "client_streaming") ||
+	       !strcmp(s, "server_streaming") || !strcmp(s, "bidi_streaming") ||
+	       !strcmp(s, "unknown");
+}
+
+/* A gRPC status code (0-16 today, two digits at most) or "none". */
+static int valid_grpc_status(const char *s)
+{
+	if (!strcmp(s, "none"))
+		return 1;
+	return s[0] >= '0' && s[0] <= '9' && (!s[1] || (s[1] >= '0' && s[1] <= '9' && !s[2]));
+}
+
 static int valid_class(const char *s)
 {
 	int c;
@@ -213,12 +234,14 @@ static const struct spec sp_classes = { .kind = S_SET, .cap_kind = CAP_FIXED, .c
 static const struct spec sp_processes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_PROCESSES, .valid = valid_key };
 static const struct spec sp_learned = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_LEARNED, .valid = valid_key };
 
+static const struct spec sp_wire = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 4, .valid = valid_wire };
+
 static const struct spec sp_node;
 static const struct spec sp_node_map = { .kind = S_MAP, .child = &sp_node, .cap_kind = CAP_FIELDS, .valid = valid_key };
 static const struct member node_members[] = {
 	{ "n", &sp_count },	       { "types", &sp_types },	     { "formats", &sp_formats },
 	{ "sensitive", &sp_classes },  { "objects", &sp_count },    { "properties", &sp_node_map },
-	{ "items", &sp_node },	       { "additional", &sp_node },
+	{ "items", &sp_node },	       { "additional", &sp_node },  { "wire", &sp_wire },
 	{ "declared", &sp_max },       { "required", &sp_max },    { NULL, NULL },
 };
 static const struct spec sp_node = { .kind = S_STRUCT, .members = node_members, .is_node = 1 };
@@ -258,13 +281,23 @@ static const struct member resp_members[] = {
 static const struct spec sp_response = { .kind = S_STRUCT, .members = resp_members };
 static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = valid_status };
 
+/* gRPC methods (docs/grpc.md): calls by kind, grpc-status, messages. */
+static const struct spec sp_grpc_calls = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = 5, .valid = valid_grpc_call };
+static const struct spec sp_grpc_status = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_grpc_status };
+static const struct member grpc_members[] = {
+	{ "calls", &sp_grpc_calls }, { "status", &sp_grpc_status },
+	{ "request_messages", &sp_size }, { "response_messages", &sp_size }, { NULL, NULL },
+};
+static const struct spec sp_grpc = { .kind = S_STRUCT, .members = grpc_members };
+
 static const struct spec sp_auth = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = CAT_MAX_AUTH, .valid = valid_key };
 
 static const struct member ep_members[] = {
 	{ "method", &sp_const },     { "path", &sp_const },	  { "count", &sp_count },
 	{ "first_seen", &sp_tmin },  { "last_seen", &sp_tmax },  { "parameters", &sp_params },
 	{ "auth", &sp_auth },	     { "request", &sp_request }, { "responses", &sp_responses },
-	{ "latency", &sp_latency },  { "declared", &sp_max },	  { NULL, NULL },
+	{ "latency", &sp_latency },  { "grpc", &sp_grpc },	  { "declared", &sp_max },
+	{ NULL, NULL },
 };
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
@@ -1503,7 +1536,8 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		const cJSON *cnt = json_get(e, "count");
 		uint64_t h;
 
-		if (epath_parse(e->string, tmp) || tmp->n <= depth)
+		/* gRPC paths are literals: never part of the evidence */
+		if (json_get(e, "grpc") || epath_parse(e->string, tmp) || tmp->n <= depth)
 			continue;
 		for (i = 0; i < depth; i++)
 			o += (size_t)snprintf(pre + o, sizeof(pre) - o, "/%s%s",
@@ -1740,7 +1774,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		size_t nr, i, j, k;
 		struct tdo {
 			cJSON *ep;
-			char suffix[8];
+			char suffix[16];
 			char name[ANON_MAX_PARAM_NAME + 16]; /* the position's name, or "" */
 		} *todo;
 		size_t ntodo = 0;
@@ -1919,6 +1953,8 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
 	int round, moved = 0;
 	char key[1100];
 
+	if (json_get(e, "grpc"))
+		return 0; /* a gRPC path is a literal */
 	if (declared_mark(e))
 		return 0; /* a declared path is as the document wrote it */
 	snprintf(key, sizeof(key), "%s", e->string);
@@ -2113,6 +2149,9 @@ static void collapse_service_maps(struct catalog *c, cJSON *svc)
 	cJSON *e, *b, *r;
 
 	cJSON_ArrayForEach(e, json_get(svc, "endpoints")) {
+		/* protobuf field numbers are names, not map keys */
+		if (json_get(e, "grpc"))
+			continue;
 		cJSON_ArrayForEach(b, json_get(json_get(e, "request"), "bodies"))
 			collapse_maps(c, json_get(b, "schema"), 0);
 		cJSON_ArrayForEach(r, json_get(e, "responses"))

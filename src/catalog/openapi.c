@@ -104,6 +104,10 @@ static cJSON *schema_of(const cJSON *node)
 		cJSON_AddItemToObject(s, "items", schema_of(items));
 	if (sens && sens->child)
 		cJSON_AddItemToObject(s, "x-apisonar-sensitive", cJSON_Duplicate(sens, 1));
+	/* protobuf wire types of a gRPC message field (docs/grpc.md) */
+	it = cJSON_GetObjectItemCaseSensitive(node, "wire");
+	if (it && it->child)
+		cJSON_AddItemToObject(s, "x-apisonar-wire", cJSON_Duplicate(it, 1));
 	return s;
 }
 
@@ -330,6 +334,28 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 	cJSON_AddNumberToObject(op, "x-apisonar-count", count);
 	cJSON_AddStringToObject(op, "x-apisonar-source",
 				declared_mark(ep) ? declared_source(ep, "count") : "observed");
+	/* OpenAPI has no word for an RPC: a gRPC method is a POST to its path,
+	 * marked, with what the catalog knows of its calls (docs/grpc.md). */
+	v = cJSON_GetObjectItemCaseSensitive(ep, "grpc");
+	if (cJSON_IsObject(v)) {
+		cJSON *g = cJSON_Duplicate(v, 1);
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "path"));
+		const char *slash = path ? strrchr(path, '/') : NULL;
+
+		if (g && slash && slash > path) {
+			char svc[512];
+			size_t l = (size_t)(slash - path - 1);
+
+			if (l >= sizeof(svc))
+				l = sizeof(svc) - 1;
+			memcpy(svc, path + 1, l);
+			svc[l] = '\0';
+			cJSON_AddItemToObject(g, "service", cJSON_CreateString(svc));
+			cJSON_AddItemToObject(g, "method", cJSON_CreateString(slash + 1));
+		}
+		if (g)
+			cJSON_AddItemToObject(op, "x-apisonar-grpc", g);
+	}
 	v = cJSON_GetObjectItemCaseSensitive(ep, "first_seen");
 	if (cJSON_IsString(v))
 		cJSON_AddStringToObject(op, "x-apisonar-first-seen", v->valuestring);

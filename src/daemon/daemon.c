@@ -770,8 +770,30 @@ static void render(void *ctx, struct metrics_text *t)
 	HT("upgrades", upgrades, "Upgrades and CONNECTs (parsing stopped).");
 	HT("unpaired_responses", unpaired_responses, "Responses without a request.");
 	HT("no_response", no_response, "Requests whose connection ended unanswered.");
-	HT("http2", http2, "HTTP/2 connections seen (not parsed).");
+	HT("http2", http2, "HTTP/2 prefaces met by the HTTP/1 parser (not parsed by it).");
 #undef HT
+#define H2(name, field, help)                                                              \
+	metrics_sample(t, "apisonar_http2_" name "_total", "counter", help, "",             \
+		       (double)ss.http2.field)
+	H2("connections", conns, "Connections parsed as HTTP/2.");
+	H2("connections_stopped", conns_stopped,
+	   "HTTP/2 connections whose parsing stopped (bad frame, HPACK, gap, ...).");
+	H2("streams", streams, "HTTP/2 streams opened.");
+	H2("exchanges", exchanges, "HTTP/2 streams handed on as exchanges.");
+	H2("resets", resets, "HTTP/2 streams ended by RST_STREAM.");
+	H2("no_response", no_response, "HTTP/2 requests handed on without a response.");
+#undef H2
+	for (i = 0; i < HTTP2_FT_NR; i++) {
+		snprintf(lab, sizeof(lab), "type=\"%s\"", http2_frame_name((enum http2_frame_type)i));
+		metrics_sample(t, "apisonar_http2_frames_total", "counter",
+			       "HTTP/2 frames parsed, by type.", lab, (double)ss.http2.frames[i]);
+	}
+	for (i = 0; i < HTTP2_DROP_NR; i++) {
+		snprintf(lab, sizeof(lab), "reason=\"%s\"", http2_drop_name((enum http2_drop)i));
+		metrics_sample(t, "apisonar_http2_drops_total", "counter",
+			       "HTTP/2 drops, by reason (docs/http2.md).", lab,
+			       (double)ss.http2.drops[i]);
+	}
 	for (i = 0; i < HTTP1_AMB_NR; i++)
 		amb += ss.http.ambiguous[i];
 	metrics_sample(t, "apisonar_http_ambiguous_total", "counter",

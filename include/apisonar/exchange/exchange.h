@@ -42,6 +42,7 @@ enum as_xflags {
 	AS_X_RESP_GAP = 1u << 4,
 	AS_X_MIDSTREAM = 1u << 5,     /* connection seen after it was opened */
 	AS_X_UPGRADE = 1u << 6,       /* 101 / CONNECT: parsing stopped after */
+	AS_X_RESET = 1u << 7,         /* HTTP/2 stream reset (RST_STREAM) before it ended */
 };
 
 struct as_header {
@@ -86,7 +87,7 @@ struct as_exchange {
 
 	char *method; /* "GET" */
 	char *target; /* request target as sent: "/users/1?x=2" */
-	int req_version; /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+	int req_version; /* 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2 */
 	struct as_message req;
 
 	int status; /* 0 when there is no response */

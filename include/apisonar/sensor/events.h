@@ -40,6 +40,8 @@
 #define AS_F_CONNECTED (1u << 3) /* fd came from connect */
 #define AS_F_COPY_FAULT (1u << 4) /* user memory could not be read */
 #define AS_F_TLS (1u << 5)        /* plaintext of a TLS session, from SSL_* uprobes */
+#define AS_F_HTTP2 (1u << 6)      /* its first bytes were HTTP/2's (client preface or a
+				   * server's SETTINGS): the HTTP/2 parser reads it */
 
 struct as_event {
 	__u64 ts_ns;   /* bpf_ktime_get_ns() at syscall exit */
@@ -78,13 +80,13 @@ enum as_counter {
 	AS_C_CONN_FILTERED,  /* sockets excluded by a filter */
 	AS_C_CONN_MAP_FULL,  /* connections not tracked: `conns` was full */
 	AS_C_TLS_CONN,       /* TLS connections whose plaintext is HTTP/1.x */
-	AS_C_TLS_HTTP2,      /* TLS connections whose plaintext is HTTP/2 (not parsed) */
+	AS_C_TLS_HTTP2,      /* TLS connections whose plaintext is HTTP/2 (tracked as such) */
 	AS_C_TLS_NO_SOCKET,  /* SSL call plaintext not tied to a tracked socket (filtered, or
 			     * no syscall of it seen yet): not sent */
 	AS_C_TLS_BLIND,      /* TLS connections given up: ciphertext, no plaintext seen */
 	AS_C_CONN_HTTP2,     /* plaintext connections whose first bytes are HTTP/2 (h2c
 			      * with prior knowledge: the preface, or a server's SETTINGS):
-			      * counted and ignored, not parsed */
+			      * tracked with AS_F_HTTP2 (also in CONN_TRACKED) */
 	AS_C_SENDFILE,       /* sendfile calls on HTTP connections: bytes moved from a
 			      * file, none copied (a gap in the stream) */
 	AS_C_NR,

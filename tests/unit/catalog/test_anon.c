@@ -36,6 +36,9 @@ static void test_template_words_and_ids(void **state)
 	/* One digit is left to the catalog, which sees whether it is a
 	 * version (/search/2/...) or an id (test_catalog.c). */
 	assert_string_equal(tmpl("/categories/7"), "/categories/7");
+	/* a word with capitals in a run inside it names nothing */
+	assert_string_equal(tmpl("/routes/niOANiSP/4242"), "/routes/niOANiSP/{id}");
+	assert_string_equal(tmpl("/ResourceTypes/4242"), "/ResourceTypes/{ResourceTypeId}");
 	/* Two parameters of one template never share a name. */
 	assert_string_equal(tmpl("/123/456"), "/{id}/{id2}");
 	assert_string_equal(tmpl("/"), "/");

@@ -1703,7 +1703,8 @@ static int adopt_declared(struct catalog *c, cJSON *svc)
 		if (!have)
 			cJSON_AddStringToObject(twins, tk, e->string);
 		else if (strcmp(e->string, have->valuestring) < 0)
-			cJSON_ReplaceItemInObjectCaseSensitive(twins, tk, cJSON_CreateString(e->string));
+			cJSON_ReplaceItemInObjectCaseSensitive(twins, tk,
+							       cJSON_CreateString(e->string));
 	}
 	for (e = eps->child; e && n < cap; e = e->next)
 		if (!declared_mark(e) && (keys[n] = strdup(e->string)))

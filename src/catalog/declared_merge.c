@@ -72,8 +72,8 @@ static int class_known(const char *s)
 
 static int type_known(const char *s)
 {
-	static const char *const t[] = { "array", "boolean", "integer", "null",
-					 "number", "object", "string" };
+	static const char *const t[] = {"array",  "boolean", "integer", "null",
+					"number", "object",  "string"};
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -111,9 +111,8 @@ static void copy_set(cJSON *dst, const char *name, const cJSON *src, int (*ok)(c
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, src)
-		if (cJSON_IsString(it) && ok(it->valuestring))
-			doc_set_add(dst, name, it->valuestring, DM_MAX_SET);
+	cJSON_ArrayForEach(it, src) if (cJSON_IsString(it) && ok(it->valuestring))
+	    doc_set_add(dst, name, it->valuestring, DM_MAX_SET);
 }
 
 static void node_of(cJSON *dst, const cJSON *src, unsigned depth);
@@ -126,7 +125,8 @@ static void node_map_of(cJSON *dst, const char *name, const cJSON *src, unsigned
 	if (!cJSON_IsObject(src) || !src->child)
 		return;
 	map = doc_obj(dst, name);
-	cJSON_ArrayForEach(it, src) {
+	cJSON_ArrayForEach(it, src)
+	{
 		cJSON *n = map ? doc_obj(map, it->string) : NULL;
 
 		if (n)
@@ -163,7 +163,8 @@ static void bodies_of(cJSON *dst, const cJSON *src)
 	const cJSON *it;
 	cJSON *bodies = NULL;
 
-	cJSON_ArrayForEach(it, src) {
+	cJSON_ArrayForEach(it, src)
+	{
 		const cJSON *sc = json_get(it, "schema");
 		cJSON *b;
 
@@ -186,7 +187,7 @@ static void bodies_of(cJSON *dst, const cJSON *src)
 
 static void endpoint_of(cJSON *eps, const cJSON *src)
 {
-	static const char *const locs[] = { "path", "query", "header", "cookie" };
+	static const char *const locs[] = {"path", "query", "header", "cookie"};
 	const cJSON *m = json_get(src, "method"), *p = json_get(src, "path");
 	const cJSON *params = json_get(src, "parameters"), *req, *it;
 	cJSON *ep, *pm = NULL, *resps = NULL, *auth = NULL;
@@ -216,7 +217,8 @@ static void endpoint_of(cJSON *eps, const cJSON *src)
 		if (r && !r->child)
 			cJSON_DeleteItemFromObjectCaseSensitive(ep, "request");
 	}
-	cJSON_ArrayForEach(it, json_get(src, "responses")) {
+	cJSON_ArrayForEach(it, json_get(src, "responses"))
+	{
 		cJSON *r;
 
 		if (!status_code(it->string) || (!resps && !(resps = doc_obj(ep, "responses"))))
@@ -229,10 +231,10 @@ static void endpoint_of(cJSON *eps, const cJSON *src)
 		node_map_of(r, "headers", json_get(it, "headers"), 0);
 		bodies_of(r, json_get(it, "bodies"));
 	}
-	cJSON_ArrayForEach(it, json_get(src, "auth"))
-		if (cJSON_IsString(it) && it->valuestring[0] &&
-		    (auth || (auth = doc_obj(ep, "auth"))))
-			doc_count_add(auth, it->valuestring, 0);
+	cJSON_ArrayForEach(it, json_get(src, "auth")) if (cJSON_IsString(it) &&
+							  it->valuestring[0] &&
+							  (auth || (auth = doc_obj(ep, "auth"))))
+	    doc_count_add(auth, it->valuestring, 0);
 }
 
 cJSON *declared_to_metadata(const cJSON *declared)
@@ -245,13 +247,13 @@ cJSON *declared_to_metadata(const cJSON *declared)
 		cJSON_Delete(doc);
 		return NULL;
 	}
-	cJSON_ArrayForEach(svc, json_get(declared, "services")) {
+	cJSON_ArrayForEach(svc, json_get(declared, "services"))
+	{
 		cJSON *s = doc_obj(svcs, svc->string), *eps = s ? doc_obj(s, "endpoints") : NULL;
 
 		if (!eps)
 			continue;
-		cJSON_ArrayForEach(ep, json_get(svc, "endpoints"))
-			endpoint_of(eps, ep);
+		cJSON_ArrayForEach(ep, json_get(svc, "endpoints")) endpoint_of(eps, ep);
 	}
 	return doc;
 }
@@ -320,7 +322,7 @@ static void strip_response(cJSON *r)
 
 static void strip_endpoint(cJSON *ep)
 {
-	static const char *const locs[] = { "path", "query", "header", "cookie" };
+	static const char *const locs[] = {"path", "query", "header", "cookie"};
 	cJSON *pm = json_get(ep, "parameters");
 	size_t i;
 
@@ -362,7 +364,8 @@ cJSON *declared_observed_only(const cJSON *metadata)
 			svc = next;
 			continue;
 		}
-		cJSON_ArrayForEach(ep, eps) {
+		cJSON_ArrayForEach(ep, eps)
+		{
 			cJSON *auth = json_get(ep, "auth");
 
 			/* auth is a map of counts, not of objects */

@@ -295,8 +295,8 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 		const cJSON *hs = cJSON_GetObjectItemCaseSensitive(it, "headers");
 		const cJSON *h;
 
-		cJSON_AddStringToObject(r, "description", num(it, "count") > 0 ? "Observed response" :
-										   "Declared response");
+		cJSON_AddStringToObject(r, "description",
+					num(it, "count") > 0 ? "Observed response" : "Declared response");
 		if (hs && hs->child) {
 			cJSON *ho = cJSON_AddObjectToObject(r, "headers");
 
@@ -311,7 +311,8 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 			cJSON_AddItemToObject(r, "content", content_of(v));
 		cJSON_AddNumberToObject(r, "x-apisonar-count", num(it, "count"));
 		if (declared_mark(it))
-			cJSON_AddStringToObject(r, "x-apisonar-source", declared_source(it, "count"));
+			cJSON_AddStringToObject(r, "x-apisonar-source",
+						declared_source(it, "count"));
 	}
 	if (!resps->child) {
 		cJSON *r = cJSON_AddObjectToObject(resps, "default");

@@ -11,59 +11,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
 
+#include "anon_testlib.h"
 #include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/drift.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/transport/batch.h"
-#include "anon_testlib.h"
 
 static const char *const spec_doc =
-	"openapi: 3.0.3\n"
-	"info: {title: t, version: '1'}\n"
-	"servers: [{url: 'http://t.example'}]\n"
-	"paths:\n"
-	"  /users/{login}:\n"
-	"    get:\n"
-	"      parameters:\n"
-	"        - {name: login, in: path, required: true, schema: {type: string}}\n"
-	"        - {name: fields, in: query, required: true, schema: {type: string}}\n"
-	"        - {name: sort, in: query, schema: {type: string}}\n"
-	"      responses:\n"
-	"        '200':\n"
-	"          description: ok\n"
-	"          content:\n"
-	"            application/json:\n"
-	"              schema:\n"
-	"                type: object\n"
-	"                required: [name]\n"
-	"                properties: {name: {type: string}, age: {type: integer}}\n"
-	"        '404': {description: missing}\n"
-	"        default: {description: other}\n"
-	"  /users/zara:\n"
-	"    get:\n"
-	"      responses: {'200': {description: board}}\n"
-	"  /orders:\n"
-	"    get:\n"
-	"      security: [{key: []}]\n"
-	"      responses: {'200': {description: list}}\n"
-	"components:\n"
-	"  securitySchemes:\n"
-	"    key: {type: apiKey, in: header, name: X-Api-Key}\n";
+    "openapi: 3.0.3\n"
+    "info: {title: t, version: '1'}\n"
+    "servers: [{url: 'http://t.example'}]\n"
+    "paths:\n"
+    "  /users/{login}:\n"
+    "    get:\n"
+    "      parameters:\n"
+    "        - {name: login, in: path, required: true, schema: {type: string}}\n"
+    "        - {name: fields, in: query, required: true, schema: {type: string}}\n"
+    "        - {name: sort, in: query, schema: {type: string}}\n"
+    "      responses:\n"
+    "        '200':\n"
+    "          description: ok\n"
+    "          content:\n"
+    "            application/json:\n"
+    "              schema:\n"
+    "                type: object\n"
+    "                required: [name]\n"
+    "                properties: {name: {type: string}, age: {type: integer}}\n"
+    "        '404': {description: missing}\n"
+    "        default: {description: other}\n"
+    "  /users/zara:\n"
+    "    get:\n"
+    "      responses: {'200': {description: board}}\n"
+    "  /orders:\n"
+    "    get:\n"
+    "      security: [{key: []}]\n"
+    "      responses: {'200': {description: list}}\n"
+    "components:\n"
+    "  securitySchemes:\n"
+    "    key: {type: apiKey, in: header, name: X-Api-Key}\n";
 
-static const char *const names[] = { "alice", "bob",   "carol", "dave",    "erin",  "frank",
-				     "grace", "heidi", "ivan",  "judy", "mallory", "oscar" };
+static const char *const names[] = {"alice", "bob",   "carol", "dave", "erin",	  "frank",
+				    "grace", "heidi", "ivan",  "judy", "mallory", "oscar"};
 
 /* The declared catalog of spec_doc and its metadata form. */
 static cJSON *declared_catalog(void)
 {
 	cJSON *tree = NULL, *cat = NULL;
-	struct spec_report rep = { 0 };
+	struct spec_report rep = {0};
 	char err[256];
 
 	assert_int_equal(spec_parse(spec_doc, strlen(spec_doc), &tree, err, sizeof(err)), 0);
@@ -76,8 +77,8 @@ static cJSON *declared_catalog(void)
 
 static void add(struct catalog *c, const char *target, const char *rbody)
 {
-	const char *h[] = { "Host: t.example", NULL };
-	const char *rh[] = { "Content-Type: application/json", NULL };
+	const char *h[] = {"Host: t.example", NULL};
+	const char *rh[] = {"Content-Type: application/json", NULL};
 	struct as_exchange *x = tx_new("GET", target, h, NULL, 200, rh, rbody);
 
 	assert_int_equal(catalog_add_exchange(c, x), 0);
@@ -129,11 +130,11 @@ static char *text_of(const struct catalog *c)
 static const cJSON *endpoint(const cJSON *md, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetObjectItemCaseSensitive(md, "services"), "t.example"),
-			"endpoints"),
-		key);
+	    cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(md, "services"),
+						 "t.example"),
+		"endpoints"),
+	    key);
 }
 
 static double num(const cJSON *o, const char *name)
@@ -156,15 +157,19 @@ static void test_declared_to_metadata(void **state)
 	assert_non_null(ep);
 	assert_true(num(ep, "count") == 0 && num(ep, "declared") == 1);
 	q = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"), "query"),
-		"fields");
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+					     "query"),
+	    "fields");
 	assert_true(num(q, "n") == 0 && num(q, "declared") == 1 && num(q, "required") == 1);
 	q = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"), "query"),
-		"sort");
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+					     "query"),
+	    "sort");
 	assert_null(cJSON_GetObjectItemCaseSensitive(q, "required"));
-	assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "responses"), "404"));
-	assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "responses"), "default"));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(ep, "responses"), "404"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(ep, "responses"), "default"));
 	assert_true(num(cJSON_GetObjectItemCaseSensitive(endpoint(md, "GET /orders"), "auth"),
 			"apikey_header:x-api-key") == 0);
 	assert_string_equal(declared_source(ep, "count"), "declared");
@@ -256,8 +261,9 @@ static void test_declared_names_and_literals(void **state)
 	assert_true(num(ep, "count") == 24 && num(ep, "declared") == 1);
 	assert_string_equal(declared_source(ep, "count"), "both");
 	p = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"), "path"),
-		"login");
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+					     "path"),
+	    "login");
 	assert_true(num(p, "n") == 24 && num(p, "declared") == 1);
 	ep = endpoint(out, "GET /users/zara");
 	assert_non_null(ep);
@@ -266,7 +272,8 @@ static void test_declared_names_and_literals(void **state)
 	assert_non_null(ep);
 	assert_true(num(ep, "count") == 0);
 	/* no other endpoint: no observed name left beside the declared one */
-	svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "services"), "t.example");
+	svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "services"),
+					       "t.example");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(svc, "endpoints")), 3);
 	cJSON_Delete(out);
 	catalog_free(c);
@@ -279,10 +286,12 @@ static void test_declared_names_and_literals(void **state)
 static void test_other_name_adopts_declared(void **state)
 {
 	static const char *const other =
-		"{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"t.example\":{\"endpoints\":{"
-		"\"GET /users/{id}\":{\"method\":\"GET\",\"path\":\"/users/{id}\",\"count\":5,"
-		"\"parameters\":{\"path\":{\"id\":{\"n\":5,\"types\":[\"string\"],\"formats\":[\"text\"]}}}}}}}}";
-	cJSON *decl = declared_catalog(), *md = declared_to_metadata(decl), *od = cJSON_Parse(other);
+	    "{\"schema\":\"apisonar.metadata/v1\",\"services\":{\"t.example\":{\"endpoints\":{"
+	    "\"GET /users/{id}\":{\"method\":\"GET\",\"path\":\"/users/{id}\",\"count\":5,"
+	    "\"parameters\":{\"path\":{\"id\":{\"n\":5,\"types\":[\"string\"],\"formats\":["
+	    "\"text\"]}}}}}}}}";
+	cJSON *decl = declared_catalog(), *md = declared_to_metadata(decl),
+	      *od = cJSON_Parse(other);
 	struct catalog *c = catalog_new(NULL);
 	cJSON *out;
 	const cJSON *ep, *p;
@@ -296,12 +305,14 @@ static void test_other_name_adopts_declared(void **state)
 	assert_non_null(ep);
 	assert_true(num(ep, "count") == 5);
 	p = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"), "path"),
-		"login");
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+					     "path"),
+	    "login");
 	assert_true(num(p, "n") == 5 && num(p, "declared") == 1);
 	assert_null(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"), "path"),
-		"id"));
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "parameters"),
+					     "path"),
+	    "id"));
 	cJSON_Delete(out);
 	cJSON_Delete(od);
 	catalog_free(c);
@@ -312,16 +323,20 @@ static void test_other_name_adopts_declared(void **state)
 static const cJSON *op_of(const cJSON *oa, const char *path, const char *m)
 {
 	return cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(oa, "paths"), path), m);
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(oa, "paths"), path),
+	    m);
 }
 
 static const cJSON *param_of(const cJSON *op, const char *name)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(op, "parameters"))
-		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, name) == 0)
-			return it;
+	cJSON_ArrayForEach(
+	    it,
+	    cJSON_GetObjectItemCaseSensitive(
+		op,
+		"parameters")) if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring,
+					  name) == 0) return it;
 	return NULL;
 }
 
@@ -338,9 +353,9 @@ static void test_openapi_source_and_required(void **state)
 	add(c, "/health", "{\"ok\":true}");
 	merge_doc(c, md);
 	out = catalog_to_metadata(c);
-	oa = openapi_from_service("t.example", cJSON_GetObjectItemCaseSensitive(
-							cJSON_GetObjectItemCaseSensitive(out, "services"),
-							"t.example"));
+	oa = openapi_from_service(
+	    "t.example", cJSON_GetObjectItemCaseSensitive(
+			     cJSON_GetObjectItemCaseSensitive(out, "services"), "t.example"));
 	op = op_of(oa, "/orders", "get");
 	assert_non_null(op);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(op, "x-apisonar-source")->valuestring,
@@ -350,26 +365,32 @@ static void test_openapi_source_and_required(void **state)
 	op = op_of(oa, "/users/{login}", "get");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(op, "x-apisonar-source")->valuestring,
 			    "both");
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(param_of(op, "fields"), "required")));
-	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(param_of(op, "sort"), "required")));
+	assert_true(
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(param_of(op, "fields"), "required")));
+	assert_true(
+	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(param_of(op, "sort"), "required")));
 	assert_string_equal(
-		cJSON_GetObjectItemCaseSensitive(param_of(op, "fields"), "x-apisonar-source")->valuestring,
-		"declared");
+	    cJSON_GetObjectItemCaseSensitive(param_of(op, "fields"), "x-apisonar-source")
+		->valuestring,
+	    "declared");
 	assert_string_equal(
-		cJSON_GetObjectItemCaseSensitive(param_of(op, "login"), "x-apisonar-source")->valuestring,
-		"both");
-	r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(op, "responses"), "404");
+	    cJSON_GetObjectItemCaseSensitive(param_of(op, "login"), "x-apisonar-source")
+		->valuestring,
+	    "both");
+	r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(op, "responses"),
+					     "404");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r, "x-apisonar-source")->valuestring,
 			    "declared");
-	r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(op, "responses"), "200");
+	r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(op, "responses"),
+					     "200");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r, "x-apisonar-source")->valuestring,
 			    "both");
 	sch = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "content"),
-							 "application/json"),
-			"schema"),
-		"required");
+	    cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "content"),
+						 "application/json"),
+		"schema"),
+	    "required");
 	assert_int_equal(cJSON_GetArraySize(sch), 1);
 	assert_string_equal(sch->child->valuestring, "name");
 	op = op_of(oa, "/health", "get");
@@ -427,7 +448,7 @@ static void test_drift_reads_observed_part(void **state)
 static void test_declared_batch_passes_guard(void **state)
 {
 	cJSON *decl = declared_catalog(), *md = declared_to_metadata(decl), *doc;
-	struct batch_sensor sensor = { .id = "unit", .version = "0" };
+	struct batch_sensor sensor = {.id = "unit", .version = "0"};
 	struct catalog *c = observed();
 	struct batch_meta meta;
 	unsigned char *gz = NULL;
@@ -449,13 +470,13 @@ static void test_declared_batch_passes_guard(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_declared_to_metadata),
-		cmocka_unit_test(test_marks_merge_laws),
-		cmocka_unit_test(test_declared_names_and_literals),
-		cmocka_unit_test(test_other_name_adopts_declared),
-		cmocka_unit_test(test_openapi_source_and_required),
-		cmocka_unit_test(test_drift_reads_observed_part),
-		cmocka_unit_test(test_declared_batch_passes_guard),
+	    cmocka_unit_test(test_declared_to_metadata),
+	    cmocka_unit_test(test_marks_merge_laws),
+	    cmocka_unit_test(test_declared_names_and_literals),
+	    cmocka_unit_test(test_other_name_adopts_declared),
+	    cmocka_unit_test(test_openapi_source_and_required),
+	    cmocka_unit_test(test_drift_reads_observed_part),
+	    cmocka_unit_test(test_declared_batch_passes_guard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

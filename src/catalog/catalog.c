@@ -21,6 +21,7 @@
 
 #include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/detect.h"
 #include "apisonar/catalog/k8s_doc.h"
 #include "apisonar/util/util.h"
@@ -241,7 +242,7 @@ static const struct member node_members[] = {
 	{ "n", &sp_count },	       { "types", &sp_types },	     { "formats", &sp_formats },
 	{ "sensitive", &sp_classes },  { "objects", &sp_count },    { "properties", &sp_node_map },
 	{ "items", &sp_node },	       { "additional", &sp_node },  { "wire", &sp_wire },
-	{ NULL, NULL },
+	{ "declared", &sp_max },       { "required", &sp_max },    { NULL, NULL },
 };
 static const struct spec sp_node = { .kind = S_STRUCT, .members = node_members, .is_node = 1 };
 
@@ -275,7 +276,7 @@ static const struct spec sp_request = { .kind = S_STRUCT, .members = req_members
 
 static const struct member resp_members[] = {
 	{ "count", &sp_count }, { "headers", &sp_node_map }, { "cookies", &sp_node_map },
-	{ "bodies", &sp_bodies }, { "size", &sp_size }, { NULL, NULL },
+	{ "bodies", &sp_bodies }, { "size", &sp_size }, { "declared", &sp_max }, { NULL, NULL },
 };
 static const struct spec sp_response = { .kind = S_STRUCT, .members = resp_members };
 static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = valid_status };
@@ -295,7 +296,8 @@ static const struct member ep_members[] = {
 	{ "method", &sp_const },     { "path", &sp_const },	  { "count", &sp_count },
 	{ "first_seen", &sp_tmin },  { "last_seen", &sp_tmax },  { "parameters", &sp_params },
 	{ "auth", &sp_auth },	     { "request", &sp_request }, { "responses", &sp_responses },
-	{ "latency", &sp_latency },  { "grpc", &sp_grpc },	  { NULL, NULL },
+	{ "latency", &sp_latency },  { "grpc", &sp_grpc },	  { "declared", &sp_max },
+	{ NULL, NULL },
 };
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
@@ -1429,7 +1431,7 @@ static int fold_inner(struct catalog *c, cJSON *svc, int (*split)(const char *, 
 	for (e = eps->child; e && n < cap; e = e->next) {
 		struct fsplit f;
 
-		if (!strpbrk(e->string, ".-") || epath_parse(e->string, p))
+		if (!strpbrk(e->string, ".-") || declared_mark(e) || epath_parse(e->string, p))
 			continue;
 		for (pos = 0; pos < p->n; pos++)
 			if (split(p->seg[pos], &f))
@@ -1634,6 +1636,121 @@ static void common_suffixes(struct trow *rows, size_t n)
 	free(sf);
 }
 
+/* ---- declared endpoints (docs/declared.md) -------------------------------- */
+
+/* Whether an endpoint among rows[first, end) is declared. */
+static int declared_rows_any(const struct trow *rows, size_t first, size_t end)
+{
+	size_t r;
+
+	for (r = first; r < end; r++)
+		if (declared_mark(rows[r].ep))
+			return 1;
+	return 0;
+}
+
+/* The name a position takes when a declared endpoint has a parameter
+ * there with the suffix of rows[first]: the smallest of the declared
+ * names. keep stays "" when none is declared. */
+static void declared_keep(const struct trow *rows, size_t i, size_t j, size_t first, size_t depth,
+			  struct epath *tmp, char *keep, size_t keeplen)
+{
+	size_t r;
+
+	for (r = i; r < j; r++)
+		if (rows[r].param && declared_mark(rows[r].ep) &&
+		    strcmp(rows[r].suffix, rows[first].suffix) == 0 &&
+		    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
+		    strlen(tmp->seg[depth]) < keeplen &&
+		    (!keep[0] || strcmp(tmp->seg[depth], keep) < 0))
+			snprintf(keep, keeplen, "%s", tmp->seg[depth]);
+}
+
+/* An endpoint with the template of a declared one (/users/{userId} for a
+ * declared /users/{id}) takes the declared parameter names, position by
+ * position, and so merges into it. Returns how many endpoints moved. */
+static int adopt_declared(struct catalog *c, cJSON *svc)
+{
+	cJSON *eps = json_get(svc, "endpoints"), *e;
+	cJSON *twins = NULL;
+	struct epath *p = NULL, *q = NULL;
+	char **keys = NULL;
+	size_t n = 0, i, cap;
+	int moved = 0;
+
+	if (!eps)
+		return 0;
+	for (e = eps->child; e && !twins; e = e->next)
+		if (declared_mark(e))
+			twins = cJSON_CreateObject();
+	if (!twins)
+		return 0;
+	cap = (size_t)cJSON_GetArraySize(eps);
+	keys = calloc(cap ? cap : 1, sizeof(*keys));
+	p = malloc(sizeof(*p));
+	q = malloc(sizeof(*q));
+	if (!keys || !p || !q)
+		goto out;
+	/* the declared template keys; two declared endpoints of one key:
+	 * the smallest wins */
+	for (e = eps->child; e; e = e->next) {
+		char tk[CAT_MAX_KEY + 8];
+		cJSON *have;
+
+		if (!declared_mark(e) || declared_template_key(e, tk, sizeof(tk)))
+			continue;
+		have = json_get(twins, tk);
+		if (!have)
+			cJSON_AddStringToObject(twins, tk, e->string);
+		else if (strcmp(e->string, have->valuestring) < 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(twins, tk,
+							       cJSON_CreateString(e->string));
+	}
+	for (e = eps->child; e && n < cap; e = e->next)
+		if (!declared_mark(e) && (keys[n] = strdup(e->string)))
+			n++;
+	for (i = 0; i < n; i++) {
+		char tk[CAT_MAX_KEY + 8], key[CAT_MAX_KEY + 8];
+		const cJSON *to;
+		size_t pos;
+		int did;
+
+		e = doc_map_find(eps, keys[i]);
+		if (!e || declared_template_key(e, tk, sizeof(tk)))
+			continue;
+		to = json_get(twins, tk);
+		if (!cJSON_IsString(to) || strcmp(to->valuestring, e->string) == 0 ||
+		    epath_parse(to->valuestring, q))
+			continue;
+		snprintf(key, sizeof(key), "%s", e->string);
+		did = 0;
+		for (pos = 0; pos < q->n && e; pos++) {
+			char path[1024];
+
+			if (epath_parse(key, p) || p->n != q->n)
+				break;
+			if (strcmp(p->seg[pos], q->seg[pos]) == 0 || !is_param_seg(p->seg[pos]) ||
+			    !is_param_seg(q->seg[pos]))
+				continue;
+			if (join_path(p->seg, p->n, pos, q->seg[pos], path, sizeof(path)) ||
+			    rewrite_endpoint_as(c, eps, e, p, pos, q->seg[pos], NULL))
+				break;
+			snprintf(key, sizeof(key), "%s %s", p->method, path);
+			e = doc_map_find(eps, key);
+			did = 1;
+		}
+		moved += did;
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(p);
+	free(q);
+	cJSON_Delete(twins);
+	return moved;
+}
+
 /*
  * One top-down pass over the trie of a service: at each depth, each
  * position's children are decided, values and parameters under another
@@ -1721,12 +1838,16 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			for (size_t q = 0; q < k; q++) {
 				char keep[ANON_MAX_PARAM_NAME + 16] = "";
 
+				/* A literal a document declares is a literal. */
+				if (ch[q].value && declared_rows_any(rows, ch[q].first, ch[q].end))
+					ch[q].value = 0;
 				if (!ch[q].value && !ch[q].param)
 					continue;
 				/* A name the position already has stays (a declared
 				 * or another sensor's name): the smallest of the
 				 * parameter segments with this suffix. */
-				for (size_t r = i; r < j; r++)
+				declared_keep(rows, i, j, ch[q].first, depth, tmp, keep, sizeof(keep));
+				for (size_t r = i; r < j && !keep[0]; r++)
 					if (rows[r].param && strcmp(rows[r].suffix, rows[ch[q].first].suffix) == 0 &&
 					    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
 					    strlen(tmp->seg[depth]) < sizeof(keep) &&
@@ -1761,7 +1882,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			char rep[ANON_MAX_PARAM_NAME + 16];
 			cJSON *e = todo[i].ep;
 
-			if (epath_parse(e->string, tmp) || tmp->n <= depth)
+			if (declared_mark(e) || epath_parse(e->string, tmp) || tmp->n <= depth)
 				continue;
 			canonical_param(tmp->seg, depth, todo[i].suffix, rep, sizeof(rep));
 			if (todo[i].name[0] && param_name_ok(tmp->seg, depth, todo[i].name))
@@ -1835,6 +1956,8 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
 
 	if (json_get(e, "grpc"))
 		return 0; /* a gRPC path is a literal */
+	if (declared_mark(e))
+		return 0; /* a declared path is as the document wrote it */
 	snprintf(key, sizeof(key), "%s", e->string);
 	for (round = 0; round < ANON_MAX_SEGMENTS; round++) {
 		char rep[ANON_MAX_PARAM_NAME + 16], path[1024], suffix[16];
@@ -2052,6 +2175,8 @@ static void normalize_service(struct catalog *c, cJSON *svc, int final)
 		moved += apply_learned(c, svc);
 
 		moved += decide_service(c, svc, final);
+
+		moved += adopt_declared(c, svc);
 		if (!moved)
 			break;
 		changed = 1;

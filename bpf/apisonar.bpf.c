@@ -37,12 +37,17 @@ const volatile __u32 use_loop = 0;
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
-static __always_inline void count(__u32 idx)
+static __always_inline void count_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_add(idx, 1);
 }
 
 /* The struct socket behind (current task, fd), or NULL. CO-RE reads of
@@ -424,6 +429,167 @@ static __always_inline int conn_adopt(struct conn_key *key, struct conn *c, __u8
 	return 0;
 }
 
+/* ---- the capture budget (HTTP/1, plaintext) -----------------------------
+ *
+ * An exchange starts at the first request byte after the other direction
+ * moved (or the connection's first request): for a server the first read
+ * after a write, for a client the first write after a read. There, and
+ * only there, the per-CPU token bucket decides whether the exchange is
+ * copied. A skipped exchange costs the lookup that found the connection
+ * and this compare on each syscall: its bytes only advance the stream
+ * positions. When copying resumes (or at close) one AS_EV_SKIP record
+ * tells userspace the exact ranges and how many exchanges were in them,
+ * so its parser restarts at the next captured request. A request-side
+ * syscall that does not begin with a method (a body sent after
+ * 100-continue, the rest of a pipelined request) is no boundary: the
+ * exchange in progress goes on, copied or not. */
+
+/* A record of the copied exchange in progress was lost: in the books it
+ * moves from captured to dropped, once. */
+static __always_inline void turn_drop(struct conn *c)
+{
+	if (c->state != CONN_HTTP || c->sampling || c->turn_lost || !c->turns)
+		return;
+	c->turn_lost = 1;
+	count_add(AS_C_XCH_CAPTURED, (__u64)-1); /* the per-CPU sums still add up */
+	count(AS_C_XCH_DROPPED);
+}
+
+/* The direction requests go in: a client writes them, a server reads them. */
+static __always_inline __u32 req_dir(struct conn *c)
+{
+	return (c->flags & AS_F_CONNECTED) ? AS_DIR_EGRESS : AS_DIR_INGRESS;
+}
+
+/* Whether the data of this call begins with an HTTP method: 4 bytes read
+ * from user memory, nothing else. */
+static __always_inline int peek_request(struct stash *st, __u64 ret)
+{
+	const void *src = (const void *)st->ptr;
+	__u8 p[4] = {};
+
+	if (ret < 4)
+		return 0;
+	if (st->kind == KIND_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), src))
+			return 0;
+		src = msg.msg_iov;
+	}
+	if (st->kind == KIND_MSG || st->kind == KIND_IOV) {
+		struct iovec v;
+
+		if (bpf_probe_read_user(&v, sizeof(v), src) || v.iov_len < 4)
+			return 0;
+		src = v.iov_base;
+	}
+	if (bpf_probe_read_user(p, sizeof(p), src))
+		return 0;
+	return is_method(p);
+}
+
+/* Whether the exchange that starts now is copied. */
+static __always_inline int budget_take(struct conn *c)
+{
+	__u32 zero = 0;
+	struct as_budget_cfg *cfg = bpf_map_lookup_elem(&budget_cfg, &zero);
+	struct as_bucket *b;
+	__u64 now;
+
+	if (!cfg || !cfg->rate_milli || c->turns <= cfg->new_conn_turns)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now < cfg->warmup_until)
+		return 1;
+	b = bpf_map_lookup_elem(&budget_state, &zero);
+	if (!b || as_bucket_take(b, now, cfg->rate_milli, cfg->burst))
+		return 1;
+	return bpf_map_lookup_elem(&budget_whole, &c->id) != NULL;
+}
+
+struct skip_rec {
+	struct as_event ev;
+	struct as_skip sk;
+};
+
+/* Ends the skipped range at the current stream positions: one AS_EV_SKIP. */
+static __always_inline void emit_skip(struct conn_key *key, struct conn *c)
+{
+	struct skip_rec *r;
+
+	count(AS_C_SEEN);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(AS_C_DROP_RB_FULL);
+		count_add(AS_C_XCH_SKIP_LOST, c->skip_turns);
+	} else {
+		__builtin_memset(r, 0, sizeof(*r));
+		r->ev.ts_ns = bpf_ktime_get_ns();
+		r->ev.conn_id = c->id;
+		r->ev.cgroup_id = c->cgroup_id;
+		r->ev.tgid = key->tgid;
+		r->ev.tid = (__u32)bpf_get_current_pid_tgid();
+		r->ev.fd = key->fd;
+		r->ev.len = sizeof(r->sk);
+		r->ev.copied = sizeof(r->sk);
+		r->ev.type = AS_EV_SKIP;
+		r->ev.flags = c->flags;
+		r->ev.family = c->family;
+		r->ev.lport = c->lport;
+		r->ev.rport = c->rport;
+		__builtin_memcpy(r->ev.laddr, c->laddr, 16);
+		__builtin_memcpy(r->ev.raddr, c->raddr, 16);
+		__builtin_memcpy(r->ev.comm, c->comm, sizeof(r->ev.comm));
+		r->sk.from[0] = c->skip_from[0];
+		r->sk.from[1] = c->skip_from[1];
+		r->sk.to[0] = c->pos[0];
+		r->sk.to[1] = c->pos[1];
+		r->sk.exchanges = c->skip_turns;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		count(AS_C_DELIVERED);
+	}
+	c->sampling = 0;
+	c->skip_turns = 0;
+}
+
+/* The budget's part of a data syscall on a CONN_HTTP connection. Returns
+ * 1 when its bytes are skipped (counted, positions advanced, nothing
+ * copied). */
+static __always_inline int budget_gate(struct conn_key *key, struct conn *c, struct stash *st,
+				       __u64 ret)
+{
+	__u32 dir = st->dir & 1, rd = req_dir(c);
+	int start = dir == rd && c->last_dir != rd + 1;
+
+	c->last_dir = dir + 1;
+	if (start && st->kind != KIND_NODATA && peek_request(st, ret)) {
+		c->turns++;
+		count(AS_C_XCH_SEEN);
+		if (budget_take(c)) {
+			if (c->sampling)
+				emit_skip(key, c);
+			c->turn_lost = 0;
+			count(AS_C_XCH_CAPTURED);
+		} else {
+			if (!c->sampling) {
+				c->sampling = 1;
+				c->skip_from[0] = c->pos[0];
+				c->skip_from[1] = c->pos[1];
+				c->skip_turns = 0;
+			}
+			c->skip_turns++;
+			count(AS_C_XCH_NOT_SAMPLED);
+		}
+	}
+	if (!c->sampling)
+		return 0;
+	__sync_fetch_and_add(&c->pos[dir], ret);
+	count(AS_C_SEEN);
+	count(AS_C_NOT_SAMPLED);
+	return 1;
+}
+
 /* Sends s->ev + `copied` bytes of s->data: `len` bytes moved in `dir`,
  * at stream position `pos`. */
 static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
@@ -469,9 +635,10 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 
 		asm volatile("" : "+r"(size));
 		size &= 2 * AS_MAX_COPY - 1;
-		if (bpf_ringbuf_output(&events, s, sizeof(struct as_event) + size, flags))
+		if (bpf_ringbuf_output(&events, s, sizeof(struct as_event) + size, flags)) {
 			count(AS_C_DROP_RB_FULL);
-		else
+			turn_drop(c);
+		} else
 			count(AS_C_DELIVERED);
 	}
 }
@@ -623,6 +790,8 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		tls_ciphertext(key, c);
 		return;
 	}
+	if (c->state == CONN_HTTP && budget_gate(key, c, st, ret))
+		return;
 	s = scratch_get();
 	if (!s)
 		return;
@@ -665,6 +834,13 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		}
 		if (conn_adopt(key, c, role, CONN_HTTP))
 			return;
+		/* A new connection's first exchange is always copied. */
+		c->last_dir = dir + 1;
+		if ((dir & 1) == req_dir(c)) {
+			c->turns = 1;
+			count(AS_C_XCH_SEEN);
+			count(AS_C_XCH_CAPTURED);
+		}
 	}
 	/* sendfile: the kernel moves file pages, there is no user buffer to
 	 * copy from; the bytes are a gap, counted apart. */
@@ -724,6 +900,8 @@ static __always_inline void on_close(__u32 fd)
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 
 	if (c) {
+		if (c->state == CONN_HTTP && c->sampling)
+			emit_skip(&key, c);
 		if (c->state == CONN_HTTP || c->state == CONN_TLS_HTTP)
 			emit_close(&key, c);
 		bpf_map_delete_elem(&conns, &key);

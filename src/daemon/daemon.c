@@ -1166,6 +1166,9 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	so.loader.verbose = d->cfg.verbose;
 	so.http.max_body = (size_t)d->cfg.max_body;
 	so.one_per_connection = true; /* both ends on this host: counted once */
+	/* Skipped exchanges after the last captured one reach the catalog as
+	 * tallies; a satellite (raw forward) sees only real exchanges. */
+	so.tallies = !d->cfg.raw_forward;
 	d->sensor = sensor_new(&so, on_exchange, d, err, sizeof(err));
 	if (!d->sensor) {
 		log_error("%s", err);

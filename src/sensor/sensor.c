@@ -30,6 +30,9 @@ struct sensor {
 	void *ctx;
 	uint64_t records;
 	uint64_t last_tick;
+	bool sampling; /* a capture budget is set */
+	bool tallies;
+	uint64_t unsampled_weighted, unsampled_tallied, unsampled_untallied, whole_conns;
 };
 
 /* Per connection: its parser and what the exchanges need to say where
@@ -44,6 +47,12 @@ struct sconn {
 	bool tls; /* plaintext from the SSL uprobes */
 	struct mirror_pair *pair; /* its place among connections seen from both ends */
 	int side;                 /* MIRROR_SERVER or MIRROR_CLIENT */
+	/* The capture budget */
+	uint64_t conn_id;
+	uint64_t unsampled; /* exchanges skipped since the last one handed on */
+	bool whole;         /* the kernel was told never to split it */
+	char *last_method, *last_target, *last_host; /* of the last one (tallies) */
+	enum as_role last_role;
 };
 
 void sensor_opts_default(struct sensor_opts *o)
@@ -69,6 +78,61 @@ static void fmt_addr(uint16_t family, const uint8_t a[16], char *out)
 		inet_ntop(AF_INET, a, out, AS_ADDR_LEN);
 }
 
+static void dup_or_null(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+/* What a tally at the end of the connection repeats (in memory only). */
+static void remember_last(struct sconn *c, const struct as_exchange *x)
+{
+	if (!x->method || !x->target)
+		return;
+	dup_or_null(&c->last_method, x->method);
+	dup_or_null(&c->last_target, x->target);
+	dup_or_null(&c->last_host, as_msg_header(&x->req, "host"));
+	c->last_role = x->role;
+}
+
+/* The exchanges skipped after the last one captured, as one tally. */
+static void send_tally(struct sconn *c)
+{
+	struct sensor *s = c->s;
+	struct as_exchange *x;
+
+	if (!c->unsampled)
+		return;
+	if (!s->tallies || !c->last_method || !c->last_target || !(x = as_exchange_new())) {
+		s->unsampled_untallied += c->unsampled;
+		c->unsampled = 0;
+		return;
+	}
+	if (as_strset(&x->method, c->last_method, strlen(c->last_method)) ||
+	    as_strset(&x->target, c->last_target, strlen(c->last_target)) ||
+	    (c->last_host && as_msg_add_header(&x->req, "Host", 4, c->last_host,
+					       strlen(c->last_host)))) {
+		as_exchange_free(x);
+		s->unsampled_untallied += c->unsampled;
+		c->unsampled = 0;
+		return;
+	}
+	x->role = c->last_role;
+	x->pid = c->pid;
+	memcpy(x->comm, c->comm, sizeof(x->comm));
+	memcpy(x->local_addr, c->laddr, sizeof(x->local_addr));
+	memcpy(x->remote_addr, c->raddr, sizeof(x->remote_addr));
+	x->local_port = c->lport;
+	x->remote_port = c->rport;
+	x->tls = c->tls;
+	x->flags = AS_X_SAMPLED | AS_X_TALLY;
+	x->weight = c->unsampled;
+	s->unsampled_tallied += c->unsampled;
+	c->unsampled = 0;
+	/* Straight on: the mirror pairs real exchanges, a tally has no twin. */
+	s->cb(s->ctx, x);
+}
+
 static void on_exchange(void *ctx, struct as_exchange *x)
 {
 	struct sconn *c = ctx;
@@ -80,6 +144,14 @@ static void on_exchange(void *ctx, struct as_exchange *x)
 	x->local_port = c->lport;
 	x->remote_port = c->rport;
 	x->tls = c->tls;
+	if (c->s->sampling || c->unsampled) {
+		x->flags |= AS_X_SAMPLED;
+		x->weight = 1 + c->unsampled;
+		c->s->unsampled_weighted += c->unsampled;
+		c->unsampled = 0;
+		if (c->s->tallies)
+			remember_last(c, x);
+	}
 	if (c->pair)
 		mirror_exchange(c->s->mirror, c->pair, c->side, x, now_mono_ns());
 	else
@@ -161,6 +233,7 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	c->lport = info->lport;
 	c->rport = info->rport;
 	c->tls = (info->flags & AS_F_TLS) != 0;
+	c->conn_id = info->conn_id;
 	mirror_join(s, c, info);
 	return c;
 }
@@ -170,6 +243,22 @@ static void sink_data(void *conn, int dir, const void *buf, size_t len, uint64_t
 	struct sconn *c = conn;
 
 	http1_conn_feed(c->http, dir, buf, len, ts);
+	/* A client that pipelines defeats the kernel's exchange boundaries
+	 * (a read may end inside the next request): copy it whole. */
+	if (c->s->sampling && !c->whole && http1_conn_pipelined(c->http)) {
+		c->whole = true;
+		if (loader_budget_whole(c->s->loader, c->conn_id) == 0)
+			c->s->whole_conns++;
+	}
+}
+
+static void sink_skip(void *conn, uint64_t exchanges, uint64_t ts)
+{
+	struct sconn *c = conn;
+
+	(void)ts;
+	/* Requests cut off from their skipped answers count as skipped too. */
+	c->unsampled += exchanges + http1_conn_restart(c->http);
 }
 
 static void sink_gap(void *conn, int dir, uint64_t missing, uint64_t ts)
@@ -184,8 +273,12 @@ static void sink_close(void *conn, uint64_t ts)
 	struct sconn *c = conn;
 
 	http1_conn_close(c->http, ts);
+	send_tally(c);
 	mirror_close(c->s->mirror, c->pair, c->side);
 	http1_conn_free(c->http);
+	free(c->last_method);
+	free(c->last_target);
+	free(c->last_host);
 	free(c);
 }
 
@@ -205,6 +298,7 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 		.open = sink_open,
 		.data = sink_data,
 		.gap = sink_gap,
+		.skip = sink_skip,
 		.close = sink_close,
 	};
 	struct sensor *s = calloc(1, sizeof(*s));
@@ -215,6 +309,8 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	}
 	s->cb = cb;
 	s->ctx = ctx;
+	s->sampling = o->loader.filters.budget != 0;
+	s->tallies = o->tallies;
 	s->http_opts = o->http;
 	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
 	sink.ctx = s;
@@ -321,7 +417,11 @@ int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
 
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
 {
-	return loader_set_filters(s->loader, f);
+	int rc = loader_set_filters(s->loader, f);
+
+	if (!rc)
+		s->sampling = f->budget != 0;
+	return rc;
 }
 
 void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
@@ -335,6 +435,10 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	out->records = s->records;
 	mirror_get_stats(s->mirror, &out->mirror);
 	tls_attach_get_stats(s->tls, &out->tls);
+	out->unsampled_weighted = s->unsampled_weighted;
+	out->unsampled_tallied = s->unsampled_tallied;
+	out->unsampled_untallied = s->unsampled_untallied;
+	out->whole_conns = s->whole_conns;
 }
 
 void sensor_log_tls(struct sensor *s)

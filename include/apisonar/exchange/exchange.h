@@ -42,6 +42,11 @@ enum as_xflags {
 	AS_X_RESP_GAP = 1u << 4,
 	AS_X_MIDSTREAM = 1u << 5,     /* connection seen after it was opened */
 	AS_X_UPGRADE = 1u << 6,       /* 101 / CONNECT: parsing stopped after */
+	AS_X_SAMPLED = 1u << 7,       /* captured under a capture budget: `weight` counts the
+				       * exchanges it stands for on its connection */
+	AS_X_TALLY = 1u << 8,         /* no exchange of its own: `weight` exchanges of its
+				       * connection were not sampled after the last one captured,
+				       * whose method, target and Host it repeats (counts only) */
 };
 
 struct as_header {
@@ -95,6 +100,10 @@ struct as_exchange {
 	struct as_message resp;
 
 	uint32_t flags; /* enum as_xflags */
+	/* Exchanges of its connection this one stands for (AS_X_SAMPLED): 1 +
+	 * those the kernel's budget skipped just before it (counted there
+	 * exactly); 0 means 1. */
+	uint64_t weight;
 
 	struct as_identity identity; /* filled after capture, before the anonymizer */
 };

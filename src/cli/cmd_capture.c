@@ -81,6 +81,8 @@ static void usage(FILE *f)
 		"                       HTTP/1 exchanges per second the kernel copies; the\n"
 		"                       others are counted, not copied (default unlimited)\n"
 		"  --capture-warmup SEC everything is copied for SEC seconds first (default %d)\n"
+		"  --empty-hooks        benchmarks: attach programs that return at once (the\n"
+		"                       floor of hooking every syscall); captures nothing\n"
 		"  --verbose            libbpf and verifier messages\n"
 		"  -h, --help           this text\n",
 		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY, LOADER_BUDGET_WARMUP_DEFAULT);
@@ -104,6 +106,7 @@ enum {
 	OPT_TLS,
 	OPT_BUDGET,
 	OPT_WARMUP,
+	OPT_EMPTY_HOOKS,
 };
 
 static const struct option options[] = {
@@ -125,6 +128,7 @@ static const struct option options[] = {
 	{ "tls", required_argument, NULL, OPT_TLS },
 	{ "capture-budget", required_argument, NULL, OPT_BUDGET },
 	{ "capture-warmup", required_argument, NULL, OPT_WARMUP },
+	{ "empty-hooks", no_argument, NULL, OPT_EMPTY_HOOKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -345,6 +349,9 @@ int cmd_capture(int argc, char **argv)
 				return bad("capture-budget", optarg,
 					   "want unlimited or exchanges per second, 0 to 1000000");
 			flt->budget = (uint32_t)v;
+			break;
+		case OPT_EMPTY_HOOKS:
+			so.loader.empty_hooks = true;
 			break;
 		case OPT_WARMUP:
 			if (parse_u64(optarg, 0, 3600, &v))

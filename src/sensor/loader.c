@@ -399,6 +399,7 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
 	l->skel->rodata->max_copy = o->max_copy;
 	l->skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	l->skel->rodata->empty_hooks = o->empty_hooks;
 	{
 		uint64_t call = o->max_call_copy;
 

@@ -59,6 +59,7 @@ struct loader_opts {
 	uint32_t ringbuf_bytes; /* power of two, >= 1 MiB */
 	uint32_t wakeup_bytes;  /* pending bytes that wake the consumer */
 	bool verbose;           /* libbpf and verifier logs on stderr */
+	bool empty_hooks;       /* benchmarks: programs that return at once */
 };
 
 void loader_opts_default(struct loader_opts *o);

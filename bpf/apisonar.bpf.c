@@ -8,8 +8,8 @@
  * syscall, so the first thing each program does is a switch on the syscall
  * number; measured here they cost less than the per-syscall tracepoints
  * (which go through the perf trace buffer) and they need no tracefs.
- * Arguments are stashed per thread at enter, data is copied at exit with
- * the return value.
+ * Data syscalls are handled at exit only, their arguments read from the
+ * registers saved at entry: one connection lookup per syscall.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -593,46 +593,152 @@ static __always_inline int budget_gate(struct conn_key *key, struct conn *c, str
 	return 1;
 }
 
+/* The header of a data record: `len` bytes moved in `dir` at stream
+ * position `pos`, `copied` of them following it. */
+static __always_inline void fill_event(struct as_event *ev, struct conn_key *key, struct conn *c,
+				       __u32 dir, __u64 pos, __u64 len, __u32 copied, int nodata,
+				       __u8 extra)
+{
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->conn_id = c->id;
+	ev->pos = pos;
+	ev->cgroup_id = c->cgroup_id;
+	ev->tgid = key->tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->fd = key->fd;
+	ev->len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
+	ev->copied = copied;
+	ev->type = AS_EV_DATA;
+	ev->dir = dir;
+	ev->flags = c->flags | extra;
+	ev->_pad = 0;
+	if (copied < len)
+		ev->flags |= AS_F_TRUNCATED;
+	if (copied == 0 && !nodata) {
+		ev->flags |= AS_F_COPY_FAULT;
+		count(AS_C_COPY_FAULT);
+	}
+	if (copied < len)
+		count(AS_C_TRUNCATED);
+	ev->family = c->family;
+	ev->lport = c->lport;
+	ev->rport = c->rport;
+	__builtin_memcpy(ev->laddr, c->laddr, 16);
+	__builtin_memcpy(ev->raddr, c->raddr, 16);
+	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
+}
+
+/* Wake the consumer only when enough is pending; it also drains on a
+ * short timer, so nothing waits long. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* ---- one copy for short messages -----------------------------------------
+ * A call that moved at most AS_SHORT_COPY bytes (most requests and small
+ * responses) is read from user memory straight into a reserved ring buffer
+ * record: no scratch copy, no second copy by bpf_ringbuf_output. The
+ * record's data area is 3 * AS_SHORT_COPY for the same reason as the
+ * scratch record's (the verifier's bounds on offset + size). */
+#define AS_SHORT_COPY 512
+
+struct short_rec {
+	struct as_event ev;
+	__u8 data[3 * AS_SHORT_COPY];
+};
+
+static __always_inline __u32 copy_short(__u8 *data, __u32 off, const void *src, __u64 want)
+{
+	__u64 n, o = off;
+
+	if (o >= AS_SHORT_COPY)
+		return 0;
+	n = want > AS_SHORT_COPY - o ? AS_SHORT_COPY - o : want;
+	asm volatile("" : "+r"(o));
+	asm volatile("" : "+r"(n));
+	o &= AS_SHORT_COPY - 1;
+	n &= 2 * AS_SHORT_COPY - 1;
+	if (bpf_probe_read_user(&data[o], n, src))
+		return 0;
+	return (__u32)n;
+}
+
+static __always_inline __u32 copy_iov_short(__u8 *data, const struct iovec *iov, __u32 iovcnt,
+					    __u64 want)
+{
+	__u32 off = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < AS_MAX_IOV; i++) {
+		struct iovec v;
+		__u64 n;
+
+		if (i >= iovcnt || off >= want)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		n = v.iov_len;
+		if (n > want - off)
+			n = want - off;
+		if (copy_short(data, off, v.iov_base, n) != n)
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/* The short path of a CONN_HTTP data call. Returns 0 when it does not
+ * apply (the call moved more than AS_SHORT_COPY bytes, or a copy limit
+ * below that is set): the scratch path then runs. */
+static __always_inline int emit_short(struct conn_key *key, struct conn *c, struct stash *st,
+				      __u64 ret)
+{
+	struct short_rec *r;
+	__u64 pos, flags;
+	__u32 copied = 0, dir = st->dir & 1;
+
+	if (ret > AS_SHORT_COPY || ret > max_copy || st->kind == KIND_NODATA)
+		return 0;
+	count(AS_C_SEEN);
+	pos = __sync_fetch_and_add(&c->pos[dir], ret);
+	flags = wakeup_flags();
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(AS_C_DROP_RB_FULL);
+		turn_drop(c);
+		return 1;
+	}
+	if (st->kind == KIND_BUF) {
+		copied = copy_short(r->data, 0, (const void *)st->ptr, ret);
+	} else if (st->kind == KIND_IOV) {
+		copied = copy_iov_short(r->data, (const struct iovec *)st->ptr, st->iovcnt, ret);
+	} else {
+		struct user_msghdr msg;
+
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
+			copied = copy_iov_short(r->data, msg.msg_iov, (__u32)msg.msg_iovlen, ret);
+	}
+	fill_event(&r->ev, key, c, dir, pos, ret, copied, 0, 0);
+	bpf_ringbuf_submit(r, flags);
+	count(AS_C_DELIVERED);
+	return 1;
+}
+
 /* Sends s->ev + `copied` bytes of s->data: `len` bytes moved in `dir`,
  * at stream position `pos`. */
 static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
 					__u32 dir, __u64 pos, __u64 len, __u32 copied, int nodata,
 					__u8 extra)
 {
-	__u64 flags, avail;
+	__u64 flags;
 
 	count(AS_C_SEEN);
-	s->ev.ts_ns = bpf_ktime_get_ns();
-	s->ev.conn_id = c->id;
-	s->ev.pos = pos;
-	s->ev.cgroup_id = c->cgroup_id;
-	s->ev.tgid = key->tgid;
-	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
-	s->ev.fd = key->fd;
-	s->ev.len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
-	s->ev.copied = copied;
-	s->ev.type = AS_EV_DATA;
-	s->ev.dir = dir;
-	s->ev.flags = c->flags | extra;
-	if (copied < len)
-		s->ev.flags |= AS_F_TRUNCATED;
-	if (copied == 0 && !nodata) {
-		s->ev.flags |= AS_F_COPY_FAULT;
-		count(AS_C_COPY_FAULT);
-	}
-	if (copied < len)
-		count(AS_C_TRUNCATED);
-	s->ev.family = c->family;
-	s->ev.lport = c->lport;
-	s->ev.rport = c->rport;
-	__builtin_memcpy(s->ev.laddr, c->laddr, 16);
-	__builtin_memcpy(s->ev.raddr, c->raddr, 16);
-	__builtin_memcpy(s->ev.comm, c->comm, sizeof(s->ev.comm));
-
-	/* Wake the consumer only when enough is pending; it also drains on a
-	 * short timer, so nothing waits long. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	fill_event(&s->ev, key, c, dir, pos, len, copied, nodata, extra);
+	flags = wakeup_flags();
 	{
 		__u64 size = copied;
 
@@ -793,7 +899,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		tls_ciphertext(key, c);
 		return;
 	}
-	if (c->state == CONN_HTTP && budget_gate(key, c, st, ret))
+	if (c->state == CONN_HTTP && (budget_gate(key, c, st, ret) || emit_short(key, c, st, ret)))
 		return;
 	s = scratch_get();
 	if (!s)
@@ -877,26 +983,6 @@ static __always_inline void emit_close(struct conn_key *key, struct conn *c)
 	count(AS_C_DELIVERED);
 }
 
-static __always_inline int stash_args(__u64 id, __u32 fd, __u64 ptr, __u32 kind, __u32 iovcnt,
-				      __u32 dir)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct stash st = { .ptr = ptr, .fd = fd, .kind = kind, .iovcnt = iovcnt, .dir = dir };
-
-	if (kind != KIND_ACCEPT && kind != KIND_CONNECT) {
-		struct conn *c = conn_get(pid_tgid >> 32, fd, AS_F_MIDSTREAM);
-
-		if (!c)
-			return 0;
-	}
-	if (bpf_map_update_elem(&stash, &pid_tgid, &st, BPF_ANY)) {
-		/* The data of this call is lost; count it as seen and dropped. */
-		count(AS_C_SEEN);
-		count(AS_C_DROP_MAP_FULL);
-	}
-	return 0;
-}
-
 static __always_inline void on_close(__u32 fd)
 {
 	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
@@ -914,55 +1000,65 @@ static __always_inline void on_close(__u32 fd)
 
 #include "tls.bpf.h"
 
+/* The arguments of a data syscall, read at its exit from the registers
+ * saved at its entry (the first from orig_x0 on arm64, where x0 holds the
+ * return value by then): no work at sys_enter, no per-thread map. Returns 0
+ * for a syscall that moves no data we hook. */
+static __always_inline int data_args(long nr, struct pt_regs *regs, struct stash *st)
+{
+	switch (nr) {
+	case SYS_read:
+	case SYS_recvfrom:
+		st->kind = KIND_BUF;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_write:
+	case SYS_sendto:
+		st->kind = KIND_BUF;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_readv:
+		st->kind = KIND_IOV;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_writev:
+		st->kind = KIND_IOV;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_recvmsg:
+		st->kind = KIND_MSG;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_sendmsg:
+		st->kind = KIND_MSG;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_sendfile:
+		st->kind = KIND_NODATA;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	default:
+		return 0;
+	}
+	st->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (st->kind != KIND_NODATA)
+		st->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (st->kind == KIND_IOV)
+		st->iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	return 1;
+}
+
+/* Only close needs the entry: the fd is gone at exit. */
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long nr = (long)ctx->args[1];
-	__u32 fd;
 
 	if (empty_hooks)
 		return 0;
-	switch (nr) {
-	case SYS_read:
-	case SYS_recvfrom:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
-				  AS_DIR_INGRESS);
-	case SYS_write:
-	case SYS_sendto:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
-				  AS_DIR_EGRESS);
-	case SYS_readv:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
-				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_INGRESS);
-	case SYS_writev:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
-				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_EGRESS);
-	case SYS_recvmsg:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
-				  AS_DIR_INGRESS);
-	case SYS_sendmsg:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
-				  AS_DIR_EGRESS);
-	case SYS_sendfile:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, 0, KIND_NODATA, 0, AS_DIR_EGRESS);
-	case SYS_accept:
-	case SYS_accept4:
-		return stash_args(nr, 0, 0, KIND_ACCEPT, 0, 0);
-	case SYS_connect:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, 0, KIND_CONNECT, 0, 0);
-	case SYS_close:
+	if (nr == SYS_close)
 		on_close(PT_REGS_PARM1_CORE_SYSCALL(regs));
-		return 0;
-	}
 	return 0;
 }
 
@@ -971,65 +1067,43 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = (long)ctx->args[1];
+	struct stash st = {};
 	__u64 pid_tgid;
 	struct conn_key key;
-	struct stash *st;
 	struct conn *c;
 	long nr;
 
 	if (empty_hooks)
 		return 0;
 	nr = SYSCALL_NR(regs);
-	switch (nr) {
-	case SYS_read:
-	case SYS_recvfrom:
-	case SYS_write:
-	case SYS_sendto:
-	case SYS_readv:
-	case SYS_writev:
-	case SYS_recvmsg:
-	case SYS_sendmsg:
-	case SYS_sendfile:
-	case SYS_accept:
-	case SYS_accept4:
-	case SYS_connect:
-		break;
-	default:
-		return 0;
-	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	st = bpf_map_lookup_elem(&stash, &pid_tgid);
-	if (!st)
-		return 0;
-	key.tgid = pid_tgid >> 32;
-	key.fd = st->fd;
+	if (nr == SYS_accept || nr == SYS_accept4 || nr == SYS_connect) {
+		__u8 origin = nr == SYS_connect ? AS_F_CONNECTED : AS_F_ACCEPTED;
 
-	if (st->kind == KIND_ACCEPT || st->kind == KIND_CONNECT) {
-		__u32 kind = st->kind; /* st is gone once deleted */
-		__u8 origin = kind == KIND_ACCEPT ? AS_F_ACCEPTED : AS_F_CONNECTED;
-
-		if (kind == KIND_ACCEPT)
-			key.fd = (__u32)ret;
-		bpf_map_delete_elem(&stash, &pid_tgid);
 		/* -EINPROGRESS (115) is a connect under way: the same socket. */
-		if (ret < 0 && !(kind == KIND_CONNECT && ret == -115))
+		if (ret < 0 && !(nr == SYS_connect && ret == -115))
 			return 0;
+		key.tgid = bpf_get_current_pid_tgid() >> 32;
+		key.fd = nr == SYS_connect ? (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs) : (__u32)ret;
 		/* A new connection on this fd: forget what the fd was before. */
 		bpf_map_delete_elem(&conns, &key);
 		bpf_map_delete_elem(&skip, &key);
 		conn_get(key.tgid, key.fd, origin);
 		return 0;
 	}
-	/* Underneath an SSL call: that call's plaintext is what counts. */
-	if (tls_underneath(pid_tgid, &key)) {
-		bpf_map_delete_elem(&stash, &pid_tgid);
+	if (!data_args(nr, regs, &st))
 		return 0;
-	}
-	if (ret > 0) {
-		c = bpf_map_lookup_elem(&conns, &key);
-		if (c)
-			emit_data(&key, c, st, (__u64)ret);
-	}
-	bpf_map_delete_elem(&stash, &pid_tgid);
+	pid_tgid = bpf_get_current_pid_tgid();
+	key.tgid = pid_tgid >> 32;
+	key.fd = st.fd;
+	/* The one lookup: the connection, classified the first time. */
+	c = conn_get(key.tgid, key.fd, AS_F_MIDSTREAM);
+	if (!c)
+		return 0;
+	/* Underneath an SSL call: that call's plaintext is what counts (a
+	 * connection already known as plaintext HTTP never is). */
+	if (c->state != CONN_HTTP && tls_underneath(pid_tgid, c, &key))
+		return 0;
+	if (ret > 0)
+		emit_data(&key, c, &st, (__u64)ret);
 	return 0;
 }

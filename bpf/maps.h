@@ -47,7 +47,7 @@ struct conn {
 	__u8 _bpad;
 };
 
-/* What sys_enter saw, for sys_exit of the same thread. */
+/* A data syscall's arguments, read at its exit (on the stack). */
 struct stash {
 	__u64 ptr;   /* buf, iovec array or user_msghdr, by kind */
 	__u32 fd;
@@ -115,14 +115,6 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, __u8);
 } skip SEC(".maps");
-
-/* Arguments saved at sys_enter, by thread (pid_tgid). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct stash);
-} stash SEC(".maps");
 
 /* Threads inside an SSL call, by pid_tgid. Written by the SSL_* entry
  * uprobes and by sys_exit (the fd underneath), consumed by the return

@@ -464,15 +464,13 @@ static __always_inline __u32 req_dir(struct conn *c)
 	return (c->flags & AS_F_CONNECTED) ? AS_DIR_EGRESS : AS_DIR_INGRESS;
 }
 
-/* Whether the data of this call begins with an HTTP method: 4 bytes read
- * from user memory, nothing else. */
-static __always_inline int peek_request(struct stash *st, __u64 ret)
+/* The first bytes of the data of this call, at most AS_NOVEL_BYTES, into
+ * p. Returns how many were read. */
+static __always_inline __u32 peek_bytes(struct stash *st, __u64 ret, __u8 *p)
 {
 	const void *src = (const void *)st->ptr;
-	__u8 p[4] = {};
+	__u64 n = ret, len = ret;
 
-	if (ret < 4)
-		return 0;
 	if (st->kind == KIND_MSG) {
 		struct user_msghdr msg;
 
@@ -483,32 +481,72 @@ static __always_inline int peek_request(struct stash *st, __u64 ret)
 	if (st->kind == KIND_MSG || st->kind == KIND_IOV) {
 		struct iovec v;
 
-		if (bpf_probe_read_user(&v, sizeof(v), src) || v.iov_len < 4)
+		if (bpf_probe_read_user(&v, sizeof(v), src))
 			return 0;
 		src = v.iov_base;
+		len = v.iov_len;
 	}
-	if (bpf_probe_read_user(p, sizeof(p), src))
+	if (n > len)
+		n = len;
+	if (n > AS_NOVEL_BYTES)
+		n = AS_NOVEL_BYTES;
+	asm volatile("" : "+r"(n));
+	n &= 2 * AS_NOVEL_BYTES - 1;
+	if (n < 4 || n > AS_NOVEL_BYTES || bpf_probe_read_user(p, n, src))
 		return 0;
-	return is_method(p);
+	return (__u32)n;
 }
 
-/* Whether the exchange that starts now is copied. */
-static __always_inline int budget_take(struct conn *c)
+/* The first bytes of a request, for its novelty key. */
+struct key_buf {
+	__u8 p[AS_NOVEL_BYTES];
+	__u32 n;
+	__u32 _pad;
+};
+
+/* A global function: the verifier checks it once, on its own, instead of
+ * walking its loop on every path of its caller. */
+__noinline __u64 request_key(struct key_buf *kb)
+{
+	if (!kb)
+		return 0;
+	return as_request_key(kb->p, kb->n);
+}
+
+/* Whether the exchange that starts now is copied: kb holds its first
+ * bytes (a request). */
+static __always_inline int budget_take(struct conn *c, struct key_buf *kb)
 {
 	__u32 zero = 0;
 	struct as_budget_cfg *cfg = bpf_map_lookup_elem(&budget_cfg, &zero);
-	struct as_bucket *b;
-	__u64 now;
+	struct as_budget_state *b;
+	__u64 now, k;
+	__u8 one = 1;
 
-	if (!cfg || !cfg->rate_milli || c->turns <= cfg->new_conn_turns)
+	if (!cfg || !cfg->rate_milli)
 		return 1;
+	k = request_key(kb);
+	if (c->turns <= cfg->new_conn_turns)
+		goto take;
 	now = bpf_ktime_get_ns();
 	if (now < cfg->warmup_until)
-		return 1;
+		goto take;
 	b = bpf_map_lookup_elem(&budget_state, &zero);
-	if (!b || as_bucket_take(b, now, cfg->rate_milli, cfg->burst))
+	if (!b || as_bucket_take(&b->main, now, cfg->rate_milli, cfg->burst))
+		goto take;
+	if (bpf_map_lookup_elem(&budget_whole, &c->id))
 		return 1;
-	return bpf_map_lookup_elem(&budget_whole, &c->id) != NULL;
+	/* Past the budget: a request key never captured still gets in, as far
+	 * as the novelty bucket allows (ids in paths would make every key new). */
+	if (bpf_map_lookup_elem(&budget_seen, &k))
+		return 0;
+	if (!as_bucket_take(&b->novel, now, cfg->rate_milli, cfg->burst))
+		return 0;
+	count(AS_C_XCH_NOVEL);
+take:
+	if (!bpf_map_lookup_elem(&budget_seen, &k))
+		bpf_map_update_elem(&budget_seen, &k, &one, BPF_ANY);
+	return 1;
 }
 
 struct skip_rec {
@@ -564,12 +602,15 @@ static __always_inline int budget_gate(struct conn_key *key, struct conn *c, str
 {
 	__u32 dir = st->dir & 1, rd = req_dir(c);
 	int start = dir == rd && c->last_dir != rd + 1;
+	struct key_buf kb = {};
 
 	c->last_dir = dir + 1;
-	if (start && st->kind != KIND_NODATA && peek_request(st, ret)) {
+	if (start && st->kind != KIND_NODATA)
+		kb.n = peek_bytes(st, ret, kb.p);
+	if (kb.n >= 4 && is_method(kb.p)) {
 		c->turns++;
 		count(AS_C_XCH_SEEN);
-		if (budget_take(c)) {
+		if (budget_take(c, &kb)) {
 			if (c->sampling)
 				emit_skip(key, c);
 			c->turn_lost = 0;

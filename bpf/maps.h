@@ -185,8 +185,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct as_bucket);
+	__type(value, struct as_budget_state);
 } budget_state SEC(".maps");
+
+/* Request keys (as_request_key) seen by the budget: a request whose key is
+ * not here is taken past the budget, from a second bucket, so that a rare
+ * endpoint on a busy connection is seen at its first request. LRU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} budget_seen SEC(".maps");
 
 /* Connections (by conn id) the budget never splits: userspace saw their
  * client pipeline requests, so an exchange boundary in the syscalls is

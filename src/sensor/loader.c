@@ -74,6 +74,7 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_XCH_NOT_SAMPLED] = "exchanges_not_sampled",
 	[AS_C_XCH_DROPPED] = "exchanges_dropped",
 	[AS_C_XCH_SKIP_LOST] = "exchanges_skip_notice_lost",
+	[AS_C_XCH_NOVEL] = "exchanges_novel",
 };
 
 const char *loader_counter_name(enum as_counter c)

@@ -43,6 +43,44 @@ struct as_bucket {
 	__u64 last_ns; /* time of the last refill; 0: never (starts full) */
 };
 
+struct as_budget_state {
+	struct as_bucket main;  /* the budget */
+	struct as_bucket novel; /* exchanges of a request key not seen yet: the same rate again */
+};
+
+/* Bytes of a request the novelty key is taken from. */
+#define AS_NOVEL_BYTES 64
+
+/* The key of a request for novelty: FNV-1a over its method and path, up
+ * to the query, the fragment, a path segment that begins with a digit (an
+ * id: /users/42 and /users/43 are one key) or AS_NOVEL_BYTES bytes. */
+static __inline __u64 as_request_key(const __u8 *p, __u32 n)
+{
+	__u64 h = 1469598103934665603ull;
+	int i, spaces = 0, seg_start = 0;
+
+	/* a bounded loop: the verifier walks it (Linux 5.3 and later) */
+	for (i = 0; i < AS_NOVEL_BYTES; i++) {
+		__u8 ch;
+
+		if ((__u32)i >= n)
+			break;
+		ch = p[i];
+		if (ch == ' ' || ch == '\r' || ch == '\n') {
+			if (spaces++)
+				break; /* the end of the target */
+			seg_start = 0;
+		} else if (spaces) {
+			if (ch == '?' || ch == '#' || (seg_start && ch >= '0' && ch <= '9'))
+				break;
+			seg_start = ch == '/';
+		}
+		h ^= ch;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
 /* Refills the bucket for the time since its last refill and takes one
  * exchange from it. Returns 1 when the exchange is captured. */
 static __inline int as_bucket_take(struct as_bucket *b, __u64 now, __u64 rate_milli, __u64 burst)

@@ -96,6 +96,8 @@ enum as_counter {
 	AS_C_XCH_NOT_SAMPLED, /* of those, skipped by the capture budget */
 	AS_C_XCH_DROPPED,    /* of those, copied but a record was lost (ring buffer or map full) */
 	AS_C_XCH_SKIP_LOST,  /* skipped exchanges whose AS_EV_SKIP notice was lost (ring full) */
+	AS_C_XCH_NOVEL,      /* of the captured, those taken because their request key
+			      * (method and path) was new, past the budget */
 	AS_C_NR,
 };
 

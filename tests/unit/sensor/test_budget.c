@@ -98,6 +98,34 @@ static void test_rate_split(void **state)
 	assert_int_equal(as_budget_rate_milli(2000000, 1), AS_BUDGET_MAX_MILLI);
 }
 
+static uint64_t key_of(const char *s)
+{
+	size_t n = strlen(s);
+
+	return as_request_key((const uint8_t *)s, (uint32_t)(n > AS_NOVEL_BYTES ? AS_NOVEL_BYTES : n));
+}
+
+static void test_request_key(void **state)
+{
+	(void)state;
+	/* Method and path; the query, the version and ids do not count. */
+	assert_true(key_of("GET /users/42 HTTP/1.1\r\n") == key_of("GET /users/43 HTTP/1.1\r\n"));
+	assert_true(key_of("GET /users/42/orders HTTP/1.1") == key_of("GET /users/7/x HTTP/1.1"));
+	assert_true(key_of("GET /a?x=1 HTTP/1.1") == key_of("GET /a?y=2 HTTP/1.0"));
+	assert_true(key_of("GET /a HTTP/1.1") == key_of("GET /a HTTP/1.0"));
+	assert_true(key_of("GET /a#f HTTP/1.1") == key_of("GET /a HTTP/1.1"));
+	/* a digit inside a segment is part of the name */
+	assert_true(key_of("GET /v1/items HTTP/1.1") != key_of("GET /v2/items HTTP/1.1"));
+	assert_true(key_of("GET /a HTTP/1.1") != key_of("POST /a HTTP/1.1"));
+	assert_true(key_of("GET /rare1k HTTP/1.1") != key_of("GET /rare10k HTTP/1.1"));
+	assert_true(key_of("GET /api/list HTTP/1.1") != key_of("GET /api/info HTTP/1.1"));
+	/* only the first AS_NOVEL_BYTES bytes are read */
+	assert_true(key_of("GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/x HTTP/1.1") ==
+		    key_of("GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/y HTTP/1.1"));
+	assert_true(as_request_key((const uint8_t *)"GET /a", 0) ==
+		    as_request_key((const uint8_t *)"POST /b", 0));
+}
+
 /* ---- the restart -------------------------------------------------------- */
 
 #define MAXX 16
@@ -362,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_exact_rate_over_time),
 		cmocka_unit_test(test_bucket_extremes),
 		cmocka_unit_test(test_rate_split),
+		cmocka_unit_test(test_request_key),
 		cmocka_unit_test(test_restart_after_skipped_range),
 		cmocka_unit_test(test_restart_drops_a_request_cut_off),
 		cmocka_unit_test(test_loss_before_range_is_a_gap),

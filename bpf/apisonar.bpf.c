@@ -678,97 +678,6 @@ static __always_inline __u64 wakeup_flags(void)
 	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* ---- one copy for short messages -----------------------------------------
- * A call that moved at most AS_SHORT_COPY bytes (most requests and small
- * responses) is read from user memory straight into a reserved ring buffer
- * record: no scratch copy, no second copy by bpf_ringbuf_output. The
- * record's data area is 3 * AS_SHORT_COPY for the same reason as the
- * scratch record's (the verifier's bounds on offset + size). */
-#define AS_SHORT_COPY 512
-
-struct short_rec {
-	struct as_event ev;
-	__u8 data[3 * AS_SHORT_COPY];
-};
-
-static __always_inline __u32 copy_short(__u8 *data, __u32 off, const void *src, __u64 want)
-{
-	__u64 n, o = off;
-
-	if (o >= AS_SHORT_COPY)
-		return 0;
-	n = want > AS_SHORT_COPY - o ? AS_SHORT_COPY - o : want;
-	asm volatile("" : "+r"(o));
-	asm volatile("" : "+r"(n));
-	o &= AS_SHORT_COPY - 1;
-	n &= 2 * AS_SHORT_COPY - 1;
-	if (bpf_probe_read_user(&data[o], n, src))
-		return 0;
-	return (__u32)n;
-}
-
-static __always_inline __u32 copy_iov_short(__u8 *data, const struct iovec *iov, __u32 iovcnt,
-					    __u64 want)
-{
-	__u32 off = 0;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < AS_MAX_IOV; i++) {
-		struct iovec v;
-		__u64 n;
-
-		if (i >= iovcnt || off >= want)
-			break;
-		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
-			break;
-		n = v.iov_len;
-		if (n > want - off)
-			n = want - off;
-		if (copy_short(data, off, v.iov_base, n) != n)
-			break;
-		off += n;
-	}
-	return off;
-}
-
-/* The short path of a CONN_HTTP data call. Returns 0 when it does not
- * apply (the call moved more than AS_SHORT_COPY bytes, or a copy limit
- * below that is set): the scratch path then runs. */
-static __always_inline int emit_short(struct conn_key *key, struct conn *c, struct stash *st,
-				      __u64 ret)
-{
-	struct short_rec *r;
-	__u64 pos, flags;
-	__u32 copied = 0, dir = st->dir & 1;
-
-	if (ret > AS_SHORT_COPY || ret > max_copy || st->kind == KIND_NODATA)
-		return 0;
-	count(AS_C_SEEN);
-	pos = __sync_fetch_and_add(&c->pos[dir], ret);
-	flags = wakeup_flags();
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count(AS_C_DROP_RB_FULL);
-		turn_drop(c);
-		return 1;
-	}
-	if (st->kind == KIND_BUF) {
-		copied = copy_short(r->data, 0, (const void *)st->ptr, ret);
-	} else if (st->kind == KIND_IOV) {
-		copied = copy_iov_short(r->data, (const struct iovec *)st->ptr, st->iovcnt, ret);
-	} else {
-		struct user_msghdr msg;
-
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr))
-			copied = copy_iov_short(r->data, msg.msg_iov, (__u32)msg.msg_iovlen, ret);
-	}
-	fill_event(&r->ev, key, c, dir, pos, ret, copied, 0, 0);
-	bpf_ringbuf_submit(r, flags);
-	count(AS_C_DELIVERED);
-	return 1;
-}
-
 /* Sends s->ev + `copied` bytes of s->data: `len` bytes moved in `dir`,
  * at stream position `pos`. */
 static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
@@ -940,7 +849,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		tls_ciphertext(key, c);
 		return;
 	}
-	if (c->state == CONN_HTTP && (budget_gate(key, c, st, ret) || emit_short(key, c, st, ret)))
+	if (c->state == CONN_HTTP && budget_gate(key, c, st, ret))
 		return;
 	s = scratch_get();
 	if (!s)

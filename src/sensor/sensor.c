@@ -33,6 +33,7 @@ struct sensor {
 	bool sampling; /* a capture budget is set */
 	bool tallies;
 	uint64_t unsampled_weighted, unsampled_tallied, unsampled_untallied, whole_conns;
+	uint64_t twin_only_dropped;
 };
 
 /* Per connection: its parser and what the exchanges need to say where
@@ -78,6 +79,29 @@ static void fmt_addr(uint16_t family, const uint8_t a[16], char *out)
 		inet_ntop(AF_INET, a, out, AS_ADDR_LEN);
 }
 
+/* The client's end of a local connection whose server end is tracked too,
+ * under a budget: the two ends are sampled independently, so only the
+ * server's end counts (its weights and tallies). */
+static bool twin_only(const struct sconn *c)
+{
+	return c->s->sampling && c->pair && c->side == MIRROR_CLIENT &&
+	       mirror_side_seen(c->pair, MIRROR_SERVER);
+}
+
+/* What the mirror hands on: a client's view whose twin never came is
+ * dropped when the server's end counts it (the server skipped it). */
+static void mirror_out(void *ctx, struct as_exchange *x)
+{
+	struct sensor *s = ctx;
+
+	if (x->flags & AS_X_TWIN_ONLY) {
+		s->twin_only_dropped++;
+		as_exchange_free(x);
+		return;
+	}
+	s->cb(s->ctx, x);
+}
+
 static void dup_or_null(char **dst, const char *src)
 {
 	free(*dst);
@@ -101,8 +125,10 @@ static void send_tally(struct sconn *c)
 	struct sensor *s = c->s;
 	struct as_exchange *x;
 
-	if (!c->unsampled)
+	if (!c->unsampled || twin_only(c)) {
+		c->unsampled = 0;
 		return;
+	}
 	if (!s->tallies || !c->last_method || !c->last_target || !(x = as_exchange_new())) {
 		s->unsampled_untallied += c->unsampled;
 		c->unsampled = 0;
@@ -144,7 +170,12 @@ static void on_exchange(void *ctx, struct as_exchange *x)
 	x->local_port = c->lport;
 	x->remote_port = c->rport;
 	x->tls = c->tls;
-	if (c->s->sampling || c->unsampled) {
+	if (twin_only(c)) {
+		/* Sampled at both ends: the server's end counts the exchanges;
+		 * this view only completes its twin when both ends copied it. */
+		x->flags |= AS_X_TWIN_ONLY;
+		c->unsampled = 0;
+	} else if (c->s->sampling || c->unsampled) {
 		x->flags |= AS_X_SAMPLED;
 		x->weight = 1 + c->unsampled;
 		c->s->unsampled_weighted += c->unsampled;
@@ -317,7 +348,7 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	/* Only with both roles can both ends be seen. */
 	if (o->one_per_connection &&
 	    (o->loader.filters.role_mask == 3 || o->loader.filters.role_mask == 0)) {
-		s->mirror = mirror_new(MIRROR_HOLD_NS, cb, ctx);
+		s->mirror = mirror_new(MIRROR_HOLD_NS, mirror_out, s);
 		if (!s->mirror) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -439,6 +470,7 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	out->unsampled_tallied = s->unsampled_tallied;
 	out->unsampled_untallied = s->unsampled_untallied;
 	out->whole_conns = s->whole_conns;
+	out->twin_only_dropped = s->twin_only_dropped;
 }
 
 void sensor_log_tls(struct sensor *s)

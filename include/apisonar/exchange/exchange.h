@@ -47,6 +47,9 @@ enum as_xflags {
 	AS_X_TALLY = 1u << 8,         /* no exchange of its own: `weight` exchanges of its
 				       * connection were not sampled after the last one captured,
 				       * whose method, target and Host it repeats (counts only) */
+	AS_X_TWIN_ONLY = 1u << 9,     /* sensor-internal: the client's view of a connection whose
+				       * server end is tracked and sampled too (the server end
+				       * counts it); handed on only merged into its twin */
 };
 
 struct as_header {

@@ -49,6 +49,8 @@ struct sensor_stats {
 	 * exchange of that connection was captured, or tallies are off). */
 	uint64_t unsampled_weighted, unsampled_tallied, unsampled_untallied;
 	uint64_t whole_conns; /* connections marked never to split (pipelining) */
+	uint64_t twin_only_dropped; /* client views of local connections whose server end
+				     * skipped the exchange (it counts it) */
 };
 
 struct sensor;

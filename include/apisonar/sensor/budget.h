@@ -30,9 +30,9 @@
 
 /* Configuration (map `budget_cfg`, one entry), written by userspace. */
 struct as_budget_cfg {
-	__u64 rate_milli;    /* per CPU, milli-exchanges/s; 0: unlimited (always capture) */
-	__u64 burst;         /* exchanges the bucket holds at most (>= 1) */
-	__u64 warmup_until;  /* bpf_ktime_get_ns() before which everything is captured */
+	__u64 rate_milli;     /* per CPU, milli-exchanges/s; 0: unlimited (always capture) */
+	__u64 burst;	      /* exchanges the bucket holds at most (>= 1) */
+	__u64 warmup_until;   /* bpf_ktime_get_ns() before which everything is captured */
 	__u32 new_conn_turns; /* first exchanges of a connection always captured */
 	__u32 _pad;
 };
@@ -44,7 +44,7 @@ struct as_bucket {
 };
 
 struct as_budget_state {
-	struct as_bucket main;  /* the budget */
+	struct as_bucket main;	/* the budget */
 	struct as_bucket novel; /* exchanges of a request key not seen yet: the same rate again */
 };
 

@@ -365,6 +365,51 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 	return off;
 }
 
+/* Iovecs walked per call with bpf_loop: UIO_MAXIOV. gRPC's HTTP/2 writes
+ * one iovec per header name and value, 24 and more in one sendmsg. */
+#define IOV_LOOP_MAX 1024
+
+/* copy_iov's state, one iovec per bpf_loop step. */
+struct iov_ctx {
+	const struct iovec *iov;
+	__u64 want;
+	__u32 iovcnt;
+	__u32 off;
+};
+
+static long copy_iov_step(__u32 i, void *arg)
+{
+	struct iov_ctx *x = arg;
+	struct scratch *s = scratch_get();
+	struct iovec v;
+	__u64 n;
+
+	if (!s || i >= x->iovcnt || x->off >= x->want)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), &x->iov[i]))
+		return 1;
+	n = v.iov_len;
+	if (n > x->want - x->off)
+		n = x->want - x->off;
+	if (copy_user(s, x->off, v.iov_base, n) != n)
+		return 1;
+	x->off += n;
+	return 0;
+}
+
+/* The first `want` bytes of iovecs: every iovec with bpf_loop when the
+ * kernel has it, else the first AS_MAX_IOV (copy_iov). */
+static __always_inline __u32 copy_iov_wide(struct scratch *s, const struct iovec *iov,
+					   __u32 iovcnt, __u64 want)
+{
+	struct iov_ctx x = { .iov = iov, .want = want, .iovcnt = iovcnt };
+
+	if (!use_loop || iovcnt <= AS_MAX_IOV)
+		return copy_iov(s, iov, iovcnt, 0, want);
+	bpf_loop(IOV_LOOP_MAX, copy_iov_step, &x, 0);
+	return x.off;
+}
+
 /* "PRI * HTTP/2.0": the HTTP/2 connection preface a client sends. */
 static __always_inline int is_h2_preface(const __u8 *p)
 {
@@ -384,10 +429,15 @@ static __always_inline int is_h2_settings(const __u8 *p)
 }
 
 /* The first bytes of an HTTP/2 connection, from either end: the client's
- * preface or the server's first SETTINGS frame. */
-static __always_inline int is_h2_start(const __u8 *p, __u32 n)
+ * preface or the server's first SETTINGS frame. Returns the role they
+ * imply (as infer_http does), 0 when they are not HTTP/2's. */
+static __always_inline __u8 infer_h2(const __u8 *p, __u32 n, __u32 dir)
 {
-	return (n >= 12 && is_h2_preface(p)) || (n >= 9 && is_h2_settings(p));
+	if (n >= 12 && is_h2_preface(p))
+		return dir == AS_DIR_EGRESS ? AS_F_CONNECTED : AS_F_ACCEPTED;
+	if (n >= 9 && is_h2_settings(p))
+		return dir == AS_DIR_EGRESS ? AS_F_ACCEPTED : AS_F_CONNECTED;
+	return 0;
 }
 
 /* Whether a connection's first bytes are a TLS record header: content type
@@ -678,6 +728,23 @@ static __always_inline __u64 wakeup_flags(void)
 	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* HTTP/2's first bytes: the connection is kept, marked AS_F_HTTP2 for the
+ * userspace HTTP/2 parser, in `state`, and counted as `what`. Returns 0
+ * when kept, -1 when not HTTP/2 (the caller ignores it) or filtered. */
+static __always_inline int adopt_h2(struct conn_key *key, struct conn *c, const __u8 *p, __u32 n,
+				    __u32 dir, __u8 state, __u32 what)
+{
+	__u8 role = infer_h2(p, n, dir);
+
+	if (!role)
+		return -1;
+	c->flags |= AS_F_HTTP2;
+	if (conn_adopt(key, c, role, state))
+		return 1;
+	count(what);
+	return 0;
+}
+
 /* Sends s->ev + `copied` bytes of s->data: `len` bytes moved in `dir`,
  * at stream position `pos`. */
 static __always_inline void emit_record(struct conn_key *key, struct conn *c, struct scratch *s,
@@ -849,7 +916,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		tls_ciphertext(key, c);
 		return;
 	}
-	if (c->state == CONN_HTTP && budget_gate(key, c, st, ret))
+	if (c->state == CONN_HTTP && !(c->flags & AS_F_HTTP2) && budget_gate(key, c, st, ret))
 		return;
 	s = scratch_get();
 	if (!s)
@@ -860,7 +927,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		copied = copy_user(s, 0, (const void *)ptr, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_IOV) {
 		kind = KIND_IOV;
-		copied = copy_iov(s, (const struct iovec *)ptr, iovcnt, 0, ret < cap ? ret : cap);
+		copied = copy_iov_wide(s, (const struct iovec *)ptr, iovcnt, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_MSG) {
 		struct user_msghdr msg;
 
@@ -868,7 +935,7 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr)) {
 			ptr = (__u64)msg.msg_iov;
 			iovcnt = (__u32)msg.msg_iovlen;
-			copied = copy_iov(s, msg.msg_iov, iovcnt, 0, ret < cap ? ret : cap);
+			copied = copy_iov_wide(s, msg.msg_iov, iovcnt, ret < cap ? ret : cap);
 		}
 	}
 
@@ -885,20 +952,28 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		if (st->kind != KIND_NODATA && copied >= 5 && mode != AS_TLS_ONLY)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			/* h2c with prior knowledge: HTTP/2, not "not http" (parsing
-			 * it is the HTTP/2 issue's work). */
-			conn_ignore(key, is_h2_start(s->data, copied) ? AS_C_CONN_HTTP2
-								     : AS_C_CONN_IGNORED);
+			int h2 = -1;
+
+			/* h2c with prior knowledge: tracked for the HTTP/2 parser */
+			if (st->kind != KIND_NODATA && mode != AS_TLS_ONLY)
+				h2 = adopt_h2(key, c, s->data, copied, dir, CONN_HTTP,
+					      AS_C_CONN_HTTP2);
+			if (h2 < 0)
+				conn_ignore(key, AS_C_CONN_IGNORED);
+			if (h2)
+				return;
+		} else if (conn_adopt(key, c, role, CONN_HTTP)) {
 			return;
 		}
-		if (conn_adopt(key, c, role, CONN_HTTP))
-			return;
-		/* A new connection's first exchange is always copied. */
-		c->last_dir = dir + 1;
-		if ((dir & 1) == req_dir(c)) {
-			c->turns = 1;
-			count(AS_C_XCH_SEEN);
-			count(AS_C_XCH_CAPTURED);
+		/* A new HTTP/1 connection's first exchange is always copied
+		 * (HTTP/2 has no budget: its connections are copied whole). */
+		if (!(c->flags & AS_F_HTTP2)) {
+			c->last_dir = dir + 1;
+			if ((dir & 1) == req_dir(c)) {
+				c->turns = 1;
+				count(AS_C_XCH_SEEN);
+				count(AS_C_XCH_CAPTURED);
+			}
 		}
 	}
 	/* sendfile: the kernel moves file pages, there is no user buffer to
@@ -949,6 +1024,7 @@ static __always_inline void on_close(__u32 fd)
 }
 
 #include "tls.bpf.h"
+#include "gotls.bpf.h"
 
 /* The arguments of a data syscall, read at its exit from the registers
  * saved at its entry (the first from orig_x0 on arm64, where x0 holds the

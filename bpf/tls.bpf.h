@@ -34,7 +34,7 @@ static __always_inline int tls_underneath(__u64 pid_tgid, struct conn *c, struct
 
 /* Plaintext of n bytes at buf, returned by an SSL call on (key). The first
  * plaintext decides, as the first bytes of a plain socket do: HTTP/1.x is
- * tracked; HTTP/2 is counted and ignored; anything else is ignored. */
+ * tracked, HTTP/2 too (AS_F_HTTP2); anything else is ignored. */
 static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64 buf, __u32 dir,
 				     __u64 n)
 {
@@ -56,15 +56,19 @@ static __always_inline void tls_emit(struct conn_key *key, struct conn *c, __u64
 		if (copied >= 5)
 			role = infer_http(s->data, copied, dir);
 		if (!role) {
-			if (is_h2_start(s->data, copied))
-				conn_ignore(key, AS_C_TLS_HTTP2);
-			else
+			/* HTTP/2 (ALPN h2): tracked for the HTTP/2 parser */
+			int h2 = adopt_h2(key, c, s->data, copied, dir, CONN_TLS_HTTP,
+					  AS_C_TLS_HTTP2);
+
+			if (h2 < 0)
 				conn_ignore(key, AS_C_CONN_IGNORED);
-			return;
+			if (h2)
+				return;
+		} else {
+			if (conn_adopt(key, c, role, CONN_TLS_HTTP))
+				return;
+			count(AS_C_TLS_CONN);
 		}
-		if (conn_adopt(key, c, role, CONN_TLS_HTTP))
-			return;
-		count(AS_C_TLS_CONN);
 	}
 	emit_call(key, c, s, dir, n, copied, 0, AS_F_TLS, KIND_BUF, buf, 0);
 }

@@ -17,6 +17,7 @@
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/catalog/detect.h"
 #include "apisonar/catalog/k8s_doc.h"
+#include "apisonar/catalog/protowire.h"
 #include "apisonar/util/util.h"
 
 #define ANON_MAX_SEG_LEN 40  /* a longer segment is a value */
@@ -206,6 +207,17 @@ static int consonant(char c)
  * ("Qm", "xVb", "Tz"): two of them, or one among many short fragments,
  * make it a value.
  */
+static int acronym_noise(const char *s, size_t n)
+{
+	size_t i, v = 0;
+
+	if (n < 5)
+		return 0;
+	for (i = 0; i < n; i++)
+		v += (size_t)vowel(s[i]);
+	return v <= 1;
+}
+
 static int camel_noise(const char *s, size_t n)
 {
 	size_t i = 0, frags = 0, bad = 0;
@@ -223,6 +235,10 @@ static int camel_noise(const char *s, size_t n)
 		if (s[i] >= 'A' && s[i] <= 'Z') {
 			while (i < n && s[i] >= 'A' && s[i] <= 'Z')
 				i++;
+			/* an acronym of five capitals or more with at most one
+			 * vowel ("FQLJQC"; "HTTPS", "OAUTH" have theirs) */
+			if (acronym_noise(s + st, i - st - (i < n && s[i] >= 'a' && s[i] <= 'z')))
+				bad++;
 			if (i < n && s[i] >= 'a' && s[i] <= 'z') {
 				if (i - st > 1) {
 					frags++; /* "HTTPStatus": "HTTP", then "Status" */
@@ -230,6 +246,11 @@ static int camel_noise(const char *s, size_t n)
 				}
 			} else {
 				upper_run = 1;
+				/* one capital closing a token after a lowercase
+				 * run ("EgpemazrA") */
+				if (i - st == 1 && i == n && st >= 3 && s[st - 1] >= 'a' &&
+				    s[st - 1] <= 'z' && s[st - 2] >= 'a' && s[st - 3] >= 'a')
+					bad++;
 			}
 		}
 		while (!upper_run && i < n && s[i] >= 'a' && s[i] <= 'z')
@@ -237,6 +258,12 @@ static int camel_noise(const char *s, size_t n)
 		frags++;
 		if (upper_run)
 			continue;
+		/* four consonants opening a capitalised fragment start no
+		 * word ("QOIDssfa"; "Strength" has three): twice as bad */
+		for (j = st; j < i && consonant(s[j]); j++)
+			;
+		if (s[st] >= 'A' && s[st] <= 'Z' && j - st >= 4)
+			bad += 2;
 		for (j = st; j < i; j++) {
 			if (consonant(s[j])) {
 				cons++;
@@ -367,6 +394,18 @@ static int random_run(const char *s, size_t n)
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))
 		return 1;
+	/* a word in capitals glued to a random id ("CANARYNIGOqwHlSYED",
+	 * "ORDERxK2mQpLw9"): the id alone, from each start inside the
+	 * capitals */
+	for (i = 0; i < n && s[i] >= 'A' && s[i] <= 'Z'; i++)
+		;
+	if (i >= 4 && i < n) {
+		size_t st;
+
+		for (st = 4; st <= i && n - st >= 8; st++)
+			if (random_run(s + st, n - st))
+				return 1;
+	}
 	return 0;
 }
 
@@ -423,13 +462,34 @@ int anon_value_shaped(const char *s, size_t n)
 	return 0;
 }
 
+int anon_format_ext(const char *e, size_t n)
+{
+	static const char *const fmts[] = {
+		"atom", "csv", "geojson", "gif", "gpx", "htm", "html", "ics", "jpeg", "jpg",
+		"js", "json", "jsonp", "kml", "mvt", "pb", "pbf", "pdf", "png", "rss", "svg",
+		"tsv", "txt", "webp", "xml", "yaml", "yml", "zip", NULL,
+	};
+	size_t i;
+
+	for (i = 0; fmts[i]; i++)
+		if (strlen(fmts[i]) == n && memcmp(fmts[i], e, n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Extensions are short and lowercase ("json", "xml", "atom", "mp4"). */
 size_t anon_suffix(const char *s, size_t n)
 {
 	size_t i, dot = n;
+	const char *d;
 
 	if (n < 3)
 		return n;
+	/* A format extension ends a value whatever the value holds
+	 * ("52.37,4.89.json", "cDUCvdJKpB.jsonp"). */
+	d = memrchr(s, '.', n);
+	if (d && d > s && anon_format_ext(d + 1, (size_t)(s + n - d - 1)))
+		return (size_t)(d - s);
 	for (i = n; i > 0 && n - i < 5; i--)
 		if (s[i - 1] == '.') {
 			dot = i - 1;
@@ -473,8 +533,26 @@ static int literal_segment_full(const char *s, size_t n)
 
 /* The same words come in every request of an endpoint: the segments that
  * passed are remembered per thread (passed_before); a value never is. */
+/* "2", "2.0", "1.12": a digit, then a dot and one or two digits. */
+int anon_version_number(const char *s, size_t n)
+{
+	if (n == 0 || n == 2 || n > 4 || s[0] < '0' || s[0] > '9')
+		return 0;
+	if (n == 1)
+		return 1;
+	return s[1] == '.' && isdigit((unsigned char)s[2]) &&
+	       (n == 3 || isdigit((unsigned char)s[3]));
+}
+
+
+
 static int literal_segment(const char *s, size_t n)
 {
+	/* One digit (or "2.0") carries nothing of a value, and is how
+	 * versions look (/search/2/geocode, /scim/2.0/Users): the catalog
+	 * decides it from what follows it (catalog.c, decide_position). */
+	if (anon_version_number(s, n))
+		return 1;
 	static __thread size_t lens[ANON_SEG_CACHE];
 	static __thread char bufs[ANON_SEG_CACHE][ANON_MAX_SEG_LEN];
 
@@ -499,6 +577,20 @@ int anon_safe_word(const char *s, size_t n)
 	return letters >= 1 && !anon_value_shaped(s, n);
 }
 
+/* Capitals in a run inside a word ("niOANiSP", "xQZkPw"): how random
+ * strings that passed the shape tests look, never a resource name
+ * ("users", "dns_zones", "ResourceTypes", "apiKeys"). */
+static int inner_capitals(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i + 2 < n; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z' && s[i + 1] >= 'A' && s[i + 1] <= 'Z' &&
+		    s[i + 2] >= 'a' && s[i + 2] <= 'z')
+			return 1;
+	return 0;
+}
+
 /* The parameter name for a value after the literal prev (NULL when the
  * segment before is a parameter or there is none): the singular of prev
  * plus "Id" when prev is a safe word, else "id"; made unique against the
@@ -515,7 +607,8 @@ void anon_param_name(const char *prev, size_t prevlen, int (*used)(void *, const
 	base[0] = '\0';
 	/* Hyphenated words are how readable values look ("jane-doe",
 	 * "maple-river") as often as resource names: they name nothing. */
-	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen))
+	if (prev && anon_safe_word(prev, prevlen) && !memchr(prev, '-', prevlen) &&
+	    !inner_capitals(prev, prevlen))
 		anon_singular(prev, prevlen, base, sizeof(base) - 3);
 	nl = strlen(base);
 	snprintf(out, outlen, "%s%s", base, nl ? "Id" : "id");
@@ -1032,7 +1125,7 @@ int anon_inflate(const unsigned char *in, size_t len, size_t cap, unsigned char 
 static const char *const req_skip[] = {
 	"accept", "accept-encoding", "accept-language", "authorization", "cache-control",
 	"connection", "content-encoding", "content-length", "content-type", "cookie", "dnt",
-	"expect", "forwarded", "host", "if-match", "if-modified-since", "if-none-match",
+	"expect", "forwarded", "grpc-accept-encoding", "grpc-encoding", "grpc-timeout", "host", "if-match", "if-modified-since", "if-none-match",
 	"keep-alive", "origin", "pragma", "priority", "proxy-authorization", "proxy-connection",
 	"referer", "te", "trailer", "transfer-encoding", "upgrade", "upgrade-insecure-requests",
 	"user-agent", "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
@@ -1041,7 +1134,8 @@ static const char *const req_skip[] = {
 
 static const char *const resp_skip[] = {
 	"age", "cache-control", "connection", "content-encoding", "content-length", "content-type",
-	"date", "etag", "expires", "keep-alive", "last-modified", "pragma", "server", "set-cookie",
+	"date", "etag", "expires", "grpc-accept-encoding", "grpc-encoding", "grpc-message",
+	"grpc-status", "keep-alive", "last-modified", "pragma", "server", "set-cookie",
 	"transfer-encoding", "vary", "via", NULL,
 };
 
@@ -1338,6 +1432,109 @@ static void body_obs(cJSON *bodies, const struct as_message *msg, const struct a
 	free(inflated);
 }
 
+/* ---- gRPC ----------------------------------------------------------------- */
+
+/* application/grpc, application/grpc+proto, application/grpc;...: the
+ * gRPC framing (not grpc-web, whose trailers ride in the body). */
+static int is_grpc(const struct as_exchange *x)
+{
+	const char *ct = as_msg_header(&x->req, "content-type");
+
+	if (!ct || strncasecmp(ct, "application/grpc", 16))
+		return 0;
+	return ct[16] == '\0' || ct[16] == '+' || ct[16] == ';';
+}
+
+/* "/package.Service/Method": identifiers only, kept as the literal path
+ * (a method name is never a value). */
+static int grpc_path_ok(const char *p, size_t n)
+{
+	size_t i, slash = 0, seg = 0;
+
+	if (n < 4 || n >= ANON_MAX_TEMPLATE || p[0] != '/')
+		return 0;
+	for (i = 1; i < n; i++) {
+		char c = p[i];
+
+		if (c == '/') {
+			if (!seg || ++slash > 1)
+				return 0;
+			seg = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		      (seg && ((c >= '0' && c <= '9') || (c == '.' && !slash)))))
+			return 0;
+		seg++;
+	}
+	return slash == 1 && seg > 0;
+}
+
+/* The messages of one gRPC message body into bodies (their shapes merged
+ * into one schema node). Returns the number of messages, -1 when not
+ * known (broken framing, or a body cut at the capture cap). */
+static long grpc_body_obs(cJSON *bodies, const struct as_message *msg,
+			  const struct anon_limits *lim, struct anon_counters *cnt)
+{
+	const char *ct = as_msg_header(msg, "content-type");
+	char mt[128];
+	cJSON *b, *size, *schema;
+	long nmsg;
+	int partial = 0;
+
+	media_type(ct ? ct : "application/grpc", mt, sizeof(mt));
+	b = doc_obj(bodies, mt);
+	if (!b)
+		return -1;
+	doc_countk(b, "count", 1);
+	size = doc_objk(b, "size");
+	doc_countk(size, "min", (double)msg->body_true_len);
+	doc_countk(size, "max", (double)msg->body_true_len);
+	doc_countk(size, "sum", (double)msg->body_true_len);
+	schema = doc_objk(b, "schema");
+	nmsg = pw_grpc_messages(schema, msg->body, msg->body_len,
+				as_msg_header(msg, "grpc-encoding"), lim, cnt, &partial);
+	if (schema && !schema->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(b, "schema");
+	if (nmsg < 0 || partial || msg->body_truncated) {
+		cnt->body_undecoded++;
+		return -1;
+	}
+	return nmsg;
+}
+
+/* The endpoint's "grpc" member: the call's kind by its message counts,
+ * its grpc-status, the messages each way. */
+static void grpc_obs(cJSON *ep, const struct as_exchange *x, long req_msgs, long resp_msgs)
+{
+	cJSON *g = doc_objk(ep, "grpc"), *calls;
+	const char *st = x->status ? as_msg_header(&x->resp, "grpc-status") : NULL;
+
+	if (!g)
+		return;
+	calls = doc_objk(g, "calls");
+	if (req_msgs >= 0 && resp_msgs >= 0) {
+		const char *kind = req_msgs != 1 ? (resp_msgs > 1 ? "bidi_streaming" : "client_streaming")
+						 : (resp_msgs > 1 ? "server_streaming" : "unary");
+		cJSON *rm = doc_objk(g, "request_messages"), *pm = doc_objk(g, "response_messages");
+
+		doc_countk(calls, kind, 1);
+		doc_countk(rm, "min", (double)req_msgs);
+		doc_countk(rm, "max", (double)req_msgs);
+		doc_countk(rm, "sum", (double)req_msgs);
+		doc_countk(pm, "min", (double)resp_msgs);
+		doc_countk(pm, "max", (double)resp_msgs);
+		doc_countk(pm, "sum", (double)resp_msgs);
+	} else {
+		doc_countk(calls, "unknown", 1);
+	}
+	/* a status is a small number; anything else is not kept */
+	if (st && st[0] >= '0' && st[0] <= '9' && (!st[1] || (st[1] >= '0' && st[1] <= '9' && !st[2])))
+		doc_countk(doc_objk(g, "status"), st, 1);
+	else if (x->status)
+		doc_countk(doc_objk(g, "status"), "none", 1);
+}
+
 static void size_obs(cJSON *parent, uint64_t n)
 {
 	cJSON *size = doc_objk(parent, "size");
@@ -1464,7 +1661,8 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	size_t plen, i;
 	cJSON *doc = NULL, *svc, *ep, *params, *pathp, *auth, *req, *lat, *b;
 	struct param_ctx pc = { .lim = lim, .cnt = cnt };
-	int rc = -ENOMEM;
+	int rc = -ENOMEM, grpc;
+	long req_msgs = -1, resp_msgs = -1;
 
 	*obs = NULL;
 	if (!x || !method_ok(x->method, method, sizeof(method)) || !x->target)
@@ -1500,7 +1698,11 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	if (!params)
 		goto cleanup;
 	pathp = doc_objk(params, "path");
-	if (anon_template_path(path, plen, tmpl, sizeof(tmpl), pathp)) {
+	grpc = is_grpc(x) && grpc_path_ok(path, plen);
+	if (grpc) {
+		memcpy(tmpl, path, plen);
+		tmpl[plen] = '\0';
+	} else if (anon_template_path(path, plen, tmpl, sizeof(tmpl), pathp)) {
 		cJSON_Delete(params);
 		rc = -EINVAL;
 		goto cleanup;
@@ -1593,7 +1795,9 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 
 	req = doc_objk(ep, "request");
 	size_obs(req, x->req.body_true_len);
-	if (x->req.body_true_len > 0)
+	if (grpc)
+		req_msgs = grpc_body_obs(doc_objk(req, "bodies"), &x->req, lim, cnt);
+	else if (x->req.body_true_len > 0)
 		body_obs(doc_objk(req, "bodies"), &x->req, lim, cnt);
 
 	if (x->status >= 100 && x->status <= 599) {
@@ -1635,7 +1839,9 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			param_pair(&pc, lname, nl, h->value, strlen(h->value));
 			pc.auth = auth;
 		}
-		if (x->resp.body_true_len > 0)
+		if (grpc)
+			resp_msgs = grpc_body_obs(doc_objk(resp, "bodies"), &x->resp, lim, cnt);
+		else if (x->resp.body_true_len > 0)
 			body_obs(doc_objk(resp, "bodies"), &x->resp, lim, cnt);
 		lat = doc_objk(ep, "latency");
 		doc_countk(lat, "count", 1);
@@ -1648,6 +1854,8 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 			cJSON_AddItemToArray(b, pair);
 		}
 	}
+	if (grpc)
+		grpc_obs(ep, x, req_msgs, x->status ? resp_msgs : -1);
 	/* Empty containers carry nothing: drop them so documents stay small. */
 	{
 		static const char *const locs[] = { "path", "query", "header", "cookie" };

@@ -21,6 +21,7 @@
 
 #include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/detect.h"
 #include "apisonar/catalog/k8s_doc.h"
 #include "apisonar/util/util.h"
@@ -126,6 +127,27 @@ static int valid_format(const char *s)
 	return 0;
 }
 
+static int valid_wire(const char *s)
+{
+	return !strcmp(s, "varint") || !strcmp(s, "fixed64") || !strcmp(s, "len") ||
+	       !strcmp(s, "fixed32");
+}
+
+static int valid_grpc_call(const char *s)
+{
+	return !strcmp(s, "unary") || !strcmp(s, "client_streaming") ||
+	       !strcmp(s, "server_streaming") || !strcmp(s, "bidi_streaming") ||
+	       !strcmp(s, "unknown");
+}
+
+/* A gRPC status code (0-16 today, two digits at most) or "none". */
+static int valid_grpc_status(const char *s)
+{
+	if (!strcmp(s, "none"))
+		return 1;
+	return s[0] >= '0' && s[0] <= '9' && (!s[1] || (s[1] >= '0' && s[1] <= '9' && !s[2]));
+}
+
 static int valid_class(const char *s)
 {
 	int c;
@@ -212,12 +234,15 @@ static const struct spec sp_classes = { .kind = S_SET, .cap_kind = CAP_FIXED, .c
 static const struct spec sp_processes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_PROCESSES, .valid = valid_key };
 static const struct spec sp_learned = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_LEARNED, .valid = valid_key };
 
+static const struct spec sp_wire = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 4, .valid = valid_wire };
+
 static const struct spec sp_node;
 static const struct spec sp_node_map = { .kind = S_MAP, .child = &sp_node, .cap_kind = CAP_FIELDS, .valid = valid_key };
 static const struct member node_members[] = {
 	{ "n", &sp_count },	       { "types", &sp_types },	     { "formats", &sp_formats },
 	{ "sensitive", &sp_classes },  { "objects", &sp_count },    { "properties", &sp_node_map },
-	{ "items", &sp_node },	       { "additional", &sp_node },  { NULL, NULL },
+	{ "items", &sp_node },	       { "additional", &sp_node },  { "wire", &sp_wire },
+	{ "declared", &sp_max },       { "required", &sp_max },    { NULL, NULL },
 };
 static const struct spec sp_node = { .kind = S_STRUCT, .members = node_members, .is_node = 1 };
 
@@ -251,10 +276,19 @@ static const struct spec sp_request = { .kind = S_STRUCT, .members = req_members
 
 static const struct member resp_members[] = {
 	{ "count", &sp_count }, { "headers", &sp_node_map }, { "cookies", &sp_node_map },
-	{ "bodies", &sp_bodies }, { "size", &sp_size }, { NULL, NULL },
+	{ "bodies", &sp_bodies }, { "size", &sp_size }, { "declared", &sp_max }, { NULL, NULL },
 };
 static const struct spec sp_response = { .kind = S_STRUCT, .members = resp_members };
 static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = valid_status };
+
+/* gRPC methods (docs/grpc.md): calls by kind, grpc-status, messages. */
+static const struct spec sp_grpc_calls = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = 5, .valid = valid_grpc_call };
+static const struct spec sp_grpc_status = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_grpc_status };
+static const struct member grpc_members[] = {
+	{ "calls", &sp_grpc_calls }, { "status", &sp_grpc_status },
+	{ "request_messages", &sp_size }, { "response_messages", &sp_size }, { NULL, NULL },
+};
+static const struct spec sp_grpc = { .kind = S_STRUCT, .members = grpc_members };
 
 static const struct spec sp_auth = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = CAT_MAX_AUTH, .valid = valid_key };
 
@@ -262,7 +296,8 @@ static const struct member ep_members[] = {
 	{ "method", &sp_const },     { "path", &sp_const },	  { "count", &sp_count },
 	{ "first_seen", &sp_tmin },  { "last_seen", &sp_tmax },  { "parameters", &sp_params },
 	{ "auth", &sp_auth },	     { "request", &sp_request }, { "responses", &sp_responses },
-	{ "latency", &sp_latency },  { "sample", &sp_count },	  { NULL, NULL },
+	{ "latency", &sp_latency },  { "grpc", &sp_grpc },	  { "declared", &sp_max },
+	{ "sample", &sp_count },     { NULL, NULL },
 };
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
@@ -652,10 +687,12 @@ static int merge_value(cJSON *dparent, const char *key, cJSON *dhint, const cJSO
  * its reasons are in docs/anonymizer.md ("Path templates").
  */
 
-#define TPL_MAX_SIG 16 /* signature elements kept per child (the smallest) */
+#define TPL_MAX_SIG 64 /* signature elements kept per child (the smallest) */
 #define TPL_HOT 4      /* support above TPL_HOT x the median: not a typical value */
 #define TPL_RATIO 16   /* a literal under 1/TPL_RATIO of the parameter's support */
 #define TPL_STORE_MIN 8 /* literals of a group before a stored (not output) decision */
+#define TPL_DRAWS 4 /* requests per literal under which a group of one-offs is drawn from a large space */
+#define TPL_NAMESPACE 3 /* segments after a digit that make it a version */
 
 /* Splits "/a/b" into segment pointers (within a copy). */
 static size_t split_path(char *p, char **seg, size_t max)
@@ -677,6 +714,8 @@ static size_t split_path(char *p, char **seg, size_t max)
 	return n;
 }
 
+#define FMT_SUFFIX ".{format}" /* a format parameter: fold_formats() */
+
 /* A parameter segment: "{name}" with an optional suffix ("{id}.json"). */
 static int is_param_seg(const char *s)
 {
@@ -691,6 +730,8 @@ static const char *seg_suffix(const char *s)
 
 	if (is_param_seg(s))
 		return strchr(s, '}') + 1;
+	if (n >= sizeof(FMT_SUFFIX) - 1 && strcmp(s + n - (sizeof(FMT_SUFFIX) - 1), FMT_SUFFIX) == 0)
+		return s + n - (sizeof(FMT_SUFFIX) - 1);
 	return s + anon_suffix(s, n);
 }
 
@@ -728,18 +769,36 @@ static int api_word(const char *s)
 		"all", "batch", "bulk", "config", "count", "current", "default", "export",
 		"health", "import", "latest", "login", "logout", "me", "mine", "new", "profile",
 		"register", "search", "self", "settings", "signin", "signout", "signup",
-		"stats", "status", "summary", "upload", "validate", "verify", "version", NULL,
+		"stats", "status", "summary", "upload", "validate", "verify", "version",
+		/* the verbs of RPC-style APIs (/favorites/create.json,
+		 * /friendships/lookup.json, /chat.postMessage) */
+		"add", "approve", "archive", "cancel", "create", "delete", "deploy", "destroy",
+		"disable", "enable", "incoming", "info", "list", "lookup", "next", "outgoing",
+		"pause", "play", "previous", "remove", "reset", "restart", "restore", "resume",
+		"retry", "sent", "show", "start", "stop", "sync", "undeploy", "update", NULL,
 	};
 	static const char *const verbs[] = { "find", "search", "list", "get", "by", "create",
-					     "update", "delete", NULL };
-	size_t i, l;
+					     "update", "delete", "set", "remove", NULL };
+	size_t i, l, n = strlen(s);
+	const char *suf = s + anon_suffix(s, n);
 
 	for (i = 0; words[i]; i++)
-		if (strcasecmp(words[i], s) == 0)
+		if (strlen(words[i]) == (size_t)(suf - s) && strncasecmp(words[i], s, (size_t)(suf - s)) == 0)
 			return 1;
+	/* a version: v1, v2, V10 */
+	if ((s[0] == 'v' || s[0] == 'V') && s + 1 < suf && suf - s <= 4) {
+		for (i = 1; s + i < suf && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (s + i == suf)
+			return 1;
+	}
+	/* a verb, then a capital or a separator and a word: getUserById,
+	 * update_profile_image, list-members */
 	for (i = 0; verbs[i]; i++) {
 		l = strlen(verbs[i]);
-		if (strncmp(s, verbs[i], l) == 0 && s[l] >= 'A' && s[l] <= 'Z')
+		if (strncmp(s, verbs[i], l) == 0 &&
+		    ((s[l] >= 'A' && s[l] <= 'Z') ||
+		     ((s[l] == '_' || s[l] == '-') && s[l + 1] >= 'a' && s[l + 1] <= 'z')))
 			return 1;
 	}
 	return 0;
@@ -817,10 +876,13 @@ struct trow {
 	char *child;    /* the segment at the position ("{}" + suffix for a parameter) */
 	const char *suffix;
 	uint64_t coarse; /* method and rest shape */
+	uint64_t alt;    /* the same with a word after the position taken for a parameter */
+	uint64_t finealt; /* alt and the bodies */
 	uint64_t fine;   /* the same and the bodies */
 	double count;
 	int param;
 	int leaf; /* the endpoint ends at this position */
+	uint64_t next; /* the segment after the position by name ("{}" for a parameter), or 0 */
 };
 
 static int trow_cmp(const void *a, const void *b)
@@ -835,10 +897,14 @@ static int trow_cmp(const void *a, const void *b)
 struct tchild {
 	size_t first, end; /* its rows [first, end) */
 	double support;
-	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG];
-	size_t nfine, ncoarse;
+	uint64_t fine[TPL_MAX_SIG], coarse[TPL_MAX_SIG], alt[TPL_MAX_SIG], finealt[TPL_MAX_SIG];
+	size_t nfine, ncoarse, nalt, nfinealt;
 	int param, value, root;
+	int dir; /* a literal that is also a directory of its own (/popular.atom and /popular/...) */
 	int leaf; /* some endpoint ends at this child */
+	uint64_t nexts[TPL_MAX_SIG]; /* the segments after it */
+	size_t nnext;
+	int learned; /* values were found at its position and suffix before */
 };
 
 static void sig_add(uint64_t *set, size_t *n, uint64_t v)
@@ -958,11 +1024,52 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	size_t npc = 0;
 	double *sup;
 
+	/* A name seen both with a suffix and as a directory of its own
+	 * (/categories.atom and /categories/{c}/page-2.atom, /popular.json
+	 * and /popular/today.json) is a resource, not a value: values do
+	 * not come back in two roles. The children are sorted by name. */
+	for (i = 0; i < k; i++) {
+		const char *w = rows[ch[i].first].child, *suf = rows[ch[i].first].suffix;
+		size_t lo = 0, hi = k, sl = (size_t)(suf - w);
+
+		if (ch[i].param || !*suf)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const char *m = rows[ch[mid].first].child;
+			int cmp = strncmp(m, w, sl);
+
+			if (cmp == 0)
+				cmp = m[sl] ? 1 : 0;
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < k && !ch[lo].param && strncmp(rows[ch[lo].first].child, w, sl) == 0 &&
+		    rows[ch[lo].first].child[sl] == '\0' && !ch[lo].leaf) {
+			ch[i].dir = 1;
+			ch[lo].dir = 1;
+		}
+	}
+	/* A digit is kept by the anonymizer for this: a version when
+	 * resources of their own follow it (/search/2/geocode, /search/2/poi,
+	 * ...), an id otherwise (/categories/7, /users/7/orders). Decided at
+	 * output only: a stored decision would stay. */
+	for (i = 0; final && i < k; i++) {
+		const char *w = rows[ch[i].first].child;
+
+		if (!ch[i].param && anon_version_number(w, strlen(w) - strlen(rows[ch[i].first].suffix)) &&
+		    ch[i].nnext < TPL_NAMESPACE) {
+			ch[i].value = 1;
+			nvals++;
+		}
+	}
 	if (k < 2)
-		return 0;
+		return nvals;
 	sup = malloc(k * sizeof(*sup));
 	if (!sup)
-		return 0;
+		return nvals;
 	for (i = 0; i < k; i++)
 		ch[i].root = (int)i;
 	for (i = 0; i < k; i++) {
@@ -977,14 +1084,18 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			if (a == b || strcmp(rows[ch[i].first].suffix, rows[ch[j].first].suffix) != 0)
 				continue;
 			if ((ch[i].param && ch[j].param) ||
-			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine))
+			    sig_meets(ch[i].fine, ch[i].nfine, ch[j].fine, ch[j].nfine) ||
+			    (ch[i].param && !ch[j].param &&
+			     sig_meets(ch[j].finealt, ch[j].nfinealt, ch[i].fine, ch[i].nfine)) ||
+			    (!ch[i].param && ch[j].param &&
+			     sig_meets(ch[i].finealt, ch[i].nfinealt, ch[j].fine, ch[j].nfine)))
 				ch[a > b ? a : b].root = (int)(a > b ? b : a);
 		}
 	}
 	for (i = 0; i < k; i++) {
 		size_t r = uf_find(ch, i), nl = 0, f1 = 0, low = 0, m, same = 1;
-		int hasp = 0, open;
-		double med, sp = 0;
+		int hasp = 0, open, sroot, drawn, learned;
+		double med, sp = 0, tot = 0;
 
 		if (r != i)
 			continue; /* each group once, from its root */
@@ -997,23 +1108,35 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				continue;
 			}
 			sup[nl++] = ch[j].support;
+			tot += ch[j].support;
 			f1 += ch[j].support <= 1;
 			low += ch[j].support <= 2;
 		}
 		if (nl == 0)
 			continue;
+		for (j = i, learned = 0; j < k; j++)
+			if (uf_find(ch, j) == r)
+				learned |= ch[j].learned;
 		qsort(sup, nl, sizeof(*sup), dbl_cmp);
 		med = sup[(nl - 1) / 2];
+		/* At the root, a group of one-offs that share a suffix
+		 * (/maple-river.json, /cedar20.json, ...) is a value position
+		 * like any other: resource names there go without one. */
+		sroot = root && rows[ch[i].first].suffix[0] && nl >= 3 && 2 * f1 >= nl &&
+			nl * TPL_DRAWS >= tot;
 		/* Stored decisions stay (they are merged, not undone), so
 		 * while the catalog fills they wait for TPL_STORE_MIN literals;
 		 * the output decides on what it has, a parameter when the
 		 * evidence is thin. */
+		drawn = !root && nl >= 3 && 2 * f1 >= nl && nl * TPL_DRAWS >= tot;
 		if (final)
-			open = hasp || (!root && nl >= 3 && 2 * f1 >= nl) ||
+			open = hasp || sroot || drawn ||
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
 		else
-			open = hasp || (!root && nl >= TPL_STORE_MIN && 2 * f1 >= nl);
+			open = (nl >= TPL_STORE_MIN &&
+				(hasp || (!root && 2 * f1 >= nl && nl * TPL_DRAWS >= tot))) ||
+			       (hasp && learned);
 		if (!open) {
 			/* an enum: identical subtrees, balanced support, each
 			 * value seen more than once */
@@ -1036,9 +1159,14 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			 * an API envelope makes every leaf look alike, only a
 			 * child with a subtree of its own, seen once or twice
 			 * or far less than the parameter, can be a value. */
-			if (root && ch[j].leaf)
+			if (root && ch[j].leaf && !sroot)
 				continue;
-			if (!root && nl >= 3 && ch[j].support <= TPL_HOT * med)
+			/* typical of an open group; beside a parameter, a literal
+			 * requested more than the parameter is not one of its
+			 * values (a wrongly kept id under /products/{id}/ does not
+			 * make /images a value) */
+			if ((!root || sroot) && nl >= 3 && ch[j].support <= TPL_HOT * med &&
+			    (!hasp || ch[j].support <= sp || drawn))
 				v = 1;
 			if ((hasp || np) && ch[j].support <= 2)
 				v = 1;
@@ -1059,7 +1187,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
 					v = 1;
 			}
-			if (v && !api_word(rows[ch[j].first].child)) {
+			if (v && !ch[j].value && !ch[j].dir && !api_word(rows[ch[j].first].child)) {
 				ch[j].value = 1;
 				nvals++;
 			}
@@ -1069,8 +1197,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	 * the root: see above). */
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
-			if (!ch[i].param && !ch[i].value && ch[i].support <= 1 &&
-			    sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) &&
+			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 2 &&
+			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
+			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&
 			    !api_word(rows[ch[i].first].child)) {
 				ch[i].value = 1;
 				nvals++;
@@ -1132,17 +1261,20 @@ static int param_name_ok(char **seg, size_t pos, const char *rep)
 
 /* Moves endpoint e under the path with segment pos replaced by rep (a
  * parameter segment), merging it with what is there. */
-static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
-			    const char *rep)
+static int rewrite_endpoint_as(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p,
+			       size_t pos, const char *rep, const char *newparam)
 {
 	char path[1024], key[1100], name[ANON_MAX_PARAM_NAME + 8], old[ANON_MAX_PARAM_NAME + 8];
 	cJSON *moved, *params, *pnode, *dst;
 	struct mctx m = { .c = c };
 	const char *close;
-	int rc, was_param = is_param_seg(p->seg[pos]);
+	int rc, was_param = is_param_seg(p->seg[pos]) && !newparam;
 
 	close = strchr(rep, '}');
-	snprintf(name, sizeof(name), "%.*s", (int)(close - rep - 1), rep + 1);
+	if (newparam)
+		snprintf(name, sizeof(name), "%s", newparam);
+	else
+		snprintf(name, sizeof(name), "%.*s", (int)(close - rep - 1), rep + 1);
 	if (was_param) {
 		const char *oc = strchr(p->seg[pos], '}');
 
@@ -1181,6 +1313,191 @@ static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epat
 	return rc;
 }
 
+static int rewrite_endpoint(struct catalog *c, cJSON *eps, cJSON *e, struct epath *p, size_t pos,
+			    const char *rep)
+{
+	return rewrite_endpoint_as(c, eps, e, p, pos, rep, NULL);
+}
+
+/* One segment cut for folding: head, a variable part, tail; folded, the
+ * variable part is the parameter "{name}". */
+struct fsplit {
+	size_t head, var, tail; /* the head is [0, head), var [head, var), the tail from tail */
+	char name[ANON_MAX_PARAM_NAME];
+};
+
+/* "copyrights.json", "{q}.jsonp", "x.{format}": the format extension. */
+static int split_format(const char *s, struct fsplit *f)
+{
+	size_t n = strlen(s);
+	const char *d = strrchr(s, '.');
+
+	if (!d || (is_param_seg(s) && d < strchr(s, '}')) || d == s + n - 1)
+		return 0;
+	if (strcmp(d, FMT_SUFFIX) != 0 && !anon_format_ext(d + 1, strlen(d + 1)))
+		return 0;
+	f->head = (size_t)(d - s) + 1;
+	f->var = f->tail = n;
+	snprintf(f->name, sizeof(f->name), "format");
+	return 1;
+}
+
+/* "page-2.atom", "series-12", "page-{page}.json": a word, a dash, a
+ * number (or the parameter already), a suffix. */
+static int split_numbered(const char *s, struct fsplit *f)
+{
+	size_t i = 0, d, n = strlen(s), w;
+	const char *suf;
+
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+		i++;
+	if (i < 2 || i + 2 > n || s[i] != '-' || i >= sizeof(f->name) || !anon_safe_word(s, i))
+		return 0;
+	w = i;
+	d = i + 1;
+	if (s[d] == '{') {
+		const char *close = strchr(s + d, '}');
+
+		if (!close || (size_t)(close - s - d - 1) != w || strncmp(s + d + 1, s, w) != 0)
+			return 0;
+		i = (size_t)(close - s) + 1;
+	} else {
+		for (i = d; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	suf = s + i;
+	if (*suf && !(suf[0] == '.' && (strcmp(suf, FMT_SUFFIX) == 0 ||
+					anon_format_ext(suf + 1, strlen(suf + 1)))))
+		return 0;
+	f->head = d;
+	f->var = f->tail = i;
+	snprintf(f->name, sizeof(f->name), "%.*s", (int)w, s);
+	return 1;
+}
+
+/* The group key of endpoint p with segment pos folded as f: the head,
+ * "{}", the tail; other parameters as "{}" (names are decided later). */
+static void fold_key(const struct epath *p, size_t pos, const struct fsplit *f, char *out,
+		     size_t outlen)
+{
+	size_t i, o;
+
+	o = (size_t)snprintf(out, outlen, "%s ", p->method);
+	for (i = 0; i < p->n && o < outlen; i++) {
+		const char *s = p->seg[i];
+
+		if (i == pos && is_param_seg(s))
+			o += (size_t)snprintf(out + o, outlen - o, "/{}%.*s{}%s",
+					      (int)(f->head - (size_t)(strchr(s, '}') + 1 - s)),
+					      strchr(s, '}') + 1, s + f->tail);
+		else if (i == pos)
+			o += (size_t)snprintf(out + o, outlen - o, "/%.*s{}%s", (int)f->head, s,
+					      s + f->tail);
+		else if (is_param_seg(s))
+			o += (size_t)snprintf(out + o, outlen - o, "/{}%s", seg_suffix(s));
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "/%s", s);
+	}
+}
+
+/*
+ * A variable part inside a segment, where the endpoints that differ only
+ * by it show two values or more: one resource in several formats
+ * (/copyrights.json, /copyrights.xml; /geocode/{q}.jsonp) has a format
+ * parameter ("copyrights.{format}"), a numbered page or part
+ * (/brands/page-2.atom, /brands/page-7.atom) a number parameter
+ * ("page-{page}.atom"). One value alone stays a literal. Returns how many
+ * endpoints moved.
+ */
+static int fold_inner(struct catalog *c, cJSON *svc, int (*split)(const char *, struct fsplit *),
+		      int one_head)
+{
+	cJSON *eps = json_get(svc, "endpoints"), *groups, *heads, *e;
+	struct epath *p = malloc(sizeof(*p));
+	char **keys = NULL;
+	size_t n = 0, i, pos, cap;
+	int moved = 0, pass;
+
+	groups = cJSON_CreateObject();
+	heads = cJSON_CreateObject();
+	cap = eps ? (size_t)cJSON_GetArraySize(eps) : 0;
+	if (cap)
+		keys = calloc(cap, sizeof(*keys));
+	if (!p || !groups || !heads || !keys)
+		goto out;
+	/* the endpoints with a segment to cut: most services have none */
+	for (e = eps->child; e && n < cap; e = e->next) {
+		struct fsplit f;
+
+		if (!strpbrk(e->string, ".-") || declared_mark(e) || epath_parse(e->string, p))
+			continue;
+		for (pos = 0; pos < p->n; pos++)
+			if (split(p->seg[pos], &f))
+				break;
+		if (pos < p->n && (keys[n] = strdup(e->string)))
+			n++;
+	}
+	for (pass = 0; pass < 2 && n; pass++) {
+		for (i = 0; i < n; i++) {
+			if ((e = doc_map_find(eps, keys[i])) == NULL || epath_parse(keys[i], p))
+				continue;
+			for (pos = 0; pos < p->n; pos++) {
+				const char *s = p->seg[pos];
+				char k[1200], hk[1200], rep[256], var[128], head[128];
+				char pname[ANON_MAX_PARAM_NAME + 2];
+				struct fsplit f, whole;
+				cJSON *g, *h;
+
+				if (!split(s, &f) || f.var - f.head >= sizeof(var) || f.head >= sizeof(head))
+					continue;
+				fold_key(p, pos, &f, k, sizeof(k));
+				/* the same position with the whole segment variable:
+				 * which heads it has */
+				whole = f;
+				whole.head = 0;
+				fold_key(p, pos, &whole, hk, sizeof(hk));
+				snprintf(head, sizeof(head), "%.*s", (int)f.head, s);
+				snprintf(var, sizeof(var), "%.*s", (int)(f.var - f.head), s + f.head);
+				snprintf(pname, sizeof(pname), "{%s}", f.name);
+				g = json_get(groups, k);
+				h = json_get(heads, hk);
+				if (pass == 0) {
+					if (!g)
+						g = cJSON_AddObjectToObject(groups, k);
+					if (g && !json_get(g, var))
+						cJSON_AddTrueToObject(g, var);
+					if (!h)
+						h = cJSON_AddObjectToObject(heads, hk);
+					if (h && !json_get(h, head))
+						cJSON_AddTrueToObject(h, head);
+					continue;
+				}
+				/* One head only for numbers: readable values
+				 * (harbor-14, falcon-2024) have many words, a
+				 * numbered page has one (page-2, page-7). */
+				if (!g || cJSON_GetArraySize(g) < 2 || strcmp(var, pname) == 0 ||
+				    (one_head && cJSON_GetArraySize(h) != 1) ||
+				    strlen(s) + strlen(pname) >= sizeof(rep))
+					continue;
+				snprintf(rep, sizeof(rep), "%.*s%s%s", (int)f.head, s, pname, s + f.tail);
+				if (rewrite_endpoint_as(c, eps, e, p, pos, rep, f.name) == 0)
+					moved++;
+				break; /* e moved: its other positions in a later round */
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+out:
+	cJSON_Delete(groups);
+	cJSON_Delete(heads);
+	free(keys);
+	free(p);
+	return moved;
+}
+
 /* The learned pattern of a position, for any method: "* /a/{}/b/" then a
  * star and the suffix ("*.json"). */
 static void pattern_of(char **seg, size_t pos, const char *suffix, char *out, size_t outlen)
@@ -1193,6 +1510,17 @@ static void pattern_of(char **seg, size_t pos, const char *suffix, char *out, si
 				      is_param_seg(seg[i]) ? seg_suffix(seg[i]) : "");
 	if (o < outlen)
 		snprintf(out + o, outlen - o, "/*%s", suffix);
+}
+
+/* Whether the set (an array of strings) holds s. */
+static int set_has(const cJSON *set, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, set)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return 1;
+	return 0;
 }
 
 /* Builds the rows of one depth: every endpoint deeper than it. */
@@ -1208,7 +1536,8 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		const cJSON *cnt = json_get(e, "count");
 		uint64_t h;
 
-		if (epath_parse(e->string, tmp) || tmp->n <= depth)
+		/* gRPC paths are literals: never part of the evidence */
+		if (json_get(e, "grpc") || epath_parse(e->string, tmp) || tmp->n <= depth)
 			continue;
 		for (i = 0; i < depth; i++)
 			o += (size_t)snprintf(pre + o, sizeof(pre) - o, "/%s%s",
@@ -1243,9 +1572,23 @@ static size_t depth_rows(cJSON *eps, size_t depth, struct trow *rows, size_t cap
 		rows[nr].suffix = seg_suffix(rows[nr].child);
 		h = fnv(fnv(1469598103934665603ull, tmp->method), rest);
 		rows[nr].coarse = h;
+		/* The word after a value may be a value not decided yet
+		 * (/analyses/jane-doe/river-2/... beside /analyses/{x}/{y}/...):
+		 * the shape it would have as a parameter. */
+		rows[nr].alt = h;
+		if (r && rest[r - 1] == 'w') {
+			rest[r - 1] = '\0';
+			rows[nr].alt = fnv(fnv(fnv(1469598103934665603ull, tmp->method), rest), "{}");
+			rest[r - 1] = 'w';
+		}
 		rows[nr].fine = h ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
+		rows[nr].finealt = rows[nr].alt ^ (body_sig(e) * 0x9e3779b97f4a7c15ull);
 		rows[nr].count = cnt ? cnt->valuedouble : 0;
 		rows[nr].leaf = tmp->n == depth + 1;
+		rows[nr].next = rows[nr].leaf ? 0
+				: fnv(1469598103934665603ull, is_param_seg(tmp->seg[depth + 1])
+								     ? "{}"
+								     : tmp->seg[depth + 1]);
 		nr++;
 	}
 	return nr;
@@ -1293,6 +1636,121 @@ static void common_suffixes(struct trow *rows, size_t n)
 	free(sf);
 }
 
+/* ---- declared endpoints (docs/declared.md) -------------------------------- */
+
+/* Whether an endpoint among rows[first, end) is declared. */
+static int declared_rows_any(const struct trow *rows, size_t first, size_t end)
+{
+	size_t r;
+
+	for (r = first; r < end; r++)
+		if (declared_mark(rows[r].ep))
+			return 1;
+	return 0;
+}
+
+/* The name a position takes when a declared endpoint has a parameter
+ * there with the suffix of rows[first]: the smallest of the declared
+ * names. keep stays "" when none is declared. */
+static void declared_keep(const struct trow *rows, size_t i, size_t j, size_t first, size_t depth,
+			  struct epath *tmp, char *keep, size_t keeplen)
+{
+	size_t r;
+
+	for (r = i; r < j; r++)
+		if (rows[r].param && declared_mark(rows[r].ep) &&
+		    strcmp(rows[r].suffix, rows[first].suffix) == 0 &&
+		    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
+		    strlen(tmp->seg[depth]) < keeplen &&
+		    (!keep[0] || strcmp(tmp->seg[depth], keep) < 0))
+			snprintf(keep, keeplen, "%s", tmp->seg[depth]);
+}
+
+/* An endpoint with the template of a declared one (/users/{userId} for a
+ * declared /users/{id}) takes the declared parameter names, position by
+ * position, and so merges into it. Returns how many endpoints moved. */
+static int adopt_declared(struct catalog *c, cJSON *svc)
+{
+	cJSON *eps = json_get(svc, "endpoints"), *e;
+	cJSON *twins = NULL;
+	struct epath *p = NULL, *q = NULL;
+	char **keys = NULL;
+	size_t n = 0, i, cap;
+	int moved = 0;
+
+	if (!eps)
+		return 0;
+	for (e = eps->child; e && !twins; e = e->next)
+		if (declared_mark(e))
+			twins = cJSON_CreateObject();
+	if (!twins)
+		return 0;
+	cap = (size_t)cJSON_GetArraySize(eps);
+	keys = calloc(cap ? cap : 1, sizeof(*keys));
+	p = malloc(sizeof(*p));
+	q = malloc(sizeof(*q));
+	if (!keys || !p || !q)
+		goto out;
+	/* the declared template keys; two declared endpoints of one key:
+	 * the smallest wins */
+	for (e = eps->child; e; e = e->next) {
+		char tk[CAT_MAX_KEY + 8];
+		cJSON *have;
+
+		if (!declared_mark(e) || declared_template_key(e, tk, sizeof(tk)))
+			continue;
+		have = json_get(twins, tk);
+		if (!have)
+			cJSON_AddStringToObject(twins, tk, e->string);
+		else if (strcmp(e->string, have->valuestring) < 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(twins, tk,
+							       cJSON_CreateString(e->string));
+	}
+	for (e = eps->child; e && n < cap; e = e->next)
+		if (!declared_mark(e) && (keys[n] = strdup(e->string)))
+			n++;
+	for (i = 0; i < n; i++) {
+		char tk[CAT_MAX_KEY + 8], key[CAT_MAX_KEY + 8];
+		const cJSON *to;
+		size_t pos;
+		int did;
+
+		e = doc_map_find(eps, keys[i]);
+		if (!e || declared_template_key(e, tk, sizeof(tk)))
+			continue;
+		to = json_get(twins, tk);
+		if (!cJSON_IsString(to) || strcmp(to->valuestring, e->string) == 0 ||
+		    epath_parse(to->valuestring, q))
+			continue;
+		snprintf(key, sizeof(key), "%s", e->string);
+		did = 0;
+		for (pos = 0; pos < q->n && e; pos++) {
+			char path[1024];
+
+			if (epath_parse(key, p) || p->n != q->n)
+				break;
+			if (strcmp(p->seg[pos], q->seg[pos]) == 0 || !is_param_seg(p->seg[pos]) ||
+			    !is_param_seg(q->seg[pos]))
+				continue;
+			if (join_path(p->seg, p->n, pos, q->seg[pos], path, sizeof(path)) ||
+			    rewrite_endpoint_as(c, eps, e, p, pos, q->seg[pos], NULL))
+				break;
+			snprintf(key, sizeof(key), "%s %s", p->method, path);
+			e = doc_map_find(eps, key);
+			did = 1;
+		}
+		moved += did;
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(p);
+	free(q);
+	cJSON_Delete(twins);
+	return moved;
+}
+
 /*
  * One top-down pass over the trie of a service: at each depth, each
  * position's children are decided, values and parameters under another
@@ -1317,7 +1775,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		size_t nr, i, j, k;
 		struct tdo {
 			cJSON *ep;
-			char suffix[8];
+			char suffix[16];
 			char name[ANON_MAX_PARAM_NAME + 16]; /* the position's name, or "" */
 		} *todo;
 		size_t ntodo = 0;
@@ -1326,7 +1784,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 		if (!cap)
 			break;
 		rows = calloc(cap, sizeof(*rows));
-		ch = calloc(cap, sizeof(*ch));
+		ch = malloc(cap * sizeof(*ch)); /* each child is cleared when it starts */
 		todo = calloc(cap, sizeof(*todo));
 		if (!rows || !ch || !todo) {
 			free(rows);
@@ -1361,19 +1819,35 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 				ch[k - 1].end = r + 1;
 				ch[k - 1].support += rows[r].count;
 				ch[k - 1].leaf |= rows[r].leaf;
+				if (rows[r].next)
+					sig_add(ch[k - 1].nexts, &ch[k - 1].nnext, rows[r].next);
 				sig_add(ch[k - 1].fine, &ch[k - 1].nfine, rows[r].fine);
 				sig_add(ch[k - 1].coarse, &ch[k - 1].ncoarse, rows[r].coarse);
+				sig_add(ch[k - 1].alt, &ch[k - 1].nalt, rows[r].alt);
+				sig_add(ch[k - 1].finealt, &ch[k - 1].nfinealt, rows[r].finealt);
+			}
+			for (size_t q = 0; q < k; q++) {
+				char pat[1100];
+
+				if (!epath_parse(rows[ch[q].first].ep->string, tmp)) {
+					pattern_of(tmp->seg, depth, rows[ch[q].first].suffix, pat, sizeof(pat));
+					ch[q].learned = set_has(json_get(svc, "learned"), pat);
+				}
 			}
 			nvals = decide_position(ch, k, rows, depth == 0, final);
 			for (size_t q = 0; q < k; q++) {
 				char keep[ANON_MAX_PARAM_NAME + 16] = "";
 
+				/* A literal a document declares is a literal. */
+				if (ch[q].value && declared_rows_any(rows, ch[q].first, ch[q].end))
+					ch[q].value = 0;
 				if (!ch[q].value && !ch[q].param)
 					continue;
 				/* A name the position already has stays (a declared
 				 * or another sensor's name): the smallest of the
 				 * parameter segments with this suffix. */
-				for (size_t r = i; r < j; r++)
+				declared_keep(rows, i, j, ch[q].first, depth, tmp, keep, sizeof(keep));
+				for (size_t r = i; r < j && !keep[0]; r++)
 					if (rows[r].param && strcmp(rows[r].suffix, rows[ch[q].first].suffix) == 0 &&
 					    !epath_parse(rows[r].ep->string, tmp) && tmp->n > depth &&
 					    strlen(tmp->seg[depth]) < sizeof(keep) &&
@@ -1408,7 +1882,7 @@ static int decide_service(struct catalog *c, cJSON *svc, int final)
 			char rep[ANON_MAX_PARAM_NAME + 16];
 			cJSON *e = todo[i].ep;
 
-			if (epath_parse(e->string, tmp) || tmp->n <= depth)
+			if (declared_mark(e) || epath_parse(e->string, tmp) || tmp->n <= depth)
 				continue;
 			canonical_param(tmp->seg, depth, todo[i].suffix, rep, sizeof(rep));
 			if (todo[i].name[0] && param_name_ok(tmp->seg, depth, todo[i].name))
@@ -1480,6 +1954,10 @@ static int apply_learned_one(struct catalog *c, cJSON *learned, cJSON *eps, cJSO
 	int round, moved = 0;
 	char key[1100];
 
+	if (json_get(e, "grpc"))
+		return 0; /* a gRPC path is a literal */
+	if (declared_mark(e))
+		return 0; /* a declared path is as the document wrote it */
 	snprintf(key, sizeof(key), "%s", e->string);
 	for (round = 0; round < ANON_MAX_SEGMENTS; round++) {
 		char rep[ANON_MAX_PARAM_NAME + 16], path[1024], suffix[16];
@@ -1672,6 +2150,9 @@ static void collapse_service_maps(struct catalog *c, cJSON *svc)
 	cJSON *e, *b, *r;
 
 	cJSON_ArrayForEach(e, json_get(svc, "endpoints")) {
+		/* protobuf field numbers are names, not map keys */
+		if (json_get(e, "grpc"))
+			continue;
 		cJSON_ArrayForEach(b, json_get(json_get(e, "request"), "bodies"))
 			collapse_maps(c, json_get(b, "schema"), 0);
 		cJSON_ArrayForEach(r, json_get(e, "responses"))
@@ -1687,9 +2168,15 @@ static void normalize_service(struct catalog *c, cJSON *svc, int final)
 	int round, changed = 0;
 
 	for (round = 0; round < 4; round++) {
-		int moved = apply_learned(c, svc);
+		int moved = fold_inner(c, svc, split_format, 0);
+
+		moved += fold_inner(c, svc, split_numbered, 1);
+
+		moved += apply_learned(c, svc);
 
 		moved += decide_service(c, svc, final);
+
+		moved += adopt_declared(c, svc);
 		if (!moved)
 			break;
 		changed = 1;

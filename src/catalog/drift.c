@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/drift.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/util/util.h"
@@ -684,8 +685,8 @@ static int finding_cmp(const void *a, const void *b)
 	return r;
 }
 
-int drift_compare(const cJSON *declared, const cJSON *observed, const struct drift_opts *o,
-		  struct drift_result *out, int *paired)
+static int compare_observed(const cJSON *declared, const cJSON *observed,
+			    const struct drift_opts *o, struct drift_result *out, int *paired)
 {
 	const cJSON *dsvcs = cJSON_GetObjectItemCaseSensitive(declared, "services");
 	const cJSON *osvcs = cJSON_GetObjectItemCaseSensitive(observed, "services");
@@ -727,6 +728,23 @@ int drift_compare(const cJSON *declared, const cJSON *observed, const struct dri
 	for (i = 0; i < out->n; i++)
 		out->by_kind[out->f[i].kind]++;
 	return 0;
+}
+
+/* A catalog may hold declared endpoints, fields and statuses never seen
+ * (docs/declared.md): only what was observed is compared. */
+int drift_compare(const cJSON *declared, const cJSON *observed, const struct drift_opts *o,
+		  struct drift_result *out, int *paired)
+{
+	cJSON *seen = declared_observed_only(observed);
+	int rc;
+
+	if (!seen) {
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	rc = compare_observed(declared, seen, o, out, paired);
+	cJSON_Delete(seen);
+	return rc;
 }
 
 void drift_result_free(struct drift_result *r)

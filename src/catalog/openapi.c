@@ -13,6 +13,7 @@
 
 #include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/declared_merge.h"
 
 /* Formats JSON Schema / OpenAPI know; others stay in x-apisonar-formats. */
 static const char *const std_formats[] = {
@@ -88,7 +89,7 @@ static cJSON *schema_of(const cJSON *node)
 
 			cJSON_ArrayForEach(it, props) {
 				cJSON_AddItemToObject(p, it->string, schema_of(it));
-				if (objs > 0 && num(it, "n") >= objs)
+				if ((objs > 0 && num(it, "n") >= objs) || num(it, "required") > 0)
 					cJSON_AddItemToArray(req, cJSON_CreateString(it->string));
 			}
 		}
@@ -103,6 +104,10 @@ static cJSON *schema_of(const cJSON *node)
 		cJSON_AddItemToObject(s, "items", schema_of(items));
 	if (sens && sens->child)
 		cJSON_AddItemToObject(s, "x-apisonar-sensitive", cJSON_Duplicate(sens, 1));
+	/* protobuf wire types of a gRPC message field (docs/grpc.md) */
+	it = cJSON_GetObjectItemCaseSensitive(node, "wire");
+	if (it && it->child)
+		cJSON_AddItemToObject(s, "x-apisonar-wire", cJSON_Duplicate(it, 1));
 	return s;
 }
 
@@ -179,14 +184,19 @@ static void add_params(cJSON *arr, const cJSON *map, const char *in, double ep_c
 		p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "name", it->string);
 		cJSON_AddStringToObject(p, "in", in);
+		/* required: a path parameter, one the document declares
+		 * required, or one present in every observed request */
 		cJSON_AddBoolToObject(p, "required",
-				      strcmp(in, "path") == 0 || num(it, "n") >= ep_count);
+				      strcmp(in, "path") == 0 || num(it, "required") > 0 ||
+					      (ep_count > 0 && num(it, "n") >= ep_count));
 		cJSON_AddItemToObject(p, "schema", schema_of(it));
 		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(it, "sensitive")) > 0)
 			cJSON_AddItemToObject(
 				p, "x-apisonar-sensitive",
 				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it, "sensitive"), 1));
 		cJSON_AddNumberToObject(p, "x-apisonar-count", num(it, "n"));
+		if (declared_mark(it))
+			cJSON_AddStringToObject(p, "x-apisonar-source", declared_source(it, "n"));
 		cJSON_AddItemToArray(arr, p);
 	}
 }
@@ -289,7 +299,8 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 		const cJSON *hs = cJSON_GetObjectItemCaseSensitive(it, "headers");
 		const cJSON *h;
 
-		cJSON_AddStringToObject(r, "description", "Observed response");
+		cJSON_AddStringToObject(r, "description",
+					num(it, "count") > 0 ? "Observed response" : "Declared response");
 		if (hs && hs->child) {
 			cJSON *ho = cJSON_AddObjectToObject(r, "headers");
 
@@ -303,6 +314,9 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 		if (v && v->child)
 			cJSON_AddItemToObject(r, "content", content_of(v));
 		cJSON_AddNumberToObject(r, "x-apisonar-count", num(it, "count"));
+		if (declared_mark(it))
+			cJSON_AddStringToObject(r, "x-apisonar-source",
+						declared_source(it, "count"));
 	}
 	if (!resps->child) {
 		cJSON *r = cJSON_AddObjectToObject(resps, "default");
@@ -323,6 +337,30 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 		cJSON_AddItemToArray(sec, req_o);
 	}
 	cJSON_AddNumberToObject(op, "x-apisonar-count", count);
+	cJSON_AddStringToObject(op, "x-apisonar-source",
+				declared_mark(ep) ? declared_source(ep, "count") : "observed");
+	/* OpenAPI has no word for an RPC: a gRPC method is a POST to its path,
+	 * marked, with what the catalog knows of its calls (docs/grpc.md). */
+	v = cJSON_GetObjectItemCaseSensitive(ep, "grpc");
+	if (cJSON_IsObject(v)) {
+		cJSON *g = cJSON_Duplicate(v, 1);
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "path"));
+		const char *slash = path ? strrchr(path, '/') : NULL;
+
+		if (g && slash && slash > path) {
+			char svc[512];
+			size_t l = (size_t)(slash - path - 1);
+
+			if (l >= sizeof(svc))
+				l = sizeof(svc) - 1;
+			memcpy(svc, path + 1, l);
+			svc[l] = '\0';
+			cJSON_AddItemToObject(g, "service", cJSON_CreateString(svc));
+			cJSON_AddItemToObject(g, "method", cJSON_CreateString(slash + 1));
+		}
+		if (g)
+			cJSON_AddItemToObject(op, "x-apisonar-grpc", g);
+	}
 	if (cJSON_IsNumber(sample)) {
 		cJSON_AddTrueToObject(op, "x-apisonar-count-estimated");
 		cJSON_AddNumberToObject(op, "x-apisonar-sample", sample->valuedouble);

@@ -153,13 +153,41 @@ static void print_tls(FILE *f, const struct sensor_stats *st, const struct tls_a
 	}
 	fprintf(f,
 		"  tls: %u libraries and %u static executables attached, %u failed, %u processes "
-		"using them; %llu https conns, %llu http/2 conns (not parsed), %llu calls without "
+		"using them; %llu https conns, %llu http/2 conns, %llu calls without "
 		"a tracked socket, %llu blind conns; %llu scans (%.1f ms)\n",
 		st->tls.libs, st->tls.exes, st->tls.failed, st->tls.procs,
 		(unsigned long long)k[AS_C_TLS_CONN], (unsigned long long)k[AS_C_TLS_HTTP2],
 		(unsigned long long)k[AS_C_TLS_NO_SOCKET], (unsigned long long)k[AS_C_TLS_BLIND],
 		(unsigned long long)st->tls.scans, (double)st->tls.scan_ns / 1e6);
+	fprintf(f, "  tls go: %u binaries attached (in the static executables), %u not probeable\n",
+		st->tls.go, st->tls.go_unprobeable);
 	tls_attach_report(t, f);
+}
+
+/* The HTTP/2 parser's books: frames by type, streams, drops by reason. */
+static void print_http2(FILE *f, const struct http2_stats *h)
+{
+	uint64_t frames = 0;
+	int i;
+
+	for (i = 0; i < HTTP2_FT_NR; i++)
+		frames += h->frames[i];
+	fprintf(f,
+		"  http/2: %llu conns (%llu stopped), %llu frames, %llu streams, %llu exchanges, "
+		"%llu resets, %llu without response\n",
+		(unsigned long long)h->conns, (unsigned long long)h->conns_stopped,
+		(unsigned long long)frames, (unsigned long long)h->streams,
+		(unsigned long long)h->exchanges, (unsigned long long)h->resets,
+		(unsigned long long)h->no_response);
+	fprintf(f, "  http/2 frames:");
+	for (i = 0; i < HTTP2_FT_NR; i++)
+		fprintf(f, " %s %llu", http2_frame_name((enum http2_frame_type)i),
+			(unsigned long long)h->frames[i]);
+	fprintf(f, "\n  http/2 drops:");
+	for (i = 0; i < HTTP2_DROP_NR; i++)
+		fprintf(f, " %s %llu", http2_drop_name((enum http2_drop)i),
+			(unsigned long long)h->drops[i]);
+	fprintf(f, "\n");
 }
 
 static void print_summary(FILE *f, const struct sensor_stats *st, const struct capture *c,
@@ -202,7 +230,7 @@ static void print_summary(FILE *f, const struct sensor_stats *st, const struct c
 		(unsigned long long)st->unsampled_weighted,
 		(unsigned long long)st->http.restart_dropped, (unsigned long long)st->whole_conns);
 	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu sendfile calls (not "
-		   "copied), %llu http conns, %llu http/2 conns (h2c, not parsed), %llu not http, "
+		   "copied), %llu http conns, %llu http/2 conns (h2c), %llu not http, "
 		   "%llu filtered, %llu conn map full\n",
 		(unsigned long long)k[AS_C_TRUNCATED], (unsigned long long)k[AS_C_COPY_FAULT],
 		(unsigned long long)k[AS_C_SENDFILE],
@@ -225,6 +253,7 @@ static void print_summary(FILE *f, const struct sensor_stats *st, const struct c
 		(unsigned long long)amb, (unsigned long long)st->http.upgrades,
 		(unsigned long long)st->http.unpaired_responses,
 		(unsigned long long)st->http.no_response, (unsigned long long)st->http.http2);
+	print_http2(f, &st->http2);
 	if (c->write_errors)
 		fprintf(f, "  output: %llu exchanges could not be written\n",
 			(unsigned long long)c->write_errors);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "apisonar/catalog/catalog.h"
+#include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/cli/cmd.h"
 #include "apisonar/cli/opts.h"
@@ -18,13 +20,13 @@
 
 #define IMP_MAX_INPUTS 256
 
-static const struct cli_cmd imp_cmd = { "import", "usage: apisonar import SPEC... [--service NAME] [--base-path PATH] [--out-dir DIR] [--strict]" };
+static const struct cli_cmd imp_cmd = { "import", "usage: apisonar import SPEC... [--service NAME] [--base-path PATH] [--out-dir DIR] [--strict] [--export]" };
 
 static void imp_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: apisonar import SPEC... [--service NAME] [--base-path PATH]\n"
-		"                       [--out-dir DIR] [--strict]\n"
+		"                       [--out-dir DIR] [--strict] [--export]\n"
 		"\n"
 		"Reads OpenAPI 3.0/3.1 and Swagger 2.0 documents (JSON or YAML), checks every\n"
 		"value in them with the sensitive-data detectors, and writes the declared API\n"
@@ -37,6 +39,8 @@ static void imp_usage(FILE *f)
 		"  --base-path PATH  the path prefix of every endpoint (default: the path of\n"
 		"                    the first server URL)\n"
 		"  --strict          refuse (exit 1) when anything had to be scrubbed\n"
+		"  --export          also write the catalog of the declared API alone:\n"
+		"                    DIR/metadata.json and DIR/openapi/<service>.json\n"
 		"\n"
 		"Exit codes: 0 imported, 1 error or refused by --strict, 2 usage.\n");
 }
@@ -56,6 +60,30 @@ static void imp_report(const char *path, const struct spec_report *rep)
 			rep->total - rep->n);
 }
 
+/* --export: the declared catalog merged into an empty catalog, written as
+ * apisonar run writes its own (metadata.json, openapi/). */
+static int imp_export(const cJSON *declared, const char *out_dir)
+{
+	cJSON *md = declared_to_metadata(declared);
+	struct catalog *c = catalog_new(NULL);
+	char err[256];
+	int rc = -ENOMEM;
+
+	if (md && c) {
+		rc = catalog_merge_metadata(c, md, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "apisonar import: the declared catalog: %s\n", err);
+		else if ((rc = catalog_write_dir(c, out_dir)))
+			fprintf(stderr, "apisonar import: writing the catalog to %s: %s\n", out_dir,
+				strerror(-rc));
+	} else {
+		fprintf(stderr, "apisonar import: out of memory\n");
+	}
+	catalog_free(c);
+	cJSON_Delete(md);
+	return rc;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -63,6 +91,7 @@ int cmd_import(int argc, char **argv)
 		{ "base-path", required_argument, NULL, 'b' },
 		{ "out-dir", required_argument, NULL, 'o' },
 		{ "strict", no_argument, NULL, 'S' },
+		{ "export", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -71,7 +100,7 @@ int cmd_import(int argc, char **argv)
 	size_t scrubbed = 0;
 	cJSON *catalog = NULL;
 	char err[512], path[4096];
-	int opt, i, strict = 0, ret = 1, rc;
+	int opt, i, strict = 0, export = 0, ret = 1, rc;
 	char *text = NULL;
 
 	optind = 1;
@@ -92,6 +121,9 @@ int cmd_import(int argc, char **argv)
 			break;
 		case 'S':
 			strict = 1;
+			break;
+		case 'E':
+			export = 1;
 			break;
 		case 'h':
 			imp_usage(stdout);
@@ -141,6 +173,8 @@ int cmd_import(int argc, char **argv)
 		fprintf(stderr, "apisonar import: writing %s: %s\n", path, strerror(-rc));
 		goto cleanup;
 	}
+	if (export && imp_export(catalog, out_dir))
+		goto cleanup;
 	fprintf(stderr, "import: %d document%s, %d endpoint%s declared, %zu value%s scrubbed; %s\n",
 		argc - optind, argc - optind == 1 ? "" : "s",
 		spec_count_endpoints(catalog), spec_count_endpoints(catalog) == 1 ? "" : "s", scrubbed,

@@ -288,14 +288,11 @@ static void spool_window(struct daemon *d, const cJSON *md, uint64_t start, uint
 		 meta.services, meta.endpoints, len);
 }
 
-/* declared = ...: the documents read again after SIGHUP, then compared
- * with the whole catalog; DIR/drift.json and the counts for /metrics. */
-static void check_declared(struct daemon *d, struct cat_state *cs)
+/* declared = ...: the documents read again after SIGHUP (at the flush
+ * after it). Returns 1 when the set changed. */
+static int reload_declared(struct daemon *d, struct cat_state *cs)
 {
-	size_t counts[DK__COUNT] = { 0 };
 	char err[512];
-	cJSON *md;
-	int n;
 
 	if (atomic_exchange(&d->declared_pending, 0)) {
 		struct cfg_list files;
@@ -311,8 +308,35 @@ static void check_declared(struct daemon *d, struct cat_state *cs)
 			log_error("declared: %s; %s", err,
 				  declared_loaded(cs->declared) ? "the documents read before stay" :
 								  "no drift report");
+			return 0;
 		}
+		return 1;
 	}
+	return 0;
+}
+
+/* The declared set into a catalog (the window, so that it travels in the
+ * batch, and the whole catalog, so that it is written): counts 0 and marks
+ * merged as a max, so merging it at every flush changes nothing twice. */
+static void merge_declared(struct daemon *d, struct cat_state *cs, struct catalog *into)
+{
+	const cJSON *md = declared_metadata(cs->declared);
+	char err[256];
+
+	if (md && catalog_merge_metadata(into, md, err, sizeof(err))) {
+		atomic_fetch_add(&d->c.merge_errors, 1);
+		log_error("cannot merge the declared APIs into the catalog: %s", err);
+	}
+}
+
+/* The declared set compared with the whole catalog; DIR/drift.json and
+ * the counts for /metrics. */
+static void check_declared(struct daemon *d, struct cat_state *cs)
+{
+	size_t counts[DK__COUNT] = { 0 };
+	cJSON *md;
+	int n;
+
 	if (!declared_loaded(cs->declared)) {
 		pthread_mutex_lock(&d->stats_mu);
 		d->drift_on = false;
@@ -342,8 +366,14 @@ static void flush(struct daemon *d, struct cat_state *cs)
 	uint64_t now = now_wall_ns();
 	char err[256];
 	bool newlim;
-	int rc;
+	int rc, newdecl;
 
+	/* The declaration is in the window before its traffic (so the
+	 * templating never folds a declared literal) and in every batch. */
+	newdecl = reload_declared(d, cs);
+	if (newdecl)
+		merge_declared(d, cs, cs->window);
+	merge_declared(d, cs, cs->total);
 	catalog_get_stats(cs->window, &ws);
 	if (ws.exchanges > 0) {
 		cJSON *md = catalog_to_metadata(cs->window);
@@ -361,7 +391,7 @@ static void flush(struct daemon *d, struct cat_state *cs)
 			cJSON_Delete(md);
 		}
 	}
-	if (ws.exchanges > 0 || atomic_load(&d->c.flushes) == 0) {
+	if (ws.exchanges > 0 || newdecl || atomic_load(&d->c.flushes) == 0) {
 		rc = catalog_write_dir(cs->total, d->cfg.out_dir);
 		if (rc) {
 			atomic_fetch_add(&d->c.flush_errors, 1);
@@ -384,6 +414,7 @@ static void flush(struct daemon *d, struct cat_state *cs)
 		if (w) {
 			catalog_free(cs->window);
 			cs->window = w;
+			merge_declared(d, cs, cs->window);
 		} else {
 			log_error("out of memory making a new catalog window; keeping the old one");
 		}
@@ -757,8 +788,30 @@ static void render(void *ctx, struct metrics_text *t)
 	HT("upgrades", upgrades, "Upgrades and CONNECTs (parsing stopped).");
 	HT("unpaired_responses", unpaired_responses, "Responses without a request.");
 	HT("no_response", no_response, "Requests whose connection ended unanswered.");
-	HT("http2", http2, "HTTP/2 connections seen (not parsed).");
+	HT("http2", http2, "HTTP/2 prefaces met by the HTTP/1 parser (not parsed by it).");
 #undef HT
+#define H2(name, field, help)                                                              \
+	metrics_sample(t, "apisonar_http2_" name "_total", "counter", help, "",             \
+		       (double)ss.http2.field)
+	H2("connections", conns, "Connections parsed as HTTP/2.");
+	H2("connections_stopped", conns_stopped,
+	   "HTTP/2 connections whose parsing stopped (bad frame, HPACK, gap, ...).");
+	H2("streams", streams, "HTTP/2 streams opened.");
+	H2("exchanges", exchanges, "HTTP/2 streams handed on as exchanges.");
+	H2("resets", resets, "HTTP/2 streams ended by RST_STREAM.");
+	H2("no_response", no_response, "HTTP/2 requests handed on without a response.");
+#undef H2
+	for (i = 0; i < HTTP2_FT_NR; i++) {
+		snprintf(lab, sizeof(lab), "type=\"%s\"", http2_frame_name((enum http2_frame_type)i));
+		metrics_sample(t, "apisonar_http2_frames_total", "counter",
+			       "HTTP/2 frames parsed, by type.", lab, (double)ss.http2.frames[i]);
+	}
+	for (i = 0; i < HTTP2_DROP_NR; i++) {
+		snprintf(lab, sizeof(lab), "reason=\"%s\"", http2_drop_name((enum http2_drop)i));
+		metrics_sample(t, "apisonar_http2_drops_total", "counter",
+			       "HTTP/2 drops, by reason (docs/http2.md).", lab,
+			       (double)ss.http2.drops[i]);
+	}
 	for (i = 0; i < HTTP1_AMB_NR; i++)
 		amb += ss.http.ambiguous[i];
 	metrics_sample(t, "apisonar_http_ambiguous_total", "counter",
@@ -778,6 +831,11 @@ static void render(void *ctx, struct metrics_text *t)
 	metrics_sample(t, "apisonar_tls_targets", "gauge",
 		       "TLS libraries and static executables with SSL uprobes, or that failed.",
 		       "result=\"failed\"", (double)ss.tls.failed);
+	metrics_sample(t, "apisonar_tls_go_unprobeable", "gauge",
+		       "Go executables whose crypto/tls cannot be probed (neither symbols nor "
+		       ".gopclntab, Go < 1.17 or newer than the offsets table, not x86-64); the "
+		       "log names each and why.",
+		       "", (double)ss.tls.go_unprobeable);
 	metrics_sample(t, "apisonar_tls_processes", "gauge",
 		       "Processes found using an attached TLS target.", "", (double)ss.tls.procs);
 	metrics_sample(t, "apisonar_tls_unreadable_processes", "gauge",
@@ -1130,6 +1188,18 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	if (!d->q) {
 		log_error("out of memory for a queue of %zu exchanges", d->q_cap);
 		goto cleanup;
+	}
+	/* A declared document that cannot be read at start is a configuration
+	 * error (on SIGHUP the set read before stays instead). */
+	if (d->cfg.declared.n) {
+		struct declared *probe = declared_new();
+
+		if (!probe || declared_load(probe, &d->cfg.declared, err, sizeof(err))) {
+			log_error("declared: %s; not starting", probe ? err : "out of memory");
+			declared_free(probe);
+			goto cleanup;
+		}
+		declared_free(probe);
 	}
 	if (d->cfg.sensor_id[0]) {
 		snprintf(d->sensor_id, sizeof(d->sensor_id), "%s", d->cfg.sensor_id);

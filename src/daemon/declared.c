@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apisonar/catalog/declared_merge.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/daemon/declared.h"
 #include "apisonar/util/util.h"
 
 struct declared {
-	cJSON *catalog; /* the declared catalog, NULL until loaded */
+	cJSON *catalog;  /* the declared catalog, NULL until loaded */
+	cJSON *metadata; /* the same as a metadata document */
 };
 
 struct declared *declared_new(void)
@@ -26,7 +28,13 @@ void declared_free(struct declared *dl)
 	if (!dl)
 		return;
 	cJSON_Delete(dl->catalog);
+	cJSON_Delete(dl->metadata);
 	free(dl);
+}
+
+const cJSON *declared_metadata(const struct declared *dl)
+{
+	return dl ? dl->metadata : NULL;
 }
 
 int declared_loaded(const struct declared *dl)
@@ -36,7 +44,7 @@ int declared_loaded(const struct declared *dl)
 
 int declared_load(struct declared *dl, const struct cfg_list *files, char *err, size_t errlen)
 {
-	cJSON *cat = NULL;
+	cJSON *cat = NULL, *md;
 	size_t i, scrubbed = 0;
 	int rc = 0;
 
@@ -51,8 +59,16 @@ int declared_load(struct declared *dl, const struct cfg_list *files, char *err, 
 		cJSON_Delete(cat);
 		return rc;
 	}
+	md = declared_to_metadata(cat);
+	if (!md) {
+		cJSON_Delete(cat);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	cJSON_Delete(dl->catalog);
+	cJSON_Delete(dl->metadata);
 	dl->catalog = cat;
+	dl->metadata = md;
 	log_info("declared: %zu document%s, %d endpoint%s%s", files->n, files->n == 1 ? "" : "s",
 		 spec_count_endpoints(cat), spec_count_endpoints(cat) == 1 ? "" : "s",
 		 scrubbed ? " (values scrubbed: apisonar import lists them)" : "");

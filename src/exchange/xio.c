@@ -229,6 +229,7 @@ static const struct {
     {AS_X_RESP_GAP, "resp_gap"},
     {AS_X_MIDSTREAM, "midstream"},
     {AS_X_UPGRADE, "upgrade"},
+    {AS_X_RESET, "reset"},
     {AS_X_SAMPLED, "sampled"},
 };
 

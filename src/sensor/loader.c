@@ -414,6 +414,15 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 			libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) == 1;
 	}
 
+	/* Go's probes find their binary's offsets through the uprobe cookie
+	 * (Linux 5.15); without it they are not loaded, and Go binaries are
+	 * reported as not attached (src/sensor/tls_attach.c). */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) != 1) {
+		bpf_program__set_autoload(l->skel->progs.as_go_read, false);
+		bpf_program__set_autoload(l->skel->progs.as_go_write, false);
+		bpf_program__set_autoload(l->skel->progs.as_go_ret, false);
+	}
+
 	rc = apisonar__load(l->skel);
 	if (rc) {
 		if (rc == -EPERM || errno == EPERM)

@@ -26,6 +26,8 @@ struct sensor {
 	struct mirror *mirror; /* NULL unless both ends count once (run) */
 	struct http1_stats http;
 	struct http1_opts http_opts;
+	struct http2_stats http2;
+	struct http2_opts http2_opts;
 	sensor_exchange_cb cb;
 	void *ctx;
 	uint64_t records;
@@ -40,7 +42,8 @@ struct sensor {
  * they happened. */
 struct sconn {
 	struct sensor *s;
-	struct http1_conn *http;
+	struct http1_conn *http;   /* one of http and h2 is set */
+	struct http2_conn *h2;     /* the kernel saw HTTP/2's first bytes */
 	uint32_t pid;
 	char comm[AS_COMM_LEN];
 	char laddr[AS_ADDR_LEN], raddr[AS_ADDR_LEN];
@@ -250,13 +253,33 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	if (!c)
 		return NULL;
 	c->s = s;
-	c->http = http1_conn_new(&s->http_opts, &s->http, on_exchange, c);
-	if (!c->http) {
-		free(c);
-		return NULL;
+	if (info->flags & AS_F_HTTP2) {
+		int client_dir = -1;
+
+		/* Mid-stream, the role came from the first bytes seen, not from
+		 * accept or connect: the parser finds the client itself. */
+		if (info->flags & AS_F_MIDSTREAM)
+			client_dir = -1;
+		else if (info->flags & AS_F_ACCEPTED)
+			client_dir = AS_DIR_INGRESS;
+		else if (info->flags & AS_F_CONNECTED)
+			client_dir = AS_DIR_EGRESS;
+		c->h2 = http2_conn_new(&s->http2_opts, &s->http2, client_dir, on_exchange, c);
+		if (!c->h2) {
+			free(c);
+			return NULL;
+		}
+		if (info->flags & AS_F_MIDSTREAM)
+			http2_conn_set_midstream(c->h2);
+	} else {
+		c->http = http1_conn_new(&s->http_opts, &s->http, on_exchange, c);
+		if (!c->http) {
+			free(c);
+			return NULL;
+		}
+		if (info->flags & AS_F_MIDSTREAM)
+			http1_conn_set_midstream(c->http);
 	}
-	if (info->flags & AS_F_MIDSTREAM)
-		http1_conn_set_midstream(c->http);
 	c->pid = info->pid;
 	memcpy(c->comm, info->comm, sizeof(c->comm));
 	fmt_addr(info->family, info->laddr, c->laddr);
@@ -273,6 +296,10 @@ static void sink_data(void *conn, int dir, const void *buf, size_t len, uint64_t
 {
 	struct sconn *c = conn;
 
+	if (c->h2) {
+		http2_conn_feed(c->h2, dir, buf, len, ts);
+		return;
+	}
 	http1_conn_feed(c->http, dir, buf, len, ts);
 	/* A client that pipelines defeats the kernel's exchange boundaries
 	 * (a read may end inside the next request): copy it whole. */
@@ -288,25 +315,33 @@ static void sink_skip(void *conn, uint64_t exchanges, uint64_t ts)
 	struct sconn *c = conn;
 
 	(void)ts;
-	/* Requests cut off from their skipped answers count as skipped too. */
-	c->unsampled += exchanges + http1_conn_restart(c->http);
+	/* Requests cut off from their skipped answers count as skipped too
+	 * (HTTP/2 connections have no budget: no skips). */
+	c->unsampled += exchanges + (c->h2 ? 0 : http1_conn_restart(c->http));
 }
 
 static void sink_gap(void *conn, int dir, uint64_t missing, uint64_t ts)
 {
 	struct sconn *c = conn;
 
-	http1_conn_gap(c->http, dir, missing, ts);
+	if (c->h2)
+		http2_conn_gap(c->h2, dir, missing, ts);
+	else
+		http1_conn_gap(c->http, dir, missing, ts);
 }
 
 static void sink_close(void *conn, uint64_t ts)
 {
 	struct sconn *c = conn;
 
-	http1_conn_close(c->http, ts);
+	if (c->h2)
+		http2_conn_close(c->h2, ts);
+	else
+		http1_conn_close(c->http, ts);
 	send_tally(c);
 	mirror_close(c->s->mirror, c->pair, c->side);
 	http1_conn_free(c->http);
+	http2_conn_free(c->h2);
 	free(c->last_method);
 	free(c->last_target);
 	free(c->last_host);
@@ -344,6 +379,10 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	s->tallies = o->tallies;
 	s->http_opts = o->http;
 	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
+	s->http2_opts = o->http2;
+	if (!s->http2_opts.max_body)
+		s->http2_opts.max_body = o->http.max_body;
+	s->http2_opts.wall_offset_ns = s->http_opts.wall_offset_ns;
 	sink.ctx = s;
 	/* Only with both roles can both ends be seen. */
 	if (o->one_per_connection &&
@@ -462,6 +501,7 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 		memset(out->kernel, 0, sizeof(out->kernel));
 	out->ct = *ct_stats(s->ct);
 	out->http = s->http;
+	out->http2 = s->http2;
 	out->active_conns = ct_active(s->ct);
 	out->records = s->records;
 	mirror_get_stats(s->mirror, &out->mirror);

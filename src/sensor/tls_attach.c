@@ -19,7 +19,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "apisonar/sensor/tls_attach.h"
+#include "apisonar/sensor/tls_go.h"
 #include "apisonar/util/util.h"
 
 /* Scans of a process in its first seconds (it may load libssl late, as
@@ -55,6 +58,13 @@ static const struct tls_lib_ops openssl_ops = {
 const struct tls_lib_ops *const tls_libs[] = { &openssl_ops };
 const size_t tls_nlibs = sizeof(tls_libs) / sizeof(tls_libs[0]);
 
+/* Go's crypto/tls, linked into every Go executable that uses it: found by
+ * tls_go_inspect, not by a library name or one symbol, and probed at
+ * offsets (entry and each RET) rather than by name. */
+static const struct tls_lib_ops go_ops = {
+	.name = "go",
+};
+
 struct target {
 	dev_t dev;
 	ino_t ino;
@@ -63,11 +73,14 @@ struct target {
 	bool exe;              /* a static executable, not a library */
 	bool ok;
 	char reason[REASON_LEN]; /* why it failed, or what was optional and missing */
-	struct bpf_link *links[2 * TLS_MAX_PROBES];
+	struct bpf_link *links[2 * TLS_MAX_PROBES + 2 * (1 + TLS_GO_MAX_RETS)];
 	size_t nlinks;
 	uint32_t procs;
 	bool internal;         /* OpenSSL's internal read/write functions probed */
 	bool logged;           /* tls_attach_log() told about it */
+	char go_ver[32];       /* Go: the version that built it ("go1.19.8") */
+	bool unprobeable;      /* Go: nothing to attach (no symbols...), reason says why */
+	bool pclntab;          /* Go: functions found in .gopclntab (no symbol table) */
 };
 
 struct pid_ent {
@@ -143,7 +156,8 @@ static struct target *find_target(struct tls_attach *t, dev_t dev, ino_t ino)
 /* One uprobe, on a function by name, or (sym NULL) at a file offset.
  * Returns 0 or a negative errno. */
 static int attach_one(struct tls_attach *t, struct target *g, const char *open_path,
-		      const char *sym, uint64_t off, const char *prog_name, bool ret)
+		      const char *sym, uint64_t off, const char *prog_name, bool ret,
+		      uint64_t cookie)
 {
 	struct bpf_uprobe_opts uo;
 	struct bpf_program *prog;
@@ -155,9 +169,12 @@ static int attach_one(struct tls_attach *t, struct target *g, const char *open_p
 	uo.sz = sizeof(uo);
 	uo.func_name = sym;
 	uo.retprobe = ret;
+	uo.bpf_cookie = cookie;
 
 	prog = t->obj ? bpf_object__find_program_by_name(t->obj, prog_name) : NULL;
-	if (!prog)
+	/* Not there, or not loaded (the loader turns off what the kernel
+	 * cannot run). */
+	if (!prog || bpf_program__fd(prog) < 0)
 		return -ESRCH;
 	link = bpf_program__attach_uprobe_opts(prog, -1, open_path, sym ? 0 : (size_t)off, &uo);
 	err = libbpf_get_error(link);
@@ -178,15 +195,15 @@ static int attach_internal(struct tls_attach *t, struct target *g, const char *o
 
 	if (tls_openssl_internal(open_path, &rd, &wr) != 0)
 		return -ENOENT;
-	err = attach_one(t, g, open_path, NULL, rd, "as_ssl_read_int", false);
+	err = attach_one(t, g, open_path, NULL, rd, "as_ssl_read_int", false, 0);
 	if (!err)
-		err = attach_one(t, g, open_path, NULL, rd, "as_ssl_ret", true);
+		err = attach_one(t, g, open_path, NULL, rd, "as_ssl_ret", true, 0);
 	if (!err)
-		err = attach_one(t, g, open_path, NULL, wr, "as_ssl_write_int", false);
+		err = attach_one(t, g, open_path, NULL, wr, "as_ssl_write_int", false, 0);
 	if (!err)
-		err = attach_one(t, g, open_path, NULL, wr, "as_ssl_ret", true);
+		err = attach_one(t, g, open_path, NULL, wr, "as_ssl_ret", true, 0);
 	if (!err)
-		err = attach_one(t, g, open_path, "SSL_free", 0, "as_ssl_free", false);
+		err = attach_one(t, g, open_path, "SSL_free", 0, "as_ssl_free", false, 0);
 	if (err) {
 		size_t i;
 
@@ -220,9 +237,9 @@ static void attach_target(struct tls_attach *t, struct target *g, const char *op
 
 		err = 0;
 		if (p->entry)
-			err = attach_one(t, g, open_path, p->sym, 0, p->entry, false);
+			err = attach_one(t, g, open_path, p->sym, 0, p->entry, false, 0);
 		if (!err && p->ret)
-			err = attach_one(t, g, open_path, p->sym, 0, p->ret, true);
+			err = attach_one(t, g, open_path, p->sym, 0, p->ret, true, 0);
 		if (!err)
 			continue;
 		if (p->required)
@@ -274,6 +291,86 @@ static struct target *add_target(struct tls_attach *t, dev_t dev, ino_t ino,
 	return g;
 }
 
+/* A Go function: its entry and, in place of a uretprobe, every RET. */
+static int attach_go_func(struct tls_attach *t, struct target *g, const char *open_path,
+			  const struct tls_go_func *f, const char *entry, uint64_t cookie)
+{
+	uint32_t i;
+	int err;
+
+	err = attach_one(t, g, open_path, NULL, f->entry, entry, false, cookie);
+	for (i = 0; !err && i < f->nrets; i++)
+		err = attach_one(t, g, open_path, NULL, f->rets[i], "as_go_ret", false, cookie);
+	return err;
+}
+
+/* A Go executable: its offsets go to the go_cfg slot of the target's
+ * index, which every uprobe of it carries as its cookie. A Go binary
+ * that cannot be probed is a target with the reason, counted apart from
+ * failures (go_unprobeable), so that it is reported once and not opened
+ * again. */
+static struct target *add_go_target(struct tls_attach *t, dev_t dev, ino_t ino, const char *shown,
+				   const char *open_path, const struct tls_go_info *gi, int gerr)
+{
+	struct bpf_map *map = t->obj ? bpf_object__find_map_by_name(t->obj, "go_cfg") : NULL;
+	struct target *g;
+	uint32_t idx;
+	int err = gerr;
+
+	if (t->ntargets >= TLS_MAX_TARGETS) {
+		t->st.dropped++;
+		return NULL;
+	}
+	idx = (uint32_t)t->ntargets++;
+	g = &t->targets[idx];
+	memset(g, 0, sizeof(*g));
+	g->dev = dev;
+	g->ino = ino;
+	g->ops = &go_ops;
+	g->exe = true;
+	snprintf(g->path, sizeof(g->path), "%s", shown);
+	snprintf(g->go_ver, sizeof(g->go_ver), "%s", gi->ver.str);
+	g->pclntab = gi->pclntab;
+	if (err) {
+		snprintf(g->reason, sizeof(g->reason), "%s", gi->reason);
+	} else if (!map) {
+		err = -ESRCH;
+		snprintf(g->reason, sizeof(g->reason), "no go_cfg map in the BPF object");
+	} else if (bpf_map_update_elem(bpf_map__fd(map), &idx, &gi->cfg, BPF_ANY) != 0) {
+		err = -errno;
+		snprintf(g->reason, sizeof(g->reason), "go_cfg: %s", strerror(-err));
+	} else {
+		err = attach_go_func(t, g, open_path, &gi->read, "as_go_read", idx);
+		if (!err)
+			err = attach_go_func(t, g, open_path, &gi->write, "as_go_write", idx);
+		if (err)
+			snprintf(g->reason, sizeof(g->reason), "%s binary: uprobe: %s",
+				 gi->ver.str,
+				 err == -ESRCH ? "Go's BPF programs are not loaded (they need "
+						 "bpf_get_attach_cookie, Linux 5.15)"
+					       : strerror(-err));
+	}
+	if (err) {
+		size_t i;
+
+		for (i = 0; i < g->nlinks; i++)
+			bpf_link__destroy(g->links[i]);
+		g->nlinks = 0;
+		/* A binary that cannot be probed is not a failure of the
+		 * sensor's, as a library without its symbols is not. */
+		g->unprobeable = gerr != 0;
+		if (g->unprobeable)
+			t->st.go_unprobeable++;
+		else
+			t->st.failed++;
+		return g;
+	}
+	g->ok = true;
+	t->st.exes++;
+	t->st.go++;
+	return g;
+}
+
 /* Whether the ELF file defines a function named sym (in .symtab or
  * .dynsym): an executable that links the TLS library statically. */
 static bool elf_defines(const char *path, const char *sym)
@@ -309,8 +406,10 @@ static bool plain_known(const struct tls_attach *t, dev_t dev, ino_t ino)
 static bool scan_exe(struct tls_attach *t, uint32_t pid)
 {
 	char link[64], shown[PATH_MAX];
+	struct tls_go_info gi;
 	struct target *g;
 	struct stat st;
+	int gerr;
 	ssize_t n;
 	size_t i;
 
@@ -324,6 +423,15 @@ static bool scan_exe(struct tls_attach *t, uint32_t pid)
 	}
 	if (plain_known(t, st.st_dev, st.st_ino))
 		return false;
+	gerr = tls_go_inspect(link, &gi);
+	if (gerr != -ENOENT) {
+		n = readlink(link, shown, sizeof(shown) - 1);
+		shown[n > 0 ? n : 0] = '\0';
+		g = add_go_target(t, st.st_dev, st.st_ino, shown, link, &gi, gerr);
+		if (g && g->ok)
+			g->procs++;
+		return g && g->ok;
+	}
 	for (i = 0; i < tls_nlibs; i++) {
 		if (!elf_defines(link, tls_libs[i]->static_sym))
 			continue;
@@ -406,8 +514,10 @@ static bool scan_pid(struct tls_attach *t, uint32_t pid)
 			break;
 	}
 	fclose(f);
-	if (!any)
-		uses = scan_exe(t, pid);
+	/* The executable too, when it maps libssl: a Go program built with
+	 * cgo may map it and still do its HTTPS through crypto/tls. */
+	if (scan_exe(t, pid))
+		uses = true;
 	return uses;
 }
 
@@ -577,9 +687,14 @@ void tls_attach_log(struct tls_attach *t)
 		if (g->ok && g->reason[0])
 			log_info("tls: attached %s %s (optional, %s)", g->ops->name, g->path,
 				 g->reason);
+		else if (g->ok && g->ops == &go_ops)
+			log_info("tls: attached go %s (%s, crypto/tls.(*Conn).Read/Write%s)",
+				 g->path, g->go_ver, g->pclntab ? ", found in .gopclntab" : "");
 		else if (g->ok)
 			log_info("tls: attached %s %s%s", g->ops->name, g->path,
 				 g->internal ? " (internal read/write functions)" : "");
+		else if (g->unprobeable)
+			log_warn("tls: go binary %s cannot be probed: %s", g->path, g->reason);
 		else
 			log_warn("tls: cannot attach %s %s: %s", g->ops->name, g->path, g->reason);
 	}
@@ -601,8 +716,15 @@ void tls_attach_report(const struct tls_attach *t, FILE *f)
 	for (i = 0; i < t->ntargets; i++) {
 		const struct target *g = &t->targets[i];
 
-		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s\n", g->ok ? "attached" : "FAILED",
+		if (g->unprobeable) {
+			fprintf(f, "    not probeable: go %s: %s\n", g->path, g->reason);
+			continue;
+		}
+		fprintf(f, "    %s %s %s (%u processes)%s%s%s%s%s%s%s\n",
+			g->ok ? "attached" : "FAILED",
 			g->ops->name, g->path, g->procs, g->internal ? " internal read/write" : "",
+			g->ok && g->go_ver[0] ? " " : "", g->ok ? g->go_ver : "",
+			g->ok && g->pclntab ? " from .gopclntab" : "",
 			g->reason[0] ? ": " : "", g->ok && g->reason[0] ? "optional, " : "",
 			g->reason);
 	}

@@ -233,6 +233,20 @@ def exchange_books(summary):
     return tuple(map(int, x.groups()))
 
 
+def http2_lines(summary):
+    """The summary's http/2 lines: the counters, frames by type, drops by reason."""
+    m = re.search(r"http/2: (\d+) conns \((\d+) stopped\), (\d+) frames, (\d+) streams, "
+                  r"(\d+) exchanges, (\d+) resets, (\d+) without response", summary)
+    check(m is not None, "no http/2 line in the summary:\n" + summary)
+    h = dict(zip(["conns", "stopped", "frames", "streams", "exchanges", "resets", "no_response"],
+                 map(int, m.groups())))
+    m = re.search(r"http/2 frames:(.*)", summary)
+    h["by_type"] = {k: int(v) for k, v in re.findall(r" (\w+) (\d+)", m.group(1))}
+    m = re.search(r"http/2 drops:(.*)", summary)
+    h["drops"] = {k: int(v) for k, v in re.findall(r" (\w+) (\d+)", m.group(1))}
+    return h
+
+
 def server_side(xs, port):
     return [x for x in xs if x["role"] == "server" and x["local"]["port"] == port]
 

@@ -53,8 +53,8 @@ def https(*urls, extra=()):
 def tls_line(summary):
     """The numbers of the summary's tls line, as a dict."""
     m = re.search(r"tls: (\d+) libraries and (\d+) static executables attached, (\d+) failed, "
-                  r"(\d+) processes using them; (\d+) https conns, (\d+) http/2 conns \(not "
-                  r"parsed\), (\d+) calls without a tracked socket, (\d+) blind conns", summary)
+                  r"(\d+) processes using them; (\d+) https conns, (\d+) http/2 conns, "
+                  r"(\d+) calls without a tracked socket, (\d+) blind conns", summary)
     check(m is not None, "no tls line in the summary:\n" + summary)
     keys = ["libs", "exes", "failed", "procs", "https", "http2", "no_socket", "blind"]
     return dict(zip(keys, map(int, m.groups())))

@@ -69,9 +69,19 @@ int anon_value_shaped(const char *s, size_t n);
 int anon_safe_word(const char *s, size_t n);
 
 /* Where the suffix of a segment starts ("42.json" -> 2: a dot, a lowercase
- * letter, then up to 3 lowercase letters or digits), or n when there is
- * none. */
+ * letter, then up to 3 lowercase letters or digits, or a format extension
+ * of anon_format_ext() after any stem), or n when there is none. */
 size_t anon_suffix(const char *s, size_t n);
+
+/* A version-like number ("2", "2.0", "1.12"): kept by the templating of
+ * one path, decided by the catalog (a version when resources follow it). */
+int anon_version_number(const char *s, size_t n);
+
+/* A file format extension without its dot ("json", "xml", "jsonp",
+ * "atom", "pbf"): one of a fixed list. A segment's format is a suffix
+ * whatever its stem, and a position with several formats of one stem is
+ * a format parameter (".{format}"). */
+int anon_format_ext(const char *e, size_t n);
 
 /* The parameter name for a value after the literal prev (NULL when there is
  * none or it is a parameter): singular(prev) + "Id" when prev is a safe

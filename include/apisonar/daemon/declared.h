@@ -27,6 +27,11 @@ void declared_free(struct declared *dl);
 int declared_load(struct declared *dl, const struct cfg_list *files, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* The loaded set as a metadata document (declared_to_metadata(): counts
+ * 0, declared marks), merged into the catalog and its batches at every
+ * flush; NULL when none is loaded. Owned by dl. */
+const cJSON *declared_metadata(const struct declared *dl);
+
 /* Whether a set is loaded. */
 int declared_loaded(const struct declared *dl);
 

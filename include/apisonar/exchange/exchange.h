@@ -42,14 +42,15 @@ enum as_xflags {
 	AS_X_RESP_GAP = 1u << 4,
 	AS_X_MIDSTREAM = 1u << 5,     /* connection seen after it was opened */
 	AS_X_UPGRADE = 1u << 6,       /* 101 / CONNECT: parsing stopped after */
-	AS_X_SAMPLED = 1u << 7,       /* captured under a capture budget: `weight` counts the
-				       * exchanges it stands for on its connection */
+	AS_X_RESET = 1u << 7,         /* HTTP/2 stream reset (RST_STREAM) before it ended */
 	AS_X_TALLY = 1u << 8,         /* no exchange of its own: `weight` exchanges of its
 				       * connection were not sampled after the last one captured,
 				       * whose method, target and Host it repeats (counts only) */
 	AS_X_TWIN_ONLY = 1u << 9,     /* sensor-internal: the client's view of a connection whose
 				       * server end is tracked and sampled too (the server end
 				       * counts it); handed on only merged into its twin */
+	AS_X_SAMPLED = 1u << 10,      /* captured under a capture budget: `weight` counts the
+				       * exchanges it stands for on its connection */
 };
 
 struct as_header {
@@ -94,7 +95,7 @@ struct as_exchange {
 
 	char *method; /* "GET" */
 	char *target; /* request target as sent: "/users/1?x=2" */
-	int req_version; /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+	int req_version; /* 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2 */
 	struct as_message req;
 
 	int status; /* 0 when there is no response */

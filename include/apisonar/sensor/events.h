@@ -42,6 +42,8 @@
 #define AS_F_CONNECTED (1u << 3) /* fd came from connect */
 #define AS_F_COPY_FAULT (1u << 4) /* user memory could not be read */
 #define AS_F_TLS (1u << 5)        /* plaintext of a TLS session, from SSL_* uprobes */
+#define AS_F_HTTP2 (1u << 6)      /* its first bytes were HTTP/2's (client preface or a
+				   * server's SETTINGS): the HTTP/2 parser reads it */
 
 struct as_event {
 	__u64 ts_ns;   /* bpf_ktime_get_ns() at syscall exit */
@@ -81,13 +83,13 @@ enum as_counter {
 	AS_C_CONN_FILTERED,  /* sockets excluded by a filter */
 	AS_C_CONN_MAP_FULL,  /* connections not tracked: `conns` was full */
 	AS_C_TLS_CONN,       /* TLS connections whose plaintext is HTTP/1.x */
-	AS_C_TLS_HTTP2,      /* TLS connections whose plaintext is HTTP/2 (not parsed) */
+	AS_C_TLS_HTTP2,      /* TLS connections whose plaintext is HTTP/2 (tracked as such) */
 	AS_C_TLS_NO_SOCKET,  /* SSL call plaintext not tied to a tracked socket (filtered, or
 			     * no syscall of it seen yet): not sent */
 	AS_C_TLS_BLIND,      /* TLS connections given up: ciphertext, no plaintext seen */
 	AS_C_CONN_HTTP2,     /* plaintext connections whose first bytes are HTTP/2 (h2c
 			      * with prior knowledge: the preface, or a server's SETTINGS):
-			      * counted and ignored, not parsed */
+			      * tracked with AS_F_HTTP2 (also in CONN_TRACKED) */
 	AS_C_SENDFILE,       /* sendfile calls on HTTP connections: bytes moved from a
 			      * file, none copied (a gap in the stream) */
 	AS_C_NOT_SAMPLED,    /* events of exchanges the budget skipped: counted, not copied */
@@ -145,6 +147,20 @@ struct as_cidr_key {
 	__u32 prefixlen; /* bits, counting the 32-bit family word first */
 	__u32 family;
 	__u8 addr[16];
+};
+
+/* One Go binary whose crypto/tls.(*Conn).Read/Write are probed (map
+ * `go_cfg`, indexed by the uprobes' cookie; bpf/gotls.bpf.h), written by
+ * src/sensor/tls_attach.c from src/sensor/tls_go.c's table by Go version.
+ * The socket of a *tls.Conn c is
+ *   ((netFD *)*(iface.data + tcp_fd_off) + sysfd_off)->Sysfd
+ * where iface = *(c + conn_off), a net.Conn interface {itab, data}. */
+struct as_go_cfg {
+	__u64 itab_tcp;  /* address of go:itab.*net.TCPConn,net.Conn; 0: not checked (PIE) */
+	__u32 conn_off;  /* tls.Conn.conn */
+	__u32 tcp_fd_off; /* net.TCPConn.conn.fd (a *netFD) */
+	__u32 sysfd_off; /* netFD.pfd.Sysfd */
+	__u32 _pad;
 };
 
 #endif

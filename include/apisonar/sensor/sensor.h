@@ -14,12 +14,14 @@
 #include "apisonar/sensor/loader.h"
 #include "apisonar/sensor/mirror.h"
 #include "apisonar/sensor/proto/http1.h"
+#include "apisonar/sensor/proto/http2.h"
 #include "apisonar/sensor/tls_attach.h"
 
 struct sensor_opts {
 	struct loader_opts loader;
 	struct ct_limits ct;
 	struct http1_opts http;
+	struct http2_opts http2; /* max_body 0: the same as http's */
 	/* When both ends of a connection are on this host, hand on each
 	 * exchange once (mirror.h): `run` does, for the catalog; `capture`
 	 * shows both views. */
@@ -40,6 +42,7 @@ struct sensor_stats {
 	uint64_t kernel[AS_C_NR]; /* enum as_counter, summed over CPUs */
 	struct ct_stats ct;
 	struct http1_stats http;
+	struct http2_stats http2;
 	uint32_t active_conns;
 	uint64_t records;         /* ring buffer records consumed */
 	struct tls_attach_stats tls; /* zero with --tls off */

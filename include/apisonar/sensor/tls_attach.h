@@ -62,6 +62,10 @@ struct tls_attach_stats {
 	uint64_t scan_ns;     /* time spent scanning, all scans */
 	uint32_t dropped;     /* targets not attached: TLS_MAX_TARGETS reached */
 	uint32_t unreadable;  /* processes whose maps the last scan could not read */
+	uint32_t go;          /* Go executables attached (counted in exes too) */
+	uint32_t go_unprobeable; /* Go executables that cannot be probed (not in failed):
+				  * no .symtab nor .gopclntab, Go < 1.17 or unknown, not
+				  * x86-64 */
 };
 
 struct tls_attach;

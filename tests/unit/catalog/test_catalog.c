@@ -394,7 +394,8 @@ static void test_template_readable_values(void **state)
 	for (i = 0; i < 12; i++) {
 		snprintf(t, sizeof(t), "/users/%s", users[i]);
 		add(c, "GET", t, "{\"login\":\"x\",\"bio\":\"y\"}");
-		snprintf(t, sizeof(t), "/users/%s/repos/%s-%d", users[(i * 5) % 12], "river", i);
+		snprintf(t, sizeof(t), "/users/%s/repos/%s-%d", users[(i * 5) % 12],
+			 i % 2 ? "river" : "maple", i);
 		add(c, "GET", t, "{\"name\":\"x\",\"stars\":1}");
 	}
 	for (i = 0; i < 20; i++)
@@ -409,6 +410,7 @@ static void test_template_readable_values(void **state)
 		assert_null(strstr(s, users[i]));
 	}
 	assert_null(strstr(s, "river-"));
+	assert_null(strstr(s, "maple-"));
 	free(s);
 	catalog_free(c);
 }
@@ -449,6 +451,46 @@ static void test_template_one_off_and_suffix(void **state)
 	assert_null(strstr(s, "kitten"));
 	assert_null(strstr(s, "smith"));
 	assert_null(strstr(s, "jane"));
+	free(s);
+	catalog_free(c);
+}
+
+/* Issue 12: one digit is a version when resources of their own follow it
+ * (/search/2/...) and an id otherwise; one resource in several formats
+ * has a format parameter, one format alone stays a literal suffix. */
+static void test_template_versions_and_formats(void **state)
+{
+	static const char *const res[] = { "geocode", "poi", "nearby", "reverse" };
+	static const char *const fmt[] = { "json", "xml", "jsonp" };
+	struct catalog *c = catalog_new(NULL);
+	char t[128], b[64];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 12; i++) {
+		snprintf(t, sizeof(t), "/search/2/%s/%d.%s", res[i % 4], 5000 + 37 * i, fmt[i % 3]);
+		snprintf(b, sizeof(b), "{\"%s_results\":[]}", res[i % 4]);
+		add(c, "GET", t, b);
+		snprintf(t, sizeof(t), "/search/2/filter.%s", fmt[i % 3]);
+		add(c, "GET", t, "{\"results\":[]}");
+		add(c, "GET", "/feeds/latest.atom", "{\"feed\":1}");
+		snprintf(t, sizeof(t), "/feeds/latest/page-%d.atom", 2 + i * 7);
+		add(c, "GET", t, "{\"feed\":1}");
+	}
+	add(c, "GET", "/categories/7", "{\"name\":\"x\"}");
+	add(c, "GET", "/categories/7/items", "{\"items\":[]}");
+	s = doc_text(c);
+	if (!strstr(s, "\"GET /search/2/geocode/{geocodeId}.{format}\""))
+		print_message("%s\n", s);
+	assert_non_null(strstr(s, "\"GET /search/2/geocode/{geocodeId}.{format}\""));
+	assert_non_null(strstr(s, "\"GET /search/2/filter.{format}\""));
+	assert_non_null(strstr(s, "\"GET /feeds/latest.atom\""));
+	assert_non_null(strstr(s, "\"GET /feeds/latest/page-{page}.atom\""));
+	assert_non_null(strstr(s, "\"GET /categories/{categoryId}\""));
+	assert_non_null(strstr(s, "\"GET /categories/{categoryId}/items\""));
+	assert_null(strstr(s, "/categories/7"));
+	assert_null(strstr(s, "filter.json"));
 	free(s);
 	catalog_free(c);
 }
@@ -636,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_template_siblings_stay_literal),
 		cmocka_unit_test(test_template_readable_values),
 		cmocka_unit_test(test_template_one_off_and_suffix),
+		cmocka_unit_test(test_template_versions_and_formats),
 		cmocka_unit_test(test_template_revised_and_merged),
 		cmocka_unit_test(test_body_map_keyed_by_ids),
 		cmocka_unit_test(test_map_hash_index),

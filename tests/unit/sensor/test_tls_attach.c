@@ -160,6 +160,44 @@ static void test_scan_gone_pid(void **state)
 	tls_attach_free(t);
 }
 
+/* Go targets without BPF: one that cannot be probed is counted apart from
+ * failures and reported with its reason; a probeable one (Debian's
+ * stripped go command, through .gopclntab) fails here only for want of
+ * the BPF object, and says so. */
+static void test_go_targets(void **state)
+{
+	struct tls_attach *t = tls_attach_new(NULL);
+	struct tls_attach_stats st;
+	struct tls_go_info gi;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_non_null(t);
+	memset(&gi, 0, sizeof(gi));
+	snprintf(gi.ver.str, sizeof(gi.ver.str), "go1.16.15");
+	snprintf(gi.reason, sizeof(gi.reason), "go1.16.15 binary: Go before 1.17 ...");
+	assert_non_null(add_go_target(t, 1, 2, "/opt/old", "/opt/old", &gi, -EOPNOTSUPP));
+	if (access("/usr/lib/go-1.19/bin/go", R_OK) != 0)
+		fail_msg("/usr/lib/go-1.19/bin/go missing: install golang-go (make deps)");
+	assert_int_equal(tls_go_inspect("/usr/lib/go-1.19/bin/go", &gi), 0);
+	assert_non_null(add_go_target(t, 1, 3, "/usr/bin/go", "/usr/lib/go-1.19/bin/go", &gi, 0));
+	tls_attach_get_stats(t, &st);
+	assert_int_equal(st.go_unprobeable, 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.go, 0);
+	assert_int_equal(st.exes, 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	tls_attach_report(t, f);
+	fclose(f);
+	assert_string_equal(buf, "    not probeable: go /opt/old: go1.16.15 binary: Go before 1.17 ...\n"
+				 "    FAILED go /usr/bin/go (0 processes): no go_cfg map in the BPF "
+				 "object\n");
+	free(buf);
+	tls_attach_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_openssl_internal),
 		cmocka_unit_test(test_scan_self_one_target),
 		cmocka_unit_test(test_scan_gone_pid),
+		cmocka_unit_test(test_go_targets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

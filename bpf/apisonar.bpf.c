@@ -8,8 +8,8 @@
  * syscall, so the first thing each program does is a switch on the syscall
  * number; measured here they cost less than the per-syscall tracepoints
  * (which go through the perf trace buffer) and they need no tracefs.
- * Arguments are stashed per thread at enter, data is copied at exit with
- * the return value.
+ * Data syscalls are handled at exit only, their arguments read from the
+ * registers saved at entry: one connection lookup per syscall.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -30,6 +30,9 @@ const volatile __u32 wakeup_bytes = 256 * 1024;
 const volatile __u32 max_call_copy = AS_DEFAULT_COPY;
 /* bpf_loop exists (Linux 5.17): without it, one record per call. */
 const volatile __u32 use_loop = 0;
+/* Benchmarks only (capture --empty-hooks): both programs return at once,
+ * which measures the floor of hooking every syscall. */
+const volatile __u32 empty_hooks = 0;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -37,12 +40,17 @@ const volatile __u32 use_loop = 0;
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
-static __always_inline void count(__u32 idx)
+static __always_inline void count_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_add(idx, 1);
 }
 
 /* The struct socket behind (current task, fd), or NULL. CO-RE reads of
@@ -474,6 +482,252 @@ static __always_inline int conn_adopt(struct conn_key *key, struct conn *c, __u8
 	return 0;
 }
 
+/* ---- the capture budget (HTTP/1, plaintext) -----------------------------
+ *
+ * An exchange starts at the first request byte after the other direction
+ * moved (or the connection's first request): for a server the first read
+ * after a write, for a client the first write after a read. There, and
+ * only there, the per-CPU token bucket decides whether the exchange is
+ * copied. A skipped exchange costs the lookup that found the connection
+ * and this compare on each syscall: its bytes only advance the stream
+ * positions. When copying resumes (or at close) one AS_EV_SKIP record
+ * tells userspace the exact ranges and how many exchanges were in them,
+ * so its parser restarts at the next captured request. A request-side
+ * syscall that does not begin with a method (a body sent after
+ * 100-continue, the rest of a pipelined request) is no boundary: the
+ * exchange in progress goes on, copied or not. */
+
+/* A record of the copied exchange in progress was lost: in the books it
+ * moves from captured to dropped, once. */
+static __always_inline void turn_drop(struct conn *c)
+{
+	if (c->state != CONN_HTTP || c->sampling || c->turn_lost || !c->turns)
+		return;
+	c->turn_lost = 1;
+	count_add(AS_C_XCH_CAPTURED, (__u64)-1); /* the per-CPU sums still add up */
+	count(AS_C_XCH_DROPPED);
+}
+
+/* The direction requests go in: a client writes them, a server reads them. */
+static __always_inline __u32 req_dir(struct conn *c)
+{
+	return (c->flags & AS_F_CONNECTED) ? AS_DIR_EGRESS : AS_DIR_INGRESS;
+}
+
+/* The first bytes of the data of this call, at most AS_NOVEL_BYTES, into
+ * p. Returns how many were read. */
+static __always_inline __u32 peek_bytes(struct stash *st, __u64 ret, __u8 *p)
+{
+	const void *src = (const void *)st->ptr;
+	__u64 n = ret, len = ret;
+
+	if (st->kind == KIND_MSG) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), src))
+			return 0;
+		src = msg.msg_iov;
+	}
+	if (st->kind == KIND_MSG || st->kind == KIND_IOV) {
+		struct iovec v;
+
+		if (bpf_probe_read_user(&v, sizeof(v), src))
+			return 0;
+		src = v.iov_base;
+		len = v.iov_len;
+	}
+	if (n > len)
+		n = len;
+	if (n > AS_NOVEL_BYTES)
+		n = AS_NOVEL_BYTES;
+	asm volatile("" : "+r"(n));
+	n &= 2 * AS_NOVEL_BYTES - 1;
+	if (n < 4 || n > AS_NOVEL_BYTES || bpf_probe_read_user(p, n, src))
+		return 0;
+	return (__u32)n;
+}
+
+/* The first bytes of a request, for its novelty key. */
+struct key_buf {
+	__u8 p[AS_NOVEL_BYTES];
+	__u32 n;
+	__u32 _pad;
+};
+
+/* A global function: the verifier checks it once, on its own, instead of
+ * walking its loop on every path of its caller. */
+__noinline __u64 request_key(struct key_buf *kb)
+{
+	if (!kb)
+		return 0;
+	return as_request_key(kb->p, kb->n);
+}
+
+/* Whether the exchange that starts now is copied: kb holds its first
+ * bytes (a request). */
+static __always_inline int budget_take(struct conn *c, struct key_buf *kb)
+{
+	__u32 zero = 0;
+	struct as_budget_cfg *cfg = bpf_map_lookup_elem(&budget_cfg, &zero);
+	struct as_budget_state *b;
+	__u64 now, k;
+	__u8 one = 1;
+
+	if (!cfg || !cfg->rate_milli)
+		return 1;
+	k = request_key(kb);
+	if (c->turns <= cfg->new_conn_turns)
+		goto take;
+	now = bpf_ktime_get_ns();
+	if (now < cfg->warmup_until)
+		goto take;
+	b = bpf_map_lookup_elem(&budget_state, &zero);
+	if (!b || as_bucket_take(&b->main, now, cfg->rate_milli, cfg->burst))
+		goto take;
+	if (bpf_map_lookup_elem(&budget_whole, &c->id))
+		return 1;
+	/* Past the budget: a request key never captured still gets in, as far
+	 * as the novelty bucket allows (ids in paths would make every key new). */
+	if (bpf_map_lookup_elem(&budget_seen, &k))
+		return 0;
+	if (!as_bucket_take(&b->novel, now, cfg->rate_milli, cfg->burst))
+		return 0;
+	count(AS_C_XCH_NOVEL);
+take:
+	if (!bpf_map_lookup_elem(&budget_seen, &k))
+		bpf_map_update_elem(&budget_seen, &k, &one, BPF_ANY);
+	return 1;
+}
+
+struct skip_rec {
+	struct as_event ev;
+	struct as_skip sk;
+};
+
+/* Ends the skipped range at the current stream positions: one AS_EV_SKIP. */
+static __always_inline void emit_skip(struct conn_key *key, struct conn *c)
+{
+	struct skip_rec *r;
+
+	count(AS_C_SEEN);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(AS_C_DROP_RB_FULL);
+		count_add(AS_C_XCH_SKIP_LOST, c->skip_turns);
+	} else {
+		__builtin_memset(r, 0, sizeof(*r));
+		r->ev.ts_ns = bpf_ktime_get_ns();
+		r->ev.conn_id = c->id;
+		r->ev.cgroup_id = c->cgroup_id;
+		r->ev.tgid = key->tgid;
+		r->ev.tid = (__u32)bpf_get_current_pid_tgid();
+		r->ev.fd = key->fd;
+		r->ev.len = sizeof(r->sk);
+		r->ev.copied = sizeof(r->sk);
+		r->ev.type = AS_EV_SKIP;
+		r->ev.flags = c->flags;
+		r->ev.family = c->family;
+		r->ev.lport = c->lport;
+		r->ev.rport = c->rport;
+		__builtin_memcpy(r->ev.laddr, c->laddr, 16);
+		__builtin_memcpy(r->ev.raddr, c->raddr, 16);
+		__builtin_memcpy(r->ev.comm, c->comm, sizeof(r->ev.comm));
+		r->sk.from[0] = c->skip_from[0];
+		r->sk.from[1] = c->skip_from[1];
+		r->sk.to[0] = c->pos[0];
+		r->sk.to[1] = c->pos[1];
+		r->sk.exchanges = c->skip_turns;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		count(AS_C_DELIVERED);
+	}
+	c->sampling = 0;
+	c->skip_turns = 0;
+}
+
+/* The budget's part of a data syscall on a CONN_HTTP connection. Returns
+ * 1 when its bytes are skipped (counted, positions advanced, nothing
+ * copied). */
+static __always_inline int budget_gate(struct conn_key *key, struct conn *c, struct stash *st,
+				       __u64 ret)
+{
+	__u32 dir = st->dir & 1, rd = req_dir(c);
+	int start = dir == rd && c->last_dir != rd + 1;
+	struct key_buf kb = {};
+
+	c->last_dir = dir + 1;
+	if (start && st->kind != KIND_NODATA)
+		kb.n = peek_bytes(st, ret, kb.p);
+	if (kb.n >= 4 && is_method(kb.p)) {
+		c->turns++;
+		count(AS_C_XCH_SEEN);
+		if (budget_take(c, &kb)) {
+			if (c->sampling)
+				emit_skip(key, c);
+			c->turn_lost = 0;
+			count(AS_C_XCH_CAPTURED);
+		} else {
+			if (!c->sampling) {
+				c->sampling = 1;
+				c->skip_from[0] = c->pos[0];
+				c->skip_from[1] = c->pos[1];
+				c->skip_turns = 0;
+			}
+			c->skip_turns++;
+			count(AS_C_XCH_NOT_SAMPLED);
+		}
+	}
+	if (!c->sampling)
+		return 0;
+	__sync_fetch_and_add(&c->pos[dir], ret);
+	count(AS_C_SEEN);
+	count(AS_C_NOT_SAMPLED);
+	return 1;
+}
+
+/* The header of a data record: `len` bytes moved in `dir` at stream
+ * position `pos`, `copied` of them following it. */
+static __always_inline void fill_event(struct as_event *ev, struct conn_key *key, struct conn *c,
+				       __u32 dir, __u64 pos, __u64 len, __u32 copied, int nodata,
+				       __u8 extra)
+{
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->conn_id = c->id;
+	ev->pos = pos;
+	ev->cgroup_id = c->cgroup_id;
+	ev->tgid = key->tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->fd = key->fd;
+	ev->len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
+	ev->copied = copied;
+	ev->type = AS_EV_DATA;
+	ev->dir = dir;
+	ev->flags = c->flags | extra;
+	ev->_pad = 0;
+	if (copied < len)
+		ev->flags |= AS_F_TRUNCATED;
+	if (copied == 0 && !nodata) {
+		ev->flags |= AS_F_COPY_FAULT;
+		count(AS_C_COPY_FAULT);
+	}
+	if (copied < len)
+		count(AS_C_TRUNCATED);
+	ev->family = c->family;
+	ev->lport = c->lport;
+	ev->rport = c->rport;
+	__builtin_memcpy(ev->laddr, c->laddr, 16);
+	__builtin_memcpy(ev->raddr, c->raddr, 16);
+	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
+}
+
+/* Wake the consumer only when enough is pending; it also drains on a
+ * short timer, so nothing waits long. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* HTTP/2's first bytes: the connection is kept, marked AS_F_HTTP2 for the
  * userspace HTTP/2 parser, in `state`, and counted as `what`. Returns 0
  * when kept, -1 when not HTTP/2 (the caller ignores it) or filtered. */
@@ -497,48 +751,20 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 					__u32 dir, __u64 pos, __u64 len, __u32 copied, int nodata,
 					__u8 extra)
 {
-	__u64 flags, avail;
+	__u64 flags;
 
 	count(AS_C_SEEN);
-	s->ev.ts_ns = bpf_ktime_get_ns();
-	s->ev.conn_id = c->id;
-	s->ev.pos = pos;
-	s->ev.cgroup_id = c->cgroup_id;
-	s->ev.tgid = key->tgid;
-	s->ev.tid = (__u32)bpf_get_current_pid_tgid();
-	s->ev.fd = key->fd;
-	s->ev.len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
-	s->ev.copied = copied;
-	s->ev.type = AS_EV_DATA;
-	s->ev.dir = dir;
-	s->ev.flags = c->flags | extra;
-	if (copied < len)
-		s->ev.flags |= AS_F_TRUNCATED;
-	if (copied == 0 && !nodata) {
-		s->ev.flags |= AS_F_COPY_FAULT;
-		count(AS_C_COPY_FAULT);
-	}
-	if (copied < len)
-		count(AS_C_TRUNCATED);
-	s->ev.family = c->family;
-	s->ev.lport = c->lport;
-	s->ev.rport = c->rport;
-	__builtin_memcpy(s->ev.laddr, c->laddr, 16);
-	__builtin_memcpy(s->ev.raddr, c->raddr, 16);
-	__builtin_memcpy(s->ev.comm, c->comm, sizeof(s->ev.comm));
-
-	/* Wake the consumer only when enough is pending; it also drains on a
-	 * short timer, so nothing waits long. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	fill_event(&s->ev, key, c, dir, pos, len, copied, nodata, extra);
+	flags = wakeup_flags();
 	{
 		__u64 size = copied;
 
 		asm volatile("" : "+r"(size));
 		size &= 2 * AS_MAX_COPY - 1;
-		if (bpf_ringbuf_output(&events, s, sizeof(struct as_event) + size, flags))
+		if (bpf_ringbuf_output(&events, s, sizeof(struct as_event) + size, flags)) {
 			count(AS_C_DROP_RB_FULL);
-		else
+			turn_drop(c);
+		} else
 			count(AS_C_DELIVERED);
 	}
 }
@@ -690,6 +916,8 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		tls_ciphertext(key, c);
 		return;
 	}
+	if (c->state == CONN_HTTP && !(c->flags & AS_F_HTTP2) && budget_gate(key, c, st, ret))
+		return;
 	s = scratch_get();
 	if (!s)
 		return;
@@ -737,6 +965,16 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		} else if (conn_adopt(key, c, role, CONN_HTTP)) {
 			return;
 		}
+		/* A new HTTP/1 connection's first exchange is always copied
+		 * (HTTP/2 has no budget: its connections are copied whole). */
+		if (!(c->flags & AS_F_HTTP2)) {
+			c->last_dir = dir + 1;
+			if ((dir & 1) == req_dir(c)) {
+				c->turns = 1;
+				count(AS_C_XCH_SEEN);
+				count(AS_C_XCH_CAPTURED);
+			}
+		}
 	}
 	/* sendfile: the kernel moves file pages, there is no user buffer to
 	 * copy from; the bytes are a gap, counted apart. */
@@ -770,32 +1008,14 @@ static __always_inline void emit_close(struct conn_key *key, struct conn *c)
 	count(AS_C_DELIVERED);
 }
 
-static __always_inline int stash_args(__u64 id, __u32 fd, __u64 ptr, __u32 kind, __u32 iovcnt,
-				      __u32 dir)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct stash st = { .ptr = ptr, .fd = fd, .kind = kind, .iovcnt = iovcnt, .dir = dir };
-
-	if (kind != KIND_ACCEPT && kind != KIND_CONNECT) {
-		struct conn *c = conn_get(pid_tgid >> 32, fd, AS_F_MIDSTREAM);
-
-		if (!c)
-			return 0;
-	}
-	if (bpf_map_update_elem(&stash, &pid_tgid, &st, BPF_ANY)) {
-		/* The data of this call is lost; count it as seen and dropped. */
-		count(AS_C_SEEN);
-		count(AS_C_DROP_MAP_FULL);
-	}
-	return 0;
-}
-
 static __always_inline void on_close(__u32 fd)
 {
 	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 
 	if (c) {
+		if (c->state == CONN_HTTP && c->sampling)
+			emit_skip(&key, c);
 		if (c->state == CONN_HTTP || c->state == CONN_TLS_HTTP)
 			emit_close(&key, c);
 		bpf_map_delete_elem(&conns, &key);
@@ -806,53 +1026,65 @@ static __always_inline void on_close(__u32 fd)
 #include "tls.bpf.h"
 #include "gotls.bpf.h"
 
+/* The arguments of a data syscall, read at its exit from the registers
+ * saved at its entry (the first from orig_x0 on arm64, where x0 holds the
+ * return value by then): no work at sys_enter, no per-thread map. Returns 0
+ * for a syscall that moves no data we hook. */
+static __always_inline int data_args(long nr, struct pt_regs *regs, struct stash *st)
+{
+	switch (nr) {
+	case SYS_read:
+	case SYS_recvfrom:
+		st->kind = KIND_BUF;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_write:
+	case SYS_sendto:
+		st->kind = KIND_BUF;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_readv:
+		st->kind = KIND_IOV;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_writev:
+		st->kind = KIND_IOV;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_recvmsg:
+		st->kind = KIND_MSG;
+		st->dir = AS_DIR_INGRESS;
+		break;
+	case SYS_sendmsg:
+		st->kind = KIND_MSG;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	case SYS_sendfile:
+		st->kind = KIND_NODATA;
+		st->dir = AS_DIR_EGRESS;
+		break;
+	default:
+		return 0;
+	}
+	st->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (st->kind != KIND_NODATA)
+		st->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (st->kind == KIND_IOV)
+		st->iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	return 1;
+}
+
+/* Only close needs the entry: the fd is gone at exit. */
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long nr = (long)ctx->args[1];
-	__u32 fd;
 
-	switch (nr) {
-	case SYS_read:
-	case SYS_recvfrom:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
-				  AS_DIR_INGRESS);
-	case SYS_write:
-	case SYS_sendto:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_BUF, 0,
-				  AS_DIR_EGRESS);
-	case SYS_readv:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
-				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_INGRESS);
-	case SYS_writev:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_IOV,
-				  PT_REGS_PARM3_CORE_SYSCALL(regs), AS_DIR_EGRESS);
-	case SYS_recvmsg:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
-				  AS_DIR_INGRESS);
-	case SYS_sendmsg:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, PT_REGS_PARM2_CORE_SYSCALL(regs), KIND_MSG, 0,
-				  AS_DIR_EGRESS);
-	case SYS_sendfile:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, 0, KIND_NODATA, 0, AS_DIR_EGRESS);
-	case SYS_accept:
-	case SYS_accept4:
-		return stash_args(nr, 0, 0, KIND_ACCEPT, 0, 0);
-	case SYS_connect:
-		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return stash_args(nr, fd, 0, KIND_CONNECT, 0, 0);
-	case SYS_close:
-		on_close(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (empty_hooks)
 		return 0;
-	}
+	if (nr == SYS_close)
+		on_close(PT_REGS_PARM1_CORE_SYSCALL(regs));
 	return 0;
 }
 
@@ -861,63 +1093,43 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = (long)ctx->args[1];
+	struct stash st = {};
 	__u64 pid_tgid;
 	struct conn_key key;
-	struct stash *st;
 	struct conn *c;
 	long nr;
 
+	if (empty_hooks)
+		return 0;
 	nr = SYSCALL_NR(regs);
-	switch (nr) {
-	case SYS_read:
-	case SYS_recvfrom:
-	case SYS_write:
-	case SYS_sendto:
-	case SYS_readv:
-	case SYS_writev:
-	case SYS_recvmsg:
-	case SYS_sendmsg:
-	case SYS_sendfile:
-	case SYS_accept:
-	case SYS_accept4:
-	case SYS_connect:
-		break;
-	default:
-		return 0;
-	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	st = bpf_map_lookup_elem(&stash, &pid_tgid);
-	if (!st)
-		return 0;
-	key.tgid = pid_tgid >> 32;
-	key.fd = st->fd;
+	if (nr == SYS_accept || nr == SYS_accept4 || nr == SYS_connect) {
+		__u8 origin = nr == SYS_connect ? AS_F_CONNECTED : AS_F_ACCEPTED;
 
-	if (st->kind == KIND_ACCEPT || st->kind == KIND_CONNECT) {
-		__u32 kind = st->kind; /* st is gone once deleted */
-		__u8 origin = kind == KIND_ACCEPT ? AS_F_ACCEPTED : AS_F_CONNECTED;
-
-		if (kind == KIND_ACCEPT)
-			key.fd = (__u32)ret;
-		bpf_map_delete_elem(&stash, &pid_tgid);
 		/* -EINPROGRESS (115) is a connect under way: the same socket. */
-		if (ret < 0 && !(kind == KIND_CONNECT && ret == -115))
+		if (ret < 0 && !(nr == SYS_connect && ret == -115))
 			return 0;
+		key.tgid = bpf_get_current_pid_tgid() >> 32;
+		key.fd = nr == SYS_connect ? (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs) : (__u32)ret;
 		/* A new connection on this fd: forget what the fd was before. */
 		bpf_map_delete_elem(&conns, &key);
 		bpf_map_delete_elem(&skip, &key);
 		conn_get(key.tgid, key.fd, origin);
 		return 0;
 	}
-	/* Underneath an SSL call: that call's plaintext is what counts. */
-	if (tls_underneath(pid_tgid, &key)) {
-		bpf_map_delete_elem(&stash, &pid_tgid);
+	if (!data_args(nr, regs, &st))
 		return 0;
-	}
-	if (ret > 0) {
-		c = bpf_map_lookup_elem(&conns, &key);
-		if (c)
-			emit_data(&key, c, st, (__u64)ret);
-	}
-	bpf_map_delete_elem(&stash, &pid_tgid);
+	pid_tgid = bpf_get_current_pid_tgid();
+	key.tgid = pid_tgid >> 32;
+	key.fd = st.fd;
+	/* The one lookup: the connection, classified the first time. */
+	c = conn_get(key.tgid, key.fd, AS_F_MIDSTREAM);
+	if (!c)
+		return 0;
+	/* Underneath an SSL call: that call's plaintext is what counts (a
+	 * connection already known as plaintext HTTP never is). */
+	if (c->state != CONN_HTTP && tls_underneath(pid_tgid, c, &key))
+		return 0;
+	if (ret > 0)
+		emit_data(&key, c, &st, (__u64)ret);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef APISONAR_MAPS_H
 #define APISONAR_MAPS_H
 
+#include "apisonar/sensor/budget.h"
 #include "apisonar/sensor/events.h"
 
 /* Connection state, BPF side only. */
@@ -36,9 +37,17 @@ struct conn {
 	__u64 cgroup_id;           /* of the process that owns the fd, */
 	char comm[AS_COMM_LEN_K];  /* read once when it is classified */
 	__u64 ssl;                 /* the SSL * bound to it from its ciphertext (memory BIOs) */
+	/* The capture budget (CONN_HTTP only): see budget_gate(). */
+	__u64 skip_from[2];  /* stream positions where the skipped range began */
+	__u32 skip_turns;    /* exchanges in the skipped range so far */
+	__u32 turns;         /* exchanges started on this connection */
+	__u8 last_dir;       /* direction of the last data syscall + 1; 0: none yet */
+	__u8 sampling;       /* 1: the exchange in progress is skipped */
+	__u8 turn_lost;      /* the captured exchange in progress lost a record */
+	__u8 _bpad;
 };
 
-/* What sys_enter saw, for sys_exit of the same thread. */
+/* A data syscall's arguments, read at its exit (on the stack). */
 struct stash {
 	__u64 ptr;   /* buf, iovec array or user_msghdr, by kind */
 	__u32 fd;
@@ -107,14 +116,6 @@ struct {
 	__type(value, __u8);
 } skip SEC(".maps");
 
-/* Arguments saved at sys_enter, by thread (pid_tgid). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct stash);
-} stash SEC(".maps");
-
 /* Threads inside an SSL call, by pid_tgid. Written by the SSL_* entry
  * uprobes and by sys_exit (the fd underneath), consumed by the return
  * uprobe. */
@@ -171,6 +172,41 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* The capture budget: configuration (userspace) and one bucket per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct as_budget_cfg);
+} budget_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct as_budget_state);
+} budget_state SEC(".maps");
+
+/* Request keys (as_request_key) seen by the budget: a request whose key is
+ * not here is taken past the budget, from a second bucket, so that a rare
+ * endpoint on a busy connection is seen at its first request. LRU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} budget_seen SEC(".maps");
+
+/* Connections (by conn id) the budget never splits: userspace saw their
+ * client pipeline requests, so an exchange boundary in the syscalls is
+ * not one in the messages. LRU: a lost entry only lets the rule apply. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u8);
+} budget_whole SEC(".maps");
 
 /* Source of connection ids. */
 struct {

@@ -19,17 +19,15 @@
 /* Called by sys_exit for a data syscall on a tracked socket. Returns 1 when
  * the thread is inside an SSL call (the fd is then recorded and the
  * connection marked TLS), 0 otherwise. */
-static __always_inline int tls_underneath(__u64 pid_tgid, struct conn_key *key)
+static __always_inline int tls_underneath(__u64 pid_tgid, struct conn *c, struct conn_key *key)
 {
 	struct tls_call *tc = bpf_map_lookup_elem(&tls_calls, &pid_tgid);
-	struct conn *c;
 
 	if (!tc)
 		return 0;
 	tc->fd = key->fd;
 	tc->have_fd = 1;
-	c = bpf_map_lookup_elem(&conns, key);
-	if (c && c->state == CONN_UNKNOWN)
+	if (c->state == CONN_UNKNOWN)
 		c->state = CONN_TLS;
 	return 1;
 }

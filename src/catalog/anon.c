@@ -1723,7 +1723,24 @@ int anon_observe(const struct as_exchange *x, const struct anon_limits *lim,
 	}
 	cJSON_AddItemToObjectCS(ep, "method", cJSON_CreateString(method));
 	cJSON_AddItemToObjectCS(ep, "path", cJSON_CreateString(tmpl));
-	doc_countk(ep, "count", 1);
+	if (x->flags & (AS_X_SAMPLED | AS_X_TALLY)) {
+		/* Under a capture budget (docs/sensor-cost.md): the service's
+		 * exchanges are exact (the kernel counted the skipped ones), the
+		 * endpoint's count is an estimate from `sample` captured ones. */
+		double w = x->weight ? (double)x->weight : 1;
+
+		doc_countk(svc, "exchanges", w);
+		doc_countk(ep, "count", w);
+		doc_countk(ep, "sample", (x->flags & AS_X_TALLY) ? 0 : 1);
+		if (x->flags & AS_X_TALLY) {
+			/* counts only: no parameter, body or time of its own */
+			cJSON_Delete(params);
+			*obs = doc;
+			return 0;
+		}
+	} else {
+		doc_countk(ep, "count", 1);
+	}
 	if (x->req_time_ns) {
 		time_format_rfc3339(x->req_time_ns, 3, ts, sizeof(ts));
 		cJSON_AddItemToObjectCS(ep, "first_seen", cJSON_CreateString(ts));

@@ -297,7 +297,7 @@ static const struct member ep_members[] = {
 	{ "first_seen", &sp_tmin },  { "last_seen", &sp_tmax },  { "parameters", &sp_params },
 	{ "auth", &sp_auth },	     { "request", &sp_request }, { "responses", &sp_responses },
 	{ "latency", &sp_latency },  { "grpc", &sp_grpc },	  { "declared", &sp_max },
-	{ NULL, NULL },
+	{ "sample", &sp_count },     { NULL, NULL },
 };
 static const struct spec sp_endpoint = { .kind = S_STRUCT, .members = ep_members, .check = endpoint_check };
 static const struct spec sp_endpoints = { .kind = S_MAP, .child = &sp_endpoint, .cap_kind = CAP_ENDPOINTS, .valid = valid_key };
@@ -307,7 +307,7 @@ static const struct spec sp_kubernetes = { .kind = S_EXTERN, .merge = k8s_doc_me
 
 static const struct member svc_members[] = {
 	{ "processes", &sp_processes }, { "learned", &sp_learned }, { "endpoints", &sp_endpoints },
-	{ "kubernetes", &sp_kubernetes }, { NULL, NULL },
+	{ "kubernetes", &sp_kubernetes }, { "exchanges", &sp_count }, { NULL, NULL },
 };
 static const struct spec sp_service = { .kind = S_STRUCT, .members = svc_members };
 static const struct spec sp_services = { .kind = S_MAP, .child = &sp_service, .cap_kind = CAP_SERVICES, .valid = valid_key };
@@ -2393,7 +2393,11 @@ int catalog_add_exchange(struct catalog *c, const struct as_exchange *x)
 			cJSON *oe = json_get(osvc->child, "endpoints");
 			cJSON *e =
 			    oe && oe->child && eps ? doc_map_find(eps, oe->child->string) : NULL;
-			cJSON *n = e ? json_get(e, "count") : NULL;
+			/* the captured count: under a budget `count` is scaled */
+			cJSON *n = e ? json_get(e, "sample") : NULL;
+
+			if (e && !n)
+				n = json_get(e, "count");
 
 			/* A new endpoint first meets the learned patterns; learning
 			 * itself (a pass over every endpoint) runs on each new one

@@ -385,7 +385,11 @@ static void auth_cmp(struct cmp *c, const cJSON *oep, const cJSON *dep)
 	const cJSON *oa = cJSON_GetObjectItemCaseSensitive(oep, "auth");
 	const cJSON *da = cJSON_GetObjectItemCaseSensitive(dep, "auth");
 	const cJSON *it;
-	double with = 0, count = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(oep, "count"));
+	const cJSON *sample = cJSON_GetObjectItemCaseSensitive(oep, "sample");
+	/* auth kinds are counted in the captured exchanges: compare with those */
+	double with = 0, count = cJSON_IsNumber(sample)
+					 ? sample->valuedouble
+					 : cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(oep, "count"));
 
 	cJSON_ArrayForEach(it, oa) {
 		if (cJSON_IsNumber(it))

@@ -271,12 +271,16 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 	const cJSON *lat = cJSON_GetObjectItemCaseSensitive(ep, "latency");
 	const char *tmpl = cJSON_GetObjectItemCaseSensitive(ep, "path")->valuestring;
 	double count = num(ep, "count");
+	/* Under a capture budget `count` is an estimate; parameters were seen
+	 * in the `sample` exchanges captured. */
+	const cJSON *sample = cJSON_GetObjectItemCaseSensitive(ep, "sample");
+	double seen = cJSON_IsNumber(sample) ? sample->valuedouble : count;
 	const cJSON *it, *v;
 	static const char *const locs[] = { "path", "query", "header", "cookie" };
 	size_t i;
 
 	for (i = 0; i < 4; i++)
-		add_params(params, cJSON_GetObjectItemCaseSensitive(pm, locs[i]), locs[i], count,
+		add_params(params, cJSON_GetObjectItemCaseSensitive(pm, locs[i]), locs[i], seen,
 			   tmpl);
 	add_missing_path_params(params, tmpl);
 	if (params->child)
@@ -356,6 +360,10 @@ static cJSON *operation_of(const cJSON *ep, cJSON *schemes)
 		}
 		if (g)
 			cJSON_AddItemToObject(op, "x-apisonar-grpc", g);
+	}
+	if (cJSON_IsNumber(sample)) {
+		cJSON_AddTrueToObject(op, "x-apisonar-count-estimated");
+		cJSON_AddNumberToObject(op, "x-apisonar-sample", sample->valuedouble);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(ep, "first_seen");
 	if (cJSON_IsString(v))

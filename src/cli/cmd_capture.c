@@ -77,9 +77,15 @@ static void usage(FILE *f)
 		"  --max-copy BYTES     bytes copied per record in the kernel (64..%d, default %d);\n"
 		"                       a syscall takes up to 8 records, as far as --max-body\n"
 		"                       plus 16 KiB\n"
+		"  --capture-budget N|unlimited\n"
+		"                       HTTP/1 exchanges per second the kernel copies; the\n"
+		"                       others are counted, not copied (default unlimited)\n"
+		"  --capture-warmup SEC everything is copied for SEC seconds first (default %d)\n"
+		"  --empty-hooks        benchmarks: attach programs that return at once (the\n"
+		"                       floor of hooking every syscall); captures nothing\n"
 		"  --verbose            libbpf and verifier messages\n"
 		"  -h, --help           this text\n",
-		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY);
+		AS_MAX_BODY_DEFAULT, AS_MAX_COPY, AS_DEFAULT_COPY, LOADER_BUDGET_WARMUP_DEFAULT);
 }
 
 enum {
@@ -98,6 +104,9 @@ enum {
 	OPT_MAX_COPY,
 	OPT_VERBOSE,
 	OPT_TLS,
+	OPT_BUDGET,
+	OPT_WARMUP,
+	OPT_EMPTY_HOOKS,
 };
 
 static const struct option options[] = {
@@ -117,6 +126,9 @@ static const struct option options[] = {
 	{ "max-copy", required_argument, NULL, OPT_MAX_COPY },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "tls", required_argument, NULL, OPT_TLS },
+	{ "capture-budget", required_argument, NULL, OPT_BUDGET },
+	{ "capture-warmup", required_argument, NULL, OPT_WARMUP },
+	{ "empty-hooks", no_argument, NULL, OPT_EMPTY_HOOKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -190,13 +202,33 @@ static void print_summary(FILE *f, const struct sensor_stats *st, const struct c
 	fprintf(f, "apisonar capture: %.1fs, %llu exchanges written, %llu connections\n", secs,
 		(unsigned long long)c->exchanges, (unsigned long long)st->ct.conns_opened);
 	fprintf(f,
-		"  kernel events: %llu seen = %llu delivered + %llu ring buffer full + %llu map "
-		"full%s\n",
+		"  kernel events: %llu seen = %llu delivered + %llu not sampled + %llu ring buffer "
+		"full + %llu map full%s\n",
 		(unsigned long long)k[AS_C_SEEN], (unsigned long long)k[AS_C_DELIVERED],
-		(unsigned long long)k[AS_C_DROP_RB_FULL], (unsigned long long)k[AS_C_DROP_MAP_FULL],
-		k[AS_C_SEEN] == k[AS_C_DELIVERED] + k[AS_C_DROP_RB_FULL] + k[AS_C_DROP_MAP_FULL]
+		(unsigned long long)k[AS_C_NOT_SAMPLED], (unsigned long long)k[AS_C_DROP_RB_FULL],
+		(unsigned long long)k[AS_C_DROP_MAP_FULL],
+		k[AS_C_SEEN] == k[AS_C_DELIVERED] + k[AS_C_NOT_SAMPLED] + k[AS_C_DROP_RB_FULL] +
+				    k[AS_C_DROP_MAP_FULL]
 			? ""
 			: " (books do not balance: still in flight)");
+	fprintf(f,
+		"  kernel exchanges: %llu seen = %llu captured + %llu not sampled + %llu dropped%s "
+		"(%llu skip notices lost)\n",
+		(unsigned long long)k[AS_C_XCH_SEEN], (unsigned long long)k[AS_C_XCH_CAPTURED],
+		(unsigned long long)k[AS_C_XCH_NOT_SAMPLED], (unsigned long long)k[AS_C_XCH_DROPPED],
+		k[AS_C_XCH_SEEN] == k[AS_C_XCH_CAPTURED] + k[AS_C_XCH_NOT_SAMPLED] +
+					k[AS_C_XCH_DROPPED]
+			? ""
+			: " (books do not balance)",
+		(unsigned long long)k[AS_C_XCH_SKIP_LOST]);
+	fprintf(f,
+		"  budget: %llu skip notices, %llu bytes not copied, %llu exchanges not sampled "
+		"(%llu in a captured exchange's weight, %llu cut at a restart), %llu connections "
+		"copied whole (pipelining)\n",
+		(unsigned long long)st->ct.skips, (unsigned long long)st->ct.skipped_bytes,
+		(unsigned long long)st->ct.skipped_exchanges,
+		(unsigned long long)st->unsampled_weighted,
+		(unsigned long long)st->http.restart_dropped, (unsigned long long)st->whole_conns);
 	fprintf(f, "  kernel: %llu truncated copies, %llu copy faults, %llu sendfile calls (not "
 		   "copied), %llu http conns, %llu http/2 conns (h2c), %llu not http, "
 		   "%llu filtered, %llu conn map full\n",
@@ -340,6 +372,20 @@ int cmd_capture(int argc, char **argv)
 				flt->tls_mode = AS_TLS_ONLY;
 			else
 				return bad("tls", optarg, "want on, off or only");
+			break;
+		case OPT_BUDGET:
+			if (parse_budget(optarg, &v))
+				return bad("capture-budget", optarg,
+					   "want unlimited or exchanges per second, 0 to 1000000");
+			flt->budget = (uint32_t)v;
+			break;
+		case OPT_EMPTY_HOOKS:
+			so.loader.empty_hooks = true;
+			break;
+		case OPT_WARMUP:
+			if (parse_u64(optarg, 0, 3600, &v))
+				return bad("capture-warmup", optarg, "want seconds, 0 to 3600");
+			flt->budget_warmup_s = (uint32_t)v;
 			break;
 		case 'h':
 			usage(stdout);

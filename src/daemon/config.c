@@ -36,6 +36,7 @@ enum cfg_check {
 	K_ADDR,     /* IPv4 or IPv6 literal */
 	K_NAME,     /* user or sensor id: [A-Za-z0-9._-] */
 	K_DNS,      /* a Kubernetes node name: [a-z0-9.-] */
+	K_BUDGET,   /* T_U64 that also takes "unlimited" (= 0) */
 };
 
 struct cfg_key {
@@ -94,6 +95,11 @@ static const struct cfg_key keys[] = {
 	  "body bytes kept per message for schema inference (default 65536)" },
 	{ "max-copy", T_U64, F(max_copy), 64, AS_MAX_COPY, K_NONE, false,
 	  "bytes copied per ring buffer record in the kernel (64..16384); a syscall takes up to 8, as far as max-body + 16 KiB" },
+	{ "capture-budget", T_U64, F(capture_budget), 0, BUDGET_MAX, K_BUDGET, true,
+	  "HTTP/1 exchanges per second the kernel copies, the others only counted; 0 or "
+	  "unlimited copies all (default 200)" },
+	{ "capture-warmup", T_U64, F(capture_warmup), 0, 3600, K_NONE, false,
+	  "seconds after start during which every exchange is copied (default 5)" },
 	{ "verbose", T_BOOL, F(verbose), 0, 0, K_NONE, false,
 	  "libbpf and verifier messages (default false)" },
 	{ "max-services", T_U64, F(max_services), 1, 100000, K_NONE, true,
@@ -168,6 +174,8 @@ void config_default(struct run_config *c)
 	c->role = 3;
 	c->max_body = AS_MAX_BODY_DEFAULT;
 	c->max_copy = AS_DEFAULT_COPY;
+	c->capture_budget = LOADER_BUDGET_RUN_DEFAULT;
+	c->capture_warmup = LOADER_BUDGET_WARMUP_DEFAULT;
 	c->max_services = 1000;
 	c->max_endpoints = 2000;
 	c->raw_forward_queue = RAWFWD_MAX_BATCHES_DEFAULT;
@@ -267,6 +275,7 @@ static int check_item_(const struct cfg_key *k, const char *v, const char **why)
 		*why = "want a Kubernetes node name (lowercase letters, digits, '.', '-')";
 		return k8s_name_ok(v, K8S_MAX_NAME) ? 0 : -EINVAL;
 	case K_NONE:
+	case K_BUDGET: /* T_U64: checked where it is parsed */
 		break;
 	}
 	return 0;
@@ -420,7 +429,9 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 		memcpy(base + k->off, value, strlen(value) + 1);
 		break;
 	case T_U64:
-		if (parse_u64(value, k->min, k->max, &n)) {
+		if (k->check == K_BUDGET && strcmp(value, "unlimited") == 0) {
+			n = 0;
+		} else if (parse_u64(value, k->min, k->max, &n)) {
 			snprintf(err, errlen, "key '%s': want a whole number from %llu to %llu",
 				 k->name, (unsigned long long)k->min, (unsigned long long)k->max);
 			return -EINVAL;
@@ -742,6 +753,9 @@ int config_filters(const struct run_config *c, struct loader_filters *f, char *e
 	f->role_mask = (uint32_t)c->role;
 	f->tls_mode = (uint32_t)c->tls;
 	f->no_default_skip_ports = c->all_ports;
+	f->budget = (uint32_t)c->capture_budget;
+	f->budget_warmup_s = (uint32_t)c->capture_warmup;
+	f->budget_new_conn = LOADER_BUDGET_NEW_CONN_DEFAULT;
 	return 0;
 }
 
@@ -870,6 +884,8 @@ static const char *placeholder(const struct cfg_key *k)
 			return "PATH[,PATH...]";
 		}
 	case T_U64:
+		if (k->check == K_BUDGET)
+			return "N|unlimited";
 		if (strstr(n, "interval") || strstr(n, "timeout") || strstr(n, "refresh"))
 			return "SEC";
 		if (len >= 4 && strcmp(n + len - 4, "port") == 0)

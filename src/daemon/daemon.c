@@ -759,7 +759,25 @@ static void render(void *ctx, struct metrics_text *t)
 	CT("gap_bytes", gap_bytes, "Bytes lost in gaps.");
 	CT("truncated_bytes", truncated_bytes, "Bytes not copied by the kernel (copy cap).");
 	CT("bad_events", bad_events, "Malformed ring buffer records.");
+	CT("skip_notices", skips, "Capture budget notices of skipped ranges.");
+	CT("skipped_bytes", skipped_bytes, "Bytes the capture budget did not copy.");
+	CT("skipped_exchanges", skipped_exchanges, "Exchanges in the skipped ranges.");
 #undef CT
+	metrics_sample(t, "apisonar_budget_unsampled_total", "counter",
+		       "Exchanges the capture budget skipped, by how the catalog counts them.",
+		       "how=\"weight\"", (double)ss.unsampled_weighted);
+	metrics_sample(t, "apisonar_budget_unsampled_total", "counter",
+		       "Exchanges the capture budget skipped, by how the catalog counts them.",
+		       "how=\"tally\"", (double)ss.unsampled_tallied);
+	metrics_sample(t, "apisonar_budget_unsampled_total", "counter",
+		       "Exchanges the capture budget skipped, by how the catalog counts them.",
+		       "how=\"none\"", (double)ss.unsampled_untallied);
+	metrics_sample(t, "apisonar_budget_whole_connections_total", "counter",
+		       "Connections the budget copies whole (pipelining seen).", "",
+		       (double)ss.whole_conns);
+	metrics_sample(t, "apisonar_budget_twin_only_dropped_total", "counter",
+		       "Client views of local exchanges their server end skipped (counted there).",
+		       "", (double)ss.twin_only_dropped);
 #define HT(name, field, help)                                                              \
 	metrics_sample(t, "apisonar_http_" name "_total", "counter", help, "",              \
 		       (double)ss.http.field)
@@ -1236,6 +1254,9 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	so.loader.verbose = d->cfg.verbose;
 	so.http.max_body = (size_t)d->cfg.max_body;
 	so.one_per_connection = true; /* both ends on this host: counted once */
+	/* Skipped exchanges after the last captured one reach the catalog as
+	 * tallies; a satellite (raw forward) sees only real exchanges. */
+	so.tallies = !d->cfg.raw_forward;
 	d->sensor = sensor_new(&so, on_exchange, d, err, sizeof(err));
 	if (!d->sensor) {
 		log_error("%s", err);

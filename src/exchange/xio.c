@@ -230,6 +230,7 @@ static const struct {
     {AS_X_MIDSTREAM, "midstream"},
     {AS_X_UPGRADE, "upgrade"},
     {AS_X_RESET, "reset"},
+    {AS_X_SAMPLED, "sampled"},
 };
 
 const char *xio_flag_name(uint32_t bit)

@@ -275,6 +275,47 @@ static int hold(struct conntrack *ct, struct ct_conn *c, int d, const struct as_
 	return 0;
 }
 
+/* Copies a skip notice out of the record (which need not be aligned);
+ * true when its ranges are backwards. */
+static bool sk_bad(const unsigned char *data, struct as_skip *sk)
+{
+	memcpy(sk, data, sizeof(*sk));
+	return sk->from[0] > sk->to[0] || sk->from[1] > sk->to[1];
+}
+
+/* An AS_EV_SKIP notice: per direction, what came before `from` and is
+ * still missing is a loss (a gap); [from, to) was skipped on purpose and
+ * is passed over without a gap, so the sink restarts clean at `to`. */
+static void skip_range(struct conntrack *ct, struct ct_conn *c, const struct as_skip *sk,
+		       uint64_t ts)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		struct stream *s = &c->dir[d];
+
+		while (s->held && s->held->pos < sk->to[d])
+			give_up_hole(ct, c, d);
+		if (s->next < sk->from[d]) {
+			ct->st.gaps++;
+			ct->st.gap_bytes += sk->from[d] - s->next;
+			if (c->sink_state)
+				ct->sink.gap(c->sink_state, d, sk->from[d] - s->next, ts);
+			s->next = sk->from[d];
+		}
+		if (s->next < sk->to[d]) {
+			ct->st.skipped_bytes += sk->to[d] - s->next;
+			s->next = sk->to[d];
+		}
+	}
+	ct->st.skips++;
+	ct->st.skipped_exchanges += sk->exchanges;
+	if (c->sink_state && ct->sink.skip)
+		ct->sink.skip(c->sink_state, sk->exchanges, ts);
+	for (d = 0; d < 2; d++)
+		drain(ct, c, d);
+}
+
 int ct_event(struct conntrack *ct, const void *rec, size_t size, uint64_t now)
 {
 	const struct as_event *ev = rec;
@@ -294,6 +335,24 @@ int ct_event(struct conntrack *ct, const void *rec, size_t size, uint64_t now)
 			ct->st.conns_closed++;
 			conn_end(ct, c, ev->ts_ns);
 		}
+		return 0;
+	}
+	if (ev->type == AS_EV_SKIP) {
+		struct as_skip sk;
+
+		if (ev->copied != sizeof(sk) || size < sizeof(*ev) + sizeof(sk) ||
+		    sk_bad(data, &sk)) {
+			ct->st.bad_events++;
+			return -EINVAL;
+		}
+		if (!c)
+			c = conn_open(ct, ev);
+		if (!c)
+			return -ENOMEM;
+		c->last_ns = now;
+		lru_unlink(ct, c);
+		lru_append(ct, c);
+		skip_range(ct, c, &sk, ev->ts_ns);
 		return 0;
 	}
 	if (ev->type != AS_EV_DATA) {

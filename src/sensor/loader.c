@@ -20,12 +20,14 @@
 #include <bpf/bpf.h>
 
 #include "apisonar.skel.h"
+#include "apisonar/sensor/budget.h"
 #include "apisonar/sensor/loader.h"
 #include "apisonar/util/util.h"
 
 struct loader {
 	struct apisonar *skel;
 	int ncpus;
+	uint64_t start_ns; /* when it was opened: the budget's warm-up starts there */
 };
 
 /* Ports of common services that never speak HTTP/1.x: skipped in the
@@ -66,6 +68,13 @@ static const char *const counter_names[AS_C_NR] = {
 	[AS_C_TLS_BLIND] = "tls_conns_blind",
 	[AS_C_CONN_HTTP2] = "conns_http2",
 	[AS_C_SENDFILE] = "events_sendfile",
+	[AS_C_NOT_SAMPLED] = "events_not_sampled",
+	[AS_C_XCH_SEEN] = "exchanges_seen",
+	[AS_C_XCH_CAPTURED] = "exchanges_captured",
+	[AS_C_XCH_NOT_SAMPLED] = "exchanges_not_sampled",
+	[AS_C_XCH_DROPPED] = "exchanges_dropped",
+	[AS_C_XCH_SKIP_LOST] = "exchanges_skip_notice_lost",
+	[AS_C_XCH_NOVEL] = "exchanges_novel",
 };
 
 const char *loader_counter_name(enum as_counter c)
@@ -77,6 +86,8 @@ void loader_opts_default(struct loader_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->filters.role_mask = 3;
+	o->filters.budget_warmup_s = LOADER_BUDGET_WARMUP_DEFAULT;
+	o->filters.budget_new_conn = LOADER_BUDGET_NEW_CONN_DEFAULT;
 	o->max_copy = AS_DEFAULT_COPY;
 	o->ringbuf_bytes = 16u << 20;
 	o->wakeup_bytes = 256u << 10;
@@ -264,6 +275,29 @@ int loader_set_filters(struct loader *l, const struct loader_filters *f)
 	cfg.tls_mode = f->tls_mode;
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.filter_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
+	{
+		struct as_budget_cfg b = { 0 };
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		uint32_t n = online > 0 ? (uint32_t)online : (uint32_t)l->ncpus;
+
+		/* Each CPU refills its own bucket at its share of the rate. */
+		b.rate_milli = as_budget_rate_milli(f->budget, n);
+		b.burst = f->budget_burst ? f->budget_burst : (b.rate_milli + 999) / 1000;
+		b.warmup_until = l->start_ns + (uint64_t)f->budget_warmup_s * 1000000000ull;
+		b.new_conn_turns = f->budget_new_conn;
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.budget_cfg), &zero, &b, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int loader_budget_whole(struct loader *l, uint64_t conn_id)
+{
+	uint8_t one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.budget_whole), &conn_id, &one,
+				BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -366,6 +400,7 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 	bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes);
 	l->skel->rodata->max_copy = o->max_copy;
 	l->skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	l->skel->rodata->empty_hooks = o->empty_hooks;
 	{
 		uint64_t call = o->max_call_copy;
 
@@ -403,6 +438,7 @@ struct loader *loader_open(const struct loader_opts *o, char *err, size_t errlen
 				 strerror(-rc));
 		goto fail;
 	}
+	l->start_ns = now_mono_ns();
 	rc = loader_set_filters(l, &o->filters);
 	if (rc) {
 		snprintf(err, errlen, "cannot write the filter maps: %s", strerror(-rc));

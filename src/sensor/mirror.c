@@ -300,3 +300,8 @@ void mirror_get_stats(const struct mirror *m, struct mirror_stats *out)
 	else
 		memset(out, 0, sizeof(*out));
 }
+
+bool mirror_side_seen(const struct mirror_pair *p, int side)
+{
+	return p && (p->open[side & 1] || p->closed[side & 1]);
+}

@@ -32,6 +32,10 @@ struct sensor {
 	void *ctx;
 	uint64_t records;
 	uint64_t last_tick;
+	bool sampling; /* a capture budget is set */
+	bool tallies;
+	uint64_t unsampled_weighted, unsampled_tallied, unsampled_untallied, whole_conns;
+	uint64_t twin_only_dropped;
 };
 
 /* Per connection: its parser and what the exchanges need to say where
@@ -47,6 +51,12 @@ struct sconn {
 	bool tls; /* plaintext from the SSL uprobes */
 	struct mirror_pair *pair; /* its place among connections seen from both ends */
 	int side;                 /* MIRROR_SERVER or MIRROR_CLIENT */
+	/* The capture budget */
+	uint64_t conn_id;
+	uint64_t unsampled; /* exchanges skipped since the last one handed on */
+	bool whole;         /* the kernel was told never to split it */
+	char *last_method, *last_target, *last_host; /* of the last one (tallies) */
+	enum as_role last_role;
 };
 
 void sensor_opts_default(struct sensor_opts *o)
@@ -72,6 +82,86 @@ static void fmt_addr(uint16_t family, const uint8_t a[16], char *out)
 		inet_ntop(AF_INET, a, out, AS_ADDR_LEN);
 }
 
+/* The client's end of a local connection whose server end is tracked too,
+ * under a budget: the two ends are sampled independently, so only the
+ * server's end counts (its weights and tallies). */
+static bool twin_only(const struct sconn *c)
+{
+	return c->s->sampling && c->pair && c->side == MIRROR_CLIENT &&
+	       mirror_side_seen(c->pair, MIRROR_SERVER);
+}
+
+/* What the mirror hands on: a client's view whose twin never came is
+ * dropped when the server's end counts it (the server skipped it). */
+static void mirror_out(void *ctx, struct as_exchange *x)
+{
+	struct sensor *s = ctx;
+
+	if (x->flags & AS_X_TWIN_ONLY) {
+		s->twin_only_dropped++;
+		as_exchange_free(x);
+		return;
+	}
+	s->cb(s->ctx, x);
+}
+
+static void dup_or_null(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+/* What a tally at the end of the connection repeats (in memory only). */
+static void remember_last(struct sconn *c, const struct as_exchange *x)
+{
+	if (!x->method || !x->target)
+		return;
+	dup_or_null(&c->last_method, x->method);
+	dup_or_null(&c->last_target, x->target);
+	dup_or_null(&c->last_host, as_msg_header(&x->req, "host"));
+	c->last_role = x->role;
+}
+
+/* The exchanges skipped after the last one captured, as one tally. */
+static void send_tally(struct sconn *c)
+{
+	struct sensor *s = c->s;
+	struct as_exchange *x;
+
+	if (!c->unsampled || twin_only(c)) {
+		c->unsampled = 0;
+		return;
+	}
+	if (!s->tallies || !c->last_method || !c->last_target || !(x = as_exchange_new())) {
+		s->unsampled_untallied += c->unsampled;
+		c->unsampled = 0;
+		return;
+	}
+	if (as_strset(&x->method, c->last_method, strlen(c->last_method)) ||
+	    as_strset(&x->target, c->last_target, strlen(c->last_target)) ||
+	    (c->last_host && as_msg_add_header(&x->req, "Host", 4, c->last_host,
+					       strlen(c->last_host)))) {
+		as_exchange_free(x);
+		s->unsampled_untallied += c->unsampled;
+		c->unsampled = 0;
+		return;
+	}
+	x->role = c->last_role;
+	x->pid = c->pid;
+	memcpy(x->comm, c->comm, sizeof(x->comm));
+	memcpy(x->local_addr, c->laddr, sizeof(x->local_addr));
+	memcpy(x->remote_addr, c->raddr, sizeof(x->remote_addr));
+	x->local_port = c->lport;
+	x->remote_port = c->rport;
+	x->tls = c->tls;
+	x->flags = AS_X_SAMPLED | AS_X_TALLY;
+	x->weight = c->unsampled;
+	s->unsampled_tallied += c->unsampled;
+	c->unsampled = 0;
+	/* Straight on: the mirror pairs real exchanges, a tally has no twin. */
+	s->cb(s->ctx, x);
+}
+
 static void on_exchange(void *ctx, struct as_exchange *x)
 {
 	struct sconn *c = ctx;
@@ -83,6 +173,19 @@ static void on_exchange(void *ctx, struct as_exchange *x)
 	x->local_port = c->lport;
 	x->remote_port = c->rport;
 	x->tls = c->tls;
+	if (twin_only(c)) {
+		/* Sampled at both ends: the server's end counts the exchanges;
+		 * this view only completes its twin when both ends copied it. */
+		x->flags |= AS_X_TWIN_ONLY;
+		c->unsampled = 0;
+	} else if (c->s->sampling || c->unsampled) {
+		x->flags |= AS_X_SAMPLED;
+		x->weight = 1 + c->unsampled;
+		c->s->unsampled_weighted += c->unsampled;
+		c->unsampled = 0;
+		if (c->s->tallies)
+			remember_last(c, x);
+	}
 	if (c->pair)
 		mirror_exchange(c->s->mirror, c->pair, c->side, x, now_mono_ns());
 	else
@@ -184,6 +287,7 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	c->lport = info->lport;
 	c->rport = info->rport;
 	c->tls = (info->flags & AS_F_TLS) != 0;
+	c->conn_id = info->conn_id;
 	mirror_join(s, c, info);
 	return c;
 }
@@ -192,10 +296,28 @@ static void sink_data(void *conn, int dir, const void *buf, size_t len, uint64_t
 {
 	struct sconn *c = conn;
 
-	if (c->h2)
+	if (c->h2) {
 		http2_conn_feed(c->h2, dir, buf, len, ts);
-	else
-		http1_conn_feed(c->http, dir, buf, len, ts);
+		return;
+	}
+	http1_conn_feed(c->http, dir, buf, len, ts);
+	/* A client that pipelines defeats the kernel's exchange boundaries
+	 * (a read may end inside the next request): copy it whole. */
+	if (c->s->sampling && !c->whole && http1_conn_pipelined(c->http)) {
+		c->whole = true;
+		if (loader_budget_whole(c->s->loader, c->conn_id) == 0)
+			c->s->whole_conns++;
+	}
+}
+
+static void sink_skip(void *conn, uint64_t exchanges, uint64_t ts)
+{
+	struct sconn *c = conn;
+
+	(void)ts;
+	/* Requests cut off from their skipped answers count as skipped too
+	 * (HTTP/2 connections have no budget: no skips). */
+	c->unsampled += exchanges + (c->h2 ? 0 : http1_conn_restart(c->http));
 }
 
 static void sink_gap(void *conn, int dir, uint64_t missing, uint64_t ts)
@@ -216,9 +338,13 @@ static void sink_close(void *conn, uint64_t ts)
 		http2_conn_close(c->h2, ts);
 	else
 		http1_conn_close(c->http, ts);
+	send_tally(c);
 	mirror_close(c->s->mirror, c->pair, c->side);
 	http1_conn_free(c->http);
 	http2_conn_free(c->h2);
+	free(c->last_method);
+	free(c->last_target);
+	free(c->last_host);
 	free(c);
 }
 
@@ -238,6 +364,7 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 		.open = sink_open,
 		.data = sink_data,
 		.gap = sink_gap,
+		.skip = sink_skip,
 		.close = sink_close,
 	};
 	struct sensor *s = calloc(1, sizeof(*s));
@@ -248,6 +375,8 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	}
 	s->cb = cb;
 	s->ctx = ctx;
+	s->sampling = o->loader.filters.budget != 0;
+	s->tallies = o->tallies;
 	s->http_opts = o->http;
 	s->http_opts.wall_offset_ns = (int64_t)(now_wall_ns() - now_mono_ns());
 	s->http2_opts = o->http2;
@@ -258,7 +387,7 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	/* Only with both roles can both ends be seen. */
 	if (o->one_per_connection &&
 	    (o->loader.filters.role_mask == 3 || o->loader.filters.role_mask == 0)) {
-		s->mirror = mirror_new(MIRROR_HOLD_NS, cb, ctx);
+		s->mirror = mirror_new(MIRROR_HOLD_NS, mirror_out, s);
 		if (!s->mirror) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -358,7 +487,11 @@ int sensor_exclude_listener(struct sensor *s, const struct sockaddr *sa)
 
 int sensor_set_filters(struct sensor *s, const struct loader_filters *f)
 {
-	return loader_set_filters(s->loader, f);
+	int rc = loader_set_filters(s->loader, f);
+
+	if (!rc)
+		s->sampling = f->budget != 0;
+	return rc;
 }
 
 void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
@@ -373,6 +506,11 @@ void sensor_get_stats(struct sensor *s, struct sensor_stats *out)
 	out->records = s->records;
 	mirror_get_stats(s->mirror, &out->mirror);
 	tls_attach_get_stats(s->tls, &out->tls);
+	out->unsampled_weighted = s->unsampled_weighted;
+	out->unsampled_tallied = s->unsampled_tallied;
+	out->unsampled_untallied = s->unsampled_untallied;
+	out->whole_conns = s->whole_conns;
+	out->twin_only_dropped = s->twin_only_dropped;
 }
 
 void sensor_log_tls(struct sensor *s)

@@ -921,3 +921,12 @@ void json_wipe(cJSON *n)
 	if (n->string)
 		OPENSSL_cleanse(n->string, strlen(n->string));
 }
+
+int parse_budget(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "unlimited") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return parse_u64(s, 0, BUDGET_MAX, out);
+}

@@ -210,13 +210,27 @@ class Capture:
 
 
 def check_books(summary):
-    """The kernel's books balance: seen = delivered + ring full + map full."""
-    m = re.search(r"kernel events: (\d+) seen = (\d+) delivered \+ (\d+) ring buffer full \+ "
-                  r"(\d+) map full", summary)
+    """The kernel's books balance: seen = delivered + not sampled + ring full
+    + map full, and for exchanges seen = captured + not sampled + dropped."""
+    m = re.search(r"kernel events: (\d+) seen = (\d+) delivered \+ (\d+) not sampled \+ "
+                  r"(\d+) ring buffer full \+ (\d+) map full", summary)
     check(m is not None, "no kernel events line in the summary:\n" + summary)
-    seen, dl, rb, mf = map(int, m.groups())
-    check(seen == dl + rb + mf, "books do not balance: " + m.group(0))
+    seen, dl, ns, rb, mf = map(int, m.groups())
+    check(seen == dl + ns + rb + mf, "books do not balance: " + m.group(0))
+    x = re.search(r"kernel exchanges: (\d+) seen = (\d+) captured \+ (\d+) not sampled \+ "
+                  r"(\d+) dropped", summary)
+    check(x is not None, "no kernel exchanges line in the summary:\n" + summary)
+    xs, xc, xn, xd = map(int, x.groups())
+    check(xs == xc + xn + xd, "exchange books do not balance: " + x.group(0))
     return seen, dl, rb, mf
+
+
+def exchange_books(summary):
+    """(seen, captured, not sampled, dropped) exchanges from the summary."""
+    x = re.search(r"kernel exchanges: (\d+) seen = (\d+) captured \+ (\d+) not sampled \+ "
+                  r"(\d+) dropped", summary)
+    check(x is not None, "no kernel exchanges line in the summary:\n" + summary)
+    return tuple(map(int, x.groups()))
 
 
 def http2_lines(summary):

@@ -60,6 +60,8 @@ struct run_config {
 	/* capture */
 	uint64_t max_body;
 	uint64_t max_copy;
+	uint64_t capture_budget; /* exchanges/s the kernel copies; 0 = all */
+	uint64_t capture_warmup; /* seconds */
 	bool verbose;
 	/* catalog limits (reloadable: apply from the next window) */
 	uint64_t max_services, max_endpoints, max_fields, max_depth;

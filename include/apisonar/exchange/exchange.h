@@ -43,6 +43,14 @@ enum as_xflags {
 	AS_X_MIDSTREAM = 1u << 5,     /* connection seen after it was opened */
 	AS_X_UPGRADE = 1u << 6,       /* 101 / CONNECT: parsing stopped after */
 	AS_X_RESET = 1u << 7,         /* HTTP/2 stream reset (RST_STREAM) before it ended */
+	AS_X_TALLY = 1u << 8,         /* no exchange of its own: `weight` exchanges of its
+				       * connection were not sampled after the last one captured,
+				       * whose method, target and Host it repeats (counts only) */
+	AS_X_TWIN_ONLY = 1u << 9,     /* sensor-internal: the client's view of a connection whose
+				       * server end is tracked and sampled too (the server end
+				       * counts it); handed on only merged into its twin */
+	AS_X_SAMPLED = 1u << 10,      /* captured under a capture budget: `weight` counts the
+				       * exchanges it stands for on its connection */
 };
 
 struct as_header {
@@ -96,6 +104,10 @@ struct as_exchange {
 	struct as_message resp;
 
 	uint32_t flags; /* enum as_xflags */
+	/* Exchanges of its connection this one stands for (AS_X_SAMPLED): 1 +
+	 * those the kernel's budget skipped just before it (counted there
+	 * exactly); 0 means 1. */
+	uint64_t weight;
 
 	struct as_identity identity; /* filled after capture, before the anonymizer */
 };

@@ -41,6 +41,10 @@ struct ct_sink {
 	/* The connection ended (closed, idle, or evicted); free its state. */
 	void (*close)(void *conn, uint64_t ts_ns);
 	void *ctx;
+	/* The capture budget skipped `exchanges` whole exchanges: both
+	 * directions now stand at the first byte of the next captured one
+	 * (or at the end of the connection). May be NULL. */
+	void (*skip)(void *conn, uint64_t exchanges, uint64_t ts_ns);
 };
 
 struct ct_limits {
@@ -64,6 +68,9 @@ struct ct_stats {
 	uint64_t pending_overflow;  /* holes given up early: max_pending_bytes */
 	uint64_t stale;             /* data older than what was already passed on */
 	uint64_t bad_events;        /* malformed records */
+	uint64_t skips;             /* AS_EV_SKIP notices */
+	uint64_t skipped_bytes;     /* bytes the budget did not copy */
+	uint64_t skipped_exchanges; /* exchanges in those ranges (kernel count) */
 };
 
 void ct_limits_default(struct ct_limits *l);

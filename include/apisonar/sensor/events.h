@@ -28,6 +28,8 @@
 /* Record types */
 #define AS_EV_DATA 1  /* bytes read or written on a tracked connection */
 #define AS_EV_CLOSE 2 /* the fd of a tracked connection was closed */
+#define AS_EV_SKIP 3  /* exchanges the capture budget did not copy: a struct as_skip
+		       * follows (copied = len = its size) */
 
 /* Directions, as seen by the observed process */
 #define AS_DIR_EGRESS 0  /* it wrote these bytes */
@@ -67,7 +69,8 @@ struct as_event {
 };
 
 /* Per-CPU counters (map `counters`), indexed by these. The books balance:
- * SEEN = DELIVERED + DROP_RB_FULL + DROP_MAP_FULL. */
+ * SEEN = DELIVERED + NOT_SAMPLED + DROP_RB_FULL + DROP_MAP_FULL, and for
+ * HTTP/1 exchanges XCH_SEEN = XCH_CAPTURED + XCH_NOT_SAMPLED + XCH_DROPPED. */
 enum as_counter {
 	AS_C_SEEN = 0,       /* events on tracked HTTP connections */
 	AS_C_DELIVERED,      /* written to the ring buffer */
@@ -89,7 +92,25 @@ enum as_counter {
 			      * tracked with AS_F_HTTP2 (also in CONN_TRACKED) */
 	AS_C_SENDFILE,       /* sendfile calls on HTTP connections: bytes moved from a
 			      * file, none copied (a gap in the stream) */
+	AS_C_NOT_SAMPLED,    /* events of exchanges the budget skipped: counted, not copied */
+	AS_C_XCH_SEEN,       /* HTTP/1 exchanges started (first byte of a request) */
+	AS_C_XCH_CAPTURED,   /* of those, copied whole */
+	AS_C_XCH_NOT_SAMPLED, /* of those, skipped by the capture budget */
+	AS_C_XCH_DROPPED,    /* of those, copied but a record was lost (ring buffer or map full) */
+	AS_C_XCH_SKIP_LOST,  /* skipped exchanges whose AS_EV_SKIP notice was lost (ring full) */
+	AS_C_XCH_NOVEL,      /* of the captured, those taken because their request key
+			      * (method and path) was new, past the budget */
 	AS_C_NR,
+};
+
+/* Payload of an AS_EV_SKIP record: per direction (AS_DIR_*), the stream
+ * range [from, to) that was not copied because the budget skipped the
+ * exchanges in it. `to` is where the next captured exchange starts (both
+ * directions at a message boundary), or the end of the stream at close. */
+struct as_skip {
+	__u64 from[2];
+	__u64 to[2];
+	__u64 exchanges; /* exchanges in the range */
 };
 
 /* Filter configuration (map `filter_cfg`, one entry). Lists live in their

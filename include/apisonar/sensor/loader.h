@@ -35,7 +35,20 @@ struct loader_filters {
 	uint32_t role_mask; /* 1 server, 2 client, 3 both */
 	bool no_default_skip_ports; /* capture databases' ports too */
 	uint32_t tls_mode; /* AS_TLS_ON (default), AS_TLS_OFF or AS_TLS_ONLY */
+	/* The capture budget (not a filter, but reloaded with them): HTTP/1
+	 * exchanges per second the kernel copies on this host, 0 = all. New
+	 * connections' first budget_new_conn exchanges and everything in the
+	 * first budget_warmup_s seconds after loader_open() are copied anyway. */
+	uint32_t budget;
+	uint32_t budget_burst;     /* exchanges the bucket holds; 0: one second's worth */
+	uint32_t budget_warmup_s;
+	uint32_t budget_new_conn;
 };
+
+/* What `apisonar run` uses unless told otherwise (docs/sensor-cost.md). */
+#define LOADER_BUDGET_RUN_DEFAULT 200
+#define LOADER_BUDGET_WARMUP_DEFAULT 5
+#define LOADER_BUDGET_NEW_CONN_DEFAULT 1
 
 struct loader_opts {
 	struct loader_filters filters;
@@ -46,6 +59,7 @@ struct loader_opts {
 	uint32_t ringbuf_bytes; /* power of two, >= 1 MiB */
 	uint32_t wakeup_bytes;  /* pending bytes that wake the consumer */
 	bool verbose;           /* libbpf and verifier logs on stderr */
+	bool empty_hooks;       /* benchmarks: programs that return at once */
 };
 
 void loader_opts_default(struct loader_opts *o);
@@ -86,6 +100,10 @@ struct ring_buffer *loader_ring(struct loader *l, ring_buffer_sample_fn cb, void
 
 /* Sums the per-CPU counters (enum as_counter) into out[AS_C_NR]. */
 int loader_counters(struct loader *l, uint64_t out[AS_C_NR]) __attribute__((warn_unused_result));
+
+/* Tells the budget never to split connection conn_id (userspace saw it
+ * pipeline): its exchanges are copied whole from now on. */
+int loader_budget_whole(struct loader *l, uint64_t conn_id);
 
 /* The loaded BPF object, for modules that attach more programs (TLS). */
 struct bpf_object *loader_object(struct loader *l);

@@ -72,4 +72,7 @@ void mirror_tick(struct mirror *m, uint64_t now_ns);
 
 void mirror_get_stats(const struct mirror *m, struct mirror_stats *out);
 
+/* Whether that end of the pair is, or was, tracked. */
+bool mirror_side_seen(const struct mirror_pair *p, int side);
+
 #endif

@@ -26,6 +26,11 @@ struct sensor_opts {
 	 * exchange once (mirror.h): `run` does, for the catalog; `capture`
 	 * shows both views. */
 	bool one_per_connection;
+	/* Under a capture budget, the exchanges skipped after the last one
+	 * captured on a connection reach the callback at its end as one
+	 * AS_X_TALLY exchange (counts only, for the catalog); without it they
+	 * are only counted (sensor_stats.unsampled_untallied). */
+	bool tallies;
 };
 
 void sensor_opts_default(struct sensor_opts *o);
@@ -42,6 +47,13 @@ struct sensor_stats {
 	uint64_t records;         /* ring buffer records consumed */
 	struct tls_attach_stats tls; /* zero with --tls off */
 	struct mirror_stats mirror;  /* zero unless one_per_connection */
+	/* Exchanges the budget skipped, as userspace accounted for them: in
+	 * the weight of a captured exchange, in a tally, or neither (no
+	 * exchange of that connection was captured, or tallies are off). */
+	uint64_t unsampled_weighted, unsampled_tallied, unsampled_untallied;
+	uint64_t whole_conns; /* connections marked never to split (pipelining) */
+	uint64_t twin_only_dropped; /* client views of local connections whose server end
+				     * skipped the exchange (it counts it) */
 };
 
 struct sensor;

@@ -34,6 +34,11 @@ int hex_value(int c);
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	__attribute__((warn_unused_result));
 
+/* A capture budget: "unlimited" or a whole number of exchanges per second
+ * from 0 (also unlimited) to 1,000,000. 0 or -EINVAL. */
+#define BUDGET_MAX 1000000
+int parse_budget(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+
 /* Reads a whole file of at most cap bytes; *buf is NUL-terminated and
  * owned by the caller. Returns 0 or a negative errno (-EFBIG past cap). */
 int read_file_all(const char *path, size_t cap, char **buf, size_t *len)

@@ -1624,13 +1624,10 @@ static void pump(struct http1_conn *c)
 
 /* ---- public ------------------------------------------------------------- */
 
-struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats *stats,
-				  http1_exchange_cb cb, void *ctx)
+static void conn_init(struct http1_conn *c, const struct http1_opts *o, struct http1_stats *stats,
+		      http1_exchange_cb cb, void *ctx)
 {
-	struct http1_conn *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
+	memset(c, 0, sizeof(*c));
 	if (o)
 		c->o = *o;
 	if (!c->o.max_body)
@@ -1646,17 +1643,24 @@ struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats
 	c->req_dir = -1;
 	c->aligned = true;
 	c->cur_seq = UINT64_MAX;
+}
+
+struct http1_conn *http1_conn_new(const struct http1_opts *o, struct http1_stats *stats,
+				  http1_exchange_cb cb, void *ctx)
+{
+	struct http1_conn *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	conn_init(c, o, stats, cb, ctx);
 	return c;
 }
 
-/* Waiting requests are freed, not emitted: close() is the way to emit. */
-void http1_conn_free(struct http1_conn *c)
+static void conn_release(struct http1_conn *c)
 {
 	size_t i;
 	int k;
 
-	if (!c)
-		return;
 	for (i = 0; i < c->q_len; i++)
 		as_exchange_free(q_at(c, i)->x);
 	free(c->q);
@@ -1667,10 +1671,62 @@ void http1_conn_free(struct http1_conn *c)
 		free(c->d[k].hold);
 		free(c->d[k].segs);
 	}
+}
+
+/* Waiting requests are freed, not emitted: close() is the way to emit. */
+void http1_conn_free(struct http1_conn *c)
+{
+	if (!c)
+		return;
+	conn_release(c);
 	free(c);
 }
 
+uint64_t http1_conn_restart(struct http1_conn *c)
+{
+	struct http1_opts o;
+	struct http1_stats *st;
+	http1_exchange_cb cb;
+	void *ctx;
+	uint64_t cut = 0;
+	int req_dir, k;
+
+	if (c->dead)
+		return 0;
+	c->st->restarts++;
+	/* Requests still waiting for an answer, and a request being parsed
+	 * that is not queued yet: their other half was in the skipped range. */
+	cut = c->q_len;
+	if (c->req_dir >= 0 && c->d[c->req_dir].cx && !c->req_in_tail)
+		cut++;
+	for (k = 0; k < 2; k++)
+		if (c->d[k].st != ST_START || c->d[k].n_segs)
+			break;
+	if (!cut && k == 2)
+		return 0; /* at a boundary already: nothing to drop */
+	o = c->o;
+	st = c->st == &c->own_stats ? NULL : c->st;
+	cb = c->cb;
+	ctx = c->ctx;
+	req_dir = c->req_dir;
+	c->st->restart_dropped += cut;
+	{
+		struct http1_stats own = c->own_stats;
+
+		conn_release(c);
+		conn_init(c, &o, st, cb, ctx);
+		c->own_stats = own;
+	}
+	c->req_dir = req_dir;
+	return cut;
+}
+
 /* Lets the caller forget a conn that will never parse again. */
+int http1_conn_pipelined(const struct http1_conn *c)
+{
+	return c->pipelined_seen;
+}
+
 int http1_conn_dead(const struct http1_conn *c)
 {
 	return c->dead;

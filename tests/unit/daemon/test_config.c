@@ -284,6 +284,34 @@ static void test_long_options(void **state)
 	assert_null(config_opt_name(5));
 }
 
+/* capture-budget: a number or "unlimited" (= 0), into the loader's filters. */
+static void test_capture_budget(void **state)
+{
+	struct run_config *c = *state;
+	struct loader_filters f;
+	char err[256];
+
+	assert_int_equal(c->capture_budget, LOADER_BUDGET_RUN_DEFAULT);
+	assert_int_equal(c->capture_warmup, LOADER_BUDGET_WARMUP_DEFAULT);
+	assert_int_equal(parse(c, "capture-budget = 50\ncapture-warmup = 0\n", err, sizeof(err)), 0);
+	assert_int_equal(c->capture_budget, 50);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(config_filters(c, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.budget, 50);
+	assert_int_equal(f.budget_warmup_s, 0);
+	assert_int_equal(f.budget_new_conn, LOADER_BUDGET_NEW_CONN_DEFAULT);
+	assert_int_equal(config_set(c, "capture-budget", "unlimited", CFG_SRC_FLAG, err, sizeof(err)),
+			 0);
+	assert_int_equal(c->capture_budget, 0);
+	assert_int_equal(config_set(c, "capture-budget", "1000001", CFG_SRC_FLAG, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "capture-budget"));
+	assert_null(strstr(err, "1000001")); /* the value is never repeated */
+	assert_int_equal(config_set(c, "capture-budget", "lots", CFG_SRC_FLAG, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(c->capture_budget, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conversions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keys, setup, teardown),
 		cmocka_unit_test(test_long_options),
+		cmocka_unit_test_setup_teardown(test_capture_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,8 @@ struct http1_stats {
 	uint64_t
 	    partial_dropped;	/* messages cut by close or a loss before their head was complete */
 	uint64_t hold_overflow; /* bytes held for later (response before request) over the cap */
+	uint64_t restarts;	  /* http1_conn_restart() calls (capture budget skips) */
+	uint64_t restart_dropped; /* exchanges cut by a restart: half of them was skipped */
 };
 
 struct http1_opts {
@@ -97,6 +99,17 @@ void http1_conn_close(struct http1_conn *c, uint64_t ts_ns);
 /* The conn was seen mid-stream: flag AS_X_MIDSTREAM and resync to the first
  * message start without counting an error. Call before the first feed. */
 void http1_conn_set_midstream(struct http1_conn *c);
+
+/* Both directions now stand at the first byte of a new exchange (the
+ * kernel's capture budget skipped whole exchanges before it): whatever is
+ * in progress is dropped, parsing starts again clean at the next byte,
+ * aligned, with the role already learnt. Returns the exchanges dropped
+ * (requests waiting for an answer that was skipped). */
+uint64_t http1_conn_restart(struct http1_conn *c);
+
+/* Whether the conn has shown pipelining (a request sent before the answer
+ * to an earlier one began). */
+int http1_conn_pipelined(const struct http1_conn *c);
 
 /* 1 once the conn was given up or closed. */
 int http1_conn_dead(const struct http1_conn *c);

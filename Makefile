@@ -32,6 +32,9 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wformat=2 -D_GNU_SOURC
 	  -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
 INCLUDES := -Iinclude -I$(OUTPUT)
 LIBS := -lbpf -lelf -lz -lyaml -lcjson -lcurl -levent_openssl -levent -lssl -lcrypto -lpthread
+# libnats (Debian libnats-dev) for the NATS JetStream transport
+LIBS += $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+INCLUDES += $(shell pkg-config --cflags libnats 2>/dev/null)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -207,6 +210,7 @@ DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev
 	zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev libssl-dev libevent-dev libcmocka-dev \
 	nginx-light curl wrk openssl python3 iproute2 tcpdump procps psmisc netcat-openbsd \
 	util-linux time binutils systemd nodejs python3-yaml
+DEB_PKGS += libnats-dev nats-server
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi

@@ -8,7 +8,8 @@
  *   nats_tool pub URL SUBJECT FILE [MSGID]   prints "stored" or "duplicate"
  *   nats_tool info URL                       prints "msgs=N pending=N ack_pending=N"
  *
- * NATS_CA in the environment names a CA file for tls:// URLs.
+ * NATS_CA in the environment names a CA file for tls:// URLs, NATS_TOKEN a
+ * token.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +20,15 @@
 static int connect_js(const char *url, natsConnection **nc, jsCtx **js)
 {
 	natsOptions *o = NULL;
-	const char *ca = getenv("NATS_CA");
+	const char *ca = getenv("NATS_CA"), *tok = getenv("NATS_TOKEN");
 
 	if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetURL(o, url) != NATS_OK ||
 	    natsOptions_SetTimeout(o, 3000) != NATS_OK)
 		return 1;
 	if (ca && (natsOptions_SetSecure(o, true) != NATS_OK ||
 		   natsOptions_LoadCATrustedCertificates(o, ca) != NATS_OK))
+		return 1;
+	if (tok && natsOptions_SetToken(o, tok) != NATS_OK)
 		return 1;
 	if (natsConnection_Connect(nc, o) != NATS_OK) {
 		fprintf(stderr, "nats_tool: cannot connect\n");

@@ -179,7 +179,8 @@ for s in range(1, sensors + 1):
 PY
 }
 
-# A CA, a server certificate for localhost, a second CA nobody trusts.
+# A CA, a server certificate for localhost, one for another name, a second
+# CA nobody trusts.
 mkcerts() {
 	(
 		cd "$T" || exit 1
@@ -192,6 +193,11 @@ mkcerts() {
 		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
 		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 			-out server.pem -extfile server.ext 2>/dev/null || exit 1
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout wrong.key \
+			-out wrong.csr -subj "/CN=wrong.example" 2>/dev/null || exit 1
+		printf 'subjectAltName=DNS:wrong.example\n' >wrong.ext
+		openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+			-out wrong.pem -extfile wrong.ext 2>/dev/null || exit 1
 		printf 's3cret-token-for-tests\n' >token
 	) || fail "cannot make certificates"
 }

@@ -549,7 +549,7 @@ int nats_kv_open(struct nats_conn *c, const char *bucket, int create, int64_t tt
 	kc.Bucket = bucket;
 	kc.History = 1;
 	kc.StorageType = js_FileStorage;
-	kc.TTL = ttl_s * 1000ll; /* libnats takes milliseconds here */
+	kc.TTL = ttl_s * 1000000000ll; /* nanoseconds: libnats passes it on as the max age */
 	s = js_CreateKeyValue(out, c->js, &kc);
 	if (s == NATS_OK)
 		return 0;

@@ -23,6 +23,12 @@ trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
+	[ -n "$NATS_URL" ] && echo "stream: $("$TOOL" info "$NATS_URL" 2>&1)"
+	for r in 1 2 3; do
+		eval "mp=\${R_MPORT_$r:-}"
+		[ -n "$mp" ] && curl -sf "http://127.0.0.1:$mp/metrics" 2>/dev/null |
+			grep -E '^apisonar_satellite_nats_(messages|consumer|fetch|connected)' | sed "s/^/    r$r: /"
+	done
 	for f in "$T"/r*.log "$T"/ns.log "$T"/up*.log; do
 		[ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f" | sed 's/^/    /'; }
 	done

@@ -152,6 +152,14 @@ stream_idle() {
 	[ "$("$TOOL" info "$NATS_URL" 2>/dev/null)" = "msgs=0 pending=0 ack_pending=0" ]
 }
 
+# consumer_idle: every message delivered and acknowledged. (After a kill -9
+# of nats-server 2.9, messages the consumer had acknowledged can stay in
+# the work-queue stream: its removal was not on disk yet. They are never
+# delivered again; docs/nats.md.)
+consumer_idle() {
+	"$TOOL" info "$NATS_URL" 2>/dev/null | grep -q ' pending=0 ack_pending=0$'
+}
+
 # gen_docs DIR SENSORS PER_SENSOR: metadata documents; the services of the
 # sensors overlap, so merges combine counts, parameters, statuses and
 # schemas, not only disjoint sets.

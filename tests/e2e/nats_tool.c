@@ -6,11 +6,13 @@
  * counts. Through libnats, like apisonar.
  *
  *   nats_tool pub URL SUBJECT FILE [MSGID]   prints "stored" or "duplicate"
+ *   nats_tool pubdir URL SUBJECT DIR         each file of DIR, Nats-Msg-Id = its name
  *   nats_tool info URL                       prints "msgs=N pending=N ack_pending=N"
  *
  * NATS_CA in the environment names a CA file for tls:// URLs, NATS_TOKEN a
  * token.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,51 @@ static int pub(const char *url, const char *subj, const char *file, const char *
 	return 0;
 }
 
+/* Publishes every file of dir (for bench/nats_bench), asynchronously,
+ * then waits for all acknowledgements. */
+static int pubdir(const char *url, const char *subj, const char *dir)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsPubOptions po;
+	struct dirent *de;
+	static char buf[16 << 20];
+	char path[4096];
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d || connect_js(url, &nc, &js))
+		return 1;
+	jsPubOptions_Init(&po);
+	po.MaxWait = 30000;
+	while ((de = readdir(d))) {
+		natsMsg *m = NULL;
+		FILE *f;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "rb");
+		if (!f)
+			return 1;
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (natsMsg_Create(&m, subj, NULL, buf, (int)len) != NATS_OK ||
+		    natsMsgHeader_Set(m, "Nats-Msg-Id", de->d_name) != NATS_OK ||
+		    js_PublishMsgAsync(js, &m, NULL) != NATS_OK)
+			return 1;
+		n++;
+	}
+	closedir(d);
+	if (js_PublishAsyncComplete(js, &po) != NATS_OK)
+		return 1;
+	printf("published %d\n", n);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return 0;
+}
+
 static int info(const char *url)
 {
 	natsConnection *nc = NULL;
@@ -100,6 +147,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "pub") == 0)
 		return pub(argv[2], argv[3], argv[4], argc > 5 ? argv[5] : NULL);
+	if (argc == 5 && strcmp(argv[1], "pubdir") == 0)
+		return pubdir(argv[2], argv[3], argv[4]);
 	if (argc == 3 && strcmp(argv[1], "info") == 0)
 		return info(argv[2]);
 	fprintf(stderr, "usage: nats_tool pub URL SUBJECT FILE [MSGID] | info URL\n");

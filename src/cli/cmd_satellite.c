@@ -56,6 +56,10 @@ static void sat_usage(FILE *f)
 		"                          --sensor-id, the host name)\n"
 		"  --nats-ack-wait SEC     the consumer's ack wait when this replica creates it\n"
 		"                          (default 30)\n"
+		"  --nats-edge             with --listen: publish the batches posted over HTTPS to\n"
+		"                          the stream (answering 2xx on its ack) instead of\n"
+		"                          merging them; consume nothing\n"
+		"  --cluster NAME          with --nats-edge: the <cluster> of the subject\n"
 		"  --nats-creds FILE, --nats-token-file FILE, --nats-ca FILE,\n"
 		"  --nats-client-cert FILE, --nats-client-key FILE\n"
 		"                          NATS credentials and TLS (as for apisonar upload)\n"
@@ -138,6 +142,8 @@ int cmd_satellite(int argc, char **argv)
 		{ "nats", required_argument, NULL, NATS_OPT_URL },
 		NATS_CONN_LONG_OPTIONS,
 		{ "replica-id", required_argument, NULL, 'Q' },
+		{ "nats-edge", no_argument, NULL, 'E' },
+		{ "cluster", required_argument, NULL, NATS_OPT_CLUSTER },
 		{ "nats-ack-wait", required_argument, NULL, 'K' },
 		{ "log-json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -260,6 +266,9 @@ int cmd_satellite(int argc, char **argv)
 			}
 			cfg.replica_id = optarg;
 			break;
+		case 'E':
+			cfg.nats_edge = 1;
+			break;
 		case 'K':
 			if (num_opt("--nats-ack-wait", optarg, 1, 3600, &v))
 				return EXIT_USAGE;
@@ -275,7 +284,7 @@ int cmd_satellite(int argc, char **argv)
 			sat_usage(stdout);
 			return 0;
 		default:
-			if (o > NATS_OPT_TRANSPORT && o < NATS_OPT__END && o != NATS_OPT_CLUSTER) {
+			if (o > NATS_OPT_TRANSPORT && o < NATS_OPT__END) {
 				if (nats_opt_parse(&no, o, optarg) != 0)
 					return EXIT_USAGE;
 				break;
@@ -317,6 +326,11 @@ int cmd_satellite(int argc, char **argv)
 	}
 	if (!have_listen)
 		cfg.listen_addr = NULL;
+	if (cfg.nats_edge && (!cfg.nats || !have_listen)) {
+		fprintf(stderr, "apisonar satellite: --nats-edge needs --nats URL and --listen: it "
+				"publishes the batches it takes over HTTPS\n");
+		return EXIT_USAGE;
+	}
 	if (have_listen && !cfg.client_ca && !cfg.token_file) {
 		fprintf(stderr, "apisonar satellite: give --token-file, --client-ca or both: the "
 				"ingest API never runs without authentication\n");

@@ -132,6 +132,7 @@ struct sat_server {
 	int stopping;
 	int fatal;     /* stop without a flush: a restart replays the journal */
 	struct sat_nats *nats;
+	struct nats_conn *edge;  /* --nats-edge: HTTPS batches go to the stream */
 	struct event *nats_ev;
 	int kv_dirty;  /* the catalog bucket misses the last flush */
 	uint32_t conns; /* open connections */
@@ -517,6 +518,45 @@ static int take_body(struct sat_server *s, struct evhttp_request *req, const cha
 	return 0;
 }
 
+/* An edge: the batch goes to the stream under the sender's subject and
+ * is answered 2xx only on the stream's ack (JetStream holds it durably
+ * from then on; a replica merges it). The stream de-duplicates on the
+ * batch id; our dedup set answers a re-send that comes later. */
+static void edge_publish(struct sat_server *s, struct evhttp_request *req,
+			 const struct batch_meta *m, const void *gz, size_t len)
+{
+	char subject[NATS_SUBJECT_MAX];
+	const char *kind = NULL;
+	int dup = 0, rc;
+
+	rc = nats_batch_subject(s->cfg->nats->cluster, m->sensor_id, subject, sizeof(subject));
+	if (rc == 0)
+		rc = nats_publish_batch(s->edge, subject, gz, len, m->id, &dup, &kind);
+	if (rc == -E2BIG) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large",
+		       "batch larger than the stream takes");
+		return;
+	}
+	if (rc != 0) {
+		log_warn("satellite: batch %s not published to the stream (%s); the sender retries",
+			 m->id, kind ? kind : "error");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "cannot store the batch");
+		return;
+	}
+	sat_dedup_add(s->dedup, m->id);
+	s->dirty = 1;
+	if (dup) {
+		s->m.duplicate++;
+		reply_json(req, 200, "OK", "duplicate", m->id, NULL);
+		return;
+	}
+	s->m.accepted++;
+	s->m.bytes_accepted += len;
+	s->m.bytes_decoded += m->json_len;
+	reply_json(req, 202, "Accepted", "accepted", m->id, NULL);
+}
+
 static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
 {
 	char cn[128], err[256];
@@ -550,8 +590,12 @@ static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, 
 		reject(s, req, R_BAD_BATCH, 400, "Bad Request", "batch id is not a UUID");
 		goto out;
 	}
-	if (admit(s, req, &meta, cn) == 0)
-		commit(s, req, doc, &meta, data, len);
+	if (admit(s, req, &meta, cn) == 0) {
+		if (s->edge)
+			edge_publish(s, req, &meta, data, len);
+		else
+			commit(s, req, doc, &meta, data, len);
+	}
 out:
 	cJSON_Delete(doc);
 }
@@ -1668,7 +1712,21 @@ int sat_run(const struct sat_config *cfg)
 		    delta_reset(s) != 0 || sat_fwd_start(cfg->upstream, spool_dir, &s->fwd) != 0)
 			goto out;
 	}
-	if (cfg->nats) {
+	if (cfg->nats && cfg->nats_edge) {
+		char err[320];
+
+		if (nats_conn_open(cfg->nats, "apisonar satellite edge", &s->edge, err,
+				   sizeof(err)) != 0 ||
+		    nats_ensure_stream(s->edge, (int32_t)(cfg->max_body < NATS_STREAM_MAX_MSG
+							  ? NATS_STREAM_MAX_MSG
+							  : cfg->max_body),
+				       err, sizeof(err)) != 0) {
+			log_error("satellite: %s", err);
+			goto out;
+		}
+		log_info("satellite: an edge: accepted batches are published to the stream %s",
+			 NATS_STREAM_NAME);
+	} else if (cfg->nats) {
 		struct sat_nats_config nc = {
 			.opts = cfg->nats,
 			.replica_id = cfg->replica_id,
@@ -1769,6 +1827,7 @@ out:
 		event_free(s->flush_ev);
 	/* The fetch thread first: it may be waiting on the loop. */
 	sat_nats_stop(s->nats);
+	nats_conn_close(s->edge);
 	if (s->nats_ev)
 		event_free(s->nats_ev);
 	if (s->sig_ev[0])

@@ -620,8 +620,8 @@ void nats_pub_free(struct nats_pub *p)
 	free(p);
 }
 
-int nats_pub_send(struct nats_pub *p, const void *gz, size_t len, const struct batch_meta *m,
-		  struct upload_result *res)
+int nats_publish_batch(struct nats_conn *c, const char *subject, const void *gz, size_t len,
+		       const char *id, int *duplicate, const char **kind)
 {
 	natsMsg *msg = NULL;
 	jsPubOptions po;
@@ -630,11 +630,58 @@ int nats_pub_send(struct nats_pub *p, const void *gz, size_t len, const struct b
 	natsStatus s;
 	char err[320];
 
+	*duplicate = 0;
+	*kind = "error";
+	if (len > (size_t)natsConnection_GetMaxPayload(c->nc)) {
+		*kind = "too_large";
+		return -E2BIG;
+	}
+	s = natsMsg_Create(&msg, subject, NULL, (const char *)gz, (int)len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+	if (s != NATS_OK) {
+		natsMsg_Destroy(msg);
+		*kind = "no_memory";
+		return -ENOMEM;
+	}
+	jsPubOptions_Init(&po);
+	po.MaxWait = c->timeout_ms;
+	po.ExpectStream = NATS_STREAM_NAME;
+	s = js_PublishMsg(&pa, c->js, msg, &po, &je);
+	natsMsg_Destroy(msg);
+	if (s == NATS_OK) {
+		*duplicate = pa && pa->Duplicate;
+		*kind = *duplicate ? "duplicate" : "delivered";
+		jsPubAck_Destroy(pa);
+		return 0;
+	}
+	if (s == NATS_MAX_PAYLOAD || je == JSStreamMessageExceedsMaximumErr) {
+		*kind = "too_large";
+		return -E2BIG;
+	}
+	if (s == NATS_NO_RESPONDERS) {
+		*kind = "no_stream";
+	} else if (s == NATS_TIMEOUT) {
+		*kind = "timeout";
+	} else {
+		*kind = je ? "stream_error" : "error";
+		last_error(s, err, sizeof(err), "publish");
+		log_warn("nats: %s", err);
+	}
+	return -EAGAIN;
+}
+
+int nats_pub_send(struct nats_pub *p, const void *gz, size_t len, const struct batch_meta *m,
+		  struct upload_result *res)
+{
+	const char *kind = NULL;
+	char err[320];
+	int dup = 0, rc;
+
 	memset(res, 0, sizeof(*res));
 	res->verdict = UPLOAD_RETRY;
 	if (!p->c) {
-		int rc = nats_conn_open(&p->o, "apisonar sensor", &p->c, err, sizeof(err));
-
+		rc = nats_conn_open(&p->o, "apisonar sensor", &p->c, err, sizeof(err));
 		if (rc) {
 			log_warn("nats: %s", err);
 			res->kind = rc == -EPROTO ? "nats_tls"
@@ -645,55 +692,27 @@ int nats_pub_send(struct nats_pub *p, const void *gz, size_t len, const struct b
 		}
 		log_info("nats: connected; publishing to %s", p->subject);
 	}
-	if (len > (size_t)natsConnection_GetMaxPayload(p->c->nc)) {
+	rc = nats_publish_batch(p->c, p->subject, gz, len, m->id, &dup, &kind);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == 0) {
+		res->verdict = UPLOAD_DELIVERED;
+		res->kind = dup ? "duplicate" : "delivered";
+		p->st.delivered++;
+		p->st.bytes_sent += len;
+		return 0;
+	}
+	if (rc == -E2BIG) {
 		res->verdict = UPLOAD_REJECTED;
 		res->kind = "nats_too_large";
-		log_error("batch %s (%zu bytes) is larger than the NATS server's max payload; set "
+		log_error("batch %s (%zu bytes) is larger than the NATS server or stream takes; set "
 			  "aside", m->id, len);
 		p->st.rejected++;
 		return 0;
 	}
-	s = natsMsg_Create(&msg, p->subject, NULL, (const char *)gz, (int)len);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m->id);
-	if (s != NATS_OK) {
-		natsMsg_Destroy(msg);
-		return -ENOMEM;
-	}
-	jsPubOptions_Init(&po);
-	po.MaxWait = p->c->timeout_ms;
-	po.ExpectStream = NATS_STREAM_NAME;
-	s = js_PublishMsg(&pa, p->c->js, msg, &po, &je);
-	natsMsg_Destroy(msg);
-	if (s == NATS_OK) {
-		res->verdict = UPLOAD_DELIVERED;
-		res->kind = pa && pa->Duplicate ? "duplicate" : "delivered";
-		p->st.delivered++;
-		p->st.bytes_sent += len;
-		jsPubAck_Destroy(pa);
-		return 0;
-	}
-	if (s == NATS_MAX_PAYLOAD || je == JSStreamMessageExceedsMaximumErr) {
-		res->verdict = UPLOAD_REJECTED;
-		res->kind = "nats_too_large";
-		p->st.rejected++;
-		return 0;
-	}
-	switch (s) {
-	case NATS_NO_RESPONDERS:
-		res->kind = "nats_no_stream";
-		break;
-	case NATS_TIMEOUT:
-		res->kind = "nats_timeout";
-		break;
-	default:
-		res->kind = je ? "nats_stream_error" : "nats_error";
-		break;
-	}
-	if (s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) {
-		last_error(s, err, sizeof(err), "publish");
-		log_warn("nats: %s", err);
-	}
+	res->kind = strcmp(kind, "no_stream") == 0 ? "nats_no_stream"
+		    : strcmp(kind, "timeout") == 0 ? "nats_timeout"
+						  : "nats_error";
 	/* A closed connection does not come back by itself. */
 	if (natsConnection_IsClosed(p->c->nc)) {
 		nats_conn_close(p->c);

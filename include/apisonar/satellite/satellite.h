@@ -218,6 +218,8 @@ struct sat_config {
 	const struct nats_opts *nats; /* consume from JetStream as a replica; NULL: no */
 	const char *replica_id;   /* with nats */
 	uint32_t nats_ack_wait;   /* seconds, with nats */
+	int nats_edge;            /* with nats and listen_addr: publish accepted HTTPS batches to
+				   * the stream instead of merging them (an edge); no consumer */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up

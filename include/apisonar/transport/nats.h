@@ -144,6 +144,15 @@ int nats_ensure_consumer(struct nats_conn *c, int64_t ack_wait_s, char *err, siz
 int nats_kv_open(struct nats_conn *c, const char *bucket, int create, int64_t ttl_s,
 		 kvStore **out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* Publishes one batch to subject with Nats-Msg-Id = id and waits for the
+ * stream's ack: 0 (then *duplicate says whether the stream had it
+ * already), -E2BIG (over the server's max payload or the stream's max
+ * message size: never taken), -EAGAIN (no ack: no stream, a timeout, the
+ * server away); *kind gets a fixed word for logs. */
+int nats_publish_batch(struct nats_conn *c, const char *subject, const void *gz, size_t len,
+		       const char *id, int *duplicate, const char **kind)
+	__attribute__((warn_unused_result));
+
 /* ---- the publisher: a transport ---- */
 
 struct nats_pub;

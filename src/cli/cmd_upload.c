@@ -277,6 +277,7 @@ int cmd_upload(int argc, char **argv)
 
 	/* Configuration errors (token, certificates) first, before any state. */
 	if (no.transport == TRANSPORT_NATS) {
+		no.audit_log = uo.audit_log;
 		np = nats_pub_new(&no, sensor_id, &err);
 		if (!np)
 			goto cleanup;

@@ -925,6 +925,7 @@ static int setup_upload(struct daemon *d)
 		struct nats_opts no;
 
 		config_nats_opts(&d->cfg, &no);
+		no.audit_log = uo.audit_log; /* <out-dir>/audit.log unless set */
 		d->natspub = nats_pub_new(&no, d->sensor_id, &err);
 		if (!d->natspub)
 			return err ? err : -EINVAL;

@@ -81,6 +81,7 @@ struct nats_opts {
 	const char *client_key;
 	const char *cluster;           /* subject token; NULL = NATS_DEFAULT_CLUSTER */
 	uint32_t timeout_ms;           /* connect and publish ack; 0 = default */
+	const char *audit_log;         /* publisher: JSON lines as the uploader's; NULL = none */
 };
 
 /* Handles one getopt code: 0 handled, 1 not a NATS option, -EINVAL after a

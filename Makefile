@@ -35,6 +35,9 @@ LIBS := -lbpf -lelf -lz -lyaml -lcjson -lcurl -levent_openssl -levent -lssl -lcr
 # HPACK for HTTP/2 (src/sensor/proto/http2.c): libnghttp2's decoder.
 INCLUDES += $(shell pkg-config --cflags libnghttp2)
 LIBS += $(shell pkg-config --libs libnghttp2)
+# libnats (Debian libnats-dev) for the NATS JetStream transport
+LIBS += $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+INCLUDES += $(shell pkg-config --cflags libnats 2>/dev/null)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -216,6 +219,7 @@ DEB_PKGS := clang llvm libclang-rt-14-dev make gcc pkg-config bpftool libbpf-dev
 DEB_PKGS += libnghttp2-dev nghttp2-client python3-grpcio python3-grpc-tools
 # Go's crypto/tls tests: the Go programs they build, Debian's stripped go command
 DEB_PKGS += golang-go
+DEB_PKGS += libnats-dev nats-server
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi

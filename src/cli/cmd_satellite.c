@@ -8,6 +8,7 @@
 
 #include "apisonar/cli/cmd.h"
 #include "apisonar/satellite/satellite.h"
+#include "apisonar/transport/nats.h"
 #include "apisonar/util/util.h"
 
 #define SAT_ADDR_MAX 256
@@ -47,6 +48,21 @@ static void sat_usage(FILE *f)
 		"                          given)\n"
 		"  --metrics-addr ADDR     numeric address of that listener (default 127.0.0.1;\n"
 		"                          in a pod, 0.0.0.0 for probes and scrapers)\n"
+		"  --nats URL              also (or, without --listen, only) take batches from the\n"
+		"                          NATS JetStream stream APISONAR_BATCHES as one replica of\n"
+		"                          the durable consumer apisonar-satellites (both created\n"
+		"                          when missing; docs/nats.md); nats:// or tls://\n"
+		"  --replica-id ID         this replica's name, unique among replicas (default:\n"
+		"                          --sensor-id, the host name)\n"
+		"  --nats-ack-wait SEC     the consumer's ack wait when this replica creates it\n"
+		"                          (default 30)\n"
+		"  --nats-edge             with --listen: publish the batches posted over HTTPS to\n"
+		"                          the stream (answering 2xx on its ack) instead of\n"
+		"                          merging them; consume nothing\n"
+		"  --cluster NAME          with --nats-edge: the <cluster> of the subject\n"
+		"  --nats-creds FILE, --nats-token-file FILE, --nats-ca FILE,\n"
+		"  --nats-client-cert FILE, --nats-client-key FILE\n"
+		"                          NATS credentials and TLS (as for apisonar upload)\n"
 		"  --log-json              log JSON lines\n"
 		"  -v, --verbose           debug logging\n"
 		"\n"
@@ -123,6 +139,12 @@ int cmd_satellite(int argc, char **argv)
 		{ "max-spool-bytes", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_BYTES },
 		{ "max-spool-files", required_argument, NULL, UPLOADER_OPT_MAX_SPOOL_FILES },
 		{ "max-rate", required_argument, NULL, UPLOADER_OPT_MAX_RATE },
+		{ "nats", required_argument, NULL, NATS_OPT_URL },
+		NATS_CONN_LONG_OPTIONS,
+		{ "replica-id", required_argument, NULL, 'Q' },
+		{ "nats-edge", no_argument, NULL, 'E' },
+		{ "cluster", required_argument, NULL, NATS_OPT_CLUSTER },
+		{ "nats-ack-wait", required_argument, NULL, 'K' },
 		{ "log-json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -138,13 +160,16 @@ int cmd_satellite(int argc, char **argv)
 		.dedup_cap = 100000,
 	};
 	struct uploader_opts uo;
-	char addr[SAT_ADDR_MAX], host[128];
+	struct nats_opts no;
+	char addr[SAT_ADDR_MAX], host[128], why[320];
 	const char *metrics_addr = NULL;
 	int have_metrics = 0;
 	int have_listen = 0, log_json = 0, verbose = 0, o, rc;
 	uint64_t v;
 
 	memset(&uo, 0, sizeof(uo));
+	memset(&no, 0, sizeof(no));
+	cfg.nats_ack_wait = 30;
 	uo.timeout_s = 15; /* bounds how long a stop waits for a send in flight */
 	optind = 1;
 	opterr = 0;
@@ -233,6 +258,22 @@ int cmd_satellite(int argc, char **argv)
 			}
 			metrics_addr = optarg;
 			break;
+		case 'Q':
+			if (!optarg[0] || strlen(optarg) > SAT_REPLICA_MAX) {
+				fprintf(stderr, "apisonar satellite: --replica-id must be 1..%d bytes\n",
+					SAT_REPLICA_MAX);
+				return EXIT_USAGE;
+			}
+			cfg.replica_id = optarg;
+			break;
+		case 'E':
+			cfg.nats_edge = 1;
+			break;
+		case 'K':
+			if (num_opt("--nats-ack-wait", optarg, 1, 3600, &v))
+				return EXIT_USAGE;
+			cfg.nats_ack_wait = (uint32_t)v;
+			break;
 		case 'J':
 			log_json = 1;
 			break;
@@ -243,6 +284,11 @@ int cmd_satellite(int argc, char **argv)
 			sat_usage(stdout);
 			return 0;
 		default:
+			if (o > NATS_OPT_TRANSPORT && o < NATS_OPT__END) {
+				if (nats_opt_parse(&no, o, optarg) != 0)
+					return EXIT_USAGE;
+				break;
+			}
 			if (o >= UPLOADER_OPT_ENDPOINT && o < UPLOADER_OPT__END) {
 				rc = uploader_opt_parse(&uo, o, optarg);
 				if (rc == 0)
@@ -259,15 +305,39 @@ int cmd_satellite(int argc, char **argv)
 		fprintf(stderr, "apisonar satellite: unexpected argument: %s\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!have_listen || !cfg.tls_cert || !cfg.tls_key || !cfg.out_dir) {
+	if (no.url || no.creds_file || no.token_file || no.ca_file || no.client_cert) {
+		if (nats_opts_check(&no, why, sizeof(why)) != 0) {
+			fprintf(stderr, "apisonar satellite: %s\n", strstr(why, "--nats-url") == why
+						? "--nats wants nats://HOST:PORT or tls://HOST:PORT"
+						: why);
+			return EXIT_USAGE;
+		}
+		cfg.nats = &no;
+	} else if (cfg.replica_id) {
+		fprintf(stderr, "apisonar satellite: --replica-id needs --nats URL\n");
+		return EXIT_USAGE;
+	}
+	if (!cfg.out_dir || (!cfg.nats && (!have_listen || !cfg.tls_cert || !cfg.tls_key)) ||
+	    (have_listen && (!cfg.tls_cert || !cfg.tls_key))) {
 		fprintf(stderr, "apisonar satellite: --listen, --tls-cert, --tls-key and --out-dir "
-				"are required\n\n");
+				"are required (with --nats URL, --out-dir alone)\n\n");
 		sat_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!cfg.client_ca && !cfg.token_file) {
+	if (!have_listen)
+		cfg.listen_addr = NULL;
+	if (cfg.nats_edge && (!cfg.nats || !have_listen)) {
+		fprintf(stderr, "apisonar satellite: --nats-edge needs --nats URL and --listen: it "
+				"publishes the batches it takes over HTTPS\n");
+		return EXIT_USAGE;
+	}
+	if (have_listen && !cfg.client_ca && !cfg.token_file) {
 		fprintf(stderr, "apisonar satellite: give --token-file, --client-ca or both: the "
 				"ingest API never runs without authentication\n");
+		return EXIT_USAGE;
+	}
+	if (cfg.raw_ingest && !have_listen) {
+		fprintf(stderr, "apisonar satellite: --raw-ingest needs --listen\n");
 		return EXIT_USAGE;
 	}
 	if (cfg.raw_ingest && !cfg.client_ca) {
@@ -298,6 +368,14 @@ int cmd_satellite(int argc, char **argv)
 	if (strlen(cfg.sensor_id) == 0 || strlen(cfg.sensor_id) >= 128) {
 		fprintf(stderr, "apisonar satellite: --sensor-id must be 1..127 bytes\n");
 		return EXIT_USAGE;
+	}
+	if (cfg.nats && !cfg.replica_id) {
+		if (strlen(cfg.sensor_id) > SAT_REPLICA_MAX) {
+			fprintf(stderr, "apisonar satellite: give --replica-id (the host name is "
+					"too long for one)\n");
+			return EXIT_USAGE;
+		}
+		cfg.replica_id = cfg.sensor_id;
 	}
 	log_setup(verbose ? LOG_DEBUG : LOG_INFO, log_json);
 	return sat_run(&cfg);

@@ -21,7 +21,9 @@
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/cli/cmd.h"
 #include "apisonar/transport/batch.h"
+#include "apisonar/transport/nats.h"
 #include "apisonar/transport/spool.h"
+#include "apisonar/transport/transport.h"
 #include "apisonar/transport/uploader.h"
 #include "apisonar/util/util.h"
 
@@ -48,6 +50,7 @@ static const struct option long_opts[] = {
     {"sensor-id", required_argument, NULL, OPT_SENSOR_ID},
     {"help", no_argument, NULL, OPT_HELP},
     UPLOADER_LONG_OPTIONS,
+    NATS_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +67,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: apisonar upload --spool DIR [--enqueue FILE]... [--once | --follow]\n"
 		"                       [--sensor-id ID] --endpoint URL [upload options]\n"
+		"       apisonar upload --spool DIR [...] --transport nats --nats-url URL\n"
+		"                       [--cluster NAME] [NATS options]\n"
 		"       apisonar upload --spool DIR --enqueue FILE... [--sensor-id ID]\n\n"
 		"  --spool DIR            spool directory (created 0700)\n"
 		"  --enqueue FILE         a metadata.json to spool as a batch (repeatable); with\n"
@@ -72,7 +77,12 @@ static void usage(FILE *f)
 		"                         batch that must wait for a retry (exit 1)\n"
 		"  --follow               keep draining: when the spool is empty, wait for new\n"
 		"                         batches, until SIGINT or SIGTERM (exit 0)\n"
-		"  --sensor-id ID         sensor identity in batches (default: host name)\n\n"
+		"  --sensor-id ID         sensor identity in batches (default: host name)\n"
+		"  --transport https|nats deliver over HTTPS to --endpoint (default), or publish\n"
+		"                         to NATS JetStream at --nats-url, subject\n"
+		"                         apisonar.batches.<cluster>.<sensor>, leaving the spool\n"
+		"                         at the stream's acknowledgement\n"
+		"  --cluster NAME         the <cluster> token of the subject (default: default)\n\n"
 		"Without --once or --follow, upload drains the spool, waiting out retries,\n"
 		"and exits when it is empty. Enqueueing never waits for a drainer: when\n"
 		"another process drains the spool (apisonar run, upload --follow), the\n"
@@ -84,6 +94,7 @@ static void usage(FILE *f)
 		"DIR/quarantine/), whatever else happened.\n\n",
 		UPLOAD_EXIT_QUARANTINED);
 	uploader_opts_usage(f);
+	nats_opts_usage(f);
 }
 
 /* Turns one metadata.json into a spooled batch. The window is the file's
@@ -148,7 +159,10 @@ int cmd_upload(int argc, char **argv)
 {
 	const char *enq[UPLOAD_MAX_ENQUEUE];
 	struct uploader_opts uo;
+	struct nats_opts no;
 	struct uploader *up = NULL;
+	struct nats_pub *np = NULL;
+	struct transport tr;
 	struct spool_keys *keys = NULL;
 	struct spool *sp = NULL;
 	struct spool_stats ss;
@@ -156,11 +170,12 @@ int cmd_upload(int argc, char **argv)
 	struct sigaction sa;
 	enum uploader_drain_mode mode;
 	const char *spool_dir = NULL, *sensor_id = NULL, *who;
-	char host[128], holder[256];
+	char host[128], holder[256], why[320];
 	unsigned n_enq = 0, i, failed = 0;
-	int opt, once = 0, follow = 0, handed_off = 0, rc = 1, err;
+	int opt, once = 0, follow = 0, handed_off = 0, rc = 1, err, drains;
 
 	memset(&uo, 0, sizeof(uo));
+	memset(&no, 0, sizeof(no));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -188,6 +203,11 @@ int cmd_upload(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			err = nats_opt_parse(&no, opt, optarg);
+			if (err == 0)
+				break;
+			if (err < 0)
+				return EXIT_USAGE;
 			err = uploader_opt_parse(&uo, opt, optarg);
 			if (err == 0)
 				break;
@@ -204,7 +224,23 @@ int cmd_upload(int argc, char **argv)
 		fprintf(stderr, "apisonar: --spool DIR is required\n");
 		return EXIT_USAGE;
 	}
-	if (!uo.endpoint && n_enq == 0) {
+	if (no.transport == TRANSPORT_NATS) {
+		if (uo.endpoint || uo.token_file || uo.n_pins) {
+			fprintf(stderr, "apisonar: --transport nats takes --nats-url, not --endpoint, "
+					"--token-file or --pin-sha256 (libnats cannot pin keys: use "
+					"--nats-ca)\n");
+			return EXIT_USAGE;
+		}
+		if (nats_opts_check(&no, why, sizeof(why)) != 0) {
+			fprintf(stderr, "apisonar: %s\n", why);
+			return EXIT_USAGE;
+		}
+	} else if (no.url || no.creds_file || no.token_file || no.ca_file || no.client_cert) {
+		fprintf(stderr, "apisonar: the --nats-* options need --transport nats\n");
+		return EXIT_USAGE;
+	}
+	drains = uo.endpoint || no.transport == TRANSPORT_NATS;
+	if (!drains && n_enq == 0) {
 		fprintf(stderr,
 			"apisonar: --endpoint URL is required (or --enqueue to spool only)\n");
 		return EXIT_USAGE;
@@ -213,7 +249,7 @@ int cmd_upload(int argc, char **argv)
 		fprintf(stderr, "apisonar: --once and --follow exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if ((once || follow) && !uo.endpoint) {
+	if ((once || follow) && !drains) {
 		fprintf(stderr, "apisonar: --%s drains the spool: it needs --endpoint URL\n",
 			once ? "once" : "follow");
 		return EXIT_USAGE;
@@ -240,10 +276,17 @@ int cmd_upload(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	/* Configuration errors (token, certificates) first, before any state. */
-	if (uo.endpoint) {
+	if (no.transport == TRANSPORT_NATS) {
+		no.audit_log = uo.audit_log;
+		np = nats_pub_new(&no, sensor_id, &err);
+		if (!np)
+			goto cleanup;
+		nats_pub_transport(np, &tr);
+	} else if (uo.endpoint) {
 		up = uploader_new(&uo, &err);
 		if (!up)
 			goto cleanup;
+		uploader_transport(up, &tr);
 	}
 	if (uploader_load_spool_keys(&uo, &keys))
 		goto cleanup;
@@ -258,7 +301,7 @@ int cmd_upload(int argc, char **argv)
 		who = "apisonar upload";
 	}
 	err = spool_open_as(spool_dir, &uo.spool_limits, keys,
-			    up ? SPOOL_ROLE_DRAIN : SPOOL_ROLE_ENQUEUE, who, &sp);
+			    drains ? SPOOL_ROLE_DRAIN : SPOOL_ROLE_ENQUEUE, who, &sp);
 	if (err == -EBUSY) {
 		spool_drainer(spool_dir, holder, sizeof(holder));
 		if (n_enq == 0 || follow) {
@@ -289,8 +332,8 @@ int cmd_upload(int argc, char **argv)
 		spool_drainer(spool_dir, holder, sizeof(holder));
 		log_info("spool %s is drained by %s: the %u batch(es) enqueued here are left to it",
 			 spool_dir, holder, n_enq - failed);
-	} else if (up) {
-		err = uploader_drain(up, sp, mode, &g_stop);
+	} else if (drains) {
+		err = transport_drain(&tr, sp, mode, &g_stop);
 		if (err < 0) {
 			log_error("spool %s: %s", spool_dir, strerror(-err));
 			rc = 1;
@@ -299,7 +342,10 @@ int cmd_upload(int argc, char **argv)
 		}
 	}
 	spool_get_stats(sp, &ss);
-	uploader_get_stats(up, &us);
+	if (np)
+		nats_pub_get_stats(np, &us);
+	else
+		uploader_get_stats(up, &us);
 	if (ss.quarantined)
 		rc = UPLOAD_EXIT_QUARANTINED;
 	log_info("upload: %u enqueued, %llu delivered, %llu rejected, %llu retries; spool %llu "
@@ -315,5 +361,6 @@ cleanup:
 	spool_close(sp);
 	spool_keys_free(keys);
 	uploader_free(up);
+	nats_pub_free(np);
 	return rc;
 }

@@ -16,6 +16,7 @@ static const struct {
 	{ "anonymize", cmd_anonymize, "recorded exchanges (HAR/JSONL) in, catalog out" },
 	{ "upload", cmd_upload, "spool catalog files and send them to an endpoint" },
 	{ "satellite", cmd_satellite, "ingest service that merges batches from sensors" },
+	{ "catalog", cmd_catalog, "the cluster-wide catalog from the satellites' NATS bucket" },
 	{ "import", cmd_import, "OpenAPI documents in (scrubbed), declared catalog out" },
 	{ "diff", cmd_diff, "drift between declared APIs and observed traffic" },
 	{ "plan", cmd_plan, "a security test plan from a catalog (metadata only)" },

@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE, T_TLS, T_K8S };
+enum cfg_type { T_STR, T_U64, T_BOOL, T_LIST, T_LEVEL, T_LOGFMT, T_ROLE, T_TLS, T_K8S, T_TRANSPORT };
 
 /* Extra checks some keys need beyond their type. */
 enum cfg_check {
@@ -37,6 +37,7 @@ enum cfg_check {
 	K_NAME,     /* user or sensor id: [A-Za-z0-9._-] */
 	K_DNS,      /* a Kubernetes node name: [a-z0-9.-] */
 	K_BUDGET,   /* T_U64 that also takes "unlimited" (= 0) */
+	K_NATS_URL, /* nats://HOST:PORT or tls://HOST:PORT */
 };
 
 struct cfg_key {
@@ -132,6 +133,22 @@ static const struct cfg_key keys[] = {
 	  "upload bytes per second, 0 = unlimited (default 0)" },
 	{ "upload-timeout", T_U64, F(upload_timeout), 1, 3600, K_NONE, false,
 	  "seconds one upload request may take (default 30)" },
+	{ "transport", T_TRANSPORT, F(transport), 0, 0, K_NONE, false,
+	  "https (to 'endpoint', default) or nats (JetStream at 'nats-url')" },
+	{ "nats-url", T_STR, F(nats_url), 0, 0, K_NATS_URL, false,
+	  "NATS server: nats://HOST:PORT, or tls://HOST:PORT for TLS" },
+	{ "nats-creds", T_STR, F(nats_creds), 0, 0, K_PATH, false,
+	  "NATS user JWT and nkey seed (.creds file)" },
+	{ "nats-token-file", T_STR, F(nats_token_file), 0, 0, K_PATH, false,
+	  "NATS token file (one line, never logged)" },
+	{ "nats-ca", T_STR, F(nats_ca), 0, 0, K_PATH, false,
+	  "CA bundle for the NATS server (turns TLS on)" },
+	{ "nats-client-cert", T_STR, F(nats_client_cert), 0, 0, K_PATH, false,
+	  "client certificate for the NATS server" },
+	{ "nats-client-key", T_STR, F(nats_client_key), 0, 0, K_PATH, false,
+	  "its private key" },
+	{ "cluster", T_STR, F(cluster), 0, 0, K_NAME, false,
+	  "cluster name in the NATS subject apisonar.batches.<cluster>.<sensor> (default default)" },
 	{ "declared", T_LIST, F(declared), 0, 0, K_PATH, true,
 	  "OpenAPI or Swagger documents (JSON, YAML) compared with the catalog at every "
 	  "flush: DIR/drift.json and /metrics (list)" },
@@ -274,6 +291,14 @@ static int check_item_(const struct cfg_key *k, const char *v, const char **why)
 	case K_DNS:
 		*why = "want a Kubernetes node name (lowercase letters, digits, '.', '-')";
 		return k8s_name_ok(v, K8S_MAX_NAME) ? 0 : -EINVAL;
+	case K_NATS_URL: {
+		char host[256];
+		int tls;
+
+		*why = "want nats://HOST:PORT or tls://HOST:PORT (credentials go in nats-creds or "
+		       "nats-token-file)";
+		return nats_url_parse(v, host, sizeof(host), &tls) ? -EINVAL : 0;
+	}
 	case K_NONE:
 	case K_BUDGET: /* T_U64: checked where it is parsed */
 		break;
@@ -370,6 +395,9 @@ static const struct cfg_choice role_words[] = { { "server", 1 }, { "client", 2 }
 static const struct cfg_choice tls_words[] = {
 	{ "on", AS_TLS_ON }, { "off", AS_TLS_OFF }, { "only", AS_TLS_ONLY },
 };
+static const struct cfg_choice transport_words[] = {
+	{ "https", TRANSPORT_HTTPS }, { "nats", TRANSPORT_NATS },
+};
 static const struct cfg_choice k8s_words[] = {
 	{ "auto", CFG_K8S_AUTO }, { "on", CFG_K8S_ON }, { "off", CFG_K8S_OFF },
 };
@@ -379,6 +407,7 @@ static const struct cfg_choices level_choices =
 static const struct cfg_choices role_choices = CHOICES(role_words, "want server, client or both");
 static const struct cfg_choices tls_choices = CHOICES(tls_words, "want on, off or only");
 static const struct cfg_choices k8s_choices = CHOICES(k8s_words, "want auto, on or off");
+static const struct cfg_choices transport_choices = CHOICES(transport_words, "want https or nats");
 #undef CHOICES
 
 static const struct cfg_choices *choices_of(enum cfg_type t)
@@ -386,6 +415,7 @@ static const struct cfg_choices *choices_of(enum cfg_type t)
 	return t == T_LEVEL ? &level_choices
 	       : t == T_ROLE ? &role_choices
 	       : t == T_TLS  ? &tls_choices
+	       : t == T_TRANSPORT ? &transport_choices
 			     : &k8s_choices;
 }
 
@@ -456,6 +486,7 @@ int config_set(struct run_config *c, const char *name, const char *value, enum c
 	case T_LEVEL:
 	case T_ROLE:
 	case T_TLS:
+	case T_TRANSPORT:
 	case T_K8S: {
 		const struct cfg_choices *ch = choices_of(k->type);
 		int v;
@@ -598,6 +629,31 @@ int config_check(const struct run_config *c, char *err, size_t errlen)
 {
 	if (!!c->client_cert[0] != !!c->client_key[0]) {
 		snprintf(err, errlen, "keys 'client-cert' and 'client-key' go together");
+		return -EINVAL;
+	}
+	if (c->transport == TRANSPORT_NATS) {
+		if (!c->nats_url[0]) {
+			snprintf(err, errlen, "key 'transport = nats' needs 'nats-url'");
+			return -EINVAL;
+		}
+		if (c->endpoint[0] || c->raw_forward) {
+			snprintf(err, errlen, "key 'transport = nats' excludes 'endpoint' and "
+					      "'raw-forward'");
+			return -EINVAL;
+		}
+		if (c->nats_creds[0] && c->nats_token_file[0]) {
+			snprintf(err, errlen, "keys 'nats-creds' and 'nats-token-file' exclude each "
+					      "other");
+			return -EINVAL;
+		}
+		if (!!c->nats_client_cert[0] != !!c->nats_client_key[0]) {
+			snprintf(err, errlen, "keys 'nats-client-cert' and 'nats-client-key' go "
+					      "together");
+			return -EINVAL;
+		}
+	} else if (c->nats_url[0] || c->nats_creds[0] || c->nats_token_file[0] || c->nats_ca[0] ||
+		   c->nats_client_cert[0]) {
+		snprintf(err, errlen, "the nats-* keys need 'transport = nats'");
 		return -EINVAL;
 	}
 	if (!c->endpoint[0] && (c->token_file[0] || c->ca_file[0] || c->pin_sha256.n ||
@@ -783,6 +839,20 @@ void config_uploader_opts(const struct run_config *c, struct uploader_opts *o)
 	o->timeout_s = (uint32_t)c->upload_timeout;
 }
 
+void config_nats_opts(const struct run_config *c, struct nats_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->transport = (enum transport_kind)c->transport;
+	o->url = c->nats_url[0] ? c->nats_url : NULL;
+	o->creds_file = c->nats_creds[0] ? c->nats_creds : NULL;
+	o->token_file = c->nats_token_file[0] ? c->nats_token_file : NULL;
+	o->ca_file = c->nats_ca[0] ? c->nats_ca : NULL;
+	o->client_cert = c->nats_client_cert[0] ? c->nats_client_cert : NULL;
+	o->client_key = c->nats_client_key[0] ? c->nats_client_key : NULL;
+	o->cluster = c->cluster[0] ? c->cluster : NULL;
+	o->timeout_ms = (uint32_t)(c->upload_timeout * 1000);
+}
+
 void config_catalog_limits(const struct run_config *c, struct catalog_limits *l)
 {
 	l->max_services = (uint32_t)c->max_services;
@@ -866,6 +936,8 @@ static const char *placeholder(const struct cfg_key *k)
 		return "on|off|only";
 	case T_K8S:
 		return "auto|on|off";
+	case T_TRANSPORT:
+		return "https|nats";
 	case T_LIST:
 		switch (k->check) {
 		case K_PID:

@@ -29,7 +29,9 @@
 #include "apisonar/sensor/sensor.h"
 #include "apisonar/transport/batch.h"
 #include "apisonar/transport/rawfwd.h"
+#include "apisonar/transport/nats.h"
 #include "apisonar/transport/spool.h"
+#include "apisonar/transport/transport.h"
 #include "apisonar/transport/uploader.h"
 #include "apisonar/util/util.h"
 
@@ -104,6 +106,8 @@ struct daemon {
 	pthread_cond_t sp_cv;        /* a batch was put */
 	struct spool *spool;
 	struct uploader *uploader;
+	struct nats_pub *natspub;   /* transport = nats */
+	struct transport tr;        /* the one of them that delivers (ops NULL: none) */
 	struct rawfwd *raw;          /* raw-forward mode: no spool, no uploader */
 	struct k8s *k8s;             /* pod identity; NULL when off */
 	char spool_dir[CFG_STR_MAX + 16];
@@ -577,7 +581,7 @@ static void *upload_main(void *arg)
 			upload_wait(d, 5000);
 			continue;
 		}
-		err = uploader_send(d->uploader, gz, len, &m, &r);
+		err = d->tr.ops->send(d->tr.ctx, gz, len, &m, &r);
 		free(gz);
 		if (err) {
 			atomic_fetch_add(&d->c.upload_local_errors, 1);
@@ -604,7 +608,8 @@ static void *upload_main(void *arg)
 			atomic_fetch_add(&d->c.upload_rejected, 1);
 			attempt = 0;
 		} else {
-			uint64_t delay = uploader_retry_delay_ms(&attempt, &r, 0, 0);
+			uint64_t delay = uploader_retry_delay_ms(&attempt, &r, d->tr.backoff_base_ms,
+								 d->tr.backoff_cap_ms);
 
 			atomic_fetch_add(&d->c.upload_retry, 1);
 			if (r.http_status)
@@ -615,7 +620,7 @@ static void *upload_main(void *arg)
 					 r.kind ? r.kind : "local error", (double)delay / 1000.0);
 			not_before = now_mono_ns() + delay * 1000000ull;
 		}
-		uploader_get_stats(d->uploader, &us);
+		d->tr.ops->stats(d->tr.ctx, &us);
 		pthread_mutex_lock(&d->stats_mu);
 		d->ustats = us;
 		pthread_mutex_unlock(&d->stats_mu);
@@ -992,11 +997,23 @@ static int setup_upload(struct daemon *d)
 		}
 		uo.spool_key_files[uo.n_spool_key_files++] = d->key_path;
 	}
-	if (uploader_opts_check(&uo))
-		return -EINVAL;
-	d->uploader = uploader_new(&uo, &err);
-	if (!d->uploader)
-		return err ? err : -EINVAL;
+	if (d->cfg.transport == TRANSPORT_NATS) {
+		struct nats_opts no;
+
+		config_nats_opts(&d->cfg, &no);
+		no.audit_log = uo.audit_log; /* <out-dir>/audit.log unless set */
+		d->natspub = nats_pub_new(&no, d->sensor_id, &err);
+		if (!d->natspub)
+			return err ? err : -EINVAL;
+		nats_pub_transport(d->natspub, &d->tr);
+	} else {
+		if (uploader_opts_check(&uo))
+			return -EINVAL;
+		d->uploader = uploader_new(&uo, &err);
+		if (!d->uploader)
+			return err ? err : -EINVAL;
+		uploader_transport(d->uploader, &d->tr);
+	}
 	err = uploader_load_spool_keys(&uo, &keys);
 	if (err)
 		return err;
@@ -1231,7 +1248,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	if (d->cfg.raw_forward) {
 		if (setup_raw(d))
 			goto cleanup;
-	} else if (d->cfg.endpoint[0]) {
+	} else if (d->cfg.endpoint[0] || d->cfg.transport == TRANSPORT_NATS) {
 		if (d->cfg.spool_dir[0])
 			snprintf(d->spool_dir, sizeof(d->spool_dir), "%s", d->cfg.spool_dir);
 		else
@@ -1292,7 +1309,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 	if (pthread_create(&t_sensor, NULL, sensor_main, d) != 0)
 		goto cleanup;
 	have_sensor = true;
-	if (d->uploader) {
+	if (d->tr.ops) {
 		if (pthread_create(&t_upload, NULL, upload_main, d) != 0)
 			goto cleanup;
 		have_upload = true;
@@ -1315,8 +1332,9 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			 ms ? "; /metrics and /healthz on the metrics port" : "");
 	log_info("running: catalog in %s (metadata.json, openapi/), flushed every %llu s; %s%s%s",
 		 d->cfg.out_dir, (unsigned long long)d->cfg.flush_interval,
-		 d->uploader ? "uploading to " : d->raw ? "raw-forward to " : "no upload endpoint",
-		 d->uploader || d->raw ? d->cfg.endpoint : "",
+		 d->uploader ? "uploading to " : d->natspub ? "publishing to NATS at "
+				 : d->raw ? "raw-forward to " : "no upload endpoint",
+		 d->uploader || d->raw ? d->cfg.endpoint : d->natspub ? d->cfg.nats_url : "",
 		 ms ? "; /metrics and /healthz on the metrics port" : "");
 	if (!d->cfg.log_json || isatty(STDERR_FILENO))
 		fprintf(stderr, "apisonar run: the API catalog is in %s/metadata.json and %s/openapi/\n",
@@ -1335,7 +1353,7 @@ int daemon_run(const struct run_config *cfg, daemon_reload_fn reload_fn, void *r
 			reload(d, reload_fn, reload_ctx);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("stopping on %s: flushing the catalog%s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-				 d->uploader ? " and the spool" : "");
+				 d->tr.ops ? " and the spool" : "");
 			break;
 		}
 	}
@@ -1396,6 +1414,7 @@ cleanup:
 	}
 	spool_close(d->spool);
 	uploader_free(d->uploader);
+	nats_pub_free(d->natspub);
 	{
 		size_t i;
 

@@ -95,6 +95,16 @@ struct sat_metrics {
 	uint64_t raw_skipped;    /* raw lines that were not a usable exchange */
 	uint64_t plans;          /* test plans served */
 	uint64_t results[3];     /* test results: stored, duplicate, refused */
+	/* NATS replica (--nats) */
+	uint64_t nats_merged;
+	uint64_t nats_duplicate;
+	uint64_t nats_refused;
+	uint64_t nats_acks;
+	uint64_t nats_terms;
+	uint64_t nats_naks;
+	uint64_t nats_redeliveries; /* messages seen with a delivery count over 1 */
+	uint64_t nats_merge_ns;     /* time from fetch hand-over to ack, summed */
+	uint64_t nats_merge_count;
 };
 
 struct sat_server {
@@ -120,6 +130,11 @@ struct sat_server {
 	char state_path[PATH_MAX];
 	int dirty;     /* merged since the last flush */
 	int stopping;
+	int fatal;     /* stop without a flush: a restart replays the journal */
+	struct sat_nats *nats;
+	struct nats_conn *edge;  /* --nats-edge: HTTPS batches go to the stream */
+	struct event *nats_ev;
+	int kv_dirty;  /* the catalog bucket misses the last flush */
 	uint32_t conns; /* open connections */
 	struct sat_metrics m;
 };
@@ -384,24 +399,8 @@ static enum sat_reason classify_decode(const void *body, size_t len, const char 
 	return R_BAD_BATCH;
 }
 
-/* Lowercase UUID text only: it becomes a file name in the journal. */
-static int batch_id_ok(const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < BATCH_ID_LEN; i++) {
-		char ch = id[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (ch != '-')
-				return 0;
-		} else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-			     (ch >= 'A' && ch <= 'F'))) {
-			return 0;
-		}
-	}
-	return id[BATCH_ID_LEN] == '\0';
-}
+/* UUID text only: it becomes a file name in the journal. */
+#define batch_id_ok sat_batch_id_ok
 
 static int journal_path(const struct sat_server *s, const char *id, char *out, size_t n)
 {
@@ -519,6 +518,45 @@ static int take_body(struct sat_server *s, struct evhttp_request *req, const cha
 	return 0;
 }
 
+/* An edge: the batch goes to the stream under the sender's subject and
+ * is answered 2xx only on the stream's ack (JetStream holds it durably
+ * from then on; a replica merges it). The stream de-duplicates on the
+ * batch id; our dedup set answers a re-send that comes later. */
+static void edge_publish(struct sat_server *s, struct evhttp_request *req,
+			 const struct batch_meta *m, const void *gz, size_t len)
+{
+	char subject[NATS_SUBJECT_MAX];
+	const char *kind = NULL;
+	int dup = 0, rc;
+
+	rc = nats_batch_subject(s->cfg->nats->cluster, m->sensor_id, subject, sizeof(subject));
+	if (rc == 0)
+		rc = nats_publish_batch(s->edge, subject, gz, len, m->id, &dup, &kind);
+	if (rc == -E2BIG) {
+		reject(s, req, R_TOO_LARGE, 413, "Payload Too Large",
+		       "batch larger than the stream takes");
+		return;
+	}
+	if (rc != 0) {
+		log_warn("satellite: batch %s not published to the stream (%s); the sender retries",
+			 m->id, kind ? kind : "error");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+		reject(s, req, R_STORAGE, 503, "Service Unavailable", "cannot store the batch");
+		return;
+	}
+	sat_dedup_add(s->dedup, m->id);
+	s->dirty = 1;
+	if (dup) {
+		s->m.duplicate++;
+		reply_json(req, 200, "OK", "duplicate", m->id, NULL);
+		return;
+	}
+	s->m.accepted++;
+	s->m.bytes_accepted += len;
+	s->m.bytes_decoded += m->json_len;
+	reply_json(req, 202, "Accepted", "accepted", m->id, NULL);
+}
+
 static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, SSL *ssl)
 {
 	char cn[128], err[256];
@@ -552,10 +590,193 @@ static void handle_post_batch(struct sat_server *s, struct evhttp_request *req, 
 		reject(s, req, R_BAD_BATCH, 400, "Bad Request", "batch id is not a UUID");
 		goto out;
 	}
-	if (admit(s, req, &meta, cn) == 0)
-		commit(s, req, doc, &meta, data, len);
+	if (admit(s, req, &meta, cn) == 0) {
+		if (s->edge)
+			edge_publish(s, req, &meta, data, len);
+		else
+			commit(s, req, doc, &meta, data, len);
+	}
 out:
 	cJSON_Delete(doc);
+}
+
+/* ---- batches from NATS JetStream (--nats) ------------------------------------ */
+
+/* The claim, retried while the server gives no answer (a restart of it
+ * takes seconds). No answer for SAT_CLAIM_WAIT_S: give up as if crashed. */
+#define SAT_CLAIM_WAIT_S 30
+
+static int claim_batch(struct sat_server *s, const char *id)
+{
+	uint64_t until = now_mono_ns() + SAT_CLAIM_WAIT_S * 1000000000ull;
+	int rc;
+
+	for (;;) {
+		rc = sat_nats_claim(s->nats, id);
+		if (rc != -EAGAIN || now_mono_ns() >= until)
+			return rc;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void nats_refuse(struct sat_server *s, natsMsg *msg, enum sat_reason r)
+{
+	s->m.rejected[r]++;
+	s->m.nats_refused++;
+	/* Terminated: never redelivered, never merged. */
+	if (natsMsg_Term(msg, NULL) == NATS_OK)
+		s->m.nats_terms++;
+	log_warn("satellite: a message of the stream was refused (%s)", reason_names[r]);
+}
+
+static void nats_ack(struct sat_server *s, natsMsg *msg)
+{
+	if (natsMsg_Ack(msg, NULL) == NATS_OK)
+		s->m.nats_acks++;
+}
+
+/* One message: checked, journaled, claimed, merged, then acknowledged;
+ * the same durability as a POST (the journal is fsync'd before the merge,
+ * the ack follows it). Returns -1 when the replica must stop (no answer
+ * to a claim: the journal entry stays for the restart to settle). */
+static int nats_handle(struct sat_server *s, natsMsg *msg)
+{
+	const char *data = natsMsg_GetData(msg), *hid = NULL;
+	size_t len = (size_t)natsMsg_GetDataLength(msg);
+	char err[256], path[PATH_MAX];
+	jsMsgMetaData *md = NULL;
+	struct batch_meta meta;
+	cJSON *doc = NULL;
+	int rc;
+
+	if (natsMsg_GetMetaData(&md, msg) == NATS_OK && md) {
+		if (md->NumDelivered > 1)
+			s->m.nats_redeliveries++;
+		jsMsgMetaData_Destroy(md);
+	}
+	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &hid) != NATS_OK)
+		hid = NULL;
+	rc = sat_nats_check(data, len, hid, s->cfg->max_body, &doc, &meta, err, sizeof(err));
+	if (rc == -E2BIG) {
+		nats_refuse(s, msg, R_TOO_LARGE);
+		return 0;
+	}
+	if (rc == -ENOMEM) {
+		if (natsMsg_NakWithDelay(msg, 1000, NULL) == NATS_OK)
+			s->m.nats_naks++;
+		return 0;
+	}
+	if (rc == -EBADMSG) {
+		nats_refuse(s, msg, R_BAD_BATCH);
+		return 0;
+	}
+	if (rc != 0) {
+		nats_refuse(s, msg, classify_decode(data, len, err));
+		return 0;
+	}
+	if (sat_dedup_has(s->dedup, meta.id)) {
+		s->m.duplicate++;
+		s->m.nats_duplicate++;
+		nats_ack(s, msg);
+		goto out;
+	}
+	rc = journal_path(s, meta.id, path, sizeof(path));
+	if (rc == 0)
+		rc = write_file_atomic(path, data, len, 0600);
+	if (rc != 0) {
+		log_error("satellite: cannot journal a batch: %s", strerror(-rc));
+		s->m.rejected[R_STORAGE]++;
+		if (natsMsg_NakWithDelay(msg, 5000, NULL) == NATS_OK)
+			s->m.nats_naks++;
+		goto out;
+	}
+	rc = claim_batch(s, meta.id);
+	if (rc < 0) {
+		log_error("satellite: no answer from the NATS server to the claim of batch %s for "
+			  "%d s: stopping (a restart settles the journal)", meta.id, SAT_CLAIM_WAIT_S);
+		cJSON_Delete(doc);
+		return -1;
+	}
+	if (rc == 0) {
+		/* Another replica merged it: a replay. */
+		unlink(path);
+		s->m.duplicate++;
+		s->m.nats_duplicate++;
+		nats_ack(s, msg);
+		log_info("satellite: batch %s was merged by another replica; acknowledged as a "
+			 "duplicate", meta.id);
+		goto out;
+	}
+	err[0] = '\0';
+	rc = catalog_merge_metadata(s->cat, doc, err, sizeof(err));
+	if (rc != 0) {
+		unlink(path);
+		nats_refuse(s, msg, rc == -EINVAL ? R_BAD_BATCH : R_MERGE);
+		goto out;
+	}
+	delta_merge(s, doc);
+	sat_dedup_add(s->dedup, meta.id);
+	s->dirty = 1;
+	s->m.accepted++;
+	s->m.nats_merged++;
+	s->m.bytes_accepted += len;
+	s->m.bytes_decoded += meta.json_len;
+	nats_ack(s, msg);
+out:
+	cJSON_Delete(doc);
+	return 0;
+}
+
+static void on_nats_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct sat_server *s = arg;
+	natsMsgList list;
+	uint64_t t0;
+	int i;
+
+	(void)fd;
+	(void)what;
+	if (!sat_nats_take(s->nats, &list))
+		return;
+	for (i = 0; i < list.Count; i++) {
+		t0 = now_mono_ns();
+		if (!s->fatal && nats_handle(s, list.Msgs[i]) != 0) {
+			s->fatal = 1;
+			event_base_loopbreak(s->base);
+		}
+		s->m.nats_merge_ns += now_mono_ns() - t0;
+		s->m.nats_merge_count++;
+	}
+	natsMsgList_Destroy(&list);
+	if (!s->fatal)
+		sat_nats_done(s->nats);
+}
+
+/* This replica's whole catalog into the catalog bucket, as a batch under
+ * its replica id: `apisonar catalog --nats` merges every replica's. */
+static void publish_catalog(struct sat_server *s)
+{
+	struct batch_sensor bs = { .id = s->cfg->replica_id, .version = APISONAR_VERSION };
+	struct batch_meta meta;
+	unsigned char *gz = NULL;
+	size_t len = 0;
+	cJSON *doc;
+	int rc;
+
+	if (!s->nats)
+		return;
+	doc = catalog_to_metadata(s->cat);
+	rc = doc ? batch_encode(doc, &bs, 0, now_wall_ns(), &gz, &len, &meta) : -ENOMEM;
+	cJSON_Delete(doc);
+	if (rc == 0)
+		rc = sat_nats_publish_catalog(s->nats, gz, len);
+	else
+		log_error("satellite: cannot make a batch of the catalog for the bucket: %s",
+			  strerror(-rc));
+	free(gz);
+	s->kv_dirty = rc != 0;
 }
 
 /* ---- POST /v1/exchanges (raw-forward mode) ------------------------------------ */
@@ -812,6 +1033,58 @@ static void handle_metrics(struct sat_server *s, struct evhttp_request *req)
 		  "apisonar_satellite_forward_spool_dropped_total %llu\n",
 		  (unsigned long long)fs.spool_dropped);
 	}
+	if (s->nats) {
+		struct sat_nats_stats ns;
+
+		sat_nats_get_stats(s->nats, &ns);
+		P("# HELP apisonar_satellite_nats_messages_total Messages of the stream handled by this replica, by result.\n"
+		  "# TYPE apisonar_satellite_nats_messages_total counter\n"
+		  "apisonar_satellite_nats_messages_total{result=\"merged\"} %llu\n"
+		  "apisonar_satellite_nats_messages_total{result=\"duplicate\"} %llu\n"
+		  "apisonar_satellite_nats_messages_total{result=\"refused\"} %llu\n",
+		  (unsigned long long)s->m.nats_merged, (unsigned long long)s->m.nats_duplicate,
+		  (unsigned long long)s->m.nats_refused);
+		P("# HELP apisonar_satellite_nats_acks_total Acknowledgements sent, by kind (term: refused, never redelivered; nak: redeliver later).\n"
+		  "# TYPE apisonar_satellite_nats_acks_total counter\n"
+		  "apisonar_satellite_nats_acks_total{kind=\"ack\"} %llu\n"
+		  "apisonar_satellite_nats_acks_total{kind=\"term\"} %llu\n"
+		  "apisonar_satellite_nats_acks_total{kind=\"nak\"} %llu\n",
+		  (unsigned long long)s->m.nats_acks, (unsigned long long)s->m.nats_terms,
+		  (unsigned long long)s->m.nats_naks);
+		P("# HELP apisonar_satellite_nats_redeliveries_total Messages this replica got that had been delivered before.\n"
+		  "# TYPE apisonar_satellite_nats_redeliveries_total counter\n"
+		  "apisonar_satellite_nats_redeliveries_total %llu\n",
+		  (unsigned long long)s->m.nats_redeliveries);
+		P("# HELP apisonar_satellite_nats_merge_seconds Time from a message's hand-over to its acknowledgement (check, journal, claim, merge).\n"
+		  "# TYPE apisonar_satellite_nats_merge_seconds summary\n"
+		  "apisonar_satellite_nats_merge_seconds_sum %.6f\n"
+		  "apisonar_satellite_nats_merge_seconds_count %llu\n",
+		  (double)s->m.nats_merge_ns / 1e9, (unsigned long long)s->m.nats_merge_count);
+		P("# HELP apisonar_satellite_nats_consumer_pending Messages of the shared consumer not yet delivered to any replica (lag).\n"
+		  "# TYPE apisonar_satellite_nats_consumer_pending gauge\n"
+		  "apisonar_satellite_nats_consumer_pending %llu\n",
+		  (unsigned long long)ns.pending);
+		P("# HELP apisonar_satellite_nats_consumer_ack_pending Messages delivered to a replica and not yet acknowledged.\n"
+		  "# TYPE apisonar_satellite_nats_consumer_ack_pending gauge\n"
+		  "apisonar_satellite_nats_consumer_ack_pending %llu\n",
+		  (unsigned long long)ns.ack_pending);
+		P("# HELP apisonar_satellite_nats_consumer_redelivered Messages delivered more than once and not yet acknowledged.\n"
+		  "# TYPE apisonar_satellite_nats_consumer_redelivered gauge\n"
+		  "apisonar_satellite_nats_consumer_redelivered %llu\n",
+		  (unsigned long long)ns.redelivered);
+		P("# HELP apisonar_satellite_nats_connected 1 while connected to the NATS server.\n"
+		  "# TYPE apisonar_satellite_nats_connected gauge\n"
+		  "apisonar_satellite_nats_connected %d\n", ns.connected ? 1 : 0);
+		P("# HELP apisonar_satellite_nats_fetch_errors_total Fetches from the consumer that failed (not timeouts).\n"
+		  "# TYPE apisonar_satellite_nats_fetch_errors_total counter\n"
+		  "apisonar_satellite_nats_fetch_errors_total %llu\n",
+		  (unsigned long long)ns.fetch_errors);
+		P("# HELP apisonar_satellite_nats_catalog_published_total Catalog puts to the bucket, by result.\n"
+		  "# TYPE apisonar_satellite_nats_catalog_published_total counter\n"
+		  "apisonar_satellite_nats_catalog_published_total{result=\"ok\"} %llu\n"
+		  "apisonar_satellite_nats_catalog_published_total{result=\"error\"} %llu\n",
+		  (unsigned long long)ns.catalog_published, (unsigned long long)ns.catalog_errors);
+	}
 #undef P
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
@@ -1013,6 +1286,7 @@ static int sat_flush(struct sat_server *s)
 	if (dir)
 		closedir(dir);
 	s->dirty = 0;
+	publish_catalog(s);
 out:
 	if (rc == 0)
 		s->m.flushes++;
@@ -1032,6 +1306,8 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->dirty || s->delta_dirty)
 		(void)sat_flush(s);
+	else if (s->kv_dirty)
+		publish_catalog(s);
 }
 
 /* Loads DIR/satellite-state.json, or else a plain DIR/metadata.json (a
@@ -1126,6 +1402,24 @@ static int replay_journal(struct sat_server *s)
 			continue;
 		if (sat_dedup_has(s->dedup, id))
 			continue; /* merged before the last flush; flush removes it */
+		if (s->nats) {
+			/* Journaled, then the process died: merge it only if the
+			 * claim is ours (another replica may have taken the
+			 * redelivered message meanwhile). */
+			rc = claim_batch(s, id);
+			if (rc < 0) {
+				log_error("satellite: no answer from the NATS server to the claim of "
+					  "journaled batch %s", id);
+				closedir(dir);
+				return -EIO;
+			}
+			if (rc == 0) {
+				unlink(path);
+				log_info("satellite: journaled batch %s was merged by another replica; "
+					 "dropped here", id);
+				continue;
+			}
+		}
 		buf = NULL;
 		doc = NULL;
 		rc = read_file_all(path, s->cfg->max_body, &buf, &len);
@@ -1321,6 +1615,10 @@ static void log_listening(struct sat_server *s)
 		log_info("satellite: metrics on %s port %d (plain HTTP, no token: /metrics, "
 			 "/healthz)", host, port);
 	}
+	if (!s->bound) {
+		log_info("satellite: consuming from NATS (no HTTPS listener)");
+		return;
+	}
 	bound_name(s->bound, host, sizeof(host), &port);
 	log_info("satellite: listening on %s port %d", host, port);
 	if (s->cfg->raw_ingest)
@@ -1386,9 +1684,11 @@ int sat_run(const struct sat_config *cfg)
 	}
 	if (cfg->token_file && load_token(s, cfg->token_file) != 0)
 		goto out;
-	s->ssl_ctx = make_ssl_ctx(cfg);
-	if (!s->ssl_ctx)
-		goto out;
+	if (cfg->listen_addr) {
+		s->ssl_ctx = make_ssl_ctx(cfg);
+		if (!s->ssl_ctx)
+			goto out;
+	}
 	rc = mkdir_p(s->journal_dir, 0700);
 	if (rc != 0) {
 		log_error("satellite: cannot create %s: %s", s->journal_dir, strerror(-rc));
@@ -1412,13 +1712,47 @@ int sat_run(const struct sat_config *cfg)
 		    delta_reset(s) != 0 || sat_fwd_start(cfg->upstream, spool_dir, &s->fwd) != 0)
 			goto out;
 	}
+	if (cfg->nats && cfg->nats_edge) {
+		char err[320];
+
+		if (nats_conn_open(cfg->nats, "apisonar satellite edge", &s->edge, err,
+				   sizeof(err)) != 0 ||
+		    nats_ensure_stream(s->edge, (int32_t)(cfg->max_body < NATS_STREAM_MAX_MSG
+							  ? NATS_STREAM_MAX_MSG
+							  : cfg->max_body),
+				       err, sizeof(err)) != 0) {
+			log_error("satellite: %s", err);
+			goto out;
+		}
+		log_info("satellite: an edge: accepted batches are published to the stream %s",
+			 NATS_STREAM_NAME);
+	} else if (cfg->nats) {
+		struct sat_nats_config nc = {
+			.opts = cfg->nats,
+			.replica_id = cfg->replica_id,
+			.ack_wait_s = cfg->nats_ack_wait,
+			.max_msg = (int32_t)(cfg->max_body < NATS_STREAM_MAX_MSG ? NATS_STREAM_MAX_MSG
+										   : cfg->max_body),
+		};
+
+		if (sat_nats_start(&nc, NULL, &s->nats) != 0)
+			goto out;
+	}
 	if (load_state(s) != 0 || replay_journal(s) != 0)
 		goto out;
 	if ((s->dirty || s->delta_dirty) && sat_flush(s) != 0)
 		goto out;
+	/* Whatever the bucket held for us may be older than the state. */
+	publish_catalog(s);
 
 	s->base = event_base_new();
-	s->http = s->base ? evhttp_new(s->base) : NULL;
+	if (!s->base) {
+		log_error("satellite: cannot set up the event loop");
+		goto out;
+	}
+	if (!cfg->listen_addr)
+		goto no_listener;
+	s->http = evhttp_new(s->base);
 	if (!s->http) {
 		log_error("satellite: cannot set up the event loop");
 		goto out;
@@ -1448,8 +1782,17 @@ int sat_run(const struct sat_config *cfg)
 			  cfg->listen_port);
 		goto out;
 	}
+no_listener:
 	if (cfg->metrics_addr && start_metrics(s) != 0)
 		goto out;
+	if (s->nats) {
+		s->nats_ev = event_new(s->base, sat_nats_fd(s->nats), EV_READ | EV_PERSIST,
+				       on_nats_ready, s);
+		if (!s->nats_ev || event_add(s->nats_ev, NULL) != 0 || sat_nats_run(s->nats) != 0) {
+			log_error("satellite: cannot start fetching from NATS");
+			goto out;
+		}
+	}
 	log_listening(s);
 	s->flush_ev = event_new(s->base, -1, EV_PERSIST, on_flush_timer, s);
 	s->sig_ev[0] = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -1468,6 +1811,8 @@ int sat_run(const struct sat_config *cfg)
 		log_error("satellite: the event loop failed");
 		goto out;
 	}
+	if (s->fatal)
+		goto out;
 	if ((s->dirty || s->delta_dirty) && sat_flush(s) != 0)
 		goto out;
 	log_info("satellite: stopped: %llu batches accepted, %llu duplicates",
@@ -1480,6 +1825,11 @@ out:
 		evhttp_free(s->mhttp);
 	if (s->flush_ev)
 		event_free(s->flush_ev);
+	/* The fetch thread first: it may be waiting on the loop. */
+	sat_nats_stop(s->nats);
+	nats_conn_close(s->edge);
+	if (s->nats_ev)
+		event_free(s->nats_ev);
 	if (s->sig_ev[0])
 		event_free(s->sig_ev[0]);
 	if (s->sig_ev[1])

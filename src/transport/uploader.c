@@ -19,13 +19,13 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "apisonar/transport/transport.h"
 #include "apisonar/transport/uploader.h"
 #include "apisonar/util/util.h"
 
 #define UPLOADER_URL_CAP 2048
 #define UPLOADER_PIN_LEN 44	   /* base64 of 32 bytes */
 #define UPLOADER_HDR_VALUE_CAP 128 /* Retry-After value kept */
-#define UPLOADER_IDLE_POLL_MS 1000
 
 struct uploader {
 	struct uploader_opts o;
@@ -776,18 +776,6 @@ void uploader_get_stats(const struct uploader *u, struct uploader_stats *out)
 	*out = u->st;
 }
 
-/* Sleeps in short steps so a stop request is seen within 100 ms. */
-static void sleep_ms(uint64_t ms, volatile sig_atomic_t *stop)
-{
-	while (ms > 0 && !(stop && *stop)) {
-		uint64_t step = ms < 100 ? ms : 100;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1000000ull)};
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *r,
 				 uint64_t base_ms, uint64_t cap_ms)
 {
@@ -801,100 +789,43 @@ uint64_t uploader_retry_delay_ms(unsigned *attempt, const struct upload_result *
 	return delay;
 }
 
+static int tr_send(void *ctx, const void *gz, size_t len, const struct batch_meta *m,
+		   struct upload_result *res)
+{
+	return uploader_send(ctx, gz, len, m, res);
+}
+
+static void tr_sync(void *ctx)
+{
+	audit_sync(ctx);
+}
+
+static void tr_stats(const void *ctx, struct uploader_stats *out)
+{
+	uploader_get_stats(ctx, out);
+}
+
+static const struct transport_ops https_ops = {
+	.name = "https",
+	.send = tr_send,
+	.sync = tr_sync,
+	.stats = tr_stats,
+};
+
+void uploader_transport(struct uploader *u, struct transport *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ops = &https_ops;
+	out->ctx = u;
+	out->backoff_base_ms = u->o.backoff_base_ms;
+	out->backoff_cap_ms = u->o.backoff_cap_ms;
+}
+
 int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop)
 {
-	uint64_t base = u->o.backoff_base_ms ? u->o.backoff_base_ms : UPLOADER_BACKOFF_BASE_MS;
-	uint64_t cap = u->o.backoff_cap_ms ? u->o.backoff_cap_ms : UPLOADER_BACKOFF_CAP_MS;
-	struct spool_stats ss;
-	unsigned attempt = 0;
-	int err, idle = 0;
+	struct transport t;
 
-	while (!(stop && *stop)) {
-		struct upload_result r;
-		struct batch_meta m;
-		unsigned char *gz = NULL;
-		size_t len = 0;
-		uint64_t delay;
-
-		err = spool_peek_oldest(sp, &gz, &len, &m);
-		if (err == -ENOENT && mode != UPLOADER_DRAIN_FOLLOW) {
-			/* Done: let go of the spool, unless a writer just added a
-			 * batch, which would otherwise wait for the next drainer. */
-			err = spool_release_if_empty(sp);
-			if (err == -EAGAIN)
-				continue;
-			if (err)
-				return err;
-			audit_sync(u);
-			log_info("spool drained: %" PRIu64 " delivered, %" PRIu64 " rejected",
-				 u->st.delivered, u->st.rejected);
-			return 0;
-		}
-		if (err == -ENOENT) {
-			if (!idle) {
-				/* Said once per idle spell, so a quiet log still shows
-				 * the drainer is alive and caught up. */
-				audit_sync(u);
-				log_info("spool drained: %" PRIu64 " delivered, %" PRIu64
-					 " rejected so far; idle, waiting for new batches (--follow)",
-					 u->st.delivered, u->st.rejected);
-				idle = 1;
-			}
-			sleep_ms(UPLOADER_IDLE_POLL_MS, stop);
-			continue;
-		}
-		if (err)
-			return err;
-		if (idle && mode == UPLOADER_DRAIN_FOLLOW)
-			log_info("new batches in the spool; draining");
-		idle = 0;
-		err = uploader_send(u, gz, len, &m, &r);
-		free(gz);
-		if (err) {
-			r.verdict = UPLOAD_RETRY;
-			r.has_retry_after = 0;
-			r.http_status = 0;
-			r.kind = "local";
-		}
-		if (r.verdict == UPLOAD_DELIVERED) {
-			attempt = 0;
-			err = spool_remove(sp, m.id);
-			/* -ENOENT: a writer dropped it while it was on the wire. */
-			if (err && err != -ENOENT)
-				return err;
-			log_info("delivered batch %s (%zu bytes)", m.id, len);
-			continue;
-		}
-		if (r.verdict == UPLOAD_REJECTED) {
-			char why[96];
-
-			attempt = 0;
-			snprintf(why, sizeof(why), "rejected by the endpoint with HTTP %ld",
-				 r.http_status);
-			err = spool_quarantine(sp, m.id, why);
-			if (err && err != -ENOENT)
-				return err;
-			continue;
-		}
-		delay = uploader_retry_delay_ms(&attempt, &r, base, cap);
-		if (r.http_status == 401 || r.http_status == 403)
-			log_error("upload of batch %s refused with HTTP %ld: check --token-file or "
-				  "the client certificate; the batch stays in the spool",
-				  m.id, r.http_status);
-		else if (r.http_status)
-			log_warn("upload of batch %s got HTTP %ld; kept for a retry", m.id,
-				 r.http_status);
-		if (mode == UPLOADER_DRAIN_ONCE)
-			return 1;
-		log_info("retrying in %.1f s", (double)delay / 1000.0);
-		sleep_ms(delay, stop);
-	}
-	audit_sync(u);
-	/* Stopped by a signal: following, that is the normal end; draining,
-	 * the spool was not emptied if a batch is still in it. */
-	if (mode == UPLOADER_DRAIN_FOLLOW)
-		return 0;
-	spool_get_stats(sp, &ss);
-	return ss.files > 0;
+	uploader_transport(u, &t);
+	return transport_drain(&t, sp, mode, stop);
 }

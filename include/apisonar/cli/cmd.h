@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_anonymize(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_satellite(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

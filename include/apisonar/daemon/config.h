@@ -19,6 +19,7 @@
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/daemon/k8s.h"
 #include "apisonar/sensor/loader.h"
+#include "apisonar/transport/nats.h"
 #include "apisonar/transport/uploader.h"
 
 #define CFG_STR_MAX 1024     /* longest string value */
@@ -78,6 +79,14 @@ struct run_config {
 	uint64_t max_spool_bytes, max_spool_files, max_rate;
 	uint64_t upload_timeout;       /* seconds per request */
 	bool raw_forward;              /* exchanges to the satellite, not metadata */
+	int transport;                 /* enum transport_kind */
+	char nats_url[CFG_STR_MAX];
+	char nats_creds[CFG_STR_MAX];
+	char nats_token_file[CFG_STR_MAX];
+	char nats_ca[CFG_STR_MAX];
+	char nats_client_cert[CFG_STR_MAX];
+	char nats_client_key[CFG_STR_MAX];
+	char cluster[NATS_TOKEN_MAX + 1]; /* "" = default */
 	uint64_t raw_forward_queue;    /* raw batches held in memory */
 	/* Kubernetes identity (config_k8s() resolves the defaults) */
 	int k8s;                       /* enum cfg_k8s_mode */
@@ -134,6 +143,9 @@ int config_filters(const struct run_config *c, struct loader_filters *f, char *e
 
 /* Uploader options that point into c (c must outlive them). */
 void config_uploader_opts(const struct run_config *c, struct uploader_opts *o);
+
+/* The NATS transport's options from the configuration (strings point into c). */
+void config_nats_opts(const struct run_config *c, struct nats_opts *o);
 
 void config_catalog_limits(const struct run_config *c, struct catalog_limits *l);
 

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "apisonar/transport/batch.h"
+#include "apisonar/transport/nats.h"
 #include "apisonar/transport/uploader.h"
 
 /* ---- per-sensor token bucket ------------------------------------------- */
@@ -126,6 +127,71 @@ int sat_tests_plan(const struct catalog *cat, const char *service, char **json, 
 int sat_tests_store(const char *dir, const char *json, size_t len, char id[BATCH_ID_LEN + 1],
 		    char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* ---- replicas on NATS JetStream (satellite_nats.c, docs/nats.md) -------- */
+
+#define SAT_REPLICA_MAX 64
+
+/* 1 when id is UUID text (it becomes a file name in the journal). */
+int sat_batch_id_ok(const char *id);
+
+/* Checks one message of the stream: at most max_body bytes, a valid batch
+ * (batch_decode), a UUID id, and a Nats-Msg-Id header (hdr_id, NULL when
+ * absent) equal to that id. Returns 0 with *doc (caller frees) and m set;
+ * -E2BIG (too large, also when it inflates past BATCH_MAX_DECODED),
+ * -EBADMSG (id rules), or batch_decode's error with err set (never a byte
+ * of the input). */
+int sat_nats_check(const void *data, size_t len, const char *hdr_id, size_t max_body, cJSON **doc,
+		   struct batch_meta *m, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+struct sat_nats_config {
+	const struct nats_opts *opts;
+	const char *replica_id; /* unique per replica: the claim value and the catalog key */
+	uint32_t ack_wait_s;    /* of the consumer, when this replica creates it */
+	int32_t max_msg;        /* of the stream, when this replica creates it */
+};
+
+struct sat_nats_stats {
+	uint64_t pending;     /* consumer: messages not yet delivered */
+	uint64_t ack_pending; /* consumer: delivered, not acknowledged */
+	uint64_t redelivered; /* consumer: delivered more than once, not acknowledged */
+	int info_ok;          /* the figures above were read at least once */
+	int connected;
+	uint64_t fetched;
+	uint64_t fetch_errors;
+	uint64_t catalog_published;
+	uint64_t catalog_errors;
+};
+
+struct sat_nats;
+
+/* Connects (trying for a minute while the server is away, or until *stop),
+ * creates the stream, the consumer and the two buckets when missing, binds
+ * to the consumer. Returns 0 or a negative errno (logged). */
+int sat_nats_start(const struct sat_nats_config *cfg, volatile int *stop, struct sat_nats **out)
+	__attribute__((warn_unused_result));
+
+/* Starts the fetch thread; sat_nats_fd() becomes readable when a list of
+ * messages is ready; sat_nats_take() hands it over (1, or 0 when none),
+ * sat_nats_done() lets the thread fetch the next. */
+int sat_nats_run(struct sat_nats *n) __attribute__((warn_unused_result));
+int sat_nats_fd(const struct sat_nats *n);
+int sat_nats_take(struct sat_nats *n, natsMsgList *out);
+void sat_nats_done(struct sat_nats *n);
+
+/* Claims batch id for this replica: 1 ours (now or from before a
+ * restart), 0 another replica's, -EAGAIN no answer from the server. */
+int sat_nats_claim(struct sat_nats *n, const char *id) __attribute__((warn_unused_result));
+
+/* Puts this replica's whole catalog (a batch, gz) under its id in the
+ * catalog bucket. */
+int sat_nats_publish_catalog(struct sat_nats *n, const void *gz, size_t len);
+
+void sat_nats_get_stats(struct sat_nats *n, struct sat_nats_stats *out);
+
+/* Stops the thread; fetched messages not acknowledged are redelivered by
+ * the server. NULL-safe. */
+void sat_nats_stop(struct sat_nats *n);
+
 /* ---- the server --------------------------------------------------------- */
 
 struct sat_config {
@@ -149,6 +215,11 @@ struct sat_config {
 	int raw_ingest;           /* accept POST /v1/exchanges (needs client_ca) */
 	const char *metrics_addr; /* plain HTTP /metrics and /healthz listener; NULL: none */
 	uint16_t metrics_port;    /* 0: a free port (logged) */
+	const struct nats_opts *nats; /* consume from JetStream as a replica; NULL: no */
+	const char *replica_id;   /* with nats */
+	uint32_t nats_ack_wait;   /* seconds, with nats */
+	int nats_edge;            /* with nats and listen_addr: publish accepted HTTPS batches to
+				   * the stream instead of merging them (an edge); no consumer */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 when start-up

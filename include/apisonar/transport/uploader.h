@@ -194,4 +194,8 @@ enum uploader_drain_mode {
 int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,
 		   volatile sig_atomic_t *stop) __attribute__((warn_unused_result));
 
+/* The uploader as a delivery backend of transport.h (u stays the caller's). */
+struct transport;
+void uploader_transport(struct uploader *u, struct transport *out);
+
 #endif

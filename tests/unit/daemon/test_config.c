@@ -312,6 +312,60 @@ static void test_capture_budget(void **state)
 	assert_int_equal(c->capture_budget, 0);
 }
 
+/* transport = nats and its keys: parsed, checked together, handed over. */
+static void test_nats_keys(void **state)
+{
+	struct run_config *c = *state;
+	struct nats_opts no;
+	char err[256];
+
+	assert_int_equal(c->transport, TRANSPORT_HTTPS);
+	assert_int_equal(parse(c, "transport = nats\n", err, sizeof(err)), 0);
+	assert_int_equal(c->transport, TRANSPORT_NATS);
+	assert_int_equal(config_check(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nats-url"));
+	assert_int_equal(parse(c, "transport = kafka\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "want https or nats"));
+	assert_int_equal(parse(c, "nats-url = http://h:1\n", err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse(c, "nats-url = nats://user:hunter2@h:1\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(parse(c,
+			       "nats-url = tls://nats.example:4222\n"
+			       "nats-ca = /etc/apisonar/nats-ca.pem\n"
+			       "nats-token-file = /etc/apisonar/nats-token\n"
+			       "cluster = prod-eu\n",
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(config_check(c, err, sizeof(err)), 0);
+	config_nats_opts(c, &no);
+	assert_int_equal(no.transport, TRANSPORT_NATS);
+	assert_string_equal(no.url, "tls://nats.example:4222");
+	assert_string_equal(no.ca_file, "/etc/apisonar/nats-ca.pem");
+	assert_string_equal(no.token_file, "/etc/apisonar/nats-token");
+	assert_null(no.creds_file);
+	assert_string_equal(no.cluster, "prod-eu");
+	assert_int_equal(no.timeout_ms, 30000);
+	assert_int_equal(parse(c, "nats-creds = relative.creds\n", err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse(c, "nats-creds = /etc/apisonar/u.creds\n", err, sizeof(err)), 0);
+	assert_int_equal(config_check(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "exclude"));
+	assert_int_equal(parse(c, "nats-creds = \"\"\nnats-client-cert = /c.pem\n", err,
+			       sizeof(err)),
+			 0);
+	assert_int_equal(config_check(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nats-client-key"));
+	assert_int_equal(parse(c, "nats-client-key = /c.key\nendpoint = https://sat:8443\n", err,
+			       sizeof(err)),
+			 0);
+	assert_int_equal(config_check(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "excludes 'endpoint'"));
+	/* back to https: the nats keys alone are an error */
+	assert_int_equal(parse(c, "transport = https\n", err, sizeof(err)), 0);
+	assert_int_equal(config_check(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "need 'transport = nats'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_keys, setup, teardown),
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test_setup_teardown(test_capture_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nats_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

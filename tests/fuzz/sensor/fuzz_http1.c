@@ -196,6 +196,8 @@ static const char *const fz_names[] = {
     "unpaired_requests",
     "partial_dropped",
     "hold_overflow",
+    "restarts",
+    "restart_dropped",
 };
 
 /* Says which counter differs before aborting: the input alone then tells a

@@ -20,13 +20,14 @@
 
 #define IMP_MAX_INPUTS 256
 
-static const struct cli_cmd imp_cmd = { "import", "usage: apisonar import SPEC... [--service NAME] [--base-path PATH] [--out-dir DIR] [--strict] [--export]" };
+static const struct cli_cmd imp_cmd = { "import", "usage: apisonar import SPEC... [--service NAME] [--base-path PATH] [--out-dir DIR] [--strict] [--export] [--enqueue --spool DIR --spool-key-file FILE [--sensor-id ID]]" };
 
 static void imp_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: apisonar import SPEC... [--service NAME] [--base-path PATH]\n"
 		"                       [--out-dir DIR] [--strict] [--export]\n"
+		"                       [--enqueue --spool DIR --spool-key-file FILE [--sensor-id ID]]\n"
 		"\n"
 		"Reads OpenAPI 3.0/3.1 and Swagger 2.0 documents (JSON or YAML), checks every\n"
 		"value in them with the sensitive-data detectors, and writes the declared API\n"
@@ -41,6 +42,10 @@ static void imp_usage(FILE *f)
 		"  --strict          refuse (exit 1) when anything had to be scrubbed\n"
 		"  --export          also write the catalog of the declared API alone:\n"
 		"                    DIR/metadata.json and DIR/openapi/<service>.json\n"
+		"  --enqueue         also spool that catalog as a batch (implies --export),\n"
+		"                    through the last guard, into the encrypted spool\n"
+		"                    --spool DIR with the key of --spool-key-file, for the\n"
+		"                    uploader or apisonar run to deliver\n"
 		"\n"
 		"Exit codes: 0 imported, 1 error or refused by --strict, 2 usage.\n");
 }
@@ -92,6 +97,10 @@ int cmd_import(int argc, char **argv)
 		{ "out-dir", required_argument, NULL, 'o' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "export", no_argument, NULL, 'E' },
+		{ "enqueue", no_argument, NULL, 'Q' },
+		{ "spool", required_argument, NULL, 'P' },
+		{ "spool-key-file", required_argument, NULL, 'K' },
+		{ "sensor-id", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,7 +109,8 @@ int cmd_import(int argc, char **argv)
 	size_t scrubbed = 0;
 	cJSON *catalog = NULL;
 	char err[512], path[4096];
-	int opt, i, strict = 0, export = 0, ret = 1, rc;
+	int opt, i, strict = 0, export = 0, enqueue = 0, ret = 1, rc, ndocs;
+	const char *spool = NULL, *key_file = NULL, *sensor_id = NULL;
 	char *text = NULL;
 
 	optind = 1;
@@ -125,6 +135,18 @@ int cmd_import(int argc, char **argv)
 		case 'E':
 			export = 1;
 			break;
+		case 'Q':
+			enqueue = export = 1;
+			break;
+		case 'P':
+			spool = optarg;
+			break;
+		case 'K':
+			key_file = optarg;
+			break;
+		case 'I':
+			sensor_id = optarg;
+			break;
 		case 'h':
 			imp_usage(stdout);
 			return 0;
@@ -132,12 +154,18 @@ int cmd_import(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (enqueue != (spool != NULL) || (enqueue && !key_file) || (!enqueue && (key_file || sensor_id))) {
+		fprintf(stderr, "apisonar import: --enqueue needs --spool DIR and --spool-key-file FILE "
+				"(and they go only with it)\n");
+		return EXIT_USAGE;
+	}
 	if (optind >= argc || argc - optind > IMP_MAX_INPUTS) {
 		fprintf(stderr, "apisonar import: %s\n",
 			optind >= argc ? "no document given" : "at most 256 documents");
 		imp_usage(stderr);
 		return EXIT_USAGE;
 	}
+	ndocs = argc - optind;
 	for (i = optind; i < argc; i++) {
 		struct spec_report rep = { 0 };
 
@@ -175,8 +203,33 @@ int cmd_import(int argc, char **argv)
 	}
 	if (export && imp_export(catalog, out_dir))
 		goto cleanup;
+	if (enqueue) {
+		/* The same path as apisonar upload --enqueue: batch, last guard,
+		 * encrypted spool; delivered by whoever drains the spool. */
+		char meta[4096];
+		char *uargv[10];
+		int uargc = 0;
+
+		snprintf(meta, sizeof(meta), "%s/metadata.json", out_dir);
+		uargv[uargc++] = (char *)"upload";
+		uargv[uargc++] = (char *)"--spool";
+		uargv[uargc++] = (char *)spool;
+		uargv[uargc++] = (char *)"--spool-key-file";
+		uargv[uargc++] = (char *)key_file;
+		uargv[uargc++] = (char *)"--enqueue";
+		uargv[uargc++] = meta;
+		if (sensor_id) {
+			uargv[uargc++] = (char *)"--sensor-id";
+			uargv[uargc++] = (char *)sensor_id;
+		}
+		uargv[uargc] = NULL;
+		if (cmd_upload(uargc, uargv) != 0) {
+			fprintf(stderr, "apisonar import: %s not spooled\n", meta);
+			goto cleanup;
+		}
+	}
 	fprintf(stderr, "import: %d document%s, %d endpoint%s declared, %zu value%s scrubbed; %s\n",
-		argc - optind, argc - optind == 1 ? "" : "s",
+		ndocs, ndocs == 1 ? "" : "s",
 		spec_count_endpoints(catalog), spec_count_endpoints(catalog) == 1 ? "" : "s", scrubbed,
 		scrubbed == 1 ? "" : "s", path);
 	ret = 0;

@@ -2519,6 +2519,18 @@ cJSON *catalog_to_metadata(const struct catalog *c)
 	return doc;
 }
 
+cJSON *catalog_to_metadata_raw(const struct catalog *c)
+{
+	cJSON *doc;
+
+	if (!c)
+		return NULL;
+	doc = cJSON_Duplicate(c->doc, 1);
+	if (doc)
+		sort_object(doc);
+	return doc;
+}
+
 /* Counts nodes (fields) and nodes with a sensitive class, recursively. */
 static void count_fields(const cJSON *o, uint64_t *fields, uint64_t *sens)
 {

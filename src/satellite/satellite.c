@@ -767,7 +767,7 @@ static void publish_catalog(struct sat_server *s)
 
 	if (!s->nats)
 		return;
-	doc = catalog_to_metadata(s->cat);
+	doc = catalog_to_metadata_raw(s->cat);
 	rc = doc ? batch_encode(doc, &bs, 0, now_wall_ns(), &gz, &len, &meta) : -ENOMEM;
 	cJSON_Delete(doc);
 	if (rc == 0)
@@ -1211,7 +1211,7 @@ static void forward_delta(struct sat_server *s)
 
 	if (!s->fwd || !s->delta_dirty)
 		return;
-	doc = catalog_to_metadata(s->delta);
+	doc = catalog_to_metadata_raw(s->delta);
 	rc = doc ? batch_encode(doc, &bs, s->delta_start_ns, now_wall_ns(), &gz, &len, &meta)
 		 : -ENOMEM;
 	cJSON_Delete(doc);
@@ -1241,7 +1241,7 @@ static void forward_delta(struct sat_server *s)
  * the readable outputs, then drops the journal it covers. */
 static int sat_flush(struct sat_server *s)
 {
-	cJSON *st = cJSON_CreateObject(), *ids = NULL, *cat = catalog_to_metadata(s->cat);
+	cJSON *st = cJSON_CreateObject(), *ids = NULL, *cat = catalog_to_metadata_raw(s->cat);
 	char *txt = NULL, path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;

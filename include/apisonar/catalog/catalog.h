@@ -63,6 +63,14 @@ int catalog_merge_metadata(struct catalog *c, const cJSON *doc, char *err, size_
  * owns it. Deterministic: same merges, same bytes. */
 cJSON *catalog_to_metadata(const struct catalog *c);
 
+/* The catalog as merged, without the output's decisions (templating on
+ * thin evidence, maps folded at output): for a catalog that is merged
+ * again (a satellite's state, its deltas upstream, a replica's entry in the
+ * cluster bucket), so that merging by any grouping gives the bytes one
+ * catalog of every batch gives. Only ever holds what the merged documents
+ * held. The caller owns it. */
+cJSON *catalog_to_metadata_raw(const struct catalog *c);
+
 /* Writes DIR/metadata.json and DIR/openapi/<service>.json, each atomically
  * (temp file, fsync, rename). Returns 0 or a negative errno. */
 int catalog_write_dir(const struct catalog *c, const char *dir);

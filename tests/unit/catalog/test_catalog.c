@@ -495,6 +495,76 @@ static void test_template_versions_and_formats(void **state)
 	catalog_free(c);
 }
 
+/* Batches whose objects hold two of five keys at random, merged by one
+ * catalog and by groups whose merged catalogs are merged again (replicas,
+ * a tree of satellites): the same bytes at output when the groups pass on
+ * what they merged (catalog_to_metadata_raw), whatever the grouping. The
+ * output's decisions (maps folded, templates on thin evidence) are taken
+ * once, on the whole. */
+static void test_merge_groups_raw_equals_direct(void **state)
+{
+	static const char *const keys[] = { "alpha", "bravo", "charlie", "delta", "echo" };
+	enum { NB = 36 };
+	cJSON *docs[NB];
+	struct catalog *direct = catalog_new(NULL);
+	char err[128];
+	int i, g, round;
+	unsigned r = 12345;
+
+	(void)state;
+	for (i = 0; i < NB; i++) {
+		struct catalog *one = catalog_new(NULL);
+		char body[256];
+		int k1, k2, x;
+
+		for (x = 0; x < 1 + i % 4; x++) {
+			r = r * 1103515245u + 12345u;
+			k1 = (int)((r >> 16) % 5);
+			r = r * 1103515245u + 12345u;
+			k2 = (int)((r >> 16) % 4);
+			k2 = k2 >= k1 ? k2 + 1 : k2;
+			snprintf(body, sizeof(body), "{\"%s\":{\"n\":1},\"%s\":{\"n\":2}}",
+				 keys[k1], keys[k2]);
+			add(one, "GET", "/stats", body);
+		}
+		docs[i] = catalog_to_metadata(one); /* what a sensor's batch holds */
+		catalog_free(one);
+		assert_int_equal(catalog_merge_metadata(direct, docs[i], err, sizeof(err)), 0);
+	}
+	{
+		char *want = doc_text(direct);
+
+		for (round = 0; round < 20; round++) {
+			struct catalog *grp[3], *top = catalog_new(NULL);
+			char *got;
+
+			for (g = 0; g < 3; g++)
+				grp[g] = catalog_new(NULL);
+			for (i = 0; i < NB; i++) {
+				r = r * 1103515245u + 12345u;
+				assert_int_equal(catalog_merge_metadata(grp[(r >> 16) % 3], docs[i], err,
+									sizeof(err)),
+						 0);
+			}
+			for (g = 0; g < 3; g++) {
+				cJSON *raw = catalog_to_metadata_raw(grp[g]);
+
+				assert_int_equal(catalog_merge_metadata(top, raw, err, sizeof(err)), 0);
+				cJSON_Delete(raw);
+				catalog_free(grp[g]);
+			}
+			got = doc_text(top);
+			assert_string_equal(got, want);
+			free(got);
+			catalog_free(top);
+		}
+		free(want);
+	}
+	for (i = 0; i < NB; i++)
+		cJSON_Delete(docs[i]);
+	catalog_free(direct);
+}
+
 /* Incremental: an endpoint first kept literal re-merges under its
  * template when evidence grows, in one catalog and across merged
  * documents, counts added, the same bytes either way. */
@@ -679,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_template_readable_values),
 		cmocka_unit_test(test_template_one_off_and_suffix),
 		cmocka_unit_test(test_template_versions_and_formats),
+		cmocka_unit_test(test_merge_groups_raw_equals_direct),
 		cmocka_unit_test(test_template_revised_and_merged),
 		cmocka_unit_test(test_body_map_keyed_by_ids),
 		cmocka_unit_test(test_map_hash_index),

@@ -358,7 +358,27 @@ static int camel_words_noise(const char *s, size_t n)
  * change class at about every other character and carry few vowels. One
  * run of [A-Za-z0-9] is looked at.
  */
+static int random_run_core(const char *s, size_t n);
+
 static int random_run(const char *s, size_t n)
+{
+	size_t i, st;
+
+	if (random_run_core(s, n))
+		return 1;
+	/* a word in capitals glued to a random id ("CANARYNIGOqwHlSYED",
+	 * "ORDERxK2mQpLw9"): the id alone, from each start inside the
+	 * capitals (one level: linear in the length) */
+	for (i = 0; i < n && s[i] >= 'A' && s[i] <= 'Z'; i++)
+		;
+	if (i >= 4 && i < n)
+		for (st = 4; st <= i && n - st >= 8; st++)
+			if (random_run_core(s + st, n - st))
+				return 1;
+	return 0;
+}
+
+static int random_run_core(const char *s, size_t n)
 {
 	size_t i, up = 0, lo = 0, dg = 0, vw = 0, trans = 0, flips = 0;
 	int prev = -1;
@@ -394,18 +414,6 @@ static int random_run(const char *s, size_t n)
 	/* one case, long, almost no vowels ("xkqzvbmnt") */
 	if (up + lo >= 8 && 8 * vw < up + lo && (up == 0 || lo == 0))
 		return 1;
-	/* a word in capitals glued to a random id ("CANARYNIGOqwHlSYED",
-	 * "ORDERxK2mQpLw9"): the id alone, from each start inside the
-	 * capitals */
-	for (i = 0; i < n && s[i] >= 'A' && s[i] <= 'Z'; i++)
-		;
-	if (i >= 4 && i < n) {
-		size_t st;
-
-		for (st = 4; st <= i && n - st >= 8; st++)
-			if (random_run(s + st, n - st))
-				return 1;
-	}
 	return 0;
 }
 

@@ -25,6 +25,21 @@ static const char *tmpl(const char *path)
 	return out;
 }
 
+/* A long run of capitals before lowercase letters: the capital-prefix
+ * test looks at each start once (it recursed into itself, which took
+ * minutes from 60 capitals on: a hostile path could stall the sensor). */
+static void test_value_shape_capital_run_linear(void **state)
+{
+	char s[520];
+
+	(void)state;
+	memset(s, 'A', 500);
+	memcpy(s + 500, "bcdefgh", 8);
+	assert_false(anon_value_shaped(s, strlen(s)) < 0);
+	assert_true(anon_value_shaped("CANARYNIGOqwHlSYED", 18));
+	assert_false(anon_value_shaped("HTTPSConnectionPool", 19));
+}
+
 static void test_template_words_and_ids(void **state)
 {
 	(void)state;
@@ -581,6 +596,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_words_and_ids),
+		cmocka_unit_test(test_value_shape_capital_run_linear),
 		cmocka_unit_test(test_template_values_in_segments),
 		cmocka_unit_test(test_template_params_named_uniquely),
 		cmocka_unit_test(test_template_shapes_suffixes_names),

@@ -633,6 +633,30 @@ static int param_used(void *arg, const char *name)
 	return arg && json_get((cJSON *)arg, name) != NULL;
 }
 
+#define ANON_NUMBERED_DIGITS 3 /* page-377: a number, not a name (covid-19, utf-8) */
+
+/* "page-377", "page-7143627": a word, a dash, then a number of three
+ * digits or more. The word is how the API numbers a page or a part (page-,
+ * series-, episode-), the digits are the value: the template keeps the
+ * word ("page-{page}", the form the catalog folds numbered segments into),
+ * so the position is neither a literal per page nor an id of its own
+ * (unless the word names the resource before it: see the caller).
+ * Shorter numbers stay literal: the catalog folds them when it sees
+ * several. Returns the length of the word, or 0. */
+static size_t numbered_head(const char *s, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n && s[i] >= 'a' && s[i] <= 'z')
+		i++;
+	if (i < 2 || i + 1 + ANON_NUMBERED_DIGITS > n || s[i] != '-' || i >= ANON_MAX_PARAM_NAME)
+		return 0;
+	for (j = i + 1; j < n; j++)
+		if (s[j] < '0' || s[j] > '9')
+			return 0;
+	return literal_segment(s, i) ? i : 0;
+}
+
 int anon_template_path(const char *path, size_t len, char *out, size_t outlen, cJSON *params)
 {
 	size_t i = 0, o = 0, nseg = 0;
@@ -650,7 +674,7 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 		params = local;
 	}
 	while (i < len) {
-		size_t s, n, stem;
+		size_t s, n, stem, hl;
 
 		while (i < len && path[i] == '/')
 			i++;
@@ -665,10 +689,21 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 		/* A value with a suffix ("42.json"): the suffix stays when it
 		 * is a word of its own and the stem alone is the value. */
 		stem = anon_suffix(path + s, n);
-		if (stem < n && (!literal_segment(path + s + stem + 1, n - stem - 1) ||
-				 literal_segment(path + s, stem)))
+		if (stem < n && !literal_segment(path + s + stem + 1, n - stem - 1))
 			stem = n;
-		if (stem == n && literal_segment(path + s, n)) {
+		hl = numbered_head(path + s, stem);
+		if (hl && prev) {
+			/* "/orders/order-123456": an id tagged with its
+			 * resource's name, the whole segment is the value */
+			char one[ANON_MAX_PARAM_NAME];
+
+			anon_singular(prev, prevlen, one, sizeof(one));
+			if (strlen(one) == hl && strncasecmp(one, path + s, hl) == 0)
+				hl = 0;
+		}
+		if (!hl && stem < n && literal_segment(path + s, stem))
+			stem = n;
+		if (!hl && stem == n && literal_segment(path + s, n)) {
 			if (o + 1 + n + 1 > outlen)
 				goto bad;
 			out[o++] = '/';
@@ -682,11 +717,20 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 			char name[ANON_MAX_PARAM_NAME + 8];
 			size_t nl, sl = n - stem;
 
-			anon_param_name(prev, prevlen, param_used, params, name, sizeof(name));
+			if (hl)
+				snprintf(name, sizeof(name), "%.*s", (int)hl, path + s);
+			if (hl && param_used(params, name))
+				hl = 0; /* twice in one path: the whole segment */
+			if (!hl)
+				anon_param_name(prev, prevlen, param_used, params, name, sizeof(name));
 			nl = strlen(name);
-			if (o + 3 + nl + sl + 1 > outlen)
+			if (o + 3 + 2 * hl + 1 + nl + sl + 1 > outlen)
 				goto bad;
 			out[o++] = '/';
+			if (hl) {
+				memcpy(out + o, path + s, hl + 1);
+				o += hl + 1;
+			}
 			out[o++] = '{';
 			memcpy(out + o, name, nl);
 			o += nl;
@@ -697,7 +741,8 @@ int anon_template_path(const char *path, size_t len, char *out, size_t outlen, c
 				cJSON *node = cJSON_AddObjectToObject(params, name);
 
 				if (node)
-					value_node(node, path + s, stem);
+					value_node(node, path + s + (hl ? hl + 1 : 0),
+						   stem - (hl ? hl + 1 : 0));
 			}
 			prev = NULL;
 		}

@@ -722,6 +722,13 @@ static int is_param_seg(const char *s)
 	return s[0] == '{' && strchr(s, '}') != NULL;
 }
 
+/* A segment with a parameter inside ("page-{page}.atom"): a template
+ * already, never a value of its own. */
+static int templated(const char *s)
+{
+	return strchr(s, '{') != NULL;
+}
+
 /* The suffix of a segment: what follows "}" of a parameter, or the
  * extension anon_suffix() finds in a literal. */
 static const char *seg_suffix(const char *s)
@@ -1020,6 +1027,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			      int final)
 {
 	size_t i, j, nvals = 0, np = 0;
+	int k_dir = 1;
 	uint64_t pcoarse[TPL_MAX_SIG];
 	size_t npc = 0;
 	double *sup;
@@ -1027,8 +1035,26 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	/* A name seen both with a suffix and as a directory of its own
 	 * (/categories.atom and /categories/{c}/page-2.atom, /popular.json
 	 * and /popular/today.json) is a resource, not a value: values do
-	 * not come back in two roles. The children are sorted by name. */
-	for (i = 0; i < k; i++) {
+	 * not come back in two roles, unless the parameters of the position
+	 * do and carry most of its requests (/categories/{c}.atom and
+	 * /categories/{c}/title.atom: a value in both roles). The children
+	 * are sorted by name. */
+	{
+		double psup = 0, lsup = 0;
+		int proles = 0;
+
+		for (i = 0; i < k; i++) {
+			if (!ch[i].param) {
+				lsup += ch[i].support;
+				continue;
+			}
+			psup += ch[i].support;
+			proles |= *rows[ch[i].first].suffix ? 1 : ch[i].leaf ? 0 : 2;
+		}
+		if (proles == 3 && psup > lsup)
+			k_dir = 0;
+	}
+	for (i = 0; k_dir && i < k; i++) {
 		const char *w = rows[ch[i].first].child, *suf = rows[ch[i].first].suffix;
 		size_t lo = 0, hi = k, sl = (size_t)(suf - w);
 
@@ -1133,6 +1159,8 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 			open = hasp || sroot || drawn ||
 			       (!root && np && nl >= 2 && low == nl) ||
 			       (!root && nl == 2 && f1 == 2 && ch[i].nfine == 1);
+		else if (root)
+			open = 0; /* EXPERIMENT */
 		else
 			open = (nl >= TPL_STORE_MIN &&
 				(hasp || (!root && 2 * f1 >= nl && nl * TPL_DRAWS >= tot))) ||
@@ -1187,7 +1215,8 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 				if (nu && 2 * sig_shared(ch[j].fine, ch[j].nfine, uni, nu) >= ch[j].nfine)
 					v = 1;
 			}
-			if (v && !ch[j].value && !ch[j].dir && !api_word(rows[ch[j].first].child)) {
+			if (v && !ch[j].value && !ch[j].dir && !templated(rows[ch[j].first].child) &&
+			    !api_word(rows[ch[j].first].child)) {
 				ch[j].value = 1;
 				nvals++;
 			}
@@ -1198,6 +1227,7 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
 			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 2 &&
+			    !templated(rows[ch[i].first].child) &&
 			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
 			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&
 			    !api_word(rows[ch[i].first].child)) {
@@ -1630,7 +1660,8 @@ static void common_suffixes(struct trow *rows, size_t n)
 		}
 		while (lo + cnt < m && strcmp(sf[lo + cnt], rows[i].suffix) == 0)
 			cnt++;
-		if (cnt < 2)
+		/* a format is a suffix alone too (maple-river.atom) */
+		if (cnt < 2 && !anon_format_ext(rows[i].suffix + 1, strlen(rows[i].suffix + 1)))
 			rows[i].suffix = rows[i].child + strlen(rows[i].child);
 	}
 	free(sf);
@@ -1926,7 +1957,12 @@ static int pattern_match(const char *pat, const struct epath *p, size_t *pos, ch
 		if (pseg[i][0] == '*') {
 			const char *suf = seg_suffix(s);
 
-			if (is_param_seg(s) || (pseg[i][1] && strcmp(suf, pseg[i] + 1) != 0) ||
+			/* the suffix is the pattern's; a star alone takes a
+			 * value whole ("forest54", "jane.doe"), never one with a
+			 * format ("atoz.atom": a name of its own) */
+			if (is_param_seg(s) ||
+			    (pseg[i][1] ? strcmp(suf, pseg[i] + 1) != 0
+					: *suf && anon_format_ext(suf + 1, strlen(suf + 1))) ||
 			    api_word(s) || anon_safe_word(s, strlen(s)))
 				return 0;
 			snprintf(suffix, suflen, "%s", pseg[i] + 1);

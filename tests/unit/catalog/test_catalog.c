@@ -495,6 +495,63 @@ static void test_template_versions_and_formats(void **state)
 	catalog_free(c);
 }
 
+/* Issue 12 (channel4's shape): every endpoint answers the same feed, so
+ * shapes tell nothing. Numbered pages keep their word whatever the number
+ * (page-{page}); a value in two roles (/categories/{c}.atom and
+ * /categories/{c}/title.atom) is a parameter in both; resource names in
+ * two roles at the root stay (/atoz.atom and /atoz/...), also when a
+ * learned root value pattern is about (it takes values without a format
+ * only). */
+static void test_template_feeds_pages_two_roles(void **state)
+{
+	static const char *const cat[] = { "maple-river", "zebra-stone-2020", "winter50",
+					   "delta-summer", "pixel-harbor", "orders-forest" };
+	static const char *const brand[] = { "cedar77", "harbor-maple-stone", "stone-cedar-2021",
+					     "tiger-ember", "blue-pixel-2019", "summer-quartz" };
+	struct catalog *c = catalog_new(NULL);
+	char t[128];
+	char *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 60; i++) {
+		snprintf(t, sizeof(t), "/categories/%08x%08x", 0x9e3779b9u * (unsigned)i, 77u * (unsigned)i);
+		add(c, "GET", t, "{\"feed\":1}");
+		snprintf(t, sizeof(t), "/categories/%s/title/page-%d.atom", cat[i % 6],
+			 i % 3 ? 100 + 97 * i : 2 + i % 5);
+		add(c, "GET", t, "{\"feed\":1}");
+	}
+	for (i = 0; i < 6; i++) {
+		snprintf(t, sizeof(t), "/categories/%s.atom", cat[i]);
+		add(c, "GET", t, "{\"feed\":1}");
+		snprintf(t, sizeof(t), "/%s/epg.atom", brand[i]);
+		add(c, "GET", t, "{\"feed\":1}");
+		snprintf(t, sizeof(t), "/CANARYa%dZk9QxTpLm/epg.atom", i);
+		add(c, "GET", t, "{\"feed\":1}");
+	}
+	add(c, "GET", "/atoz.atom", "{\"feed\":1}");
+	add(c, "GET", "/atoz.atom", "{\"feed\":1}");
+	add(c, "GET", "/atoz/a.atom", "{\"feed\":1}");
+	add(c, "GET", "/atoz/b/page-2.atom", "{\"feed\":1}");
+	for (i = 0; i < 30; i++)
+		add(c, "GET", "/categories.atom", "{\"feed\":1}");
+	s = doc_text(c);
+	assert_non_null(s);
+	if (getenv("TEST_VERBOSE"))
+		fprintf(stderr, "%s\n", s);
+	assert_non_null(strstr(s, "\"GET /categories/{categoryId}/title/page-{page}.atom\":{\"count\":60"));
+	assert_non_null(strstr(s, "\"GET /categories/{categoryId}.atom\":{\"count\":6"));
+	assert_non_null(strstr(s, "\"GET /atoz.atom\""));
+	assert_non_null(strstr(s, "\"GET /categories.atom\""));
+	assert_non_null(strstr(s, "\"GET /{id}/epg.atom\":{\"count\":12"));
+	for (i = 0; i < 6; i++) {
+		assert_null(strstr(s, cat[i]));
+		assert_null(strstr(s, brand[i]));
+	}
+	free(s);
+	catalog_free(c);
+}
+
 /* Batches whose objects hold two of five keys at random, merged by one
  * catalog and by groups whose merged catalogs are merged again (replicas,
  * a tree of satellites): the same bytes at output when the groups pass on
@@ -749,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_template_readable_values),
 		cmocka_unit_test(test_template_one_off_and_suffix),
 		cmocka_unit_test(test_template_versions_and_formats),
+		cmocka_unit_test(test_template_feeds_pages_two_roles),
 		cmocka_unit_test(test_merge_groups_raw_equals_direct),
 		cmocka_unit_test(test_template_revised_and_merged),
 		cmocka_unit_test(test_body_map_keyed_by_ids),

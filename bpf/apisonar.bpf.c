@@ -218,12 +218,21 @@ static __always_inline __u64 new_conn_id(void)
 
 /* Looks a connection up, classifying the fd the first time it is seen.
  * NULL means: nothing to do for this fd. */
+/* A new connection's entry is built here, not on the stack: the
+ * programs, emit_chunk and copy_iov_from share 512 bytes of stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} conn_new SEC(".maps");
+
 static __always_inline struct conn *conn_get(__u32 tgid, __u32 fd, __u8 origin)
 {
 	struct conn_key key = { .tgid = tgid, .fd = fd };
 	struct as_filter_cfg *cfg;
 	struct socket *sock;
-	struct conn *c, nc = {};
+	struct conn *c, *nc;
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -231,23 +240,27 @@ static __always_inline struct conn *conn_get(__u32 tgid, __u32 fd, __u8 origin)
 		return c;
 	if (bpf_map_lookup_elem(&skip, &key))
 		return NULL;
+	nc = bpf_map_lookup_elem(&conn_new, &zero);
+	if (!nc)
+		return NULL;
+	__builtin_memset(nc, 0, sizeof(*nc));
 	sock = fd_to_socket(fd);
-	if (!sock || sock_addrs(sock, &nc)) {
+	if (!sock || sock_addrs(sock, nc)) {
 		mark_skip(&key);
 		return NULL;
 	}
 	cfg = bpf_map_lookup_elem(&filter_cfg, &zero);
-	if (!cfg || !filters_pass(cfg, &nc, tgid)) {
+	if (!cfg || !filters_pass(cfg, nc, tgid)) {
 		count(AS_C_CONN_FILTERED);
 		mark_skip(&key);
 		return NULL;
 	}
-	nc.id = new_conn_id();
-	nc.flags = origin;
-	nc.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(nc.comm, sizeof(nc.comm));
+	nc->id = new_conn_id();
+	nc->flags = origin;
+	nc->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(nc->comm, sizeof(nc->comm));
 	/* NOEXIST: another thread may have classified the fd meanwhile. */
-	bpf_map_update_elem(&conns, &key, &nc, BPF_NOEXIST);
+	bpf_map_update_elem(&conns, &key, nc, BPF_NOEXIST);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		count(AS_C_CONN_MAP_FULL);
@@ -363,6 +376,19 @@ static __always_inline __u32 copy_iov(struct scratch *s, const struct iovec *iov
 		off += n;
 	}
 	return off;
+}
+
+/* copy_iov for the records after a call's first (emit_chunk): a global
+ * function, which the verifier checks once on its own. Inlined into the
+ * bpf_loop callback, its unrolled walk was checked again for every state
+ * the callback is entered with, and kernels that check callbacks as loops
+ * (6.8 and later) went past the verifier's 1M instructions. */
+__noinline __u32 copy_iov_from(struct scratch *s, __u64 iov, __u32 iovcnt, __u64 skip,
+			       __u64 want)
+{
+	if (!s)
+		return 0;
+	return copy_iov(s, (const struct iovec *)iov, iovcnt, skip, want);
 }
 
 /* Iovecs walked per call with bpf_loop: UIO_MAXIOV. gRPC's HTTP/2 writes
@@ -522,11 +548,12 @@ static __always_inline __u32 peek_bytes(struct stash *st, __u64 ret, __u8 *p)
 	__u64 n = ret, len = ret;
 
 	if (st->kind == KIND_MSG) {
-		struct user_msghdr msg;
+		const void *iov;
 
-		if (bpf_probe_read_user(&msg, sizeof(msg), src))
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(const char *)src + offsetof(struct user_msghdr, msg_iov)))
 			return 0;
-		src = msg.msg_iov;
+		src = iov;
 	}
 	if (st->kind == KIND_MSG || st->kind == KIND_IOV) {
 		struct iovec v;
@@ -553,6 +580,15 @@ struct key_buf {
 	__u32 n;
 	__u32 _pad;
 };
+
+/* Off the stack: the programs, emit_chunk and copy_iov_from share the
+ * verifier's 512 bytes of stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct key_buf);
+} key_bufs SEC(".maps");
 
 /* A global function: the verifier checks it once, on its own, instead of
  * walking its loop on every path of its caller. */
@@ -652,15 +688,19 @@ static __always_inline int budget_gate(struct conn_key *key, struct conn *c, str
 {
 	__u32 dir = st->dir & 1, rd = req_dir(c);
 	int start = dir == rd && c->last_dir != rd + 1;
-	struct key_buf kb = {};
+	__u32 zero = 0;
+	struct key_buf *kb = bpf_map_lookup_elem(&key_bufs, &zero);
 
 	c->last_dir = dir + 1;
+	if (!kb)
+		return 0;
+	kb->n = 0;
 	if (start && st->kind != KIND_NODATA)
-		kb.n = peek_bytes(st, ret, kb.p);
-	if (kb.n >= 4 && is_method(kb.p)) {
+		kb->n = peek_bytes(st, ret, kb->p);
+	if (kb->n >= 4 && is_method(kb->p)) {
 		c->turns++;
 		count(AS_C_XCH_SEEN);
-		if (budget_take(c, &kb)) {
+		if (budget_take(c, kb)) {
 			if (c->sampling)
 				emit_skip(key, c);
 			c->turn_lost = 0;
@@ -769,11 +809,12 @@ static __always_inline void emit_record(struct conn_key *key, struct conn *c, st
 	}
 }
 
-/* What the records after the first of one call need (bpf_loop's context,
- * on the caller's stack). Nothing in it changes from one record to the
- * next: record i starts at (i + 1) * cap, as every record but the last is
- * full, so the verifier sees one state per record and checks the callback
- * once instead of once per possible offset. */
+/* What the records after the first of one call need. Nothing in it
+ * changes from one record to the next: record i starts at (i + 1) * cap,
+ * as every record but the last is full. It is kept in a per-CPU map, not
+ * on the caller's stack as bpf_loop's context: the verifier knows nothing
+ * of a map value's contents, so it checks the callback once for all calls
+ * instead of once per state of each caller, and the stack stays short. */
 struct chunk_ctx {
 	struct conn_key key;
 	__u64 pos;   /* stream position of the call's first byte */
@@ -787,19 +828,32 @@ struct chunk_ctx {
 	__u8 extra;
 };
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct chunk_ctx);
+} chunk_ctxs SEC(".maps");
+
 /* Record i + 1 of a call: copies the next cap bytes into s->data and sends
  * them; the last one carries the true length of what is left. Returns 1
  * (stop) after the last. */
 static long emit_chunk(__u32 i, void *arg)
 {
-	struct chunk_ctx *x = arg;
+	__u32 zero = 0;
+	struct chunk_ctx *x = bpf_map_lookup_elem(&chunk_ctxs, &zero);
 	struct scratch *s = scratch_get();
-	struct conn *c = bpf_map_lookup_elem(&conns, &x->key);
-	__u64 want, rec, off = ((__u64)i + 1) * x->cap;
+	struct conn *c;
+	__u64 want, rec, off;
 	__u32 got;
 	int end;
 
-	if (!s || !c || off >= x->lim || i >= AS_MAX_CHUNKS)
+	(void)arg;
+	if (!x || !s || i >= AS_MAX_CHUNKS)
+		return 1;
+	c = bpf_map_lookup_elem(&conns, &x->key);
+	off = ((__u64)i + 1) * x->cap;
+	if (!c || off >= x->lim)
 		return 1;
 	want = x->lim - off;
 	if (want > x->cap)
@@ -807,7 +861,7 @@ static long emit_chunk(__u32 i, void *arg)
 	if (x->kind == KIND_BUF)
 		got = copy_user(s, 0, (const void *)(x->ptr + off), want);
 	else
-		got = copy_iov(s, (const struct iovec *)x->ptr, x->iovcnt, off, want);
+		got = copy_iov_from(s, x->ptr, x->iovcnt, off, want);
 	end = off + got >= x->lim || got < want || i + 2 >= AS_MAX_CHUNKS;
 	rec = end ? x->ret - off : got;
 	emit_record(&x->key, c, s, x->dir, x->pos + off, rec, got, 0, x->extra);
@@ -849,20 +903,22 @@ static __always_inline void emit_call(struct conn_key *key, struct conn *c, stru
 	}
 	emit_record(key, c, s, dir, pos, first, copied, nodata, extra);
 	if (more) {
-		struct chunk_ctx x = {
-			.key = *key,
-			.pos = pos,
-			.ret = ret,
-			.lim = lim,
-			.ptr = ptr,
-			.iovcnt = iovcnt,
-			.kind = kind,
-			.dir = dir,
-			.cap = cap,
-			.extra = extra,
-		};
+		__u32 zero = 0;
+		struct chunk_ctx *x = bpf_map_lookup_elem(&chunk_ctxs, &zero);
 
-		bpf_loop(AS_MAX_CHUNKS - 1, emit_chunk, &x, 0);
+		if (!x)
+			return;
+		x->key = *key;
+		x->pos = pos;
+		x->ret = ret;
+		x->lim = lim;
+		x->ptr = ptr;
+		x->iovcnt = iovcnt;
+		x->kind = kind;
+		x->dir = dir;
+		x->cap = cap;
+		x->extra = extra;
+		bpf_loop(AS_MAX_CHUNKS - 1, emit_chunk, NULL, 0);
 	}
 }
 
@@ -929,13 +985,19 @@ static __always_inline void emit_data(struct conn_key *key, struct conn *c, stru
 		kind = KIND_IOV;
 		copied = copy_iov_wide(s, (const struct iovec *)ptr, iovcnt, ret < cap ? ret : cap);
 	} else if (st->kind == KIND_MSG) {
-		struct user_msghdr msg;
+		/* msg_iov and msg_iovlen only: the stack is short (the
+		 * programs, emit_chunk and copy_iov_from share 512 bytes) */
+		struct {
+			struct iovec *iov;
+			__u64 iovlen;
+		} m;
 
 		kind = KIND_IOV;
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)st->ptr)) {
-			ptr = (__u64)msg.msg_iov;
-			iovcnt = (__u32)msg.msg_iovlen;
-			copied = copy_iov_wide(s, msg.msg_iov, iovcnt, ret < cap ? ret : cap);
+		if (!bpf_probe_read_user(&m, sizeof(m),
+					 (char *)st->ptr + offsetof(struct user_msghdr, msg_iov))) {
+			ptr = (__u64)m.iov;
+			iovcnt = (__u32)m.iovlen;
+			copied = copy_iov_wide(s, m.iov, iovcnt, ret < cap ? ret : cap);
 		}
 	}
 

@@ -1028,8 +1028,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 {
 	size_t i, j, nvals = 0, np = 0;
 	int k_dir = 1;
-	uint64_t pcoarse[TPL_MAX_SIG];
-	size_t npc = 0;
+	uint64_t pcoarse[TPL_MAX_SIG], pnext[TPL_MAX_SIG];
+	size_t npc = 0, npn = 0;
+	double psup = 0;
 	double *sup;
 
 	/* A name seen both with a suffix and as a directory of its own
@@ -1102,6 +1103,9 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		if (ch[i].param) {
 			for (j = 0; j < ch[i].ncoarse; j++)
 				sig_add(pcoarse, &npc, ch[i].coarse[j]);
+			for (j = 0; j < ch[i].nnext; j++)
+				sig_add(pnext, &npn, ch[i].nexts[j]);
+			psup += ch[i].support;
 			np++;
 		}
 		for (j = 0; j < i; j++) {
@@ -1223,10 +1227,16 @@ static size_t decide_position(struct tchild *ch, size_t k, const struct trow *ro
 		}
 	}
 	/* A literal seen once that does only what a parameter does (not at
-	 * the root: see above). */
+	 * the root: see above); or a literal with a subtree that is the
+	 * parameter's (the same shapes, the same names after it) and a
+	 * small share of its requests (/b/{}/o/cloud-orders/copyTo/... beside
+	 * /b/{}/o/{}/copyTo/...: an object name requested three times). */
 	if (np && !root && final)
 		for (i = 0; i < k; i++)
-			if (!ch[i].param && !ch[i].value && !ch[i].dir && ch[i].support <= 2 &&
+			if (!ch[i].param && !ch[i].value && !ch[i].dir &&
+			    (ch[i].support <= 2 ||
+			     (!ch[i].leaf && ch[i].nnext && TPL_RATIO * ch[i].support <= psup &&
+			      sig_within(ch[i].nexts, ch[i].nnext, pnext, npn))) &&
 			    !templated(rows[ch[i].first].child) &&
 			    (sig_within(ch[i].coarse, ch[i].ncoarse, pcoarse, npc) ||
 			     sig_within(ch[i].alt, ch[i].nalt, pcoarse, npc)) &&

@@ -103,7 +103,7 @@ static int valid_key(const char *s)
 	return n > 0 && n <= CAT_MAX_KEY && doc_utf8_ok((const unsigned char *)s, n);
 }
 
-static int valid_type(const char *s)
+int catalog_valid_type(const char *s)
 {
 	static const char *const t[] = { "array", "boolean", "integer", "null",
 					 "number", "object", "string" };
@@ -115,7 +115,7 @@ static int valid_type(const char *s)
 	return 0;
 }
 
-static int valid_format(const char *s)
+int catalog_valid_format(const char *s)
 {
 	int f;
 
@@ -148,7 +148,7 @@ static int valid_grpc_status(const char *s)
 	return s[0] >= '0' && s[0] <= '9' && (!s[1] || (s[1] >= '0' && s[1] <= '9' && !s[2]));
 }
 
-static int valid_class(const char *s)
+int catalog_valid_class(const char *s)
 {
 	int c;
 
@@ -158,13 +158,13 @@ static int valid_class(const char *s)
 	return 0;
 }
 
-static int valid_status(const char *s)
+int catalog_valid_status(const char *s)
 {
 	return strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
 	       s[2] >= '0' && s[2] <= '9';
 }
 
-static int valid_ctype(const char *s)
+int catalog_valid_ctype(const char *s)
 {
 	size_t i, n = strlen(s), slash = 0;
 
@@ -228,9 +228,9 @@ static const struct spec sp_tmax = { .kind = S_TMAX };
 static const struct spec sp_derived = { .kind = S_DERIVED };
 static const struct spec sp_const = { .kind = S_CONST };
 static const struct spec sp_buckets = { .kind = S_BUCKETS };
-static const struct spec sp_types = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 8, .valid = valid_type };
-static const struct spec sp_formats = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_format };
-static const struct spec sp_classes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = valid_class };
+static const struct spec sp_types = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 8, .valid = catalog_valid_type };
+static const struct spec sp_formats = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = catalog_valid_format };
+static const struct spec sp_classes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = 32, .valid = catalog_valid_class };
 static const struct spec sp_processes = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_PROCESSES, .valid = valid_key };
 static const struct spec sp_learned = { .kind = S_SET, .cap_kind = CAP_FIXED, .cap = CAT_MAX_LEARNED, .valid = valid_key };
 
@@ -261,7 +261,7 @@ static const struct member body_members[] = {
 	{ "count", &sp_count }, { "size", &sp_size }, { "schema", &sp_node }, { NULL, NULL },
 };
 static const struct spec sp_body = { .kind = S_STRUCT, .members = body_members };
-static const struct spec sp_bodies = { .kind = S_MAP, .child = &sp_body, .cap_kind = CAP_FIXED, .cap = CAT_MAX_BODIES, .valid = valid_ctype };
+static const struct spec sp_bodies = { .kind = S_MAP, .child = &sp_body, .cap_kind = CAP_FIXED, .cap = CAT_MAX_BODIES, .valid = catalog_valid_ctype };
 
 static const struct member params_members[] = {
 	{ "path", &sp_node_map }, { "query", &sp_node_map }, { "header", &sp_node_map },
@@ -279,7 +279,7 @@ static const struct member resp_members[] = {
 	{ "bodies", &sp_bodies }, { "size", &sp_size }, { "declared", &sp_max }, { NULL, NULL },
 };
 static const struct spec sp_response = { .kind = S_STRUCT, .members = resp_members };
-static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = valid_status };
+static const struct spec sp_responses = { .kind = S_MAP, .child = &sp_response, .cap_kind = CAP_FIXED, .cap = CAT_MAX_RESPONSES, .valid = catalog_valid_status };
 
 /* gRPC methods (docs/grpc.md): calls by kind, grpc-status, messages. */
 static const struct spec sp_grpc_calls = { .kind = S_MAP, .child = &sp_count, .cap_kind = CAP_FIXED, .cap = 5, .valid = valid_grpc_call };

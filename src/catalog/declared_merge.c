@@ -12,7 +12,6 @@
 #include "apisonar/catalog/anon.h"
 #include "apisonar/catalog/catalog.h"
 #include "apisonar/catalog/declared_merge.h"
-#include "apisonar/catalog/detect.h"
 #include "apisonar/catalog/spec.h"
 #include "apisonar/util/util.h"
 
@@ -47,65 +46,6 @@ int declared_template_key(const cJSON *ep, char *out, size_t outlen)
 }
 
 /* ---- declared -> metadata ------------------------------------------------ */
-
-static int format_known(const char *s)
-{
-	int f;
-
-	if (strcmp(s, "text") == 0 || strcmp(s, "binary") == 0)
-		return 1;
-	for (f = 1; f < DF__COUNT; f++)
-		if (strcmp(s, detect_format_name((enum detect_format)f)) == 0)
-			return 1;
-	return 0;
-}
-
-static int class_known(const char *s)
-{
-	int c;
-
-	for (c = 1; c < DC__COUNT; c++)
-		if (strcmp(s, detect_class_name((enum detect_class)c)) == 0)
-			return 1;
-	return 0;
-}
-
-static int type_known(const char *s)
-{
-	static const char *const t[] = {"array",  "boolean", "integer", "null",
-					"number", "object",  "string"};
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(s, t[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* "application/json": lowercase, one slash, the catalog's characters. */
-static int ctype_known(const char *s)
-{
-	size_t i, slash = 0, n = strlen(s);
-
-	if (n == 0 || n > 127)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '/')
-			slash++;
-		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-			   c == '+' || c == '-' || c == '_'))
-			return 0;
-	}
-	return slash == 1;
-}
-
-static int status_code(const char *s)
-{
-	return strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
-	       s[2] >= '0' && s[2] <= '9';
-}
 
 static void copy_set(cJSON *dst, const char *name, const cJSON *src, int (*ok)(const char *))
 {
@@ -144,9 +84,9 @@ static void node_of(cJSON *dst, const cJSON *src, unsigned depth)
 	cJSON_AddNumberToObject(dst, "declared", 1);
 	if (cJSON_IsTrue(json_get(src, "required")))
 		cJSON_AddNumberToObject(dst, "required", 1);
-	copy_set(dst, "types", json_get(src, "types"), type_known);
-	copy_set(dst, "formats", json_get(src, "formats"), format_known);
-	copy_set(dst, "sensitive", json_get(src, "sensitive"), class_known);
+	copy_set(dst, "types", json_get(src, "types"), catalog_valid_type);
+	copy_set(dst, "formats", json_get(src, "formats"), catalog_valid_format);
+	copy_set(dst, "sensitive", json_get(src, "sensitive"), catalog_valid_class);
 	if (depth >= SPEC_MAX_SCHEMA_DEPTH)
 		return;
 	node_map_of(dst, "properties", json_get(src, "properties"), depth + 1);
@@ -168,7 +108,9 @@ static void bodies_of(cJSON *dst, const cJSON *src)
 		const cJSON *sc = json_get(it, "schema");
 		cJSON *b;
 
-		if (!ctype_known(it->string))
+		/* "none" is how the catalog names an observed message without a
+		 * body; a declared body always has a media type. */
+		if (!catalog_valid_ctype(it->string) || strcmp(it->string, "none") == 0)
 			continue;
 		if (!bodies && !(bodies = doc_obj(dst, "bodies")))
 			return;
@@ -221,7 +163,8 @@ static void endpoint_of(cJSON *eps, const cJSON *src)
 	{
 		cJSON *r;
 
-		if (!status_code(it->string) || (!resps && !(resps = doc_obj(ep, "responses"))))
+		if (!catalog_valid_status(it->string) ||
+		    (!resps && !(resps = doc_obj(ep, "responses"))))
 			continue;
 		r = doc_obj(resps, it->string);
 		if (!r)

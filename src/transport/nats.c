@@ -9,14 +9,11 @@
  * OpenSSL reasons, never credentials) is cut to a short line.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "apisonar/transport/nats.h"
 #include "apisonar/util/util.h"
@@ -570,60 +567,8 @@ struct nats_pub {
 	char subject[NATS_SUBJECT_MAX];
 	struct nats_conn *c;
 	struct uploader_stats st;
-	int audit_fd; /* -1: no audit log */
+	struct transport_audit audit;
 };
-
-/* One line of the audit log, in the uploader's format (docs/transport.md):
- * ids, counts, sizes, digest, outcome; never content. The attempt line is
- * made durable before the publish, so no publish leaves unrecorded. */
-static int pub_audit(struct nats_pub *p, const char *event, const char *attempt_id,
-		     const struct batch_meta *m, size_t len, const char *digest,
-		     const struct upload_result *r, uint64_t duration_ms)
-{
-	static const char *const verdicts[] = { "delivered", "retry", "rejected" };
-	char ts[48], where[NATS_SUBJECT_MAX + 300], *line;
-	cJSON *o;
-	size_t n;
-	int err = 0;
-
-	if (p->audit_fd < 0)
-		return 0;
-	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
-	snprintf(where, sizeof(where), "%s %s", p->o.url, p->subject);
-	o = cJSON_CreateObject();
-	if (!o)
-		return -ENOMEM;
-	cJSON_AddStringToObject(o, "time", ts);
-	cJSON_AddStringToObject(o, "event", event);
-	cJSON_AddStringToObject(o, "attempt_id", attempt_id);
-	cJSON_AddStringToObject(o, "batch_id", m->id);
-	cJSON_AddStringToObject(o, "endpoint", where);
-	cJSON_AddStringToObject(o, "transport", "nats");
-	if (r) {
-		cJSON_AddStringToObject(o, "result", verdicts[r->verdict]);
-		cJSON_AddStringToObject(o, "kind", r->kind ? r->kind : "error");
-		cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms);
-	}
-	cJSON_AddNumberToObject(o, "services", m->services);
-	cJSON_AddNumberToObject(o, "endpoints", m->endpoints);
-	cJSON_AddNumberToObject(o, "bytes", (double)len);
-	cJSON_AddNumberToObject(o, "json_bytes", (double)m->json_len);
-	cJSON_AddStringToObject(o, "sha256", digest);
-	line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!line)
-		return -ENOMEM;
-	n = strlen(line);
-	line[n] = '\n';
-	if (write(p->audit_fd, line, n + 1) != (ssize_t)(n + 1) ||
-	    (!r && fdatasync(p->audit_fd) != 0)) {
-		err = -errno;
-		log_warn("audit log %s: cannot append the %s line of batch %s", p->o.audit_log,
-			 event, m->id);
-	}
-	free(line);
-	return err;
-}
 
 struct nats_pub *nats_pub_new(const struct nats_opts *o, const char *sensor_id, int *err)
 {
@@ -660,19 +605,14 @@ struct nats_pub *nats_pub_new(const struct nats_opts *o, const char *sensor_id, 
 		return NULL;
 	}
 	p->o = *o;
-	p->audit_fd = -1;
-	if (o->audit_log) {
-		p->audit_fd = open(o->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (p->audit_fd < 0) {
-			*err = -errno;
-			log_error("cannot open audit log %s: %s", o->audit_log, strerror(errno));
-			free(p);
-			return NULL;
-		}
+	rc = transport_audit_open(&p->audit, o->audit_log);
+	if (rc) {
+		*err = rc;
+		free(p);
+		return NULL;
 	}
 	if (nats_batch_subject(o->cluster, sensor_id, p->subject, sizeof(p->subject)) != 0) {
-		if (p->audit_fd >= 0)
-			close(p->audit_fd);
+		transport_audit_close(&p->audit);
 		free(p);
 		*err = -ENAMETOOLONG;
 		return NULL;
@@ -685,10 +625,7 @@ void nats_pub_free(struct nats_pub *p)
 	if (!p)
 		return;
 	nats_conn_close(p->c);
-	if (p->audit_fd >= 0) {
-		fdatasync(p->audit_fd);
-		close(p->audit_fd);
-	}
+	transport_audit_close(&p->audit);
 	free(p);
 }
 
@@ -749,28 +686,21 @@ static int pub_send(struct nats_pub *p, const void *gz, size_t len, const struct
 int nats_pub_send(struct nats_pub *p, const void *gz, size_t len, const struct batch_meta *m,
 		  struct upload_result *res)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 1], attempt_id[17];
-	uint64_t t0;
-	size_t i;
+	char where[NATS_SUBJECT_MAX + 300];
+	struct transport_attempt at;
 	int rc;
 
-	SHA256(gz, len, d);
-	for (i = 0; i < sizeof(d); i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	snprintf(attempt_id, sizeof(attempt_id), "%016llx", (unsigned long long)rand_u64());
-	if (pub_audit(p, "attempt", attempt_id, m, len, hex, NULL, 0) != 0) {
+	snprintf(where, sizeof(where), "%s %s", p->o.url, p->subject);
+	if (transport_attempt_begin(&p->audit, &at, where, "nats", 0, gz, len, m) != 0) {
 		/* Not recorded, not sent: the batch stays, as after a network error. */
 		memset(res, 0, sizeof(*res));
 		res->verdict = UPLOAD_RETRY;
 		res->kind = "audit_log";
 		return 0;
 	}
-	t0 = now_mono_ns();
 	rc = pub_send(p, gz, len, m, res);
 	if (rc == 0)
-		(void)pub_audit(p, "result", attempt_id, m, len, hex, res,
-				(now_mono_ns() - t0) / 1000000u);
+		transport_attempt_end(&p->audit, &at, res);
 	return rc;
 }
 
@@ -854,11 +784,7 @@ static const struct transport_ops nats_ops = {
 
 void nats_pub_transport(struct nats_pub *p, struct transport *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->ops = &nats_ops;
-	out->ctx = p;
 	/* libnats reconnects on its own; our backoff only spaces the publish
 	 * attempts, so it stays short. */
-	out->backoff_base_ms = 250;
-	out->backoff_cap_ms = 30000;
+	transport_init(out, &nats_ops, p, 250, 30000);
 }

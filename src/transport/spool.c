@@ -306,18 +306,6 @@ static int entry_path(const struct spool *sp, const char *dir, const struct spoo
 	return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct spool_entry *x = a, *y = b;

@@ -5,19 +5,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "apisonar/transport/transport.h"
 #include "apisonar/transport/uploader.h"
@@ -33,8 +29,7 @@ struct uploader {
 	char raw_url[UPLOADER_URL_CAP]; /* <endpoint>/v1/exchanges (raw-forward) */
 	char pins[UPLOADER_MAX_PINS * (UPLOADER_PIN_LEN + 9) + 1]; /* "sha256//x;..." */
 	CURL *curl;
-	int audit_fd;
-	int audit_dirty; /* a result line written since the last fdatasync */
+	struct transport_audit audit;
 	char retry_after[UPLOADER_HDR_VALUE_CAP]; /* of the last response */
 	char errbuf[CURL_ERROR_SIZE];		  /* curl's detail of a failure */
 	struct uploader_stats st;
@@ -390,8 +385,6 @@ cleanup:
 	return err;
 }
 
-static void audit_sync(struct uploader *u);
-
 struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 {
 	struct uploader *u;
@@ -431,7 +424,7 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 		goto fail;
 	}
 	u->o = *o;
-	u->audit_fd = -1;
+	u->audit.fd = -1;
 	n = strlen(o->endpoint);
 	while (n > 8 && o->endpoint[n - 1] == '/')
 		n--;
@@ -443,14 +436,9 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 
 		off += (size_t)w;
 	}
-	if (o->audit_log) {
-		u->audit_fd = open(o->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (u->audit_fd < 0) {
-			err = -errno;
-			log_error("cannot open audit log %s: %s", o->audit_log, strerror(errno));
-			goto fail_free;
-		}
-	}
+	err = transport_audit_open(&u->audit, o->audit_log);
+	if (err)
+		goto fail_free;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		err = -EIO;
 		goto fail_free;
@@ -463,8 +451,7 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 	}
 	return u;
 fail_free:
-	if (u->audit_fd >= 0)
-		close(u->audit_fd);
+	transport_audit_close(&u->audit);
 	free(u);
 fail:
 	if (errp)
@@ -480,10 +467,7 @@ void uploader_free(struct uploader *u)
 		curl_easy_cleanup(u->curl);
 		curl_global_cleanup();
 	}
-	if (u->audit_fd >= 0) {
-		audit_sync(u);
-		close(u->audit_fd);
-	}
+	transport_audit_close(&u->audit);
 	free(u);
 }
 
@@ -513,96 +497,16 @@ static size_t on_body(char *b, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-/* Appends one audit line. An "attempt" line is written and fdatasync'd
- * before the request leaves, so a crash at any later moment leaves the
- * attempt on record; the "result" line follows the answer and becomes
- * durable with the next attempt's sync or at uploader_free (a crash can
- * lose a result, never an attempt). Ids, counts, sizes, a digest and the
- * outcome only: never content. r is NULL for the attempt line. Returns 0
- * or a negative errno (the caller decides what a failure means). */
-static int audit(struct uploader *u, const char *event, const char *attempt_id, const char *url,
-		 const struct batch_meta *m, size_t len, const char *digest,
-		 const struct upload_result *r, uint64_t duration_ms)
-{
-	static const char *const verdicts[] = {"delivered", "retry", "rejected"};
-	char ts[48], *line = NULL;
-	cJSON *o;
-	size_t n;
-	ssize_t w;
-	int err = 0;
-
-	if (u->audit_fd < 0)
-		return 0;
-	time_format_rfc3339(now_wall_ns(), 3, ts, sizeof(ts));
-	o = cJSON_CreateObject();
-	if (!o)
-		return -ENOMEM;
-	cJSON_AddStringToObject(o, "time", ts);
-	cJSON_AddStringToObject(o, "event", event);
-	cJSON_AddStringToObject(o, "attempt_id", attempt_id);
-	cJSON_AddStringToObject(o, "batch_id", m->id);
-	cJSON_AddStringToObject(o, "endpoint", url);
-	if (r) {
-		cJSON_AddStringToObject(o, "result", verdicts[r->verdict]);
-		cJSON_AddStringToObject(o, "kind", r->kind);
-		cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
-		cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms);
-	}
-	cJSON_AddNumberToObject(o, "services", m->services);
-	cJSON_AddNumberToObject(o, "endpoints", m->endpoints);
-	cJSON_AddNumberToObject(o, "bytes", (double)len);
-	cJSON_AddNumberToObject(o, "json_bytes", (double)m->json_len);
-	if (digest)
-		cJSON_AddStringToObject(o, "sha256", digest);
-	else
-		cJSON_AddStringToObject(o, "kind_of_batch", "raw_exchanges");
-	line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!line)
-		return -ENOMEM;
-	n = strlen(line);
-	line[n] = '\n'; /* replaces the NUL; written with an explicit length */
-	/* One write with O_APPEND: the line lands whole, after whatever other
-	 * processes sharing the file appended. */
-	w = write(u->audit_fd, line, n + 1);
-	if (w != (ssize_t)(n + 1)) {
-		err = w < 0 ? -errno : -EIO;
-		log_warn("audit log %s: cannot append the %s line of batch %s: %s", u->o.audit_log,
-			 event, m->id, strerror(-err));
-	} else if (!r) {
-		if (fdatasync(u->audit_fd) < 0) {
-			err = -errno;
-			log_warn("audit log %s: fdatasync failed: %s", u->o.audit_log,
-				 strerror(-err));
-		} else {
-			u->audit_dirty = 0;
-		}
-	} else {
-		u->audit_dirty = 1;
-	}
-	free(line);
-	return err;
-}
-
-/* Makes the last result line durable (the next attempt line would too). */
-static void audit_sync(struct uploader *u)
-{
-	if (u->audit_fd >= 0 && u->audit_dirty && fdatasync(u->audit_fd) == 0)
-		u->audit_dirty = 0;
-}
-
-/* One POST of gzip'd bytes to url. A metadata batch is audited with its
- * digest; raw exchanges (ctype not JSON) without one: a digest of values
- * is a hash of credentials, which never leaves nor stays. */
+/* One POST of gzip'd bytes to url, audited before and after (raw
+ * exchanges, ctype not JSON, without a digest: transport_attempt_begin). */
 static int post(struct uploader *u, const char *url, const char *ctype, const void *gz,
 		size_t len, const struct batch_meta *m, struct upload_result *res)
 {
 	int raw = strcmp(ctype, "application/json") != 0;
 
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 1], hdr[UPLOADER_TOKEN_CAP + 32], attempt_id[17];
+	char hdr[UPLOADER_TOKEN_CAP + 32];
+	struct transport_attempt at;
 	struct curl_slist *h = NULL, *t;
-	uint64_t t0;
 	char *tok = NULL;
 	CURL *c = u->curl;
 	CURLcode cc;
@@ -615,10 +519,6 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 		if (err)
 			return err;
 	}
-	SHA256(gz, len, digest);
-	for (i = 0; i < sizeof(digest); i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-
 	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
 	t = curl_slist_append(h, hdr);
 	if (!t)
@@ -687,17 +587,15 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 
 	/* No attempt leaves unrecorded: when the attempt line cannot be made
 	 * durable the batch stays in the spool, as after a network error. */
-	snprintf(attempt_id, sizeof(attempt_id), "%016" PRIx64, rand_u64());
-	err = audit(u, "attempt", attempt_id, url, m, len, raw ? NULL : hex, NULL, 0);
+	err = transport_attempt_begin(&u->audit, &at, url, NULL, raw, gz, len, m);
 	if (err) {
 		log_error("upload of batch %s not attempted: the audit log %s cannot record it",
-			  m->id, u->o.audit_log);
+			  m->id, u->audit.path);
 		res->verdict = UPLOAD_RETRY;
 		res->kind = "audit_log";
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 		goto cleanup;
 	}
-	t0 = now_mono_ns();
 	cc = curl_easy_perform(c);
 	/* The token lives in the header list only; wipe it before freeing. */
 	for (t = h; t; t = t->next)
@@ -733,8 +631,7 @@ static int post(struct uploader *u, const char *url, const char *ctype, const vo
 		break;
 	}
 	/* A failed result line is logged; the attempt line already stands. */
-	(void)audit(u, "result", attempt_id, url, m, len, raw ? NULL : hex, res,
-		    (now_mono_ns() - t0) / 1000000u);
+	transport_attempt_end(&u->audit, &at, res);
 	goto cleanup;
 nomem:
 	err = -ENOMEM;
@@ -797,7 +694,9 @@ static int tr_send(void *ctx, const void *gz, size_t len, const struct batch_met
 
 static void tr_sync(void *ctx)
 {
-	audit_sync(ctx);
+	struct uploader *u = ctx;
+
+	transport_audit_sync(&u->audit);
 }
 
 static void tr_stats(const void *ctx, struct uploader_stats *out)
@@ -814,11 +713,7 @@ static const struct transport_ops https_ops = {
 
 void uploader_transport(struct uploader *u, struct transport *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->ops = &https_ops;
-	out->ctx = u;
-	out->backoff_base_ms = u->o.backoff_base_ms;
-	out->backoff_cap_ms = u->o.backoff_cap_ms;
+	transport_init(out, &https_ops, u, u->o.backoff_base_ms, u->o.backoff_cap_ms);
 }
 
 int uploader_drain(struct uploader *u, struct spool *sp, enum uploader_drain_mode mode,

@@ -145,12 +145,23 @@ out:
 	return err;
 }
 
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	size_t n;
-	int fd, err = 0;
 
 	if (!slash) {
 		dir[0] = '.';
@@ -164,13 +175,7 @@ static int fsync_dir_of(const char *path)
 		memcpy(dir, path, n);
 		dir[n] = '\0';
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return fsync_dir(dir);
 }
 
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)

@@ -82,4 +82,15 @@ void catalog_get_stats(const struct catalog *c, struct catalog_stats *out);
  * Sensitive classes, counts and latency ride in x-apisonar-* extensions. */
 cJSON *openapi_from_service(const char *name, const cJSON *service);
 
+/* The names a metadata document may hold, as catalog_merge_metadata()
+ * validates them, for the modules that build documents from outside input
+ * (declared_merge.c): 1 when s is a JSON type name, a format ("text",
+ * "binary" or a detector's), a sensitive-data class, a 3-digit status code,
+ * a content type ("type/subtype" in the catalog's characters, or "none"). */
+int catalog_valid_type(const char *s);
+int catalog_valid_format(const char *s);
+int catalog_valid_class(const char *s);
+int catalog_valid_status(const char *s);
+int catalog_valid_ctype(const char *s);
+
 #endif

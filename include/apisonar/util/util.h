@@ -49,6 +49,10 @@ int read_file_all(const char *path, size_t cap, char **buf, size_t *len)
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 	__attribute__((warn_unused_result));
 
+/* fsync of a directory, so the names created, renamed or removed in it
+ * last. Returns 0 or a negative errno. */
+int fsync_dir(const char *dir) __attribute__((warn_unused_result));
+
 /* mkdir -p with the given mode for the directories it creates. */
 int mkdir_p(const char *path, mode_t mode) __attribute__((warn_unused_result));
 

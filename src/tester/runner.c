@@ -67,7 +67,7 @@ struct job {
 struct xfer {
 	CURL *easy;
 	struct curl_slist *h; /* wiped when the transfer ends */
-	char url[16384];      /* with a query credential; wiped likewise */
+	char url[RUN_URL_CAP + 3 * TESTER_MAX_SECRET + 256]; /* with a query credential, escaped; wiped likewise */
 	struct resp r;
 	char errbuf[CURL_ERROR_SIZE];
 	struct job *job;      /* NULL: the slot is free */

@@ -105,10 +105,10 @@ static int load_plan(const char *path, cJSON **out, char *err, size_t errlen)
 
 /* Where results go, and how delivery waits; strings point into argv. */
 struct test_out {
-	const char *spool;    /* --spool DIR */
-	const char *out_dir;  /* --out-dir DIR */
-	unsigned wait_s;      /* --deliver-wait */
-	bool wait_set;
+	const char *spool;       /* --spool DIR */
+	const char *out_dir;     /* --out-dir DIR */
+	unsigned wait_s;         /* --deliver-wait */
+	bool wait_set;           /* given: only with --satellite and --spool */
 	struct uploader_opts up; /* spool keys, audit log; endpoint = the satellite */
 };
 

@@ -39,8 +39,8 @@ int tester_results_encode(const cJSON *results, uint64_t start_ns, uint64_t end_
 	snprintf(meta->id, sizeof(meta->id), "%s", id->valuestring);
 	meta->kind = BATCH_KIND_TEST_RESULTS;
 	meta->services = 1;
-	meta->endpoints = (uint32_t)cJSON_GetArraySize(
-		cJSON_GetObjectItemCaseSensitive(results, "results"));
+	meta->endpoints =
+	    (uint32_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(results, "results"));
 	meta->json_len = strlen(text);
 	meta->window_start_ns = start_ns;
 	meta->window_end_ns = end_ns;
@@ -62,8 +62,8 @@ int tester_results_spool(const char *dir, const struct spool_keys *keys,
 	rc = tester_results_encode(results, start_ns, end_ns, &gz, &len, &m);
 	if (rc) {
 		snprintf(err, errlen, "%s",
-			 rc == -EPERM ? "the results failed the last guard; nothing was spooled" :
-					"cannot encode the results");
+			 rc == -EPERM ? "the results failed the last guard; nothing was spooled"
+				      : "cannot encode the results");
 		return rc;
 	}
 	/* An enqueuer: apisonar run or upload --follow may drain this spool. */
@@ -82,8 +82,7 @@ out:
 }
 
 /* One file of --out-dir, written whole or not at all. */
-static int out_file(const char *dir, const char *name, const char *text, char *err,
-		    size_t errlen)
+static int out_file(const char *dir, const char *name, const char *text, char *err, size_t errlen)
 {
 	char path[4096];
 	int rc;
@@ -98,8 +97,8 @@ static int out_file(const char *dir, const char *name, const char *text, char *e
 	return rc;
 }
 
-int tester_results_out_dir(const char *dir, const cJSON *results,
-			   const struct tester_summary *sum, char *err, size_t errlen)
+int tester_results_out_dir(const char *dir, const cJSON *results, const struct tester_summary *sum,
+			   char *err, size_t errlen)
 {
 	char *json = NULL, *xml = NULL, *txt = NULL;
 	size_t xl = 0, tl = 0;

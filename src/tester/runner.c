@@ -963,9 +963,13 @@ static int run_identities(struct run *R, const struct tester_creds *c,
 
 	R->as = c->n ? 0 : -1;
 	R->other = c->n > 1 ? 1 : -1;
-	if (o->as && (R->as = ident_index(c, o->as)) < 0) {
-		snprintf(err, errlen, "--as %s: no such identity in the credentials file", o->as);
-		return -EINVAL;
+	if (o->as) {
+		R->as = ident_index(c, o->as);
+		if (R->as < 0) {
+			snprintf(err, errlen, "--as %s: no such identity in the credentials file",
+				 o->as);
+			return -EINVAL;
+		}
 	}
 	if (o->other) {
 		R->other = ident_index(c, o->other);

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The test runner (include/apisonar/tester/tester.h, docs/testing.md):
- * one request per test over libcurl, the credentials of the local file,
- * results stripped before anything keeps them.
+ * one request per test over libcurl's multi interface, up to --concurrency
+ * at once and --rate a second, the credentials of the local file, results
+ * stripped before anything keeps them. Collections are listed (as both
+ * identities for object-level tests) before any test; requests that change
+ * state go alone; each result has its place in plan order from the start,
+ * so the order in which answers come back never shows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +26,8 @@
 #define RUN_MAX_IDS 16    /* object ids remembered per collection and identity */
 #define RUN_MAX_ID_LEN 128
 #define RUN_MAX_HARVEST 64
+#define RUN_MAX_INFLIGHT 64 /* --concurrency's bound (cmd_test.c) */
+#define RUN_URL_CAP 24576   /* a test's URL, with an oversized parameter */
 #define RUN_INVALID_TOKEN "apisonar-invalid-credential-0000000000"
 #define RUN_CONFUSED "apisonar'\"<>{}[]"
 
@@ -43,10 +49,36 @@ struct resp {
 	double ms;
 };
 
+/* One request to make: a collection listed as an identity (h set) before
+ * the tests, or a test's request (t and res set). */
+struct job {
+	struct harvest *h;
+	const char *field; /* a collection's: the items' id field */
+	const cJSON *t;
+	cJSON *res;        /* the test's result, in plan order already */
+	const char *method;
+	char *url;         /* RUN_URL_CAP bytes; wiped and freed when the job ends */
+	int ident;         /* an identity index, AS_NONE or AS_INVALID */
+	bool alone;        /* changes state: nothing else on the wire meanwhile */
+};
+
+/* One request on the wire: its easy handle (kept for the next), the
+ * header lines holding a credential, what comes back. */
+struct xfer {
+	CURL *easy;
+	struct curl_slist *h; /* wiped when the transfer ends */
+	char url[RUN_URL_CAP + 3 * TESTER_MAX_SECRET + 256]; /* with a query credential, escaped; wiped likewise */
+	struct resp r;
+	char errbuf[CURL_ERROR_SIZE];
+	struct job *job;      /* NULL: the slot is free */
+};
+
 struct run {
 	const struct tester_creds *c;
 	const struct tester_run_opts *o;
-	CURL *curl;
+	CURL *curl;   /* for curl_easy_escape */
+	CURLM *multi; /* every transfer, up to o->concurrency at once */
+	struct xfer x[RUN_MAX_INFLIGHT];
 	int as, other;
 	const char *secrets[2 * TESTER_MAX_IDENTITIES];
 	size_t n_secrets;
@@ -54,8 +86,8 @@ struct run {
 	struct harvest h[RUN_MAX_HARVEST];
 	int n_h;
 	uint64_t next_ns; /* the rate limit's next slot */
+	unsigned done, total; /* tests, for the progress line */
 	struct tester_summary *sum;
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* ---- HTTP ---------------------------------------------------------------------- */
@@ -108,138 +140,145 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-/* Waits for the rate limit's next slot. */
-static void pace(struct run *R)
-{
-	uint64_t now = now_mono_ns(), gap = (uint64_t)(1e9 / R->o->rate);
-
-	if (R->next_ns > now) {
-		struct timespec ts = { .tv_sec = (time_t)((R->next_ns - now) / 1000000000ull),
-				       .tv_nsec = (long)((R->next_ns - now) % 1000000000ull) };
-
-		nanosleep(&ts, NULL);
-		now = R->next_ns;
-	}
-	R->next_ns = now + gap;
-}
-
 enum who { AS_NONE = -1, AS_INVALID = -2 };
 
-/* One request. ident: an identity index, AS_NONE or AS_INVALID (the kind of
+/* The header lines (or the query parameter) that carry an identity's
+ * credential. ident: an identity index, AS_NONE or AS_INVALID (the kind of
  * identity R->as with a made-up credential). */
-static int http_do(struct run *R, const char *method, const char *url, int ident, struct resp *r)
+static void add_credential(struct run *R, struct xfer *x, int ident)
 {
-	struct curl_slist *h = NULL;
-	char line[2 * TESTER_MAX_SECRET + 64], full[16384];
-	const struct tester_identity *id = NULL;
-	const char *secret = NULL;
-	CURLcode cc;
+	char line[2 * TESTER_MAX_SECRET + 64];
+	const struct tester_identity *id;
+	const char *secret;
+
+	if (ident < 0 && ident != AS_INVALID)
+		return;
+	id = &R->c->id[ident >= 0 ? ident : R->as];
+	secret = ident >= 0 ? id->secret : RUN_INVALID_TOKEN;
+	switch (id->kind) {
+	case TA_BEARER:
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", secret);
+		x->h = curl_slist_append(x->h, line);
+		break;
+	case TA_HEADER:
+		snprintf(line, sizeof(line), "%s: %s", id->param, secret);
+		x->h = curl_slist_append(x->h, line);
+		break;
+	case TA_COOKIE:
+		snprintf(line, sizeof(line), "Cookie: %s=%s", id->param, secret);
+		x->h = curl_slist_append(x->h, line);
+		break;
+	case TA_BASIC: {
+		char pair[TESTER_MAX_SECRET + 256], enc[(TESTER_MAX_SECRET + 256) / 3 * 4 + 8];
+
+		snprintf(pair, sizeof(pair), "%s:%s", id->param, secret);
+		EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)pair, (int)strlen(pair));
+		snprintf(line, sizeof(line), "Authorization: Basic %s", enc);
+		x->h = curl_slist_append(x->h, line);
+		OPENSSL_cleanse(pair, sizeof(pair));
+		OPENSSL_cleanse(enc, sizeof(enc));
+		break;
+	}
+	case TA_QUERY: {
+		char *e = curl_easy_escape(R->curl, secret, 0);
+		size_t n = strlen(x->url);
+
+		snprintf(x->url + n, sizeof(x->url) - n, "%c%s=%s", strchr(x->url, '?') ? '&' : '?',
+			 id->param, e ? e : "");
+		curl_free(e);
+		break;
+	}
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+}
+
+/* Sets up a free slot's easy handle for job j and adds it to the multi
+ * handle. The caller has waited for the rate limit. */
+static int xfer_start(struct run *R, struct xfer *x, struct job *j)
+{
+	CURL *c;
+
+	if (!x->easy)
+		x->easy = curl_easy_init();
+	memset(&x->r, 0, sizeof(x->r));
+	x->r.body = calloc(1, TESTER_MAX_BODY + 1);
+	x->r.headers = cJSON_CreateObject();
+	if (!x->easy || !x->r.body || !x->r.headers)
+		return -ENOMEM;
+	c = x->easy;
+	snprintf(x->url, sizeof(x->url), "%s", j->url);
+	add_credential(R, x, j->ident);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, x->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (R->o->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, R->o->ca_file);
+	if (R->o->client_cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, R->o->client_cert);
+	if (R->o->client_key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, R->o->client_key);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "apisonar-test/" APISONAR_VERSION);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, j->method);
+	if (strcmp(j->method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (strcmp(j->method, "POST") == 0 || strcmp(j->method, "PUT") == 0 ||
+	    strcmp(j->method, "PATCH") == 0) {
+		x->h = curl_slist_append(x->h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x->r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x->r);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	x->errbuf[0] = '\0';
+	x->job = j;
+	if (curl_multi_add_handle(R->multi, c) != CURLM_OK) {
+		x->job = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* What came back, once the transfer ended (cc); the credential's header
+ * lines and the URL are wiped. 0 or -EIO when no response came. */
+static int xfer_end(struct run *R, struct xfer *x, CURLcode cc)
+{
+	struct curl_slist *l;
 	char *ct = NULL;
 	double t = 0;
 
-	memset(r, 0, sizeof(*r));
-	r->body = calloc(1, TESTER_MAX_BODY + 1);
-	r->headers = cJSON_CreateObject();
-	if (!r->body || !r->headers)
-		return -ENOMEM;
-	snprintf(full, sizeof(full), "%s", url);
-	if (ident >= 0 || ident == AS_INVALID) {
-		id = &R->c->id[ident >= 0 ? ident : R->as];
-		secret = ident >= 0 ? id->secret : RUN_INVALID_TOKEN;
-	}
-	if (id) {
-		switch (id->kind) {
-		case TA_BEARER:
-			snprintf(line, sizeof(line), "Authorization: Bearer %s", secret);
-			h = curl_slist_append(h, line);
-			break;
-		case TA_HEADER:
-			snprintf(line, sizeof(line), "%s: %s", id->param, secret);
-			h = curl_slist_append(h, line);
-			break;
-		case TA_COOKIE:
-			snprintf(line, sizeof(line), "Cookie: %s=%s", id->param, secret);
-			h = curl_slist_append(h, line);
-			break;
-		case TA_BASIC: {
-			char pair[TESTER_MAX_SECRET + 256], enc[(TESTER_MAX_SECRET + 256) / 3 * 4 + 8];
-
-			snprintf(pair, sizeof(pair), "%s:%s", id->param, secret);
-			EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)pair,
-					(int)strlen(pair));
-			snprintf(line, sizeof(line), "Authorization: Basic %s", enc);
-			h = curl_slist_append(h, line);
-			OPENSSL_cleanse(pair, sizeof(pair));
-			OPENSSL_cleanse(enc, sizeof(enc));
-			break;
-		}
-		case TA_QUERY: {
-			char *e = curl_easy_escape(R->curl, secret, 0);
-			size_t n = strlen(full);
-
-			snprintf(full + n, sizeof(full) - n, "%c%s=%s", strchr(full, '?') ? '&' : '?',
-				 id->param, e ? e : "");
-			curl_free(e);
-			break;
-		}
-		}
-		OPENSSL_cleanse(line, sizeof(line));
-	}
-	pace(R);
-	curl_easy_reset(R->curl);
-	curl_easy_setopt(R->curl, CURLOPT_URL, full);
-	curl_easy_setopt(R->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(R->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(R->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(R->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (R->o->ca_file)
-		curl_easy_setopt(R->curl, CURLOPT_CAINFO, R->o->ca_file);
-	if (R->o->client_cert)
-		curl_easy_setopt(R->curl, CURLOPT_SSLCERT, R->o->client_cert);
-	if (R->o->client_key)
-		curl_easy_setopt(R->curl, CURLOPT_SSLKEY, R->o->client_key);
-	curl_easy_setopt(R->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(R->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(R->curl, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(R->curl, CURLOPT_USERAGENT, "apisonar-test/" APISONAR_VERSION);
-	curl_easy_setopt(R->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(R->curl, CURLOPT_NOBODY, 1L);
-	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	    strcmp(method, "PATCH") == 0) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(R->curl, CURLOPT_POSTFIELDS, "{}");
-	}
-	curl_easy_setopt(R->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(R->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(R->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(R->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(R->curl, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(R->curl, CURLOPT_ERRORBUFFER, R->errbuf);
-	R->errbuf[0] = '\0';
-	cc = curl_easy_perform(R->curl);
+	if (x->job)
+		curl_multi_remove_handle(R->multi, x->easy);
+	if (x->easy)
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+	for (l = x->h; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));
+	curl_slist_free_all(x->h);
+	x->h = NULL;
+	OPENSSL_cleanse(x->url, sizeof(x->url));
+	if (!x->job)
+		return -ENOMEM; /* never on the wire */
 	R->sum->requests++;
-	curl_easy_setopt(R->curl, CURLOPT_HTTPHEADER, NULL);
-	/* The header lines held the credential. */
-	{
-		struct curl_slist *l;
-
-		for (l = h; l; l = l->next)
-			OPENSSL_cleanse(l->data, strlen(l->data));
-	}
-	curl_slist_free_all(h);
-	OPENSSL_cleanse(full, sizeof(full));
 	if (cc != CURLE_OK)
 		return -EIO;
-	curl_easy_getinfo(R->curl, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_getinfo(R->curl, CURLINFO_TOTAL_TIME, &t);
-	r->ms = t * 1000.0;
-	if (curl_easy_getinfo(R->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->r.status);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &t);
+	x->r.ms = t * 1000.0;
+	if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
 		size_t i;
 
-		for (i = 0; ct[i] && ct[i] != ';' && ct[i] != ' ' && i + 1 < sizeof(r->media); i++)
-			r->media[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] + 32 : ct[i]);
-		r->media[i] = '\0';
+		for (i = 0; ct[i] && ct[i] != ';' && ct[i] != ' ' && i + 1 < sizeof(x->r.media); i++)
+			x->r.media[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] + 32 : ct[i]);
+		x->r.media[i] = '\0';
 	}
 	return 0;
 }
@@ -533,39 +572,21 @@ static void ids_from(const cJSON *v, const char *field, struct harvest *h, int d
 		}
 }
 
-/* Lists a collection as one identity and keeps the ids of its items. */
-static const struct harvest *harvest(struct run *R, const char *coll, const char *field,
-				     int ident)
-{
-	const struct harvest *have = harvest_find(R, coll, ident);
-	struct harvest *h;
-	char url[4096];
-	struct resp r;
-	cJSON *body;
-
-	if (have)
-		return have;
-	if (R->n_h >= RUN_MAX_HARVEST)
-		return NULL;
-	h = &R->h[R->n_h++];
-	memset(h, 0, sizeof(*h));
-	snprintf(h->coll, sizeof(h->coll), "%s", coll);
-	h->ident = ident;
-	snprintf(url, sizeof(url), "%s%s", R->o->target, coll);
-	if (http_do(R, "GET", url, ident, &r) == 0 && r.status / 100 == 2) {
-		body = cJSON_ParseWithLength(r.body, r.len);
-		ids_from(body, field, h, 0);
-		cJSON_Delete(body);
-	}
-	resp_free(&r);
-	return h;
-}
-
 /* ---- one test ------------------------------------------------------------------------------ */
 
 static const char *ident_name(const struct run *R, int ident)
 {
 	return ident >= 0 ? R->c->id[ident].name : ident == AS_NONE ? "none" : "invalid";
+}
+
+static void progress(struct run *R)
+{
+	R->done++;
+	if (!R->o->progress)
+		return;
+	fprintf(R->o->progress, "\r%u/%u tests, %u findings, %u requests", R->done, R->total,
+		R->sum->findings, R->sum->requests);
+	fflush(R->o->progress);
 }
 
 static void outcome(struct run *R, cJSON *res, const char *what, const char *text)
@@ -581,135 +602,162 @@ static void outcome(struct run *R, cJSON *res, const char *what, const char *tex
 		R->sum->skipped++;
 	else
 		R->sum->errors++;
+	progress(R);
 }
 
-static void one_test(struct run *R, const cJSON *t, cJSON *res)
+/* The id an item request uses: for the object-level test, an object the
+ * other identity lists and the ordinary one does not; else one the
+ * ordinary identity listed. Both lists were made before any test ran.
+ * NULL for bola when there is none. */
+static const char *pick_id(struct run *R, const cJSON *t, const char *kind, const char *path)
+{
+	const struct harvest *mine, *theirs;
+	char coll[1100];
+	int i, j;
+
+	if (strcmp(kind, "bola") != 0) {
+		const char *slash = strrchr(path, '/');
+
+		snprintf(coll, sizeof(coll), "%.*s", slash ? (int)(slash - path) : 0, path);
+		mine = harvest_find(R, coll, R->as);
+		return mine && mine->n ? mine->ids[0] : NULL;
+	}
+	snprintf(coll, sizeof(coll), "%s",
+		 cJSON_GetObjectItemCaseSensitive(t, "collection")->valuestring);
+	theirs = harvest_find(R, coll, R->other);
+	mine = harvest_find(R, coll, R->as);
+	for (i = 0; theirs && i < theirs->n; i++) {
+		bool shared = false;
+
+		for (j = 0; mine && j < mine->n; j++)
+			if (strcmp(mine->ids[j], theirs->ids[i]) == 0)
+				shared = true;
+		if (!shared)
+			return theirs->ids[i];
+	}
+	return NULL;
+}
+
+/* Everything a test decides before its request: skips, the dry run, the
+ * identity, the URL. Returns 1 with j filled when a request is to be
+ * made, 0 when the outcome is already in res. */
+static int test_prepare(struct run *R, const cJSON *t, cJSON *res, struct job *j)
 {
 	const char *kind = cJSON_GetObjectItemCaseSensitive(t, "kind")->valuestring;
 	const char *method = cJSON_GetObjectItemCaseSensitive(t, "method")->valuestring;
 	const char *path = cJSON_GetObjectItemCaseSensitive(t, "path")->valuestring;
-	const cJSON *expect = cJSON_GetObjectItemCaseSensitive(t, "expect");
 	const cJSON *pj = cJSON_GetObjectItemCaseSensitive(t, "param");
 	const char *param = cJSON_IsString(pj) ? pj->valuestring : NULL;
-	char url[24576], text[512], coll[1100], *big = NULL;
 	const char *value = NULL, *id_value = NULL;
+	char *big = NULL;
 	int ident = R->as;
-	struct resp r;
 
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "writes")) && !R->o->allow_writes) {
 		outcome(R, res, "skipped", "changes state: run with --allow-writes");
-		return;
+		return 0;
 	}
 	if (strcmp(kind, "auth-required") == 0)
 		ident = AS_NONE;
 	else if (strcmp(kind, "auth-invalid") == 0)
 		ident = AS_INVALID;
-	if (strcmp(kind, "input-type") == 0) {
-		value = RUN_CONFUSED;
-	} else if (strcmp(kind, "input-oversize") == 0) {
-		big = malloc(TESTER_OVERSIZE + 1);
-		if (!big) {
-			outcome(R, res, "error", "out of memory");
-			return;
-		}
-		memset(big, 'A', TESTER_OVERSIZE);
-		big[TESTER_OVERSIZE] = '\0';
-		value = big;
-	}
 	if (ident == AS_INVALID && R->c->n == 0) {
 		outcome(R, res, "skipped", "needs an identity in the credentials file");
-		free(big);
-		return;
+		return 0;
 	}
 	if (R->o->dry_run) {
 		result_request(res, t, ident_name(R, ident), param);
 		fprintf(R->o->dry, "%s %s%s [%s]%s%s\n", method, R->o->target, path,
 			ident_name(R, ident), param ? " " : "", param ? kind : "");
 		outcome(R, res, "skipped", "dry run");
+		return 0;
+	}
+	if (strcmp(kind, "bola") == 0 && R->other < 0) {
+		outcome(R, res, "skipped", "needs two identities in the credentials file");
+		return 0;
+	}
+	id_value = pick_id(R, t, kind, path);
+	if (strcmp(kind, "bola") == 0 && !id_value) {
+		outcome(R, res, "skipped", "the other identity lists no object of its own");
+		return 0;
+	}
+	if (strcmp(kind, "input-type") == 0) {
+		value = RUN_CONFUSED;
+	} else if (strcmp(kind, "input-oversize") == 0) {
+		big = malloc(TESTER_OVERSIZE + 1);
+		if (big) {
+			memset(big, 'A', TESTER_OVERSIZE);
+			big[TESTER_OVERSIZE] = '\0';
+		}
+		value = big;
+	}
+	j->url = malloc(RUN_URL_CAP);
+	if (!j->url || (strcmp(kind, "input-oversize") == 0 && !big)) {
+		free(j->url);
 		free(big);
-		return;
+		j->url = NULL;
+		outcome(R, res, "error", "out of memory");
+		return 0;
 	}
-	/* An item endpoint under a listed collection uses an id its identity
-	 * listed; the object-level test asks for another identity's. */
-	{
-		const char *slash = strrchr(path, '/');
-
-		snprintf(coll, sizeof(coll), "%.*s", slash ? (int)(slash - path) : 0, path);
-	}
-	if (strcmp(kind, "bola") == 0) {
-		const char *field = cJSON_GetObjectItemCaseSensitive(t, "id_field")->valuestring;
-		const struct harvest *mine, *theirs;
-		int i, j;
-
-		if (R->other < 0) {
-			outcome(R, res, "skipped", "needs two identities in the credentials file");
-			return;
-		}
-		theirs = harvest(R, cJSON_GetObjectItemCaseSensitive(t, "collection")->valuestring,
-				 field, R->other);
-		mine = harvest(R, cJSON_GetObjectItemCaseSensitive(t, "collection")->valuestring,
-			       field, R->as);
-		for (i = 0; theirs && i < theirs->n && !id_value; i++) {
-			bool shared = false;
-
-			for (j = 0; mine && j < mine->n; j++)
-				if (strcmp(mine->ids[j], theirs->ids[i]) == 0)
-					shared = true;
-			if (!shared)
-				id_value = theirs->ids[i];
-		}
-		if (!id_value) {
-			outcome(R, res, "skipped", "the other identity lists no object of its own");
-			return;
-		}
-	} else {
-		const struct harvest *mine = harvest_find(R, coll, R->as);
-
-		if (mine && mine->n)
-			id_value = mine->ids[0];
-	}
-	build_url(R, t, id_value, param, value, url, sizeof(url));
+	build_url(R, t, id_value, param, value, j->url, RUN_URL_CAP);
 	free(big);
 	result_request(res, t, ident_name(R, ident), param);
-	if (http_do(R, method, url, ident, &r)) {
-		snprintf(text, sizeof(text), "request failed: %s", R->errbuf[0] ? R->errbuf : "error");
-		OPENSSL_cleanse(url, sizeof(url));
+	j->t = t;
+	j->res = res;
+	j->method = method;
+	j->ident = ident;
+	/* State changes happen alone, between the same requests whatever the
+	 * concurrency: results stay those of a run one at a time. */
+	j->alone = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "writes")) ||
+		   (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS"));
+	return 1;
+}
+
+/* The verdict of a test from its response (rc 0) or its failure. */
+static void test_finish(struct run *R, struct job *j, int rc, const struct resp *r,
+			const char *errtext)
+{
+	const cJSON *t = j->t;
+	const char *kind = cJSON_GetObjectItemCaseSensitive(t, "kind")->valuestring;
+	const cJSON *expect = cJSON_GetObjectItemCaseSensitive(t, "expect");
+	cJSON *res = j->res;
+	char text[512];
+
+	if (rc) {
+		snprintf(text, sizeof(text), "request failed: %s", errtext[0] ? errtext : "error");
 		outcome(R, res, "error", text);
-		resp_free(&r);
 		return;
 	}
-	OPENSSL_cleanse(url, sizeof(url));
-	result_response(R, res, &r);
+	result_response(R, res, r);
 	if (strcmp(kind, "auth-required") == 0 || strcmp(kind, "auth-invalid") == 0) {
-		if (r.status / 100 == 2 || r.status / 100 == 3) {
-			snprintf(text, sizeof(text), "answered %ld %s", r.status,
-				 ident == AS_NONE ? "without credentials" : "to an invalid credential");
+		if (r->status / 100 == 2 || r->status / 100 == 3) {
+			snprintf(text, sizeof(text), "answered %ld %s", r->status,
+				 j->ident == AS_NONE ? "without credentials" : "to an invalid credential");
 			outcome(R, res, "finding", text);
 		} else {
 			outcome(R, res, "pass", NULL);
 		}
 	} else if (strcmp(kind, "bola") == 0) {
-		if (r.status / 100 == 2) {
+		if (r->status / 100 == 2) {
 			snprintf(text, sizeof(text),
 				 "identity %s read an object that only identity %s lists (status %ld)",
-				 R->c->id[R->as].name, R->c->id[R->other].name, r.status);
+				 R->c->id[R->as].name, R->c->id[R->other].name, r->status);
 			outcome(R, res, "finding", text);
 		} else {
 			outcome(R, res, "pass", NULL);
 		}
 	} else if (strcmp(kind, "method") == 0 || strncmp(kind, "input-", 6) == 0) {
-		if (r.status >= 500 || (strcmp(kind, "method") == 0 && r.status / 100 == 2)) {
+		if (r->status >= 500 || (strcmp(kind, "method") == 0 && r->status / 100 == 2)) {
 			snprintf(text, sizeof(text), "%s answered %ld",
 				 strcmp(kind, "method") == 0 ? "an unlisted method" :
 				 strcmp(kind, "input-type") == 0 ? "a type-confused parameter" :
 								   "an oversized parameter",
-				 r.status);
+				 r->status);
 			outcome(R, res, "finding", text);
 		} else {
 			outcome(R, res, "pass", NULL);
 		}
 	} else if (strcmp(kind, "schema") == 0) {
-		const char *v = schema_verdict(expect, &r, text, sizeof(text));
+		const char *v = schema_verdict(expect, r, text, sizeof(text));
 
 		outcome(R, res, v ? "finding" : "pass", v);
 	} else if (strcmp(kind, "sensitive") == 0) {
@@ -717,7 +765,7 @@ static void one_test(struct run *R, const cJSON *t, cJSON *res)
 		const cJSON *known = cJSON_GetObjectItemCaseSensitive(expect, "sensitive");
 		size_t o = 0;
 
-		body_classes(r.body, r.len, found);
+		body_classes(r->body, r->len, found);
 		text[0] = '\0';
 		cJSON_ArrayForEach(it, found)
 			if (!in_set(known, it->valuestring))
@@ -736,7 +784,164 @@ static void one_test(struct run *R, const cJSON *t, cJSON *res)
 	} else {
 		outcome(R, res, "error", "unknown kind");
 	}
-	resp_free(&r);
+}
+
+/* A listed collection keeps the ids of its items (memory only). */
+static void harvest_finish(struct job *j, int rc, const struct resp *r)
+{
+	cJSON *body;
+
+	if (rc || r->status / 100 != 2)
+		return;
+	body = cJSON_ParseWithLength(r->body, r->len);
+	ids_from(body, j->field, j->h, 0);
+	cJSON_Delete(body);
+}
+
+static void job_finish(struct run *R, struct job *j, int rc, const struct resp *r,
+		       const char *errtext)
+{
+	if (j->h)
+		harvest_finish(j, rc, r);
+	else
+		test_finish(R, j, rc, r, errtext);
+	if (j->url) {
+		OPENSSL_cleanse(j->url, strlen(j->url));
+		free(j->url);
+		j->url = NULL;
+	}
+}
+
+/* A collection to list as ident before the tests, once. */
+static void harvest_add(struct run *R, struct job *jobs, size_t *n, const char *coll,
+			const char *field, int ident)
+{
+	struct harvest *h;
+
+	if (ident < 0 || harvest_find(R, coll, ident) || R->n_h >= RUN_MAX_HARVEST)
+		return;
+	h = &R->h[R->n_h++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->coll, sizeof(h->coll), "%s", coll);
+	h->ident = ident;
+	memset(&jobs[*n], 0, sizeof(jobs[*n]));
+	jobs[*n].url = malloc(RUN_URL_CAP);
+	if (!jobs[*n].url)
+		return; /* not listed: its item tests use samples */
+	snprintf(jobs[*n].url, RUN_URL_CAP, "%s%s", R->o->target, coll);
+	jobs[*n].h = h;
+	jobs[*n].field = field;
+	jobs[*n].method = "GET";
+	jobs[*n].ident = ident;
+	(*n)++;
+}
+
+/* Every collection an item test needs, as the ordinary identity, and for
+ * object-level tests as the other identity too: B's objects are known
+ * before A asks for any of them. */
+static size_t plan_harvests(struct run *R, const cJSON *plan, struct job *jobs)
+{
+	const cJSON *t;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(plan, "tests")) {
+		const cJSON *coll = cJSON_GetObjectItemCaseSensitive(t, "collection");
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(t, "id_field");
+		const char *kind = cJSON_GetObjectItemCaseSensitive(t, "kind")->valuestring;
+
+		if (!cJSON_IsString(coll) || !cJSON_IsString(f))
+			continue;
+		harvest_add(R, jobs, &n, coll->valuestring, f->valuestring, R->as);
+		if (strcmp(kind, "bola") == 0)
+			harvest_add(R, jobs, &n, coll->valuestring, f->valuestring, R->other);
+	}
+	return n;
+}
+
+/* ---- the wire: up to --concurrency requests at once, at --rate ---------------------------- */
+
+static struct xfer *free_slot(struct run *R)
+{
+	unsigned i;
+
+	for (i = 0; i < R->o->concurrency && i < RUN_MAX_INFLIGHT; i++)
+		if (!R->x[i].job)
+			return &R->x[i];
+	return NULL;
+}
+
+/* Starts job j now, or finishes it as an error when it cannot start. */
+static void start_or_fail(struct run *R, struct job *j, unsigned *inflight)
+{
+	struct xfer *x = free_slot(R);
+	struct resp none = { 0 };
+	int rc;
+
+	if (!x) { /* inflight < concurrency: cannot happen */
+		job_finish(R, j, -EBUSY, &none, "no free transfer");
+		return;
+	}
+	rc = xfer_start(R, x, j);
+	if (rc == 0) {
+		(*inflight)++;
+		return;
+	}
+	(void)xfer_end(R, x, CURLE_OK);
+	job_finish(R, j, rc, &x->r, rc == -ENOMEM ? "out of memory" : "cannot start");
+	resp_free(&x->r);
+}
+
+/* Runs jobs, handing each to job_finish as it completes (any order: what
+ * a job writes is its own). Each start waits for the rate limit's slot;
+ * a job that changes state waits for the wire to be empty and keeps it
+ * to itself until it ends. */
+static void run_jobs(struct run *R, struct job *jobs, size_t n)
+{
+	uint64_t gap = (uint64_t)(1e9 / R->o->rate);
+	unsigned inflight = 0;
+	size_t next = 0;
+	bool alone = false;
+
+	while (next < n || inflight > 0) {
+		uint64_t now = now_mono_ns();
+		long wait_ms = 1000;
+		int running = 0, left = 0, ended = 0;
+		CURLMsg *msg;
+
+		while (next < n && !alone && inflight < R->o->concurrency &&
+		       !(jobs[next].alone && inflight > 0)) {
+			if (R->next_ns > now) {
+				wait_ms = (long)((R->next_ns - now) / 1000000u) + 1;
+				break;
+			}
+			R->next_ns = now + gap;
+			alone = jobs[next].alone;
+			start_or_fail(R, &jobs[next++], &inflight);
+			if (alone && inflight == 0)
+				alone = false; /* it failed to start */
+		}
+		curl_multi_perform(R->multi, &running);
+		while ((msg = curl_multi_info_read(R->multi, &left))) {
+			struct xfer *x = NULL;
+			struct job *j;
+			int rc;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			j = x->job;
+			rc = xfer_end(R, x, msg->data.result);
+			x->job = NULL;
+			job_finish(R, j, rc, &x->r, x->errbuf);
+			resp_free(&x->r);
+			if (j->alone)
+				alone = false;
+			inflight--;
+			ended++;
+		}
+		if (!ended && (next < n || inflight > 0))
+			curl_multi_poll(R->multi, NULL, 0, (int)wait_ms, NULL);
+	}
 }
 
 static int ident_index(const struct tester_creds *c, const char *name)
@@ -749,35 +954,29 @@ static int ident_index(const struct tester_creds *c, const char *name)
 	return -1;
 }
 
-int tester_run(const cJSON *plan, const struct tester_creds *c, const struct tester_run_opts *o,
-	       cJSON **results, struct tester_summary *sum, char *err, size_t errlen)
+/* The identities of ordinary and object-level requests, and every secret
+ * the results must not carry. */
+static int run_identities(struct run *R, const struct tester_creds *c,
+			  const struct tester_run_opts *o, char *err, size_t errlen)
 {
-	struct run *R = calloc(1, sizeof(*R));
-	const cJSON *t;
-	cJSON *doc = NULL, *arr;
-	char *text;
-	int i, total, done = 0, rc = 0;
+	int i;
 
-	memset(sum, 0, sizeof(*sum));
-	if (!R)
-		return -ENOMEM;
-	R->c = c;
-	R->o = o;
-	R->sum = sum;
 	R->as = c->n ? 0 : -1;
 	R->other = c->n > 1 ? 1 : -1;
-	if (o->as && (R->as = ident_index(c, o->as)) < 0) {
-		snprintf(err, errlen, "--as %s: no such identity in the credentials file", o->as);
-		rc = -EINVAL;
-		goto out;
+	if (o->as) {
+		R->as = ident_index(c, o->as);
+		if (R->as < 0) {
+			snprintf(err, errlen, "--as %s: no such identity in the credentials file",
+				 o->as);
+			return -EINVAL;
+		}
 	}
 	if (o->other) {
 		R->other = ident_index(c, o->other);
 		if (R->other < 0) {
 			snprintf(err, errlen, "--other %s: no such identity in the credentials file",
 				 o->other);
-			rc = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 	} else if (R->other == R->as) {
 		R->other = c->n > 1 ? (R->as == 0 ? 1 : 0) : -1;
@@ -790,81 +989,123 @@ int tester_run(const cJSON *plan, const struct tester_creds *c, const struct tes
 			R->secrets[R->n_secrets++] = R->basic_pairs[i];
 		}
 	}
-	R->curl = curl_easy_init();
-	doc = cJSON_CreateObject();
-	if (!R->curl || !doc) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	cJSON_AddStringToObject(doc, "schema", "apisonar.testresults/v1");
-	{
-		/* The satellite stores results once per id. */
-		char id[BATCH_ID_LEN + 1];
+	return 0;
+}
 
-		if (batch_uuid4(id)) {
-			rc = -EIO;
-			goto out;
-		}
-		cJSON_AddStringToObject(doc, "id", id);
-	}
-	cJSON_AddStringToObject(doc, "service",
-				cJSON_GetObjectItemCaseSensitive(plan, "service")->valuestring);
-	arr = cJSON_AddArrayToObject(doc, "results");
-	total = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "tests"));
-	/* Collections are listed first, so item tests can use ids. */
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(plan, "tests")) {
-		const cJSON *coll = cJSON_GetObjectItemCaseSensitive(t, "collection");
-		const cJSON *f = cJSON_GetObjectItemCaseSensitive(t, "id_field");
+/* A result per test, in plan order, each filled when its request ends:
+ * the order of completion never shows. */
+static int run_tests(struct run *R, const cJSON *plan, cJSON *arr)
+{
+	const cJSON *t;
+	struct job *jobs = calloc((size_t)R->total + 1, sizeof(*jobs));
+	size_t n = 0;
 
-		if (!o->dry_run && R->as >= 0 && cJSON_IsString(coll) && cJSON_IsString(f))
-			harvest(R, coll->valuestring, f->valuestring, R->as);
-	}
+	if (!jobs)
+		return -ENOMEM;
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(plan, "tests")) {
 		cJSON *res = cJSON_CreateObject();
 
+		if (!res) {
+			free(jobs);
+			return -ENOMEM;
+		}
 		cJSON_AddStringToObject(res, "id", cJSON_GetObjectItemCaseSensitive(t, "id")->valuestring);
 		cJSON_AddStringToObject(res, "kind", cJSON_GetObjectItemCaseSensitive(t, "kind")->valuestring);
 		cJSON_AddStringToObject(res, "method",
 					cJSON_GetObjectItemCaseSensitive(t, "method")->valuestring);
 		cJSON_AddStringToObject(res, "path", cJSON_GetObjectItemCaseSensitive(t, "path")->valuestring);
-		sum->tests++;
-		one_test(R, t, res);
 		cJSON_AddItemToArray(arr, res);
-		done++;
-		if (o->progress) {
-			fprintf(o->progress, "\r%d/%d tests, %u findings, %u requests", done, total,
-				sum->findings, sum->requests);
-			fflush(o->progress);
-		}
+		R->sum->tests++;
+		if (test_prepare(R, t, res, &jobs[n]))
+			n++;
 	}
-	if (o->progress)
-		fputc('\n', o->progress);
-	/* The last guard: nothing a detector matches, no credential. */
-	text = cJSON_PrintUnformatted(doc);
-	if (!text) {
+	run_jobs(R, jobs, n);
+	free(jobs);
+	return 0;
+}
+
+/* The last guard: nothing a detector matches, no credential. */
+static int last_guard(struct run *R, const cJSON *doc, char *err, size_t errlen)
+{
+	char *text = cJSON_PrintUnformatted(doc), *copy;
+	enum detect_class first;
+	size_t hits;
+
+	if (!text)
+		return -ENOMEM;
+	copy = strdup(text);
+	hits = copy ? strip_secrets(&copy, R->secrets, R->n_secrets) : 1;
+	free(copy);
+	if (hits || detect_scan(text, strlen(text), &first)) {
+		snprintf(err, errlen, "the results failed the last guard (%s); nothing was written",
+			 hits ? "a credential" : detect_class_name(first));
+		free(text);
+		return -EPERM;
+	}
+	free(text);
+	return 0;
+}
+
+int tester_run(const cJSON *plan, const struct tester_creds *c, const struct tester_run_opts *o,
+	       cJSON **results, struct tester_summary *sum, char *err, size_t errlen)
+{
+	struct run *R = calloc(1, sizeof(*R));
+	struct job harvests[RUN_MAX_HARVEST];
+	cJSON *doc = NULL, *arr;
+	char id[BATCH_ID_LEN + 1];
+	unsigned i;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!R)
+		return -ENOMEM;
+	R->c = c;
+	R->o = o;
+	R->sum = sum;
+	rc = run_identities(R, c, o, err, errlen);
+	if (rc)
+		goto out;
+	R->curl = curl_easy_init();
+	R->multi = curl_multi_init();
+	doc = cJSON_CreateObject();
+	if (!R->curl || !R->multi || !doc) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	{
-		enum detect_class first;
-		char *copy = strdup(text);
-		size_t hits = copy ? strip_secrets(&copy, R->secrets, R->n_secrets) : 1;
-
-		free(copy);
-		if (hits || detect_scan(text, strlen(text), &first)) {
-			snprintf(err, errlen,
-				 "the results failed the last guard (%s); nothing was written",
-				 hits ? "a credential" : detect_class_name(first));
-			free(text);
-			rc = -EPERM;
-			goto out;
-		}
+	cJSON_AddStringToObject(doc, "schema", "apisonar.testresults/v1");
+	/* The satellite stores results once per id; the spool and the
+	 * uploader's idempotency key are the same id. */
+	if (batch_uuid4(id)) {
+		rc = -EIO;
+		goto out;
 	}
-	free(text);
-	*results = doc;
-	doc = NULL;
+	cJSON_AddStringToObject(doc, "id", id);
+	cJSON_AddStringToObject(doc, "service",
+				cJSON_GetObjectItemCaseSensitive(plan, "service")->valuestring);
+	arr = cJSON_AddArrayToObject(doc, "results");
+	R->total = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "tests"));
+	/* Collections are listed first, so item tests (and object-level ones,
+	 * which need the other identity's objects) can use ids. */
+	if (!o->dry_run)
+		run_jobs(R, harvests, plan_harvests(R, plan, harvests));
+	rc = run_tests(R, plan, arr);
+	if (o->progress)
+		fputc('\n', o->progress);
+	if (!rc)
+		rc = last_guard(R, doc, err, errlen);
+	if (!rc) {
+		*results = doc;
+		doc = NULL;
+	} else if (rc == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+	}
 out:
 	cJSON_Delete(doc);
+	for (i = 0; i < RUN_MAX_INFLIGHT; i++)
+		if (R->x[i].easy)
+			curl_easy_cleanup(R->x[i].easy);
+	if (R->multi)
+		curl_multi_cleanup(R->multi);
 	if (R->curl)
 		curl_easy_cleanup(R->curl);
 	OPENSSL_cleanse(R, sizeof(*R));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The runner's two calls to a satellite (docs/testing.md): fetch a plan,
- * deliver results. HTTPS only, peer and host verified, the bearer token
- * from a file and never printed; the same rules as the uploader's.
+ * The runner's call to a satellite (docs/testing.md): fetch a plan. HTTPS
+ * only, peer and host verified, the bearer token from a file and never
+ * printed; the same rules as the uploader's. Results go back through the
+ * spool and the uploader (deliver.c), not from here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include <openssl/crypto.h>
 
 #include "apisonar/tester/tester.h"
-#include "apisonar/transport/batch.h"
 #include "apisonar/util/util.h"
 
 #define SAT_MAX_PLAN (64u << 20)
@@ -42,9 +42,9 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-/* One HTTPS request to the satellite; *status and the body (for GET). */
-static int sat_call(const struct tester_sat_opts *o, const char *url, const void *body, size_t len,
-		    long *status, struct buf *out, char *err, size_t errlen)
+/* One HTTPS GET to the satellite; *status and the body. */
+static int sat_get(const struct tester_sat_opts *o, const char *url, long *status, struct buf *out,
+		   char *err, size_t errlen)
 {
 	char *tok = NULL, line[SAT_TOKEN_CAP + 32], ebuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
@@ -87,12 +87,6 @@ static int sat_call(const struct tester_sat_opts *o, const char *url, const void
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "apisonar-test/" APISONAR_VERSION);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		h = curl_slist_append(h, "Content-Encoding: gzip");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
@@ -125,7 +119,7 @@ int tester_sat_plan(const struct tester_sat_opts *o, const char *service, cJSON 
 	esc = curl_easy_escape(NULL, service, 0);
 	snprintf(url, sizeof(url), "%s/v1/test-plans/%s", o->url, esc ? esc : "");
 	curl_free(esc);
-	rc = sat_call(o, url, NULL, 0, &status, &b, err, errlen);
+	rc = sat_get(o, url, &status, &b, err, errlen);
 	if (!rc && status != 200) {
 		snprintf(err, errlen, "satellite: GET /v1/test-plans/%s answered %ld", service, status);
 		rc = status == 404 ? -ENOENT : -EIO;
@@ -140,32 +134,5 @@ int tester_sat_plan(const struct tester_sat_opts *o, const char *service, cJSON 
 		}
 	}
 	free(b.p);
-	return rc;
-}
-
-int tester_sat_results(const struct tester_sat_opts *o, const cJSON *results, char *err,
-		       size_t errlen)
-{
-	struct buf b = { 0 };
-	unsigned char *gz = NULL;
-	size_t gl = 0;
-	char url[4096], *text = cJSON_PrintUnformatted(results);
-	long status = 0;
-	int rc;
-
-	if (!text)
-		return -ENOMEM;
-	rc = batch_gzip(text, strlen(text), &gz, &gl);
-	free(text);
-	if (rc)
-		return rc;
-	snprintf(url, sizeof(url), "%s/v1/test-results", o->url);
-	rc = sat_call(o, url, gz, gl, &status, &b, err, errlen);
-	free(gz);
-	free(b.p);
-	if (!rc && status != 200 && status != 202) {
-		snprintf(err, errlen, "satellite: POST /v1/test-results answered %ld", status);
-		rc = -EIO;
-	}
 	return rc;
 }

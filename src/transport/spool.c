@@ -5,7 +5,8 @@
  *
  *   0  magic "ASPL"        4
  *   4  format version (1)  1
- *   5  reserved (0)        3
+ *   5  payload kind        1   enum batch_kind: 0 a catalog batch, 1 test results
+ *   6  reserved (0)        2
  *   8  key id              8   first 8 bytes of SHA-256(key)
  *  16  nonce              12   fresh from RAND_bytes per file
  *  28  batch id           36   UUID text, also in the file name
@@ -921,7 +922,8 @@ int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_m
 	size_t total = SPOOL_HDR_LEN + len, at;
 	int err;
 
-	if (!sp || !gz || !meta || !id_ok(meta->id, strlen(meta->id)) || len > SPOOL_FILE_CAP)
+	if (!sp || !gz || !meta || !id_ok(meta->id, strlen(meta->id)) || len > SPOOL_FILE_CAP ||
+	    meta->kind >= BATCH_KIND__COUNT)
 		return -EINVAL;
 	if (total > sp->lim.max_bytes)
 		return -E2BIG;
@@ -950,6 +952,7 @@ int spool_put(struct spool *sp, const void *gz, size_t len, const struct batch_m
 	memset(buf, 0, SPOOL_HDR_LEN);
 	memcpy(buf, SPOOL_MAGIC, 4);
 	buf[4] = SPOOL_VERSION;
+	buf[5] = meta->kind;
 	memcpy(buf + 8, key->id, SPOOL_KEY_ID_LEN);
 	if (RAND_bytes(buf + 16, SPOOL_NONCE_LEN) != 1) {
 		err = -EIO;
@@ -1018,6 +1021,10 @@ static int read_entry(struct spool *sp, const struct spool_entry *e, unsigned ch
 		*why = "unknown spool format version";
 		goto cleanup;
 	}
+	if (b[5] >= BATCH_KIND__COUNT) {
+		*why = "unknown payload kind";
+		goto cleanup;
+	}
 	if (memcmp(b + 28, e->id, BATCH_ID_LEN) != 0) {
 		*why = "batch id does not match the file name";
 		goto cleanup;
@@ -1045,6 +1052,7 @@ static int read_entry(struct spool *sp, const struct spool_entry *e, unsigned ch
 	}
 	memset(meta, 0, sizeof(*meta));
 	memcpy(meta->id, e->id, BATCH_ID_LEN + 1);
+	meta->kind = b[5];
 	meta->services = (uint32_t)get_le(b + 64, 4);
 	meta->endpoints = (uint32_t)get_le(b + 68, 4);
 	meta->json_len = (size_t)get_le(b + 72, 8);

@@ -255,6 +255,8 @@ static int audit_line(struct transport_audit *a, const char *event,
 		cJSON_AddStringToObject(o, "sha256", at->sha256);
 	else
 		cJSON_AddStringToObject(o, "kind_of_batch", "raw_exchanges");
+	if (m->kind == BATCH_KIND_TEST_RESULTS)
+		cJSON_AddStringToObject(o, "kind_of_batch", "test_results");
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)

@@ -27,6 +27,7 @@ struct uploader {
 	struct uploader_opts o;
 	char url[UPLOADER_URL_CAP];
 	char raw_url[UPLOADER_URL_CAP]; /* <endpoint>/v1/exchanges (raw-forward) */
+	char results_url[UPLOADER_URL_CAP]; /* <endpoint>/v1/test-results (BATCH_KIND_TEST_RESULTS) */
 	char pins[UPLOADER_MAX_PINS * (UPLOADER_PIN_LEN + 9) + 1]; /* "sha256//x;..." */
 	CURL *curl;
 	struct transport_audit audit;
@@ -430,6 +431,8 @@ struct uploader *uploader_new(const struct uploader_opts *o, int *errp)
 		n--;
 	snprintf(u->url, sizeof(u->url), "%.*s/v1/batches", (int)n, o->endpoint);
 	snprintf(u->raw_url, sizeof(u->raw_url), "%.*s/v1/exchanges", (int)n, o->endpoint);
+	snprintf(u->results_url, sizeof(u->results_url), "%.*s/v1/test-results", (int)n,
+		 o->endpoint);
 	for (i = 0; i < o->n_pins; i++) {
 		int w = snprintf(u->pins + off, sizeof(u->pins) - off, "%ssha256//%s", i ? ";" : "",
 				 o->pins[i]);
@@ -649,7 +652,9 @@ cleanup:
 int uploader_send(struct uploader *u, const void *gz, size_t len, const struct batch_meta *m,
 		  struct upload_result *res)
 {
-	return post(u, u->url, "application/json", gz, len, m, res);
+	const char *url = m->kind == BATCH_KIND_TEST_RESULTS ? u->results_url : u->url;
+
+	return post(u, url, "application/json", gz, len, m, res);
 }
 
 int uploader_send_raw(struct uploader *u, const void *gz, size_t len, const char *id,

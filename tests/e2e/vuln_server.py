@@ -4,7 +4,11 @@ http.server. Bearer tokens name two users; every answer echoes the
 Authorization header back (raw, base64, hex, inside a JWT) so the test can
 prove that no credential reaches a result.
 
-    python3 vuln_server.py PORT TOKEN_ALICE TOKEN_BOB
+    python3 vuln_server.py PORT TOKEN_ALICE TOKEN_BOB [LOG DELAY_MS]
+
+With LOG, each request is held DELAY_MS and then appended to LOG as a JSON
+line (start and end time, method, path, user), so a test can see how many
+were in flight at once and in which order they came.
 
     GET /api/orders            the caller's orders
     GET /api/orders/<id>       any order: broken object-level authorization
@@ -20,6 +24,8 @@ import http.server
 import json
 import re
 import sys
+import threading
+import time
 import urllib.parse
 
 ORDERS = {101: ("alice", "book"), 102: ("alice", "lamp"), 201: ("bob", "desk")}
@@ -33,6 +39,20 @@ def b64url(b):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     users = {}
+    log = None
+    delay = 0.0
+    lock = threading.Lock()
+
+    def tracked(self, fn):
+        start = time.time()
+        time.sleep(self.delay)
+        fn()
+        if self.log:
+            entry = {"start": start, "end": time.time(), "method": self.command,
+                     "path": urllib.parse.urlsplit(self.path).path, "user": self.user()}
+            with self.lock:
+                with open(self.log, "a") as f:
+                    f.write(json.dumps(entry) + "\n")
 
     def log_message(self, *a):
         pass
@@ -57,7 +77,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         return self.users.get(auth[7:]) if auth.startswith("Bearer ") else None
 
-    def do_GET(self):
+    def get(self):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
         if u.path == "/api/status":
@@ -86,9 +106,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     "seen": self.headers.get("Authorization", "")[:6]})
         return self.reply(404, {"error": "not found"})
 
-    def do_HEAD(self):
+    def other(self):
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.reply(405)
+
+    def do_GET(self):
+        self.tracked(self.get)
+
+    def do_HEAD(self):
+        self.tracked(self.other)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD
 
@@ -96,6 +122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main():
     port = int(sys.argv[1])
     Handler.users = {sys.argv[2]: "alice", sys.argv[3]: "bob"}
+    if len(sys.argv) > 5:
+        Handler.log, Handler.delay = sys.argv[4], int(sys.argv[5]) / 1000.0
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
     srv.serve_forever()

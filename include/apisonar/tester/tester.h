@@ -10,6 +10,8 @@
  *                      rate and a concurrency limit, read-only unless told
  *   strip.h            what a result may keep: credentials removed in every
  *                      encoding, JWTs and detector matches withheld
+ *   tester_results_spool() the stripped results into the encrypted spool,
+ *                      for the uploader to deliver (/v1/test-results)
  *
  * Object ids the runner learns (for the broken object-level authorization
  * test) live in its memory for the run only; results name templates, never
@@ -26,6 +28,8 @@
 #include <cjson/cJSON.h>
 
 #include "apisonar/tester/strip.h"
+#include "apisonar/transport/batch.h"
+#include "apisonar/transport/spool.h"
 
 #define TESTER_MAX_IDENTITIES 8
 #define TESTER_MAX_SECRET STRIP_MAX_SECRET /* longest credential */
@@ -123,9 +127,25 @@ struct tester_sat_opts {
 int tester_sat_plan(const struct tester_sat_opts *o, const char *service, cJSON **plan, char *err,
 		    size_t errlen) __attribute__((warn_unused_result));
 
-/* POST /v1/test-results (gzip'd); 202 stored or 200 already stored. */
-int tester_sat_results(const struct tester_sat_opts *o, const cJSON *results, char *err,
-		       size_t errlen) __attribute__((warn_unused_result));
+/* The results as a spool record (BATCH_KIND_TEST_RESULTS, which the
+ * uploader posts to /v1/test-results): compact JSON, the detectors' last
+ * guard once more (-EPERM), gzip'd; meta holds the results id, one
+ * service, the number of results and the run's wall-clock window. */
+int tester_results_encode(const cJSON *results, uint64_t start_ns, uint64_t end_ns,
+			  unsigned char **gz, size_t *len, struct batch_meta *meta)
+	__attribute__((warn_unused_result));
+
+/* Puts the results in the spool at dir as an enqueuer (a drainer such as
+ * apisonar run may hold it); -EEXIST when this id is spooled already. */
+int tester_results_spool(const char *dir, const struct spool_keys *keys,
+			 const struct spool_limits *lim, const cJSON *results, uint64_t start_ns,
+			 uint64_t end_ns, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* --out-dir: results.json, junit.xml and results.txt in dir (made 0700,
+ * files 0600), each written whole or not at all. */
+int tester_results_out_dir(const char *dir, const cJSON *results,
+			   const struct tester_summary *sum, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Results as JUnit XML (a testsuite per kind, a failure per finding). */
 int tester_write_junit(FILE *f, const cJSON *results);

@@ -22,8 +22,17 @@ struct batch_sensor {
 	const char *version; /* APISONAR_VERSION */
 };
 
+/* What a spooled record carries. The spool keeps it in the file header and
+ * the uploader posts each kind to its own path of the endpoint. */
+enum batch_kind {
+	BATCH_KIND_METADATA = 0,     /* a catalog batch: POST /v1/batches */
+	BATCH_KIND_TEST_RESULTS = 1, /* apisonar.testresults/v1 (docs/testing.md): POST /v1/test-results */
+	BATCH_KIND__COUNT,
+};
+
 struct batch_meta {
 	char id[BATCH_ID_LEN + 1];
+	uint8_t kind; /* enum batch_kind; 0 (a catalog batch) unless set */
 	char sensor_id[128];
 	char sensor_version[32];
 	uint64_t window_start_ns; /* wall clock */

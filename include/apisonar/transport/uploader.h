@@ -150,7 +150,8 @@ struct uploader;
 struct uploader *uploader_new(const struct uploader_opts *o, int *err);
 void uploader_free(struct uploader *u);
 
-/* One POST of one batch; fills res. With an audit log, an "attempt" line
+/* One POST of one batch (test results, BATCH_KIND_TEST_RESULTS, to
+ * <endpoint>/v1/test-results instead); fills res. With an audit log, an "attempt" line
  * is appended and fdatasync'd before the request and a "result" line after
  * the answer. Returns 0 when an answer (any verdict) was reached, a
  * negative errno when the attempt could not even be made (out of memory,

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "apisonar/catalog/anon.h"
 #include "apisonar/tester/strip.h"
 #include "apisonar/tester/tester.h"
 
@@ -125,6 +126,43 @@ static void test_plan_from_catalog(void **state)
 	cJSON_Delete(c);
 }
 
+/* Results as a spool record: the test-results kind, the results id as the
+ * idempotency key, the gzip of exactly the compact JSON; a document a
+ * detector matches is refused. */
+static void test_results_encode(void **state)
+{
+	static const char doc[] = "{\"schema\":\"apisonar.testresults/v1\","
+				  "\"id\":\"0b9e2a4c-1f3d-4e5a-9b7c-6d8e0f1a2b3c\","
+				  "\"service\":\"shop.test\",\"results\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
+	cJSON *r = cJSON_Parse(doc), *bad;
+	unsigned char *gz = NULL, *json = NULL;
+	struct batch_meta m;
+	size_t len = 0, jl = 0;
+
+	(void)state;
+	assert_int_equal(tester_results_encode(r, 10, 20, &gz, &len, &m), 0);
+	assert_int_equal(m.kind, BATCH_KIND_TEST_RESULTS);
+	assert_string_equal(m.id, "0b9e2a4c-1f3d-4e5a-9b7c-6d8e0f1a2b3c");
+	assert_int_equal(m.endpoints, 2);
+	assert_int_equal(m.json_len, strlen(doc));
+	assert_int_equal(m.window_start_ns, 10);
+	assert_int_equal(m.window_end_ns, 20);
+	assert_int_equal(anon_inflate(gz, len, 1 << 20, &json, &jl), 0);
+	assert_int_equal(jl, strlen(doc));
+	assert_memory_equal(json, doc, jl);
+	free(json);
+	free(gz);
+	gz = NULL;
+	bad = cJSON_Duplicate(r, 1);
+	cJSON_AddStringToObject(bad, "note", "mail jane.doe@example.org");
+	assert_int_equal(tester_results_encode(bad, 10, 20, &gz, &len, &m), -EPERM);
+	assert_null(gz);
+	cJSON_DeleteItemFromObject(bad, "id");
+	assert_int_equal(tester_results_encode(bad, 10, 20, &gz, &len, &m), -EINVAL);
+	cJSON_Delete(bad);
+	cJSON_Delete(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_strip_jwts_and_withheld),
 		cmocka_unit_test(test_creds_parse),
 		cmocka_unit_test(test_plan_from_catalog),
+		cmocka_unit_test(test_results_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -449,6 +449,47 @@ static void test_flipped_byte_quarantined(void **state)
 	spool_close(sp);
 }
 
+/* The payload kind travels in the authenticated header: test results come
+ * back out as test results, a batch as a batch, an unknown kind is refused
+ * and a changed one fails authentication. */
+static void test_payload_kind(void **state)
+{
+	struct fx *f = *state;
+	struct spool *sp = NULL;
+	struct spool_stats st;
+	struct batch_meta m;
+	unsigned char *gz = NULL;
+	size_t len = 0;
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &sp), 0);
+	make_meta(&m, 1);
+	m.kind = BATCH_KIND_TEST_RESULTS;
+	assert_int_equal(spool_put(sp, "results", 7, &m), 0);
+	put_n(sp, 2, 4);
+	make_meta(&m, 9);
+	m.kind = BATCH_KIND__COUNT;
+	assert_int_equal(spool_put(sp, "x", 1, &m), -EINVAL);
+	spool_close(sp);
+
+	assert_int_equal(spool_open(f->dir, NULL, f->keys, &sp), 0);
+	memset(&m, 0xff, sizeof(m));
+	assert_int_equal(spool_peek_oldest(sp, &gz, &len, &m), 0);
+	assert_int_equal(m.kind, BATCH_KIND_TEST_RESULTS);
+	assert_int_equal(len, 7);
+	assert_memory_equal(gz, "results", 7);
+	free(gz);
+	assert_int_equal(spool_remove(sp, m.id), 0);
+	assert_int_equal(spool_peek_oldest(sp, &gz, &len, &m), 0);
+	assert_int_equal(m.kind, BATCH_KIND_METADATA);
+	free(gz);
+	flip_byte(f->dir, 2, 3, 5); /* the kind of the last batch */
+	expect_next(sp, 2);
+	assert_int_equal(spool_peek_oldest(sp, &gz, &len, &m), -ENOENT);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.quarantined, 1);
+	spool_close(sp);
+}
+
 static void test_key_rotation(void **state)
 {
 	struct fx *f = *state;
@@ -581,6 +622,7 @@ int main(void)
 	    T(test_put_waits_for_write_lock),
 	    T(test_full_drops_oldest),
 	    T(test_flipped_byte_quarantined),
+	    T(test_payload_kind),
 	    T(test_key_rotation),
 	    T(test_keys_parse),
 	    T(test_stale_temp_and_foreign_files),

@@ -345,6 +345,41 @@ static void test_audit_attempt_then_result(void **state)
 	free(text);
 }
 
+/* Test results (their kind in the spool record) go to /v1/test-results,
+ * and the audit log says what they were; batches stay on /v1/batches. */
+static void test_results_kind_path(void **state)
+{
+	struct afx *f = *state;
+	struct uploader_opts o;
+	struct upload_result r;
+	struct batch_meta m;
+	struct uploader *u;
+	cJSON **l;
+	int n, i, err = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.endpoint = "https://127.0.0.1:1/prefix/";
+	o.audit_log = f->log;
+	u = uploader_new(&o, &err);
+	assert_non_null(u);
+	meta_of(&m);
+	m.kind = BATCH_KIND_TEST_RESULTS;
+	assert_int_equal(uploader_send(u, "x", 1, &m, &r), 0);
+	m.kind = BATCH_KIND_METADATA;
+	assert_int_equal(uploader_send(u, "x", 1, &m, &r), 0);
+	uploader_free(u);
+
+	l = audit_lines(f->log, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(jstr(l[0], "endpoint"), "https://127.0.0.1:1/prefix/v1/test-results");
+	assert_string_equal(jstr(l[1], "kind_of_batch"), "test_results");
+	assert_int_equal(strlen(jstr(l[1], "sha256")), 64);
+	assert_string_equal(jstr(l[2], "endpoint"), "https://127.0.0.1:1/prefix/v1/batches");
+	assert_null(cJSON_GetObjectItem(l[3], "kind_of_batch"));
+	for (i = 0; i < n; i++)
+		cJSON_Delete(l[i]);
+}
+
 /* When the attempt cannot be recorded, it is not made. */
 static void test_audit_unwritable_blocks_send(void **state)
 {
@@ -510,6 +545,7 @@ int main(void)
 	    cmocka_unit_test(test_token_file_errors),
 	    A(test_audit_attempt_then_result),
 	    A(test_audit_unwritable_blocks_send),
+	    A(test_results_kind_path),
 	    A(test_audit_attempt_survives_kill),
 	    A(test_drain_modes),
 	};

@@ -35,6 +35,8 @@
  * for more; blocks that then use more fail to decode, counted). */
 #define H2_MAX_TABLE (64u * 1024)
 #define H2_DEFAULT_TABLE 4096u
+/* Bytes of an upgrade's HTTP2-Settings decoded (a few settings of 6). */
+#define H2_MAX_UPGRADE_SETTINGS 96
 
 enum rx {
 	RX_START,   /* nothing of this direction seen yet */
@@ -915,6 +917,75 @@ void http2_conn_free(struct http2_conn *c)
 void http2_conn_set_midstream(struct http2_conn *c)
 {
 	c->midstream = true;
+}
+
+/* base64url without padding (RFC 7540 section 3.2.1) into out; the
+ * decoded length, or -1 when v is not that or does not fit. */
+static ssize_t b64url(const char *v, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+
+	for (; *v && *v != '='; v++) {
+		int k;
+
+		if (*v >= 'A' && *v <= 'Z')
+			k = *v - 'A';
+		else if (*v >= 'a' && *v <= 'z')
+			k = *v - 'a' + 26;
+		else if (*v >= '0' && *v <= '9')
+			k = *v - '0' + 52;
+		else if (*v == '-')
+			k = 62;
+		else if (*v == '_')
+			k = 63;
+		else
+			return -1;
+		acc = acc << 6 | (uint32_t)k;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (ssize_t)n;
+}
+
+int http2_conn_upgrade(struct http2_conn *c, struct as_exchange *req, uint64_t req_start,
+		       uint64_t req_end)
+{
+	struct h2_stream *s;
+	const char *set;
+	uint8_t buf[H2_MAX_UPGRADE_SETTINGS];
+	ssize_t n;
+
+	if (c->client_dir < 0 || c->midstream || c->dead || c->n_streams || c->d[0].rx != RX_START ||
+	    c->d[1].rx != RX_START) {
+		as_exchange_free(req);
+		return -EINVAL;
+	}
+	s = stream_open(c, 1);
+	if (!s) {
+		as_exchange_free(req);
+		return -ENOMEM;
+	}
+	as_exchange_free(s->x);
+	s->x = req;
+	s->req_head = s->req_end = true;
+	s->req_start = req_start;
+	s->req_end_ts = req_end;
+	c->last_client_sid = 1;
+	/* The client's SETTINGS, base64url in the request: what they say of
+	 * the table binds the server's encoder, as a SETTINGS frame would. A
+	 * value that does not decode is ignored (a server refuses it). */
+	set = as_msg_header(&req->req, "http2-settings");
+	n = set ? b64url(set, buf, sizeof(buf)) : -1;
+	if (n > 0 && n % 6 == 0)
+		on_settings(c, c->client_dir, buf, (size_t)n);
+	return c->dead ? -ENOMEM : 0;
 }
 
 int http2_conn_feed(struct http2_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)

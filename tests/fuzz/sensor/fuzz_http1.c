@@ -198,6 +198,7 @@ static const char *const fz_names[] = {
     "hold_overflow",
     "restarts",
     "restart_dropped",
+    "h2c",
 };
 
 /* Says which counter differs before aborting: the input alone then tells a

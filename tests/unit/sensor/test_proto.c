@@ -142,8 +142,8 @@ static void test_upgrade_server_side(void **state)
 	server_switch(sc, SRV, "hello");
 	tick(sc, 500);
 	client_preface(sc, CLI);
-	headers(sc, CLI, 3, ES, ":method", "GET", ":scheme", "http", ":path", "/two",
-		":authority", "api.test", NULL);
+	headers(sc, CLI, 3, ES, ":method", "GET", ":scheme", "http", ":path", "/two", ":authority",
+		"api.test", NULL);
 	tick(sc, 500);
 	frame(sc, SRV, T_SETTINGS, 1, 0, NULL, 0);
 	headers(sc, SRV, 3, 0, ":status", "404", NULL);

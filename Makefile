@@ -220,6 +220,8 @@ DEB_PKGS += libnghttp2-dev nghttp2-client python3-grpcio python3-grpc-tools
 # Go's crypto/tls tests: the Go programs they build, Debian's stripped go command
 DEB_PKGS += golang-go
 DEB_PKGS += libnats-dev nats-server
+# h2c by upgrade (tests/e2e/h2c_upgrade_server.py): nginx and nghttpd do not accept it
+DEB_PKGS += python3-h2
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi

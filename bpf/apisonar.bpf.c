@@ -1092,6 +1092,9 @@ static __always_inline void on_close(__u32 fd)
  * saved at its entry (the first from orig_x0 on arm64, where x0 holds the
  * return value by then): no work at sys_enter, no per-thread map. Returns 0
  * for a syscall that moves no data we hook. */
+/* MSG_PEEK of recv(2); vmlinux.h has no macros. */
+#define AS_MSG_PEEK 0x2
+
 static __always_inline int data_args(long nr, struct pt_regs *regs, struct stash *st)
 {
 	switch (nr) {
@@ -1128,6 +1131,13 @@ static __always_inline int data_args(long nr, struct pt_regs *regs, struct stash
 	default:
 		return 0;
 	}
+	/* A peek (curl's check that a connection it reuses is alive, nginx's
+	 * look at a TLS record type) moves nothing: the same bytes come again
+	 * in the read that takes them. Seen as data they would be there twice. */
+	if (nr == SYS_recvfrom && (PT_REGS_PARM4_CORE_SYSCALL(regs) & AS_MSG_PEEK))
+		return 0;
+	if (nr == SYS_recvmsg && (PT_REGS_PARM3_CORE_SYSCALL(regs) & AS_MSG_PEEK))
+		return 0;
 	st->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (st->kind != KIND_NODATA)
 		st->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);

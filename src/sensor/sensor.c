@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apisonar/sensor/proto/proto.h"
 #include "apisonar/sensor/sensor.h"
 #include "apisonar/util/util.h"
 
@@ -28,6 +29,7 @@ struct sensor {
 	struct http1_opts http_opts;
 	struct http2_stats http2;
 	struct http2_opts http2_opts;
+	struct proto_cfg proto; /* points at the four above */
 	sensor_exchange_cb cb;
 	void *ctx;
 	uint64_t records;
@@ -42,8 +44,7 @@ struct sensor {
  * they happened. */
 struct sconn {
 	struct sensor *s;
-	struct http1_conn *http;   /* one of http and h2 is set */
-	struct http2_conn *h2;     /* the kernel saw HTTP/2's first bytes */
+	struct proto_conn *proto; /* HTTP/1 or HTTP/2 (from the start, or after an h2c upgrade) */
 	uint32_t pid;
 	char comm[AS_COMM_LEN];
 	char laddr[AS_ADDR_LEN], raddr[AS_ADDR_LEN];
@@ -253,32 +254,14 @@ static void *sink_open(void *ctx, const struct ct_info *info)
 	if (!c)
 		return NULL;
 	c->s = s;
-	if (info->flags & AS_F_HTTP2) {
-		int client_dir = -1;
-
-		/* Mid-stream, the role came from the first bytes seen, not from
-		 * accept or connect: the parser finds the client itself. */
-		if (info->flags & AS_F_MIDSTREAM)
-			client_dir = -1;
-		else if (info->flags & AS_F_ACCEPTED)
-			client_dir = AS_DIR_INGRESS;
-		else if (info->flags & AS_F_CONNECTED)
-			client_dir = AS_DIR_EGRESS;
-		c->h2 = http2_conn_new(&s->http2_opts, &s->http2, client_dir, on_exchange, c);
-		if (!c->h2) {
-			free(c);
-			return NULL;
-		}
-		if (info->flags & AS_F_MIDSTREAM)
-			http2_conn_set_midstream(c->h2);
-	} else {
-		c->http = http1_conn_new(&s->http_opts, &s->http, on_exchange, c);
-		if (!c->http) {
-			free(c);
-			return NULL;
-		}
-		if (info->flags & AS_F_MIDSTREAM)
-			http1_conn_set_midstream(c->http);
+	c->proto = proto_conn_new(&s->proto, (info->flags & AS_F_HTTP2) != 0,
+				  (info->flags & AS_F_ACCEPTED)	   ? AS_DIR_INGRESS
+				  : (info->flags & AS_F_CONNECTED) ? AS_DIR_EGRESS
+								   : -1,
+				  (info->flags & AS_F_MIDSTREAM) != 0, on_exchange, c);
+	if (!c->proto) {
+		free(c);
+		return NULL;
 	}
 	c->pid = info->pid;
 	memcpy(c->comm, info->comm, sizeof(c->comm));
@@ -296,14 +279,11 @@ static void sink_data(void *conn, int dir, const void *buf, size_t len, uint64_t
 {
 	struct sconn *c = conn;
 
-	if (c->h2) {
-		http2_conn_feed(c->h2, dir, buf, len, ts);
-		return;
-	}
-	http1_conn_feed(c->http, dir, buf, len, ts);
+	proto_conn_feed(c->proto, dir, buf, len, ts);
 	/* A client that pipelines defeats the kernel's exchange boundaries
-	 * (a read may end inside the next request): copy it whole. */
-	if (c->s->sampling && !c->whole && http1_conn_pipelined(c->http)) {
+	 * (a read may end inside the next request), and HTTP/2 after an h2c
+	 * upgrade has none: copy it whole. */
+	if (c->s->sampling && !c->whole && proto_conn_whole(c->proto)) {
 		c->whole = true;
 		if (loader_budget_whole(c->s->loader, c->conn_id) == 0)
 			c->s->whole_conns++;
@@ -317,31 +297,24 @@ static void sink_skip(void *conn, uint64_t exchanges, uint64_t ts)
 	(void)ts;
 	/* Requests cut off from their skipped answers count as skipped too
 	 * (HTTP/2 connections have no budget: no skips). */
-	c->unsampled += exchanges + (c->h2 ? 0 : http1_conn_restart(c->http));
+	c->unsampled += exchanges + proto_conn_restart(c->proto);
 }
 
 static void sink_gap(void *conn, int dir, uint64_t missing, uint64_t ts)
 {
 	struct sconn *c = conn;
 
-	if (c->h2)
-		http2_conn_gap(c->h2, dir, missing, ts);
-	else
-		http1_conn_gap(c->http, dir, missing, ts);
+	proto_conn_gap(c->proto, dir, missing, ts);
 }
 
 static void sink_close(void *conn, uint64_t ts)
 {
 	struct sconn *c = conn;
 
-	if (c->h2)
-		http2_conn_close(c->h2, ts);
-	else
-		http1_conn_close(c->http, ts);
+	proto_conn_close(c->proto, ts);
 	send_tally(c);
 	mirror_close(c->s->mirror, c->pair, c->side);
-	http1_conn_free(c->http);
-	http2_conn_free(c->h2);
+	proto_conn_free(c->proto);
 	free(c->last_method);
 	free(c->last_target);
 	free(c->last_host);
@@ -383,6 +356,10 @@ struct sensor *sensor_new(const struct sensor_opts *o, sensor_exchange_cb cb, vo
 	if (!s->http2_opts.max_body)
 		s->http2_opts.max_body = o->http.max_body;
 	s->http2_opts.wall_offset_ns = s->http_opts.wall_offset_ns;
+	s->proto.http1 = &s->http_opts;
+	s->proto.http1_stats = &s->http;
+	s->proto.http2 = &s->http2_opts;
+	s->proto.http2_stats = &s->http2;
 	sink.ctx = s;
 	/* Only with both roles can both ends be seen. */
 	if (o->one_per_connection &&

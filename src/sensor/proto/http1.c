@@ -90,6 +90,7 @@ struct h1_pend {
 	bool req_done, resp_done, resp_lost;
 	bool resp_started; /* its final response head was parsed (not an upgrade) */
 	bool is_head, is_connect, wants_upgrade;
+	bool wants_h2c; /* Upgrade: h2c with HTTP2-Settings (RFC 7540 section 3.2) */
 };
 
 struct h1_dir {
@@ -124,6 +125,7 @@ struct h1_dir {
 	uint64_t found_ts;  /* ts of the start line resync found */
 	uint64_t cl;
 	bool have_cl, have_te, te_chunked, has_upgrade;
+	bool up_h2c, h2_settings; /* an Upgrade token h2c; an HTTP2-Settings field */
 	int version, status;
 	bool in_body; /* head complete, body not */
 };
@@ -162,6 +164,11 @@ struct http1_conn {
 	uint64_t cur_seq; /* the call whose bytes are being parsed; UINT64_MAX: none */
 	uint64_t events;  /* pokes so far: a step that made one made progress */
 	bool yield;
+	/* An h2c upgrade was answered 101: the request, kept for HTTP/2's
+	 * stream 1, and the bytes after the switch (held) wait for
+	 * http1_conn_take_h2c() and http1_conn_rest(). */
+	struct as_exchange *h2c;
+	uint64_t h2c_req_start, h2c_req_end;
 };
 
 static const char *const amb_names[HTTP1_AMB_NR] = {
@@ -587,6 +594,7 @@ static void dir_begin(struct http1_conn *c, int dir, uint64_t ts)
 	d->head_bytes = 0;
 	d->have_cl = d->have_te = d->te_chunked = false;
 	d->has_upgrade = false;
+	d->up_h2c = d->h2_settings = false;
 	d->cl = 0;
 	d->version = d->status = 0;
 	d->in_body = false;
@@ -689,6 +697,7 @@ static int req_head_done(struct http1_conn *c, struct h1_dir *d)
 	e->is_head = is_head;
 	e->is_connect = is_connect;
 	e->wants_upgrade = d->has_upgrade;
+	e->wants_h2c = d->up_h2c && d->h2_settings;
 	c->q_len++;
 	c->req_in_tail = true;
 	d->cx = NULL; /* the queue owns it; cm still points into it */
@@ -812,6 +821,26 @@ static void note_te(struct h1_dir *d, const char *v, size_t n)
 	d->te_chunked = ieq(s, len, "chunked");
 }
 
+/* Whether a comma-separated list (Upgrade, Connection) has the token. */
+static bool has_token(const char *v, size_t n, const char *tok)
+{
+	size_t i = 0, s, e;
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e > s && ieq(v + s, e - s, tok))
+			return true;
+	}
+	return false;
+}
+
 enum { LINE_OK = 0, LINE_END, LINE_GARBAGE, LINE_AMB, LINE_NOMEM };
 
 /* Checks a line's ending and content: CRLF only, no bare CR, no NUL.
@@ -892,6 +921,10 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 		note_te(d, v, (size_t)(ve - v));
 	} else if (ieq(l, nl, "upgrade")) {
 		d->has_upgrade = true;
+		if (has_token(v, (size_t)(ve - v), "h2c"))
+			d->up_h2c = true;
+	} else if (ieq(l, nl, "http2-settings")) {
+		d->h2_settings = true;
 	}
 	if (d->cm) {
 		int r = as_msg_add_header(d->cm, l, nl, v, (size_t)(ve - v));
@@ -904,6 +937,28 @@ static int header_line(struct h1_dir *d, const char *l, size_t n, bool store,
 			return LINE_NOMEM;
 	}
 	return LINE_OK;
+}
+
+/* The 101 answered an h2c upgrade whose request is complete: the request
+ * leaves the queue for HTTP/2's stream 1 (its response comes as frames),
+ * and what follows the switch in each direction is held, whole, for the
+ * caller to hand to the HTTP/2 parser. */
+static void h2c_switch(struct http1_conn *c, struct h1_pend *e)
+{
+	struct as_exchange *x = e->x;
+
+	e->x = NULL;
+	x->status = 0;
+	free(x->reason);
+	x->reason = NULL;
+	x->resp_version = 0;
+	as_msg_clear(&x->resp);
+	c->h2c = x;
+	c->h2c_req_start = e->req_start;
+	c->h2c_req_end = e->req_end;
+	c->hold_max = SIZE_MAX; /* nothing is parsed here any more: keep it all */
+	q_pop(c);
+	c->st->h2c++;
 }
 
 /* The empty line ended a head: choose the body framing. */
@@ -965,6 +1020,14 @@ static int head_end(struct http1_conn *c, int dir, uint64_t ts, enum http1_ambig
 	}
 	if (d->status == 101 || (is_connect && d->status >= 200 && d->status < 300)) {
 		c->st->upgrades++;
+		if (c->rx == RX_REAL && d->status == 101 && e->wants_h2c && d->up_h2c &&
+		    e->req_done) {
+			h2c_switch(c, e);
+			dir_reset_msg(d);
+			c->rx = RX_NONE;
+			conn_give_up(c);
+			return LINE_OK;
+		}
 		if (c->rx == RX_REAL) {
 			e->x->flags |= AS_X_UPGRADE;
 			e->resp_done = true;
@@ -1671,6 +1734,7 @@ static void conn_release(struct http1_conn *c)
 		free(c->d[k].hold);
 		free(c->d[k].segs);
 	}
+	as_exchange_free(c->h2c);
 }
 
 /* Waiting requests are freed, not emitted: close() is the way to emit. */
@@ -1732,6 +1796,42 @@ int http1_conn_dead(const struct http1_conn *c)
 	return c->dead;
 }
 
+struct as_exchange *http1_conn_take_h2c(struct http1_conn *c, int *req_dir, uint64_t *req_start,
+					uint64_t *req_end)
+{
+	struct as_exchange *x = c->h2c;
+
+	if (!x)
+		return NULL;
+	c->h2c = NULL;
+	*req_dir = c->req_dir;
+	*req_start = c->h2c_req_start;
+	*req_end = c->h2c_req_end;
+	return x;
+}
+
+/* The held marks of both directions in the order of the calls that brought
+ * them (seq), as the HTTP/2 parser would have been fed them. */
+void http1_conn_rest(struct http1_conn *c, http1_rest_cb cb, void *ctx)
+{
+	for (;;) {
+		uint64_t s0 = c->d[0].n_segs ? c->d[0].segs[c->d[0].seg_off].seq : UINT64_MAX;
+		uint64_t s1 = c->d[1].n_segs ? c->d[1].segs[c->d[1].seg_off].seq : UINT64_MAX;
+		int dir = s1 < s0 ? 1 : 0;
+		struct h1_dir *d = &c->d[dir];
+		struct h1_seg *s;
+
+		if (s0 == UINT64_MAX && s1 == UINT64_MAX)
+			break;
+		s = &d->segs[d->seg_off];
+		cb(ctx, dir, s->gap ? NULL : d->hold + d->hold_off, s->len, s->gap, s->ts);
+		d->hold_off += s->len;
+		d->hold_len -= s->len;
+		d->seg_off++;
+		d->n_segs--;
+	}
+}
+
 /* The first bytes may be mid-message: both directions start by resyncing,
  * quietly, and pairing starts unaligned. */
 void http1_conn_set_midstream(struct http1_conn *c)
@@ -1783,6 +1883,16 @@ int http1_conn_feed(struct http1_conn *c, int dir, const void *data, size_t len,
 		}
 		if (d->fresh_len && !c->dead)
 			hold_drop(c, dir); /* the rest is parsed after the loss */
+	}
+	if (c->h2c && d->fresh_len) {
+		size_t before = d->hold_len;
+
+		/* the rest of this feed follows the switch: kept for HTTP/2 */
+		hold_append(c, dir, d->fresh, d->fresh_len, ts_ns, d->fresh_seq, 0);
+		if (d->hold_len != before + d->fresh_len) {
+			as_exchange_free(c->h2c); /* out of memory: no handover */
+			c->h2c = NULL;
+		}
 	}
 	d->fresh = NULL;
 	d->fresh_len = 0;

@@ -35,6 +35,8 @@
  * for more; blocks that then use more fail to decode, counted). */
 #define H2_MAX_TABLE (64u * 1024)
 #define H2_DEFAULT_TABLE 4096u
+/* Bytes of an upgrade's HTTP2-Settings decoded (a few settings of 6). */
+#define H2_MAX_UPGRADE_SETTINGS 96
 
 enum rx {
 	RX_START,   /* nothing of this direction seen yet */
@@ -127,6 +129,11 @@ const char *http2_drop_name(enum http2_drop d)
 static uint64_t wall(const struct http2_conn *c, uint64_t mono)
 {
 	return (uint64_t)((int64_t)mono + c->o.wall_offset_ns);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -419,12 +426,10 @@ static void block_done(struct http2_conn *c, struct h2_dir *d, int dir)
 	d->blk_sid = 0;
 }
 
-/* Decides what a new header block on stream sid from dir is for. */
-static void block_begin(struct http2_conn *c, struct h2_dir *d, int dir, uint32_t sid,
-			bool end_stream)
+/* A header block opens on stream sid; until told otherwise it is inflated
+ * for the table's sake only. */
+static void block_open(struct h2_dir *d, uint32_t sid, bool end_stream)
 {
-	struct h2_stream *s;
-
 	d->blk_sid = sid;
 	d->blk_open = true;
 	d->blk_end_stream = end_stream;
@@ -432,6 +437,15 @@ static void block_begin(struct http2_conn *c, struct h2_dir *d, int dir, uint32_
 	d->blk_status = false;
 	d->blk_size = 0;
 	d->blk = BLK_DISCARD;
+}
+
+/* Decides what a new header block on stream sid from dir is for. */
+static void block_begin(struct http2_conn *c, struct h2_dir *d, int dir, uint32_t sid,
+			bool end_stream)
+{
+	struct h2_stream *s;
+
+	block_open(d, sid, end_stream);
 	if (c->client_dir < 0 && (sid & 1) && !stream_find(c, sid))
 		c->client_dir = dir; /* mid-stream: who opens odd streams is the client */
 	s = stream_find(c, sid);
@@ -470,32 +484,38 @@ static void fragment(struct http2_conn *c, struct h2_dir *d, int dir, const uint
 		block_done(c, d, dir);
 }
 
-static void on_headers(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
+/* Strips a HEADERS or PUSH_PROMISE payload to its fragment: the pad
+ * length, then `fixed` bytes (priority, promised stream id) at *fix, the
+ * padding at the end. -1 (the conn stopped) when they do not fit. */
+static int unpad(struct http2_conn *c, struct h2_dir *d, const uint8_t **p, size_t *n,
+		 size_t fixed, const uint8_t **fix)
 {
 	size_t pad = 0;
 
 	if (d->flags & F_PADDED) {
-		if (n < 1) {
-			conn_stop(c, HTTP2_DROP_BAD_FRAME);
-			return;
-		}
-		pad = p[0];
-		p++;
-		n--;
+		if (*n < 1)
+			goto bad;
+		pad = (*p)[0];
+		(*p)++;
+		(*n)--;
 	}
-	if (d->flags & F_PRIORITY) {
-		if (n < 5) {
-			conn_stop(c, HTTP2_DROP_BAD_FRAME);
-			return;
-		}
-		p += 5;
-		n -= 5;
-	}
-	if (pad > n) {
-		conn_stop(c, HTTP2_DROP_BAD_FRAME);
+	if (*n < fixed || pad > *n - fixed)
+		goto bad;
+	*fix = *p;
+	*p += fixed;
+	*n -= fixed + pad;
+	return 0;
+bad:
+	conn_stop(c, HTTP2_DROP_BAD_FRAME);
+	return -1;
+}
+
+static void on_headers(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
+{
+	const uint8_t *prio;
+
+	if (unpad(c, d, &p, &n, d->flags & F_PRIORITY ? 5 : 0, &prio))
 		return;
-	}
-	n -= pad;
 	block_begin(c, d, dir, d->sid, (d->flags & F_END_STREAM) != 0);
 	if (c->dead)
 		return;
@@ -505,7 +525,7 @@ static void on_headers(struct http2_conn *c, struct h2_dir *d, int dir, const ui
 static void on_push_promise(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p,
 			    size_t n)
 {
-	size_t pad = 0;
+	const uint8_t *fix;
 	uint32_t promised;
 	struct h2_stream *s;
 
@@ -513,34 +533,14 @@ static void on_push_promise(struct http2_conn *c, struct h2_dir *d, int dir, con
 		conn_stop(c, HTTP2_DROP_BAD_FRAME); /* only servers push */
 		return;
 	}
-	if (d->flags & F_PADDED) {
-		if (n < 1) {
-			conn_stop(c, HTTP2_DROP_BAD_FRAME);
-			return;
-		}
-		pad = p[0];
-		p++;
-		n--;
-	}
-	if (n < 4 || pad > n - 4) {
-		conn_stop(c, HTTP2_DROP_BAD_FRAME);
+	if (unpad(c, d, &p, &n, 4, &fix))
 		return;
-	}
-	promised = ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) &
-		   0x7fffffffu;
-	p += 4;
-	n -= 4 + pad;
+	promised = be32(fix) & 0x7fffffffu;
 	if (promised == 0 || (promised & 1)) {
 		conn_stop(c, HTTP2_DROP_BAD_FRAME);
 		return;
 	}
-	d->blk_sid = promised;
-	d->blk_open = true;
-	d->blk_end_stream = false;
-	d->blk_info = false;
-	d->blk_status = false;
-	d->blk_size = 0;
-	d->blk = BLK_DISCARD;
+	block_open(d, promised, false);
 	if (c->client_dir < 0)
 		c->client_dir = 1 - dir;
 	if (!stream_find(c, promised)) {
@@ -565,15 +565,14 @@ static void on_rst_stream(struct http2_conn *c, struct h2_dir *d)
 
 /* A peer's table limit binds the encoder of the other direction. Only
  * raised: a smaller limit takes effect through an update in the block. */
-static void on_settings(struct http2_conn *c, struct h2_dir *d, int dir, const uint8_t *p, size_t n)
+static void on_settings(struct http2_conn *c, int dir, const uint8_t *p, size_t n)
 {
 	struct h2_dir *other = &c->d[1 - dir];
 	size_t i;
 
 	for (i = 0; i + 6 <= n; i += 6) {
 		uint16_t id = (uint16_t)(p[i] << 8 | p[i + 1]);
-		uint32_t v = (uint32_t)p[i + 2] << 24 | (uint32_t)p[i + 3] << 16 |
-			     (uint32_t)p[i + 4] << 8 | p[i + 5];
+		uint32_t v = be32(p + i + 2);
 
 		if (id != SET_HEADER_TABLE_SIZE)
 			continue;
@@ -610,7 +609,7 @@ static void on_frame(struct http2_conn *c, struct h2_dir *d, int dir)
 		break;
 	case NGHTTP2_SETTINGS:
 		if (!(d->flags & F_ACK))
-			on_settings(c, d, dir, p, n);
+			on_settings(c, dir, p, n);
 		break;
 	default: /* PRIORITY, PING, GOAWAY, WINDOW_UPDATE: counted only */
 		break;
@@ -701,8 +700,7 @@ static void on_head(struct http2_conn *c, struct h2_dir *d, int dir)
 	d->len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
 	d->type = h[3];
 	d->flags = h[4];
-	d->sid = ((uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8]) &
-		 0x7fffffffu;
+	d->sid = be32(h + 5) & 0x7fffffffu;
 	c->st->frames[d->type < HTTP2_FT_OTHER ? d->type : HTTP2_FT_OTHER]++;
 	/* Inside a header block only its CONTINUATION frames may come, and a
 	 * CONTINUATION never comes outside one. */
@@ -919,6 +917,75 @@ void http2_conn_free(struct http2_conn *c)
 void http2_conn_set_midstream(struct http2_conn *c)
 {
 	c->midstream = true;
+}
+
+/* base64url without padding (RFC 7540 section 3.2.1) into out; the
+ * decoded length, or -1 when v is not that or does not fit. */
+static ssize_t b64url(const char *v, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+
+	for (; *v && *v != '='; v++) {
+		int k;
+
+		if (*v >= 'A' && *v <= 'Z')
+			k = *v - 'A';
+		else if (*v >= 'a' && *v <= 'z')
+			k = *v - 'a' + 26;
+		else if (*v >= '0' && *v <= '9')
+			k = *v - '0' + 52;
+		else if (*v == '-')
+			k = 62;
+		else if (*v == '_')
+			k = 63;
+		else
+			return -1;
+		acc = acc << 6 | (uint32_t)k;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (ssize_t)n;
+}
+
+int http2_conn_upgrade(struct http2_conn *c, struct as_exchange *req, uint64_t req_start,
+		       uint64_t req_end)
+{
+	struct h2_stream *s;
+	const char *set;
+	uint8_t buf[H2_MAX_UPGRADE_SETTINGS];
+	ssize_t n;
+
+	if (c->client_dir < 0 || c->midstream || c->dead || c->n_streams || c->d[0].rx != RX_START ||
+	    c->d[1].rx != RX_START) {
+		as_exchange_free(req);
+		return -EINVAL;
+	}
+	s = stream_open(c, 1);
+	if (!s) {
+		as_exchange_free(req);
+		return -ENOMEM;
+	}
+	as_exchange_free(s->x);
+	s->x = req;
+	s->req_head = s->req_end = true;
+	s->req_start = req_start;
+	s->req_end_ts = req_end;
+	c->last_client_sid = 1;
+	/* The client's SETTINGS, base64url in the request: what they say of
+	 * the table binds the server's encoder, as a SETTINGS frame would. A
+	 * value that does not decode is ignored (a server refuses it). */
+	set = as_msg_header(&req->req, "http2-settings");
+	n = set ? b64url(set, buf, sizeof(buf)) : -1;
+	if (n > 0 && n % 6 == 0)
+		on_settings(c, c->client_dir, buf, (size_t)n);
+	return c->dead ? -ENOMEM : 0;
 }
 
 int http2_conn_feed(struct http2_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns)

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the HTTP/1 parser.
  *
- * Input: one options byte (bit 0: small limits, bit 1: mid-stream), then
+ * Input: one options byte (bit 0: small limits, bit 1: mid-stream, bit 2:
+ * through proto.h, so that an h2c upgrade goes on in the HTTP/2 parser), then
  * records of a control byte (bit 0: direction; bits 1-2: 0 or 1 feed, 2 gap,
  * 3 close; bits 3-7: s, where to cut the feed in the third run) and a
  * length byte (n + 1 bytes fed, or n + 1 bytes missing); a feed's bytes
@@ -17,112 +18,68 @@
  * stream was cut into feeds.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apisonar/sensor/proto/http1.h"
-
-#define FZ_MAX_OUT 256
-
-enum fz_split { FZ_WHOLE, FZ_BYTES, FZ_CHOSEN };
+#include "apisonar/sensor/proto/proto.h"
+#include "fuzz_exchange.h"
 
 struct fz_out {
 	struct http1_stats st;
-	size_t n;
-	uint64_t sig[FZ_MAX_OUT];
-	uint64_t rc; /* digest of what feed returned after each record */
-	size_t max_body;
+	struct http2_stats st2; /* after an h2c upgrade (bit 2) */
+	struct fz_sigs x;
 };
-
-/* A digest of the fields that must not depend on chunking. */
-static uint64_t fz_mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h;
-}
-
-static uint64_t fz_str(uint64_t h, const char *s)
-{
-	if (!s)
-		return fz_mix(h, 1);
-	while (*s)
-		h = fz_mix(h, (unsigned char)*s++);
-	return fz_mix(h, 2);
-}
-
-static uint64_t fz_msg(uint64_t h, const struct as_message *m, size_t cap)
-{
-	size_t i;
-
-	if (m->body_len > cap || m->body_len > m->body_true_len)
-		abort();
-	if (m->body_len < m->body_true_len && !m->body_truncated)
-		abort();
-	h = fz_mix(h, m->n_headers);
-	for (i = 0; i < m->n_headers; i++) {
-		h = fz_str(h, m->headers[i].name);
-		h = fz_str(h, m->headers[i].value);
-	}
-	h = fz_mix(h, m->body_len);
-	for (i = 0; i < m->body_len; i++)
-		h = fz_mix(h, m->body[i]);
-	h = fz_mix(h, m->body_true_len);
-	return fz_mix(h, m->body_truncated);
-}
 
 static void fz_cb(void *ctx, struct as_exchange *x)
 {
 	struct fz_out *o = ctx;
-	uint64_t h = 0;
 
 	if (!x->method || !x->target || !x->method[0] || !x->target[0])
 		abort();
-	if (x->status && (x->status < 100 || x->status > 999 || !x->reason))
+	/* HTTP/2 responses (after an h2c upgrade) have no reason phrase */
+	if (x->status &&
+	    (x->status < 100 || x->status > 999 || (!x->reason && x->resp_version != 20)))
 		abort();
-	if (!x->status && !(x->flags & AS_X_NO_RESPONSE))
-		abort();
-	if (x->role != AS_ROLE_SERVER && x->role != AS_ROLE_CLIENT)
-		abort();
-	h = fz_str(h, x->method);
-	h = fz_str(h, x->target);
-	h = fz_str(h, x->reason);
-	h = fz_mix(h, (uint64_t)x->status);
-	h = fz_mix(h, (uint64_t)x->req_version);
-	h = fz_mix(h, (uint64_t)x->resp_version);
-	h = fz_mix(h, (uint64_t)x->role);
-	h = fz_mix(h, x->flags);
-	h = fz_mix(h, x->req_time_ns);
-	h = fz_mix(h, x->resp_time_ns);
-	h = fz_mix(h, x->latency_ns);
-	h = fz_msg(h, &x->req, o->max_body);
-	h = fz_msg(h, &x->resp, o->max_body);
-	if (o->n < FZ_MAX_OUT)
-		o->sig[o->n] = h;
-	o->n++;
-	as_exchange_free(x);
+	fz_add(&o->x, x);
 }
 
-/* The length of the next piece of a feed of len bytes, `done` of them fed. */
-static size_t fz_piece(enum fz_split how, unsigned s, size_t len, size_t done)
-{
-	size_t cut;
+/* One conn, HTTP/1 alone or behind the dispatch. */
+struct fz_conn {
+	struct http1_conn *h1;
+	struct proto_conn *p;
+	struct proto_cfg cfg;
+};
 
-	if (how == FZ_BYTES)
-		return 1;
-	if (how == FZ_WHOLE || !s)
-		return len - done;
-	if (s < 16)
-		return s < len - done ? s : len - done;
-	cut = len * (s - 15) / 17;
-	return done < cut ? cut - done : len - done;
+static int fz_feed(struct fz_conn *c, int dir, const void *d, size_t n, uint64_t ts)
+{
+	return c->p ? proto_conn_feed(c->p, dir, d, n, ts) : http1_conn_feed(c->h1, dir, d, n, ts);
+}
+
+static void fz_gap(struct fz_conn *c, int dir, uint64_t n, uint64_t ts)
+{
+	if (c->p)
+		proto_conn_gap(c->p, dir, n, ts);
+	else
+		http1_conn_gap(c->h1, dir, n, ts);
+}
+
+static void fz_close(struct fz_conn *c, uint64_t ts)
+{
+	if (c->p)
+		proto_conn_close(c->p, ts);
+	else
+		http1_conn_close(c->h1, ts);
 }
 
 static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct fz_out *o)
 {
 	struct http1_opts opts = {0};
-	struct http1_conn *c;
+	struct http2_opts o2 = {0}; /* the HTTP/2 parser is made in a feed: lives as long as c */
+	struct fz_conn c = {0};
 	size_t i = 1, j, k;
 	uint64_t ts = 1;
 	int rc = 0;
@@ -133,12 +90,23 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 		opts.max_header_bytes = 128;
 		opts.max_pending = 2;
 	}
-	o->max_body = opts.max_body ? opts.max_body : AS_MAX_BODY_DEFAULT;
-	c = http1_conn_new(&opts, &o->st, fz_cb, o);
-	if (!c)
-		return;
-	if (data[0] & 2)
-		http1_conn_set_midstream(c);
+	o->x.max_body = opts.max_body ? opts.max_body : AS_MAX_BODY_DEFAULT;
+	if (data[0] & 4) {
+		o2.max_body = opts.max_body;
+		c.cfg.http1 = &opts;
+		c.cfg.http1_stats = &o->st;
+		c.cfg.http2 = &o2;
+		c.cfg.http2_stats = &o->st2;
+		c.p = proto_conn_new(&c.cfg, false, -1, (data[0] & 2) != 0, fz_cb, o);
+		if (!c.p)
+			return;
+	} else {
+		c.h1 = http1_conn_new(&opts, &o->st, fz_cb, o);
+		if (!c.h1)
+			return;
+		if (data[0] & 2)
+			http1_conn_set_midstream(c.h1);
+	}
 	while (i < size) {
 		uint8_t ctl = data[i++];
 		int dir = ctl & 1, op = (ctl >> 1) & 3;
@@ -146,12 +114,12 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 
 		ts += 10;
 		if (op == 2) {
-			http1_conn_gap(c, dir, len, ts);
+			fz_gap(&c, dir, len, ts);
 			continue;
 		}
 		if (op == 3) {
-			http1_conn_close(c, ts);
-			if (http1_conn_feed(c, dir, "x", 1, ts) != -EPROTO)
+			fz_close(&c, ts);
+			if (fz_feed(&c, dir, "x", 1, ts) != -EPROTO)
 				abort();
 			continue;
 		}
@@ -159,15 +127,16 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 			len = size - i;
 		for (j = 0; j < len; j += k) {
 			k = fz_piece(how, ctl >> 3, len, j);
-			rc = http1_conn_feed(c, dir, data + i + j, k, ts);
+			rc = fz_feed(&c, dir, data + i + j, k, ts);
 			if (how == FZ_CHOSEN) /* an empty feed is no call at all */
-				(void)http1_conn_feed(c, dir, data + i + j + k, 0, ts);
+				(void)fz_feed(&c, dir, data + i + j + k, 0, ts);
 		}
-		o->rc = fz_mix(o->rc, (uint64_t)-rc); /* after the record's last byte */
+		o->x.rc = fz_mix(o->x.rc, (uint64_t)-rc); /* after the record's last byte */
 		i += len;
 	}
-	http1_conn_close(c, ts + 1);
-	http1_conn_free(c);
+	fz_close(&c, ts + 1);
+	http1_conn_free(c.h1);
+	proto_conn_free(c.p);
 }
 
 /* struct http1_stats in order, as 64-bit words. */
@@ -198,37 +167,21 @@ static const char *const fz_names[] = {
     "hold_overflow",
     "restarts",
     "restart_dropped",
+    "h2c",
+    /* then struct http2_stats (bit 2), unnamed */
 };
 
-/* Says which counter differs before aborting: the input alone then tells a
- * developer where to look. */
 static void fz_compare(const struct fz_out *a, const struct fz_out *b, const char *what)
 {
-	const uint64_t *x = (const uint64_t *)&a->st, *y = (const uint64_t *)&b->st;
-	size_t k;
-
-	if (!memcmp(&a->st, &b->st, sizeof(a->st)) && a->n == b->n && a->rc == b->rc) {
-		for (k = 0; k < a->n && k < FZ_MAX_OUT; k++)
-			if (a->sig[k] != b->sig[k])
-				break;
-		if (k == a->n || k == FZ_MAX_OUT)
-			return;
-		fprintf(stderr, "fuzz_http1: whole vs %s: exchange %zu differs\n", what, k);
-		abort();
-	}
-	for (k = 0; k < sizeof(a->st) / sizeof(*x); k++)
-		if (x[k] != y[k])
-			fprintf(stderr, "fuzz_http1: whole vs %s: %s %llu != %llu\n", what,
-				k < sizeof(fz_names) / sizeof(*fz_names) ? fz_names[k] : "?",
-				(unsigned long long)x[k], (unsigned long long)y[k]);
-	fprintf(stderr, "fuzz_http1: whole vs %s: %zu vs %zu exchanges, rc %s\n", what, a->n, b->n,
-		a->rc == b->rc ? "same" : "differs");
-	abort();
+	fz_check("fuzz_http1", what, &a->x, &b->x, &a->st, &b->st, sizeof(a->st) + sizeof(a->st2),
+		 fz_names, sizeof(fz_names) / sizeof(*fz_names));
 }
 
 _Static_assert(sizeof(fz_names) / sizeof(*fz_names) * sizeof(uint64_t) ==
 		   sizeof(struct http1_stats),
 	       "fz_names lists every counter");
+_Static_assert(offsetof(struct fz_out, st2) == sizeof(struct http1_stats),
+	       "the counters are compared as one run of words");
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,103 +16,29 @@
  */
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apisonar/sensor/events.h"
 #include "apisonar/sensor/proto/http2.h"
-
-#define FZ_MAX_OUT 256
-
-enum fz_split { FZ_WHOLE, FZ_BYTES, FZ_CHOSEN };
+#include "fuzz_exchange.h"
 
 struct fz_out {
 	struct http2_stats st;
-	size_t n;
-	uint64_t sig[FZ_MAX_OUT];
-	uint64_t rc;
-	size_t max_body;
+	struct fz_sigs x;
 };
-
-static uint64_t fz_mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h;
-}
-
-static uint64_t fz_str(uint64_t h, const char *s)
-{
-	if (!s)
-		return fz_mix(h, 1);
-	while (*s)
-		h = fz_mix(h, (unsigned char)*s++);
-	return fz_mix(h, 2);
-}
-
-static uint64_t fz_msg(uint64_t h, const struct as_message *m, size_t cap)
-{
-	size_t i;
-
-	if (m->body_len > cap || m->body_len > m->body_true_len)
-		abort();
-	if (m->body_len < m->body_true_len && !m->body_truncated)
-		abort();
-	h = fz_mix(h, m->n_headers);
-	for (i = 0; i < m->n_headers; i++) {
-		h = fz_str(h, m->headers[i].name);
-		h = fz_str(h, m->headers[i].value);
-	}
-	h = fz_mix(h, m->body_len);
-	for (i = 0; i < m->body_len; i++)
-		h = fz_mix(h, m->body[i]);
-	h = fz_mix(h, m->body_true_len);
-	return fz_mix(h, m->body_truncated);
-}
 
 static void fz_cb(void *ctx, struct as_exchange *x)
 {
 	struct fz_out *o = ctx;
-	uint64_t h = 0;
 
 	if (!x->method || !x->target || !x->method[0])
 		abort();
 	if (x->status && (x->status < 200 || x->status > 999))
 		abort();
-	if (!x->status && !(x->flags & AS_X_NO_RESPONSE))
-		abort();
-	if (x->role != AS_ROLE_SERVER && x->role != AS_ROLE_CLIENT)
-		abort();
 	if (x->req_version != 20 || (x->status && x->resp_version != 20))
 		abort();
-	h = fz_str(h, x->method);
-	h = fz_str(h, x->target);
-	h = fz_mix(h, (uint64_t)x->status);
-	h = fz_mix(h, (uint64_t)x->role);
-	h = fz_mix(h, x->flags);
-	h = fz_mix(h, x->req_time_ns);
-	h = fz_mix(h, x->resp_time_ns);
-	h = fz_mix(h, x->latency_ns);
-	h = fz_msg(h, &x->req, o->max_body);
-	h = fz_msg(h, &x->resp, o->max_body);
-	if (o->n < FZ_MAX_OUT)
-		o->sig[o->n] = h;
-	o->n++;
-	as_exchange_free(x);
-}
-
-static size_t fz_piece(enum fz_split how, unsigned s, size_t len, size_t done)
-{
-	size_t cut;
-
-	if (how == FZ_BYTES)
-		return 1;
-	if (how == FZ_WHOLE || !s)
-		return len - done;
-	if (s < 16)
-		return s < len - done ? s : len - done;
-	cut = len * (s - 15) / 17;
-	return done < cut ? cut - done : len - done;
+	fz_add(&o->x, x);
 }
 
 static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct fz_out *o)
@@ -130,7 +56,7 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 		opts.max_streams = 2;
 		opts.max_frame = 128;
 	}
-	o->max_body = opts.max_body ? opts.max_body : AS_MAX_BODY_DEFAULT;
+	o->x.max_body = opts.max_body ? opts.max_body : AS_MAX_BODY_DEFAULT;
 	c = http2_conn_new(&opts, &o->st,
 			   client == 1	 ? AS_DIR_EGRESS
 			   : client == 2 ? AS_DIR_INGRESS
@@ -164,7 +90,7 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 			if (how == FZ_CHOSEN)
 				(void)http2_conn_feed(c, dir, data + i + j + k, 0, ts);
 		}
-		o->rc = fz_mix(o->rc, (uint64_t)-rc);
+		o->x.rc = fz_mix(o->x.rc, (uint64_t)-rc);
 		i += len;
 	}
 	http2_conn_close(c, ts + 1);
@@ -173,25 +99,7 @@ static void fz_run(const uint8_t *data, size_t size, enum fz_split how, struct f
 
 static void fz_compare(const struct fz_out *a, const struct fz_out *b, const char *what)
 {
-	const uint64_t *x = (const uint64_t *)&a->st, *y = (const uint64_t *)&b->st;
-	size_t k;
-
-	if (!memcmp(&a->st, &b->st, sizeof(a->st)) && a->n == b->n && a->rc == b->rc) {
-		for (k = 0; k < a->n && k < FZ_MAX_OUT; k++)
-			if (a->sig[k] != b->sig[k])
-				break;
-		if (k == a->n || k == FZ_MAX_OUT)
-			return;
-		fprintf(stderr, "fuzz_http2: whole vs %s: exchange %zu differs\n", what, k);
-		abort();
-	}
-	for (k = 0; k < sizeof(a->st) / sizeof(*x); k++)
-		if (x[k] != y[k])
-			fprintf(stderr, "fuzz_http2: whole vs %s: counter word %zu: %llu != %llu\n",
-				what, k, (unsigned long long)x[k], (unsigned long long)y[k]);
-	fprintf(stderr, "fuzz_http2: whole vs %s: %zu vs %zu exchanges, rc %s\n", what, a->n, b->n,
-		a->rc == b->rc ? "same" : "differs");
-	abort();
+	fz_check("fuzz_http2", what, &a->x, &b->x, &a->st, &b->st, sizeof(a->st), NULL, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,144 +23,45 @@
 
 #define EG AS_DIR_EGRESS
 #define IN AS_DIR_INGRESS
-#define MAX_OUT 2048
+#define SPLIT_STATS struct http1_stats
+#include "split_testlib.h"
 
-enum step_kind { FEED, GAP, CLOSE };
-
-struct step {
-	enum step_kind kind;
-	int dir;
-	const char *data; /* NUL-terminated unless len is set */
-	size_t len;
-	uint64_t ts;
-	uint64_t missing;
+struct cfg {
+	const struct http1_opts *opts;
+	bool midstream;
 };
 
-struct out {
-	struct as_exchange *x[MAX_OUT];
-	size_t n;
-	struct http1_stats st;
-	int last_rc;
-};
-
-static void collect(void *ctx, struct as_exchange *x)
+static void *h1_open(const void *cfg, struct http1_stats *st, split_cb cb, void *ctx)
 {
-	struct out *o = ctx;
+	const struct cfg *cf = cfg;
+	struct http1_conn *c = http1_conn_new(cf->opts, st, cb, ctx);
 
-	if (o->n < MAX_OUT)
-		o->x[o->n++] = x;
-	else
-		as_exchange_free(x);
-}
-
-static void out_free(struct out *o)
-{
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		as_exchange_free(o->x[i]);
-	free(o);
-}
-
-static size_t step_len(const struct step *s)
-{
-	return s->len ? s->len : (s->data ? strlen(s->data) : 0);
-}
-
-/* How run_once cuts the feeds: whole, one byte at a time, or step `at_step`
- * in two at byte `at`, with an empty feed between (the other steps whole). */
-enum cut { CUT_WHOLE, CUT_BYTES, CUT_TWO };
-
-static struct out *run_once(const struct http1_opts *opts, const struct step *steps, size_t n,
-			    enum cut cut, size_t at_step, size_t at, bool midstream)
-{
-	struct out *o = calloc(1, sizeof(*o));
-	struct http1_conn *c;
-	size_t i, j;
-
-	assert_non_null(o);
-	c = http1_conn_new(opts, &o->st, collect, o);
-	assert_non_null(c);
-	if (midstream)
+	if (c && cf->midstream)
 		http1_conn_set_midstream(c);
-	for (i = 0; i < n; i++) {
-		const struct step *s = &steps[i];
-		size_t len = step_len(s);
+	return c;
+}
 
-		switch (s->kind) {
-		case FEED:
-			if (cut == CUT_BYTES) {
-				for (j = 0; j < len; j++)
-					o->last_rc =
-					    http1_conn_feed(c, s->dir, s->data + j, 1, s->ts);
-			} else if (cut == CUT_TWO && i == at_step) {
-				(void)http1_conn_feed(c, s->dir, s->data, at, s->ts);
-				(void)http1_conn_feed(c, s->dir, s->data + at, 0, s->ts);
-				o->last_rc =
-				    http1_conn_feed(c, s->dir, s->data + at, len - at, s->ts);
-			} else {
-				o->last_rc = http1_conn_feed(c, s->dir, s->data, len, s->ts);
-			}
-			break;
-		case GAP:
-			http1_conn_gap(c, s->dir, s->missing, s->ts);
-			break;
-		case CLOSE:
-			http1_conn_close(c, s->ts);
-			break;
-		}
-	}
+static int h1_feed(void *c, int dir, const void *p, size_t n, uint64_t ts)
+{
+	return http1_conn_feed(c, dir, p, n, ts);
+}
+
+static void h1_gap(void *c, int dir, uint64_t missing, uint64_t ts)
+{
+	http1_conn_gap(c, dir, missing, ts);
+}
+
+static void h1_close(void *c, uint64_t ts)
+{
+	http1_conn_close(c, ts);
+}
+
+static void h1_free(void *c)
+{
 	http1_conn_free(c);
-	return o;
 }
 
-static bool str_same(const char *a, const char *b)
-{
-	return (!a || !b) ? a == b : !strcmp(a, b);
-}
-
-static bool msg_same(const struct as_message *a, const struct as_message *b)
-{
-	size_t i;
-
-	if (a->n_headers != b->n_headers || a->body_len != b->body_len ||
-	    a->body_true_len != b->body_true_len || a->body_truncated != b->body_truncated)
-		return false;
-	for (i = 0; i < a->n_headers; i++)
-		if (!str_same(a->headers[i].name, b->headers[i].name) ||
-		    !str_same(a->headers[i].value, b->headers[i].value))
-			return false;
-	return !a->body_len || !memcmp(a->body, b->body, a->body_len);
-}
-
-/* What differs between two runs, or NULL. */
-static const char *out_diff(const struct out *a, const struct out *b)
-{
-	size_t i;
-
-	if (memcmp(&a->st, &b->st, sizeof(a->st)))
-		return "counters";
-	if (a->n != b->n)
-		return "number of exchanges";
-	if (a->last_rc != b->last_rc)
-		return "feed result";
-	for (i = 0; i < a->n; i++) {
-		const struct as_exchange *x = a->x[i], *y = b->x[i];
-
-		if (!str_same(x->method, y->method) || !str_same(x->target, y->target) ||
-		    !str_same(x->reason, y->reason) || x->status != y->status ||
-		    x->req_version != y->req_version || x->resp_version != y->resp_version)
-			return "start lines";
-		if (x->flags != y->flags || x->role != y->role)
-			return "flags or role";
-		if (x->req_time_ns != y->req_time_ns || x->resp_time_ns != y->resp_time_ns ||
-		    x->latency_ns != y->latency_ns)
-			return "times";
-		if (!msg_same(&x->req, &y->req) || !msg_same(&x->resp, &y->resp))
-			return "headers or bodies";
-	}
-	return NULL;
-}
+static const struct split_parser h1_parser = {h1_open, h1_feed, h1_gap, h1_close, h1_free};
 
 /* Bytes fed, summed over the runs of one script, beyond which its split
  * points are sampled: every point of every feed in scripts up to 4 KiB (all
@@ -169,44 +70,14 @@ static const char *out_diff(const struct out *a, const struct out *b)
  * 80-1800 points, so that the suite stays fast. */
 #define SPLIT_BUDGET (16u << 20)
 
-/* The parser's result must be a function of the byte stream alone: the
- * script fed whole is compared with the script fed one byte at a time and
- * with every two-part split of every feed. Returns the whole run for the
- * caller's assertions. */
+/* The parser's result must be a function of the byte stream alone
+ * (split_testlib.h). */
 static struct out *run_opts(const struct http1_opts *opts, const struct step *steps, size_t n,
 			    bool midstream)
 {
-	struct out *a = run_once(opts, steps, n, CUT_WHOLE, 0, 0, midstream);
-	struct out *b = run_once(opts, steps, n, CUT_BYTES, 0, 0, midstream);
-	const char *why = out_diff(a, b);
-	size_t i, at, len, bytes = 0, points = 0, stride, g = 0;
+	struct cfg cf = {opts, midstream};
 
-	if (why)
-		fail_msg("fed byte by byte: %s differ", why);
-	out_free(b);
-	for (i = 0; i < n; i++) {
-		if (steps[i].kind == FEED && step_len(&steps[i])) {
-			bytes += step_len(&steps[i]);
-			points += step_len(&steps[i]) - 1;
-		}
-	}
-	stride =
-	    bytes && points > SPLIT_BUDGET / bytes ? points / (SPLIT_BUDGET / bytes + 1) + 1 : 1;
-	for (i = 0; i < n; i++) {
-		if (steps[i].kind != FEED)
-			continue;
-		len = step_len(&steps[i]);
-		for (at = 1; at < len; at++, g++) {
-			if (g % stride)
-				continue;
-			b = run_once(opts, steps, n, CUT_TWO, i, at, midstream);
-			why = out_diff(a, b);
-			if (why)
-				fail_msg("step %zu cut at %zu of %zu: %s differ", i, at, len, why);
-			out_free(b);
-		}
-	}
-	return a;
+	return run_split(&h1_parser, &cf, steps, n, SPLIT_BUDGET);
 }
 
 #define RUN(steps) run_opts(NULL, steps, sizeof(steps) / sizeof(steps[0]), false)

@@ -22,219 +22,11 @@
 #include "apisonar/sensor/events.h"
 #include "apisonar/sensor/proto/http2.h"
 
-#define EG AS_DIR_EGRESS
-#define IN AS_DIR_INGRESS
-#define CLI IN /* the observed process is the server: it reads requests */
-#define SRV EG
-#define MAX_STEPS 64
-#define MAX_OUT 64
-
-#define T_DATA 0
-#define T_HEADERS 1
-#define T_PRIORITY 2
-#define T_RST 3
-#define T_SETTINGS 4
-#define T_PUSH 5
-#define T_PING 6
-#define T_GOAWAY 7
-#define T_WU 8
-#define T_CONT 9
-
-#define ES 0x01
-#define EH 0x04
-#define PAD 0x08
-#define PRIO 0x20
-
-enum kind { FEED, GAP, CLOSE };
-
-struct step {
-	enum kind kind;
-	int dir;
-	unsigned char *data;
-	size_t len;
-	uint64_t ts;
-};
-
-/* A script being written: the open feed of each direction grows until
- * the other direction (or a gap, a close, a new ts) starts a new step. */
-struct script {
-	struct step s[MAX_STEPS];
-	size_t n;
-	uint64_t ts;
-	nghttp2_hd_deflater *def[2];
-};
-
-struct out {
-	struct as_exchange *x[MAX_OUT];
-	size_t n;
-	struct http2_stats st;
-	int last_rc;
-};
-
-static struct script *sc_new(void)
-{
-	struct script *sc = calloc(1, sizeof(*sc));
-
-	assert_non_null(sc);
-	assert_int_equal(nghttp2_hd_deflate_new(&sc->def[0], 4096), 0);
-	assert_int_equal(nghttp2_hd_deflate_new(&sc->def[1], 4096), 0);
-	sc->ts = 1000;
-	return sc;
-}
-
-static void sc_free(struct script *sc)
-{
-	size_t i;
-
-	for (i = 0; i < sc->n; i++)
-		free(sc->s[i].data);
-	nghttp2_hd_deflate_del(sc->def[0]);
-	nghttp2_hd_deflate_del(sc->def[1]);
-	free(sc);
-}
-
-/* Appends bytes to dir's feed, opening a new step when needed. */
-static void put(struct script *sc, int dir, const void *p, size_t n)
-{
-	struct step *st = sc->n ? &sc->s[sc->n - 1] : NULL;
-
-	if (!st || st->kind != FEED || st->dir != dir || st->ts != sc->ts) {
-		assert_true(sc->n < MAX_STEPS);
-		st = &sc->s[sc->n++];
-		st->kind = FEED;
-		st->dir = dir;
-		st->ts = sc->ts;
-	}
-	st->data = realloc(st->data, st->len + n + 1);
-	assert_non_null(st->data);
-	memcpy(st->data + st->len, p, n);
-	st->len += n;
-}
-
-/* Later bytes get a later time (and a new step). */
-static void tick(struct script *sc, uint64_t ns)
-{
-	sc->ts += ns;
-}
-
-static void sc_op(struct script *sc, enum kind k, int dir, size_t missing)
-{
-	struct step *st = &sc->s[sc->n++];
-
-	st->kind = k;
-	st->dir = dir;
-	st->len = missing;
-	st->ts = sc->ts;
-}
-
-static void frame(struct script *sc, int dir, int type, int flags, uint32_t sid, const void *p,
-		  size_t n)
-{
-	unsigned char h[9] = {
-	    (unsigned char)(n >> 16),	(unsigned char)(n >> 8),   (unsigned char)n,
-	    (unsigned char)type,	(unsigned char)flags,	   (unsigned char)(sid >> 24),
-	    (unsigned char)(sid >> 16), (unsigned char)(sid >> 8), (unsigned char)sid};
-
-	put(sc, dir, h, 9);
-	if (n)
-		put(sc, dir, p, n);
-}
-
-static void preface(struct script *sc)
-{
-	put(sc, CLI, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
-	frame(sc, CLI, T_SETTINGS, 0, 0, NULL, 0);
-	frame(sc, SRV, T_SETTINGS, 0, 0, "\x00\x03\x00\x00\x00\x64", 6);
-	frame(sc, CLI, T_SETTINGS, 1, 0, NULL, 0);
-}
-
-/* Encodes "name", "value", ..., NULL with dir's deflater into out. */
-static size_t block(struct script *sc, int dir, unsigned char *out, size_t cap, va_list ap)
-{
-	nghttp2_nv nv[32];
-	size_t n = 0;
-	const char *name;
-	ssize_t r;
-
-	while ((name = va_arg(ap, const char *))) {
-		const char *value = va_arg(ap, const char *);
-
-		assert_true(n < 32);
-		nv[n].name = (uint8_t *)name;
-		nv[n].namelen = strlen(name);
-		nv[n].value = (uint8_t *)value;
-		nv[n].valuelen = strlen(value);
-		nv[n].flags = NGHTTP2_NV_FLAG_NONE;
-		n++;
-	}
-	r = nghttp2_hd_deflate_hd(sc->def[dir], out, cap, nv, n);
-	assert_true(r >= 0);
-	return (size_t)r;
-}
-
-static size_t enc(struct script *sc, int dir, unsigned char *out, size_t cap, ...)
-{
-	va_list ap;
-	size_t n;
-
-	va_start(ap, cap);
-	n = block(sc, dir, out, cap, ap);
-	va_end(ap);
-	return n;
-}
-
-/* One HEADERS frame (END_HEADERS) with the fields that follow flags. */
-static void headers(struct script *sc, int dir, uint32_t sid, int flags, ...)
-{
-	unsigned char b[4096];
-	va_list ap;
-	size_t n;
-
-	va_start(ap, flags);
-	n = block(sc, dir, b, sizeof(b), ap);
-	va_end(ap);
-	frame(sc, dir, T_HEADERS, flags | EH, sid, b, n);
-}
-
-static void data(struct script *sc, int dir, uint32_t sid, int flags, const char *s)
-{
-	frame(sc, dir, T_DATA, flags, sid, s, strlen(s));
-}
-
-static void get(struct script *sc, uint32_t sid, const char *path)
-{
-	headers(sc, CLI, sid, ES, ":method", "GET", ":scheme", "http", ":path", path, ":authority",
-		"api.test", "user-agent", "t/1", NULL);
-}
-
-static void ok(struct script *sc, uint32_t sid, const char *body)
-{
-	headers(sc, SRV, sid, 0, ":status", "200", "content-type", "text/plain", NULL);
-	data(sc, SRV, sid, ES, body);
-}
+#define SPLIT_STATS struct http2_stats
+#define SPLIT_MAX_OUT 64
+#include "h2_script.h"
 
 /* ---- running ------------------------------------------------------------ */
-
-static void collect(void *ctx, struct as_exchange *x)
-{
-	struct out *o = ctx;
-
-	if (o->n < MAX_OUT)
-		o->x[o->n++] = x;
-	else
-		as_exchange_free(x);
-}
-
-static void out_free(struct out *o)
-{
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		as_exchange_free(o->x[i]);
-	free(o);
-}
-
-enum cut { CUT_WHOLE, CUT_BYTES, CUT_TWO };
 
 struct cfg {
 	struct http2_opts o;
@@ -242,119 +34,42 @@ struct cfg {
 	bool midstream;
 };
 
-static struct out *run_once(const struct cfg *cf, const struct script *sc, enum cut cut,
-			    size_t at_step, size_t at)
+static void *h2_open(const void *cfg, struct http2_stats *st, split_cb cb, void *ctx)
 {
-	struct out *o = calloc(1, sizeof(*o));
-	struct http2_conn *c;
-	size_t i, j;
+	const struct cfg *cf = cfg;
+	struct http2_conn *c = http2_conn_new(&cf->o, st, cf->client_dir, cb, ctx);
 
-	assert_non_null(o);
-	c = http2_conn_new(&cf->o, &o->st, cf->client_dir, collect, o);
-	assert_non_null(c);
-	if (cf->midstream)
+	if (c && cf->midstream)
 		http2_conn_set_midstream(c);
-	for (i = 0; i < sc->n; i++) {
-		const struct step *s = &sc->s[i];
+	return c;
+}
 
-		switch (s->kind) {
-		case FEED:
-			if (cut == CUT_BYTES) {
-				for (j = 0; j < s->len; j++)
-					o->last_rc =
-					    http2_conn_feed(c, s->dir, s->data + j, 1, s->ts);
-			} else if (cut == CUT_TWO && i == at_step) {
-				(void)http2_conn_feed(c, s->dir, s->data, at, s->ts);
-				(void)http2_conn_feed(c, s->dir, s->data + at, 0, s->ts);
-				o->last_rc =
-				    http2_conn_feed(c, s->dir, s->data + at, s->len - at, s->ts);
-			} else {
-				o->last_rc = http2_conn_feed(c, s->dir, s->data, s->len, s->ts);
-			}
-			break;
-		case GAP:
-			http2_conn_gap(c, s->dir, s->len, s->ts);
-			break;
-		case CLOSE:
-			http2_conn_close(c, s->ts);
-			break;
-		}
-	}
+static int h2_feed(void *c, int dir, const void *p, size_t n, uint64_t ts)
+{
+	return http2_conn_feed(c, dir, p, n, ts);
+}
+
+static void h2_gap(void *c, int dir, uint64_t missing, uint64_t ts)
+{
+	http2_conn_gap(c, dir, missing, ts);
+}
+
+static void h2_close(void *c, uint64_t ts)
+{
+	http2_conn_close(c, ts);
+}
+
+static void h2_free(void *c)
+{
 	http2_conn_free(c);
-	return o;
 }
 
-static bool str_same(const char *a, const char *b)
-{
-	return (!a || !b) ? a == b : !strcmp(a, b);
-}
-
-static bool msg_same(const struct as_message *a, const struct as_message *b)
-{
-	size_t i;
-
-	if (a->n_headers != b->n_headers || a->body_len != b->body_len ||
-	    a->body_true_len != b->body_true_len || a->body_truncated != b->body_truncated)
-		return false;
-	for (i = 0; i < a->n_headers; i++)
-		if (!str_same(a->headers[i].name, b->headers[i].name) ||
-		    !str_same(a->headers[i].value, b->headers[i].value))
-			return false;
-	return !a->body_len || !memcmp(a->body, b->body, a->body_len);
-}
-
-static const char *out_diff(const struct out *a, const struct out *b)
-{
-	size_t i;
-
-	if (memcmp(&a->st, &b->st, sizeof(a->st)))
-		return "counters";
-	if (a->n != b->n)
-		return "number of exchanges";
-	if (a->last_rc != b->last_rc)
-		return "feed result";
-	for (i = 0; i < a->n; i++) {
-		const struct as_exchange *x = a->x[i], *y = b->x[i];
-
-		if (!str_same(x->method, y->method) || !str_same(x->target, y->target) ||
-		    x->status != y->status || x->req_version != y->req_version ||
-		    x->resp_version != y->resp_version)
-			return "heads";
-		if (x->flags != y->flags || x->role != y->role)
-			return "flags or role";
-		if (x->req_time_ns != y->req_time_ns || x->resp_time_ns != y->resp_time_ns ||
-		    x->latency_ns != y->latency_ns)
-			return "times";
-		if (!msg_same(&x->req, &y->req) || !msg_same(&x->resp, &y->resp))
-			return "headers or bodies";
-	}
-	return NULL;
-}
+static const struct split_parser h2_parser = {h2_open, h2_feed, h2_gap, h2_close, h2_free};
 
 /* Whole, byte by byte, and every two-part cut of every feed must agree. */
 static struct out *run_cfg(const struct cfg *cf, const struct script *sc)
 {
-	struct out *a = run_once(cf, sc, CUT_WHOLE, 0, 0), *b;
-	const char *why;
-	size_t i, at;
-
-	b = run_once(cf, sc, CUT_BYTES, 0, 0);
-	why = out_diff(a, b);
-	if (why)
-		fail_msg("fed byte by byte: %s differ", why);
-	out_free(b);
-	for (i = 0; i < sc->n; i++) {
-		if (sc->s[i].kind != FEED)
-			continue;
-		for (at = 1; at < sc->s[i].len; at++) {
-			b = run_once(cf, sc, CUT_TWO, i, at);
-			why = out_diff(a, b);
-			if (why)
-				fail_msg("step %zu cut at %zu: %s differ", i, at, why);
-			out_free(b);
-		}
-	}
-	return a;
+	return run_split(&h2_parser, cf, sc->s, sc->n, 0);
 }
 
 static struct out *run(const struct script *sc)

@@ -56,6 +56,7 @@ struct http1_stats {
 	uint64_t hold_overflow; /* bytes held for later (response before request) over the cap */
 	uint64_t restarts;	  /* http1_conn_restart() calls (capture budget skips) */
 	uint64_t restart_dropped; /* exchanges cut by a restart: half of them was skipped */
+	uint64_t h2c; /* upgrades to h2c (RFC 7540 section 3.2): handed to HTTP/2 */
 };
 
 struct http1_opts {
@@ -113,5 +114,24 @@ int http1_conn_pipelined(const struct http1_conn *c);
 
 /* 1 once the conn was given up or closed. */
 int http1_conn_dead(const struct http1_conn *c);
+
+/* h2c by upgrade (RFC 7540 section 3.2): once a request with `Upgrade: h2c`
+ * and `HTTP2-Settings` was answered `101` with `Upgrade: h2c`, the conn is
+ * dead (feed returns -EPROTO) and this returns the upgrade request (the
+ * caller owns it; it becomes HTTP/2's stream 1), the direction that carried
+ * it and its start and end (monotonic); NULL otherwise (and the second
+ * time). Then http1_conn_rest() gives the bytes that followed the switch. */
+struct as_exchange *http1_conn_take_h2c(struct http1_conn *c, int *req_dir, uint64_t *req_start,
+					uint64_t *req_end);
+
+/* Bytes (data, len) or a gap (data NULL, `missing` bytes) of dir. */
+typedef void (*http1_rest_cb)(void *ctx, int dir, const void *data, size_t len, uint64_t missing,
+			      uint64_t ts_ns);
+
+/* Hands on, once, what was fed but not parsed (after an h2c switch: the
+ * client preface, the server's first frames), both directions in the order
+ * of the calls that brought them, so the next parser sees them as it would
+ * have been fed them. */
+void http1_conn_rest(struct http1_conn *c, http1_rest_cb cb, void *ctx);
 
 #endif

@@ -107,6 +107,16 @@ void http2_conn_free(struct http2_conn *c);
  * part of the dynamic table stops the parsing. Call before the first feed. */
 void http2_conn_set_midstream(struct http2_conn *c);
 
+/* h2c by upgrade (RFC 7540 section 3.2): the HTTP/1.1 request `req` that
+ * asked for it (taken, freed on error) becomes stream 1, its request
+ * complete, so the response that comes in HTTP/2 frames on stream 1 pairs
+ * with it; its HTTP2-Settings apply as the client's first SETTINGS. The
+ * client's direction then starts with the preface, the server's with its
+ * SETTINGS. Call before the first feed, with client_dir known. 0, -EINVAL
+ * (midstream, client unknown, already fed) or -ENOMEM. */
+int http2_conn_upgrade(struct http2_conn *c, struct as_exchange *req, uint64_t req_start,
+		       uint64_t req_end);
+
 /* Returns 0, or -EPROTO once the conn's parsing stopped (feeding is then a
  * no-op). */
 int http2_conn_feed(struct http2_conn *c, int dir, const void *data, size_t len, uint64_t ts_ns);

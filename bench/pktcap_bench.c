@@ -413,36 +413,40 @@ static int bench_on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static uint64_t bench_counter(struct pktcap *skel, __u32 idx)
+/* The kernel's counters, summed over CPUs, into sum. */
+static void bench_counters(struct pktcap *skel, struct pk_counters *sum)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	uint64_t sum = 0, *v;
+	int ncpu = libbpf_num_possible_cpus(), i, j;
+	struct pk_counters *v;
+	__u32 zero = 0;
 
+	memset(sum, 0, sizeof(*sum));
 	if (ncpu <= 0)
-		return 0;
+		return;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
-		return 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.pk_counters), &idx, v) == 0)
+		return;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.pk_counters), &zero, v) == 0)
 		for (i = 0; i < ncpu; i++)
-			sum += v[i];
+			for (j = 0; j < PK_C_NR; j++)
+				sum->c[j] += v[i].c[j];
 	free(v);
-	return sum;
 }
 
 static void bench_report(struct bench *b, struct pktcap *skel)
 {
 	static const char *const names[PK_C_NR] = {
-	    "packets",	      "on server ports", "on known flows", "segments copied",
-	    "records",	      "bytes",		 "ring buffer full", "segments too big",
-	    "load faults",    "flows opened",	 "flows closed",    "flows map full",
+	    "packets on server ports", "on known flows", "segments copied", "records",
+	    "bytes",		       "ring buffer full", "segments too big", "load faults",
+	    "flows opened",	       "flows closed",	   "flows map full",
 	};
-	__u32 i;
+	struct pk_counters k;
+	int i;
 
+	bench_counters(skel, &k);
 	fprintf(stderr, "kernel:");
 	for (i = 0; i < PK_C_NR; i++)
-		fprintf(stderr, "%s %s %llu", i ? "," : "", names[i],
-			(unsigned long long)bench_counter(skel, i));
+		fprintf(stderr, "%s %s %llu", i ? "," : "", names[i], (unsigned long long)k.c[i]);
 	fprintf(stderr, "\n");
 	if (b->o.mode != BENCH_CAPTURE)
 		return;

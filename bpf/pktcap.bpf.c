@@ -70,12 +70,13 @@ struct {
 	__type(value, __u32);
 } pk_listeners SEC(".maps");
 
-/* enum pk_counter, per CPU */
+/* The counters (enum pk_counter), per CPU: one lookup per packet that
+ * counts anything. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PK_C_NR);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct pk_counters);
 } pk_counters SEC(".maps");
 
 struct pk_scratch {
@@ -91,12 +92,19 @@ struct {
 	__type(value, struct pk_scratch);
 } pk_scratch SEC(".maps");
 
+static __always_inline struct pk_counters *pk_counters_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pk_counters, &zero);
+}
+
 static __always_inline void pk_count_add(__u32 idx, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&pk_counters, &idx);
+	struct pk_counters *c = pk_counters_get();
 
-	if (v)
-		*v += n;
+	if (c && idx < PK_C_NR)
+		c->c[idx] += n;
 }
 
 static __always_inline __u64 pk_wakeup_flags(void)
@@ -109,9 +117,9 @@ static __always_inline __u64 pk_wakeup_flags(void)
 /* Copies the payload of one segment of a known flow, in records of at
  * most PK_CHUNK bytes. bpf_skb_load_bytes reads the linear and the paged
  * part alike, so a GSO super-packet comes out whole. */
-static __always_inline void pk_copy(struct __sk_buff *skb, struct pk_flow *key,
-				    struct pk_flow_info *fi, __u32 off, __u32 plen, __u32 seq,
-				    __u8 dir, __u8 tcp_flags)
+static __always_inline void pk_copy(struct __sk_buff *skb, struct pk_counters *c,
+				    struct pk_flow *key, struct pk_flow_info *fi, __u32 off,
+				    __u32 plen, __u32 seq, __u8 dir, __u8 tcp_flags)
 {
 	struct pk_scratch *s;
 	__u32 zero = 0, done = 0;
@@ -120,7 +128,7 @@ static __always_inline void pk_copy(struct __sk_buff *skb, struct pk_flow *key,
 	s = bpf_map_lookup_elem(&pk_scratch, &zero);
 	if (!s)
 		return;
-	pk_count_add(PK_C_SEGMENTS, 1);
+	c->c[PK_C_SEGMENTS]++;
 	s->ev.ts_ns = bpf_ktime_get_ns();
 	s->ev.flow = *key;
 	s->ev.seg_len = plen;
@@ -141,45 +149,68 @@ static __always_inline void pk_copy(struct __sk_buff *skb, struct pk_flow *key,
 		if (n == 0 || n > PK_CHUNK)
 			break;
 		if (bpf_skb_load_bytes(skb, off + done, s->data, n)) {
-			pk_count_add(PK_C_LOAD_FAULT, 1);
+			c->c[PK_C_LOAD_FAULT]++;
 			return;
 		}
 		s->ev.seq = seq + done;
 		s->ev.len = n;
 		if (bpf_ringbuf_output(&pk_events, s, sizeof(struct pk_event) + n,
 				       pk_wakeup_flags())) {
-			pk_count_add(PK_C_RB_FULL, 1);
+			c->c[PK_C_RB_FULL]++;
 			return;
 		}
-		pk_count_add(PK_C_RECORDS, 1);
-		pk_count_add(PK_C_BYTES, n);
+		c->c[PK_C_RECORDS]++;
+		c->c[PK_C_BYTES] += n;
 		done += n;
 		if (done >= plen)
 			return;
 	}
-	pk_count_add(PK_C_TOO_BIG, 1);
+	c->c[PK_C_TOO_BIG]++;
+}
+
+/* The IPv4 and TCP headers of skb, read in place when they are in its
+ * linear part (always, on loopback), else copied. 0 or -1. */
+static __always_inline int pk_headers(struct __sk_buff *skb, struct iphdr *iph, struct tcphdr *th,
+				      __u32 *ihl)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data;
+
+	if ((void *)(ip + 1) <= end) {
+		*iph = *ip;
+	} else if (bpf_skb_load_bytes(skb, 0, iph, sizeof(*iph))) {
+		return -1;
+	}
+	if (iph->protocol != IPPROTO_TCP)
+		return -1;
+	*ihl = ((__u32)iph->ihl * 4) & 0x3c;
+	if (*ihl < sizeof(*iph))
+		return -1;
+	if (data + *ihl + sizeof(*th) <= end) {
+		*th = *(struct tcphdr *)(data + *ihl);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, *ihl, th, sizeof(*th)) ? -1 : 0;
 }
 
 /* The work of both skb programs; egress: the packet leaves the socket. */
 static __always_inline int pk_packet(struct __sk_buff *skb, int egress)
 {
+	struct pk_counters *c;
 	struct pk_flow_info *fi;
 	struct pk_flow key;
 	struct iphdr iph;
 	struct tcphdr th;
 	__u32 lport = skb->local_port, ihl, hlen, flags;
 
-	pk_count_add(PK_C_PACKETS, 1);
 	if (lport > 65535 || !server_ports[lport])
 		return 1;
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP) || pk_headers(skb, &iph, &th, &ihl))
 		return 1;
-	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) || iph.protocol != IPPROTO_TCP)
+	c = pk_counters_get();
+	if (!c)
 		return 1;
-	ihl = (__u32)iph.ihl * 4;
-	if (ihl < sizeof(iph) || bpf_skb_load_bytes(skb, ihl, &th, sizeof(th)))
-		return 1;
-	pk_count_add(PK_C_PORT, 1);
+	c->c[PK_C_PORT]++;
 	if (egress) {
 		key.saddr = iph.saddr;
 		key.caddr = iph.daddr;
@@ -198,12 +229,12 @@ static __always_inline int pk_packet(struct __sk_buff *skb, int egress)
 	fi = bpf_map_lookup_elem(&pk_flows, &key);
 	if (!fi)
 		return 1;
-	pk_count_add(PK_C_FLOW, 1);
+	c->c[PK_C_FLOW]++;
 	hlen = ihl + (__u32)th.doff * 4;
 	if (skb->len <= hlen)
 		return 1;
 	flags = ((__u8 *)&th)[13];
-	pk_copy(skb, &key, fi, hlen, skb->len - hlen, bpf_ntohl(th.seq),
+	pk_copy(skb, c, &key, fi, hlen, skb->len - hlen, bpf_ntohl(th.seq),
 		egress ? PK_DIR_RESPONSE : PK_DIR_REQUEST, (__u8)flags);
 	return 1;
 }

@@ -68,9 +68,10 @@ struct pk_event {
 	__u32 _pad;
 };
 
-/* Counters (the `counters` per-CPU array) */
+/* Counters: indexes into struct pk_counters, one per CPU (the
+ * `pk_counters` map). Packets that are not on a server port are not
+ * counted (it would cost a lookup per packet): bpf_stats' run_cnt has them. */
 enum pk_counter {
-	PK_C_PACKETS,	 /* packets the skb programs saw (both directions) */
 	PK_C_PORT,	 /* of them, TCP on a server port at the server's side */
 	PK_C_FLOW,	 /* of them, on a known flow */
 	PK_C_SEGMENTS,	 /* of them, with payload: copied */
@@ -83,6 +84,10 @@ enum pk_counter {
 	PK_C_CLOSES,	 /* flows it removed */
 	PK_C_FLOWS_FULL, /* flows it could not add: map full */
 	PK_C_NR
+};
+
+struct pk_counters {
+	__u64 c[PK_C_NR];
 };
 
 #endif

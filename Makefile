@@ -78,7 +78,7 @@ endif
 .SECONDARY:
 .PHONY: all deps test unit e2e fuzz fuzz-smoke fuzz-long fuzz-build install clean format lint bench
 
-all: $(OUTPUT)/apisonar
+all: $(OUTPUT)/apisonar $(OUTPUT)/pktcap_bench
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tobj $(OUTPUT)/fobj $(OUTPUT)/tests $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -97,6 +97,8 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/apisonar/sensor/event
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-Iinclude -I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
+$(OUTPUT)/pktcap.bpf.o: include/apisonar/sensor/pktcap.h
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
@@ -111,6 +113,17 @@ $(OUTPUT)/obj/%.o: src/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj
 $(OUTPUT)/apisonar: $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# The packet-level capture prototype's loader (bpf/pktcap.bpf.c), for
+# bench/capture_bench; built with everything so that it cannot rot, but
+# not part of the product (docs/sensor-cost.md, "The packet-level
+# alternative").
+PKTCAP_BENCH_OBJS := $(OUTPUT)/obj/sensor/pktreasm.o $(OUTPUT)/obj/sensor/proto/http1.o \
+	$(OUTPUT)/obj/exchange/exchange.o
+
+$(OUTPUT)/pktcap_bench: bench/pktcap_bench.c $(PKTCAP_BENCH_OBJS) $(HDRS) $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(PKTCAP_BENCH_OBJS) -lbpf -lelf -lz -o $@
 
 # ---- tests -----------------------------------------------------------------
 
